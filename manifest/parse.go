@@ -1,0 +1,60 @@
+package manifest
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/spotfleet/spotfleet/internal/strictyaml"
+)
+
+// Diagnostic and Diagnostics are findings with FILE:LINE:COL positions.
+type (
+	Diagnostic  = strictyaml.Diagnostic
+	Diagnostics = strictyaml.Diagnostics
+)
+
+// maxFileSize bounds what is read: a manifest is a few kilobytes; anything near this is a
+// mistake (the wrong file), not a fleet.
+const maxFileSize = 1 << 20
+
+// Load reads, decodes, defaults and validates the manifest at path. The error is for the
+// file itself (missing, unreadable); problems in its content are in the diagnostics, and
+// the manifest is usable only when they hold no errors.
+func Load(path string) (*Manifest, Diagnostics, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the manifest: %w (create one with: spotfleet init > spotfleet.yaml)", err)
+	}
+	if len(data) > maxFileSize {
+		return nil, nil, fmt.Errorf("%s is %d bytes, larger than a manifest can be (1 MiB): is it the right file?", path, len(data))
+	}
+	m, diags := Parse(path, data)
+	return m, diags, nil
+}
+
+// Parse decodes data strictly, fills in the defaults and validates the result. Every
+// problem found is returned, sorted by position.
+func Parse(file string, data []byte) (*Manifest, Diagnostics) {
+	m := &Manifest{}
+	src, diags := strictyaml.Decode(file, data, m)
+	if !src.Empty() {
+		applyDefaults(m, src)
+		diags = append(diags, validate(m, src)...)
+	}
+	diags.Sort()
+	return m, diags
+}
+
+// MarshalYAML renders the effective manifest; Parse of the result yields the same manifest.
+func (m *Manifest) YAML() ([]byte, error) { return yaml.Marshal(m) }
+
+// JSON renders the effective manifest as JSON with the same field names as the YAML.
+func (m *Manifest) JSON() ([]byte, error) {
+	y, err := m.YAML()
+	if err != nil {
+		return nil, err
+	}
+	return yaml.YAMLToJSON(y)
+}

@@ -1,0 +1,189 @@
+// Package manifest is spotfleet.yaml: its types, defaults, strict decoding and validation.
+//
+// The struct tags below are the one place each field is documented: they drive decoding
+// (unknown fields, types, enums, ranges), defaults, `spotfleet schema` and `spotfleet init`.
+// Field names follow eksctl for capacity and ECS for services; they are a contract.
+package manifest
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/spotfleet/spotfleet/internal/strictyaml"
+)
+
+// Duration is a Go duration such as "30s" or "5m".
+type Duration = strictyaml.Duration
+
+// Workloads.
+const (
+	WorkloadECS       = "ecs"       // tasks on container instances
+	WorkloadInstances = "instances" // the service runs once on each instance, which is the target (S2)
+)
+
+// Rebalance actions.
+const (
+	RebalanceReplace = "replace"
+	RebalanceDrain   = "drain"
+	RebalanceIgnore  = "ignore"
+)
+
+// Spot allocation strategies, as the Auto Scaling API spells them.
+const (
+	LowestPrice            = "lowest-price"
+	Diversified            = "diversified"
+	CapacityOptimized      = "capacity-optimized"
+	PriceCapacityOptimized = "price-capacity-optimized"
+)
+
+// Manifest is the whole of spotfleet.yaml.
+type Manifest struct {
+	Name          string          `yaml:"name" required:"true" doc:"Names every resource of the fleet (cluster, groups, load balancer): lowercase letters, digits and dashes, at most 20 characters."`
+	Region        string          `yaml:"region" default:"us-east-1" doc:"AWS region. The local emulator prices instances with us-east-1 data whatever the region."`
+	Workload      string          `yaml:"workload" default:"ecs" enum:"ecs,instances" doc:"ecs: services run as ECS tasks on container instances. instances: the service runs once on each instance and the instance is the load balancer target (S2)."`
+	Capacity      []CapacityGroup `yaml:"capacity" required:"true" doc:"Capacity groups. Each is an Auto Scaling group and, under workload ecs, a capacity provider of the same name."`
+	Fallback      *Fallback       `yaml:"fallback,omitempty" doc:"Cover a Spot shortfall with On-Demand capacity within seconds, and return to Spot when it recovers. Absent: no fallback (what ECS and Auto Scaling do alone)."`
+	Rebalance     string          `yaml:"rebalance" default:"replace" enum:"replace,drain,ignore" doc:"What a rebalance recommendation does: replace starts capacity in another pool and drains the at-risk instance once it is healthy; drain drains at once; ignore only records it."`
+	Services      []Service       `yaml:"services,omitempty" doc:"The services, under workload ecs."`
+	Instances     *Service        `yaml:"instances,omitempty" doc:"The service run on every instance, under workload instances. capacityProviderStrategy and desiredCount do not apply: the groups' desiredCapacity sizes it."`
+	Interruptions Interruptions   `yaml:"interruptions" doc:"What happens around an interruption besides draining."`
+}
+
+// CapacityGroup is one Auto Scaling group with a mixed instances policy.
+type CapacityGroup struct {
+	Name                                string         `yaml:"name" required:"true" doc:"The group's name, unique in the manifest; under ecs also its capacity provider's name."`
+	InstanceTypes                       []InstanceType `yaml:"instanceTypes" required:"true" doc:"Instance types to launch, as names (m5.large) or as {type: m5.large, weight: 2} where weight is the capacity units one instance counts for. Diversify: 3 or more types of one size."`
+	Zones                               []string       `yaml:"zones,omitempty" doc:"Availability zones. Default: the region's a, b and c zones."`
+	MinSize                             int            `yaml:"minSize" default:"0" min:"0" max:"10000" doc:"Fewest instances (or capacity units, with weights)."`
+	MaxSize                             int            `yaml:"maxSize" default:"10" min:"0" max:"10000" doc:"Most instances (or capacity units, with weights)."`
+	DesiredCapacity                     int            `yaml:"desiredCapacity" min:"0" max:"10000" doc:"Starting size. Under ecs, managed scaling sets it afterwards. Default: minSize."`
+	OnDemandBaseCapacity                int            `yaml:"onDemandBaseCapacity" default:"0" min:"0" max:"10000" doc:"The first units of the group are On-Demand."`
+	OnDemandPercentageAboveBaseCapacity int            `yaml:"onDemandPercentageAboveBaseCapacity" default:"0" min:"0" max:"100" doc:"Percent On-Demand above the base, rounded toward On-Demand. 0 is all Spot, 100 all On-Demand."`
+	SpotAllocationStrategy              string         `yaml:"spotAllocationStrategy" default:"price-capacity-optimized" enum:"lowest-price,diversified,capacity-optimized,price-capacity-optimized" doc:"How Spot instances are spread over the pools (instance type x zone)."`
+	TargetCapacityPercent               int            `yaml:"targetCapacityPercent" default:"100" min:"1" max:"100" doc:"ECS managed scaling target: the share of the group's instances that tasks need. Below 100 keeps spare instances for fast placement."`
+}
+
+// InstanceType is an instance type with its weight in capacity units.
+type InstanceType struct {
+	Type   string `yaml:"type" required:"true" doc:"An EC2 instance type such as m5.large."`
+	Weight int    `yaml:"weight" default:"1" min:"1" max:"999" doc:"Capacity units one instance of this type counts for."`
+}
+
+// DecodeScalar accepts the short form: a bare instance type name, weight 1.
+func (t *InstanceType) DecodeScalar(s string) error {
+	t.Type, t.Weight = s, 1
+	return nil
+}
+
+// MarshalYAML writes the short form when the weight is 1.
+func (t InstanceType) MarshalYAML() (any, error) {
+	if t.Weight <= 1 {
+		return t.Type, nil
+	}
+	return map[string]any{"type": t.Type, "weight": t.Weight}, nil
+}
+
+// Fallback moves a Spot shortfall onto another group and back.
+type Fallback struct {
+	From        string   `yaml:"from" required:"true" doc:"The Spot group whose shortfall is covered."`
+	To          string   `yaml:"to" required:"true" doc:"The group that covers it, normally all On-Demand."`
+	After       Duration `yaml:"after" default:"30s" min:"0s" max:"1h" doc:"How long a shortfall without a classified launch failure (tasks PROVISIONING, group below desired) lasts before it is covered. A capacity error is covered at once."`
+	ReturnAfter Duration `yaml:"returnAfter" default:"5m" min:"0s" max:"24h" doc:"How long the Spot side must stay healthy before the cover is given back, step by step."`
+}
+
+// Service is an ECS service, or under workload instances the process run on each instance.
+type Service struct {
+	Name                     string                     `yaml:"name" required:"true" doc:"The service's name, unique in the manifest."`
+	Image                    string                     `yaml:"image,omitempty" doc:"Container image, used on AWS."`
+	Command                  []string                   `yaml:"command,omitempty" doc:"The process each task runs on the local emulator (and the container command on AWS when set). It gets HOST and PORT to listen on."`
+	Environment              map[string]string          `yaml:"environment,omitempty" doc:"Environment variables for the task."`
+	Port                     int                        `yaml:"port" default:"8080" min:"1" max:"65535" doc:"The port the service listens on."`
+	CPU                      int                        `yaml:"cpu" default:"256" min:"128" max:"16384" doc:"CPU units reserved per task (1024 = 1 vCPU)."`
+	Memory                   int                        `yaml:"memory" default:"512" min:"6" max:"122880" doc:"Memory reserved per task, MiB."`
+	DesiredCount             int                        `yaml:"desiredCount" default:"2" min:"0" max:"5000" doc:"Tasks to run. Two or more keep a service up while one is interrupted."`
+	MinimumHealthyPercent    int                        `yaml:"minimumHealthyPercent" default:"100" min:"0" max:"100" doc:"During replacements, the share of desiredCount that must stay running and healthy."`
+	MaximumPercent           int                        `yaml:"maximumPercent" default:"200" min:"100" max:"1000" doc:"During replacements, the most tasks that may run, as a share of desiredCount."`
+	StopTimeout              Duration                   `yaml:"stopTimeout" default:"30s" min:"0s" max:"120s" doc:"Time between SIGTERM and SIGKILL when a task stops (ECS_CONTAINER_STOP_TIMEOUT)."`
+	HealthCheckGracePeriod   Duration                   `yaml:"healthCheckGracePeriod" default:"0s" min:"0s" max:"2147483647s" doc:"How long failing load balancer health checks are ignored after a task starts."`
+	CapacityProviderStrategy []CapacityProviderStrategy `yaml:"capacityProviderStrategy,omitempty" doc:"How tasks are spread over capacity groups: base tasks on the one provider that sets it, the rest by weight. Default: an all-On-Demand group base 1 weight 1 and the Spot groups weight 1 (S0), or every group weight 1."`
+	LoadBalancer             *LoadBalancer              `yaml:"loadBalancer,omitempty" doc:"An Application Load Balancer in front of the service. Absent: the service gets no traffic from a load balancer."`
+	Autoscaling              *Autoscaling               `yaml:"autoscaling,omitempty" doc:"Target tracking on the task count (on the Spot group's instance count under workload instances)."`
+}
+
+// CapacityProviderStrategy is one item of an ECS capacity-provider strategy.
+type CapacityProviderStrategy struct {
+	CapacityProvider string `yaml:"capacityProvider" required:"true" doc:"A capacity group's name."`
+	Base             int    `yaml:"base" default:"0" min:"0" max:"100000" doc:"Tasks placed on this provider first. Only one provider may set it."`
+	Weight           int    `yaml:"weight" default:"1" min:"0" max:"1000" doc:"Share of the tasks above the base."`
+}
+
+// LoadBalancer is a listener, a target group and its health check.
+type LoadBalancer struct {
+	ListenerPort        int         `yaml:"listenerPort" default:"8080" min:"1" max:"65535" doc:"The listener's port (127.0.0.1 on the emulator)."`
+	DeregistrationDelay Duration    `yaml:"deregistrationDelay" default:"60s" min:"0s" max:"3600s" doc:"How long a deregistered target drains in-flight requests. AWS defaults to 300s, which cannot fit the 2-minute Spot notice; spotfleet defaults to 60s and clamps it to the time left."`
+	HealthCheck         HealthCheck `yaml:"healthCheck" doc:"The target group's health check."`
+}
+
+// HealthCheck is a target group health check (ranges as the ELB API allows).
+type HealthCheck struct {
+	Path               string   `yaml:"path" default:"/" doc:"HTTP path checked on each target; any 2xx or 3xx is healthy."`
+	Interval           Duration `yaml:"interval" default:"5s" min:"5s" max:"300s" doc:"Time between checks."`
+	Timeout            Duration `yaml:"timeout" default:"2s" min:"2s" max:"120s" doc:"Time after which a check fails; less than interval."`
+	HealthyThreshold   int      `yaml:"healthyThreshold" default:"2" min:"2" max:"10" doc:"Consecutive successes before a target is healthy."`
+	UnhealthyThreshold int      `yaml:"unhealthyThreshold" default:"3" min:"2" max:"10" doc:"Consecutive failures before a target is unhealthy."`
+}
+
+// Autoscaling is Application Auto Scaling target tracking on the service.
+type Autoscaling struct {
+	MinCount       int              `yaml:"minCount" min:"0" max:"5000" doc:"Fewest tasks. Default: desiredCount."`
+	MaxCount       int              `yaml:"maxCount" min:"0" max:"5000" doc:"Most tasks. Default: desiredCount."`
+	TargetTracking []TargetTracking `yaml:"targetTracking" required:"true" doc:"Target tracking policies; the one asking for the most tasks wins."`
+}
+
+// TargetTracking is one target tracking policy.
+type TargetTracking struct {
+	Metric           string   `yaml:"metric" required:"true" enum:"CPUUtilization,MemoryUtilization,RequestCountPerTarget" doc:"CPUUtilization and MemoryUtilization are the service average in percent; RequestCountPerTarget is requests per target per minute and needs a loadBalancer."`
+	Target           float64  `yaml:"target" required:"true" min:"0.001" max:"1000000" doc:"The value to hold the metric at."`
+	ScaleInCooldown  Duration `yaml:"scaleInCooldown" default:"300s" min:"0s" max:"3600s" doc:"Time after a scale-in before the next scale-in."`
+	ScaleOutCooldown Duration `yaml:"scaleOutCooldown" default:"60s" min:"0s" max:"3600s" doc:"Time after a scale-out before the next scale-out."`
+}
+
+// Interruptions holds what happens around an interruption besides draining.
+type Interruptions struct {
+	Notify []Notify `yaml:"notify,omitempty" doc:"Where each phase of an interruption (received, deregistered, replacement ready, stopped, terminated) is posted."`
+}
+
+// Notify is one notification target.
+type Notify struct {
+	Webhook string `yaml:"webhook" required:"true" doc:"An http or https URL that receives a JSON POST per phase."`
+}
+
+// Group returns the capacity group of that name.
+func (m *Manifest) Group(name string) (*CapacityGroup, bool) {
+	for i := range m.Capacity {
+		if m.Capacity[i].Name == name {
+			return &m.Capacity[i], true
+		}
+	}
+	return nil, false
+}
+
+// AllOnDemand says whether the group never launches Spot.
+func (g *CapacityGroup) AllOnDemand() bool { return g.OnDemandPercentageAboveBaseCapacity == 100 }
+
+// AllServices returns the services to run: the ECS services, or the instances service.
+func (m *Manifest) AllServices() []Service {
+	if m.Workload == WorkloadInstances && m.Instances != nil {
+		return []Service{*m.Instances}
+	}
+	return m.Services
+}
+
+func (t InstanceType) String() string {
+	if t.Weight <= 1 {
+		return t.Type
+	}
+	return t.Type + "(weight " + strconv.Itoa(t.Weight) + ")"
+}
+
+var _ fmt.Stringer = InstanceType{}

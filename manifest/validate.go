@@ -1,0 +1,334 @@
+package manifest
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/spotfleet/spotfleet/internal/spotdata"
+	"github.com/spotfleet/spotfleet/internal/strictyaml"
+)
+
+// SpotNotice is the time between an interruption notice and the instance's termination.
+const SpotNotice = 2 * time.Minute
+
+var (
+	fleetName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)
+	groupName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+	region    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
+)
+
+// checker collects findings against the source positions of the decoded manifest.
+type checker struct {
+	src   *strictyaml.Source
+	diags strictyaml.Diagnostics
+}
+
+func (c *checker) errorf(path, hint, format string, args ...any) {
+	if c.src.Failed(path) {
+		return
+	}
+	c.diags = append(c.diags, c.src.At(path, strictyaml.Error, hint, format, args...))
+}
+
+func (c *checker) warnf(path, hint, format string, args ...any) {
+	if c.src.Failed(path) {
+		return
+	}
+	c.diags = append(c.diags, c.src.At(path, strictyaml.Warning, hint, format, args...))
+}
+
+// unknownRef reports a name that does not exist among the known ones, with a suggestion.
+func (c *checker) unknownRef(path, what, name string, known []string) {
+	hint := "known: " + strings.Join(known, ", ")
+	if s := strictyaml.Suggest(name, known); s != "" {
+		hint = fmt.Sprintf("did you mean %q?", s)
+	}
+	c.errorf(path, hint, "%s %q does not exist", what, name)
+}
+
+func validate(m *Manifest, src *strictyaml.Source) strictyaml.Diagnostics {
+	c := &checker{src: src}
+	if !fleetName.MatchString(m.Name) || strings.HasSuffix(m.Name, "-") {
+		c.errorf("name", "lowercase letters, digits and dashes, starting with a letter, at most 20 characters: it prefixes names AWS limits to 32", "name %q is not a valid fleet name", m.Name)
+	}
+	if !region.MatchString(m.Region) {
+		c.errorf("region", "such as us-east-1", "region %q is not a region name", m.Region)
+	}
+	c.capacity(m)
+	c.fallback(m)
+	c.workload(m)
+	seenNames := map[string]string{}
+	ports := map[int]string{}
+	for i := range m.Services {
+		p := fmt.Sprintf("services[%d]", i)
+		s := &m.Services[i]
+		if prev, dup := seenNames[s.Name]; dup {
+			c.errorf(p+".name", "", "service name %q is already used by %s", s.Name, prev)
+		}
+		seenNames[s.Name] = p
+		c.service(m, s, p, ports)
+	}
+	if m.Instances != nil {
+		c.service(m, m.Instances, "instances", ports)
+	}
+	for i, n := range m.Interruptions.Notify {
+		p := fmt.Sprintf("interruptions.notify[%d].webhook", i)
+		if u, err := url.Parse(n.Webhook); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			c.errorf(p, "such as https://hooks.example.com/spot", "webhook %q is not an http or https URL", n.Webhook)
+		}
+	}
+	return c.diags
+}
+
+func (c *checker) capacity(m *Manifest) {
+	if len(m.Capacity) == 0 {
+		c.errorf("capacity", "", "capacity needs at least one group")
+	}
+	seen := map[string]bool{}
+	for i := range m.Capacity {
+		g := &m.Capacity[i]
+		p := fmt.Sprintf("capacity[%d]", i)
+		switch {
+		case !groupName.MatchString(g.Name):
+			c.errorf(p+".name", "letters, digits, dashes and underscores", "group name %q is not valid", g.Name)
+		case hasAnyPrefix(strings.ToLower(g.Name), "aws", "ecs", "fargate"):
+			c.errorf(p+".name", "ECS reserves these prefixes for its own capacity providers", "group name %q may not start with aws, ecs or fargate", g.Name)
+		case seen[g.Name]:
+			c.errorf(p+".name", "", "group name %q is used twice", g.Name)
+		}
+		seen[g.Name] = true
+		c.instanceTypes(g, p)
+		zones := map[string]bool{}
+		for j, z := range g.Zones {
+			zp := fmt.Sprintf("%s.zones[%d]", p, j)
+			if !strings.HasPrefix(z, m.Region) || len(z) != len(m.Region)+1 || z[len(z)-1] < 'a' || z[len(z)-1] > 'z' {
+				c.errorf(zp, fmt.Sprintf("zones of %s are %sa, %sb, ...", m.Region, m.Region, m.Region), "zone %q is not a zone of region %s", z, m.Region)
+			}
+			if zones[z] {
+				c.errorf(zp, "", "zone %q is listed twice", z)
+			}
+			zones[z] = true
+		}
+		if g.MinSize > g.MaxSize {
+			c.errorf(p+".minSize", "", "minSize %d is larger than maxSize %d", g.MinSize, g.MaxSize)
+		} else if g.DesiredCapacity < g.MinSize || g.DesiredCapacity > g.MaxSize {
+			c.errorf(p+".desiredCapacity", "", "desiredCapacity %d is outside minSize..maxSize (%d..%d)", g.DesiredCapacity, g.MinSize, g.MaxSize)
+		}
+		if !g.AllOnDemand() {
+			if len(g.InstanceTypes) < 3 {
+				c.warnf(p+".instanceTypes", "diversify across 3 or more types of one size so one pool's shortage does not empty the group", "Spot group %q has only %d instance type(s)", g.Name, len(g.InstanceTypes))
+			}
+			if len(g.Zones) < 2 {
+				c.warnf(p+".zones", "use 2 or more zones: a zone's Spot capacity can go from all to none within hours", "Spot group %q uses only %d zone", g.Name, len(g.Zones))
+			}
+		}
+	}
+}
+
+func (c *checker) instanceTypes(g *CapacityGroup, p string) {
+	seen := map[string]bool{}
+	archs := map[string]bool{}
+	for j, it := range g.InstanceTypes {
+		tp := fmt.Sprintf("%s.instanceTypes[%d]", p, j)
+		if seen[it.Type] {
+			c.errorf(tp, "", "instance type %q is listed twice", it.Type)
+		}
+		seen[it.Type] = true
+		spec, ok := spotdata.Lookup(it.Type)
+		if !ok {
+			hint := "see the types of the region in the EC2 console"
+			if s := strictyaml.Suggest(it.Type, spotdata.Names()); s != "" {
+				hint = fmt.Sprintf("did you mean %q?", s)
+			}
+			c.errorf(tp, hint, "unknown instance type %q", it.Type)
+			continue
+		}
+		archs[spec.Arch] = true
+	}
+	if len(archs) > 1 {
+		c.warnf(p+".instanceTypes", "one AMI boots one architecture: split the group by architecture", "group %q mixes arm64 and x86_64 instance types", g.Name)
+	}
+}
+
+func (c *checker) fallback(m *Manifest) {
+	f := m.Fallback
+	if f == nil {
+		return
+	}
+	names := groupNames(m)
+	from, okFrom := m.Group(f.From)
+	to, okTo := m.Group(f.To)
+	if !okFrom {
+		c.unknownRef("fallback.from", "capacity group", f.From, names)
+	}
+	if !okTo {
+		c.unknownRef("fallback.to", "capacity group", f.To, names)
+	}
+	if okFrom && okTo && f.From == f.To {
+		c.errorf("fallback.to", "name an On-Demand group", "fallback.to is the same group as fallback.from")
+		return
+	}
+	if okFrom && from.AllOnDemand() {
+		c.warnf("fallback.from", "", "fallback.from %q is all On-Demand: it has no Spot shortfall to cover", f.From)
+	}
+	if okTo && !to.AllOnDemand() {
+		c.warnf("fallback.to", "set onDemandPercentageAboveBaseCapacity: 100 on it", "fallback.to %q launches Spot too, so the cover may itself be short", f.To)
+	}
+}
+
+func (c *checker) workload(m *Manifest) {
+	switch m.Workload {
+	case WorkloadECS:
+		if len(m.Services) == 0 {
+			c.errorf("services", "add a services: list, or set workload: instances", "workload ecs needs at least one service")
+		}
+		if m.Instances != nil {
+			c.errorf("instances", "use services: under workload ecs, or set workload: instances", "instances applies only under workload: instances")
+		}
+	case WorkloadInstances:
+		if m.Instances == nil {
+			c.errorf("workload", "add an instances: block with the service to run on each instance", "workload instances needs an instances: service")
+		}
+		if len(m.Services) > 0 {
+			c.errorf("services", "move the service under instances:, or set workload: ecs", "services applies only under workload: ecs")
+		}
+		if m.Instances != nil && m.Instances.DesiredCount != 0 {
+			c.errorf("instances.desiredCount", "size the capacity groups with desiredCapacity instead", "desiredCount does not apply under workload: instances")
+		}
+		if m.Instances != nil && len(m.Instances.CapacityProviderStrategy) > 0 {
+			c.errorf("instances.capacityProviderStrategy", "the service runs on every instance of every group", "capacityProviderStrategy does not apply under workload: instances")
+		}
+	}
+}
+
+func (c *checker) service(m *Manifest, s *Service, p string, ports map[int]string) {
+	if s.Image == "" && len(s.Command) == 0 {
+		c.errorf(p, "image runs on AWS, command on the local emulator", "service %q needs an image or a command", s.Name)
+	}
+	if m.Workload == WorkloadECS {
+		c.strategy(m, s, p)
+	}
+	if s.MinimumHealthyPercent == 100 && s.MaximumPercent == 100 {
+		c.warnf(p+".maximumPercent", "raise maximumPercent (200 is the ECS default)", "maximumPercent 100 with minimumHealthyPercent 100 leaves no room to start a replacement before a task stops")
+	}
+	if m.Workload == WorkloadECS && s.DesiredCount == 1 && c.usesSpot(m, s) {
+		c.warnf(p+".desiredCount", "run 2 or more tasks", "desiredCount 1 on Spot: an interruption takes the only task")
+	}
+	if lb := s.LoadBalancer; lb != nil {
+		lp := p + ".loadBalancer"
+		if prev, dup := ports[lb.ListenerPort]; dup {
+			c.errorf(lp+".listenerPort", "", "listenerPort %d is already used by %s", lb.ListenerPort, prev)
+		}
+		ports[lb.ListenerPort] = p
+		if lb.HealthCheck.Timeout >= lb.HealthCheck.Interval {
+			c.errorf(lp+".healthCheck.timeout", "", "healthCheck timeout %s must be less than its interval %s", lb.HealthCheck.Timeout, lb.HealthCheck.Interval)
+		}
+		if total := lb.DeregistrationDelay.D() + s.StopTimeout.D(); total > SpotNotice {
+			c.warnf(lp+".deregistrationDelay", "the controller will clamp the drain to the time left; lower deregistrationDelay to keep it whole", "deregistrationDelay %s plus stopTimeout %s is %s, longer than the 2-minute Spot notice", lb.DeregistrationDelay, s.StopTimeout, Duration(total))
+		}
+	}
+	if a := s.Autoscaling; a != nil {
+		c.autoscaling(s, a, p+".autoscaling", m.Workload)
+	}
+	c.fits(m, s, p)
+}
+
+func (c *checker) strategy(m *Manifest, s *Service, p string) {
+	names := groupNames(m)
+	seen := map[string]bool{}
+	bases, weight := 0, 0
+	for i, st := range s.CapacityProviderStrategy {
+		sp := fmt.Sprintf("%s.capacityProviderStrategy[%d]", p, i)
+		if _, ok := m.Group(st.CapacityProvider); !ok {
+			c.unknownRef(sp+".capacityProvider", "capacity provider", st.CapacityProvider, names)
+		}
+		if seen[st.CapacityProvider] {
+			c.errorf(sp+".capacityProvider", "", "capacity provider %q appears twice in the strategy", st.CapacityProvider)
+		}
+		seen[st.CapacityProvider] = true
+		if st.Base > 0 {
+			bases++
+			if bases > 1 {
+				c.errorf(sp+".base", "ECS allows a base on one provider of a strategy", "a second provider sets base")
+			}
+		}
+		weight += st.Weight
+	}
+	if len(s.CapacityProviderStrategy) > 0 && weight == 0 {
+		c.errorf(p+".capacityProviderStrategy", "", "every weight is 0: give at least one provider a weight")
+	}
+}
+
+func (c *checker) autoscaling(s *Service, a *Autoscaling, p, workload string) {
+	if a.MinCount > a.MaxCount {
+		c.errorf(p+".minCount", "", "minCount %d is larger than maxCount %d", a.MinCount, a.MaxCount)
+	} else if workload == WorkloadECS && (s.DesiredCount < a.MinCount || s.DesiredCount > a.MaxCount) {
+		c.errorf(p, "", "desiredCount %d is outside minCount..maxCount (%d..%d)", s.DesiredCount, a.MinCount, a.MaxCount)
+	}
+	metrics := map[string]bool{}
+	for i, t := range a.TargetTracking {
+		tp := fmt.Sprintf("%s.targetTracking[%d]", p, i)
+		if metrics[t.Metric] {
+			c.errorf(tp+".metric", "", "metric %s has two policies", t.Metric)
+		}
+		metrics[t.Metric] = true
+		if t.Metric == "RequestCountPerTarget" && s.LoadBalancer == nil {
+			c.errorf(tp+".metric", "add a loadBalancer to the service", "RequestCountPerTarget needs a load balancer")
+		}
+		if t.Metric != "RequestCountPerTarget" && t.Target > 100 {
+			c.errorf(tp+".target", "", "target %g is above 100 percent", t.Target)
+		}
+	}
+}
+
+// fits checks that the task fits on at least one instance type of each group it may use.
+func (c *checker) fits(m *Manifest, s *Service, p string) {
+	groups := m.Capacity
+	if m.Workload == WorkloadECS {
+		groups = nil
+		for _, st := range s.CapacityProviderStrategy {
+			if g, ok := m.Group(st.CapacityProvider); ok {
+				groups = append(groups, *g)
+			}
+		}
+	}
+	for _, g := range groups {
+		fit := false
+		for _, it := range g.InstanceTypes {
+			spec, ok := spotdata.Lookup(it.Type)
+			fit = fit || !ok || (spec.VCPU*1024 >= s.CPU && spec.MemoryMiB >= s.Memory)
+		}
+		if !fit {
+			c.errorf(p+".memory", "lower cpu/memory or add larger instance types", "a task of cpu %d and memory %d MiB fits on no instance type of group %q", s.CPU, s.Memory, g.Name)
+		}
+	}
+}
+
+func (c *checker) usesSpot(m *Manifest, s *Service) bool {
+	for _, st := range s.CapacityProviderStrategy {
+		if g, ok := m.Group(st.CapacityProvider); ok && !g.AllOnDemand() && st.Weight > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func groupNames(m *Manifest) []string {
+	out := make([]string, len(m.Capacity))
+	for i, g := range m.Capacity {
+		out[i] = g.Name
+	}
+	return out
+}
+
+func hasAnyPrefix(s string, prefixes ...string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
