@@ -59,7 +59,12 @@ func DefaultStrategy(groups []CapacityGroup) []CapacityProviderStrategy {
 		spot = spot || !g.AllOnDemand()
 	}
 	out := make([]CapacityProviderStrategy, 0, len(groups))
+	seen := map[string]bool{}
 	for i, g := range groups {
+		if seen[g.Name] {
+			continue // a duplicated group is reported by validation
+		}
+		seen[g.Name] = true
 		s := CapacityProviderStrategy{CapacityProvider: g.Name, Weight: 1}
 		if i == od && spot {
 			s.Base = 1

@@ -1,6 +1,8 @@
 package manifest
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 
@@ -50,11 +52,63 @@ func Parse(file string, data []byte) (*Manifest, Diagnostics) {
 // MarshalYAML renders the effective manifest; Parse of the result yields the same manifest.
 func (m *Manifest) YAML() ([]byte, error) { return yaml.Marshal(m) }
 
-// JSON renders the effective manifest as JSON with the same field names as the YAML.
+// JSON renders the effective manifest as JSON with the same field names and order as the
+// YAML. (goccy's YAMLToJSON leaves control characters unescaped, so encoding/json writes
+// the scalars.)
 func (m *Manifest) JSON() ([]byte, error) {
 	y, err := m.YAML()
 	if err != nil {
 		return nil, err
 	}
-	return yaml.YAMLToJSON(y)
+	var tree any
+	if err := yaml.UnmarshalWithOptions(y, &tree, yaml.UseOrderedMap()); err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if err := writeJSON(&b, tree); err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, b.Bytes(), "", "  "); err != nil {
+		return nil, err
+	}
+	out.WriteByte('\n')
+	return out.Bytes(), nil
+}
+
+func writeJSON(b *bytes.Buffer, v any) error {
+	switch t := v.(type) {
+	case yaml.MapSlice:
+		b.WriteByte('{')
+		for i, item := range t {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			key, _ := json.Marshal(fmt.Sprint(item.Key))
+			b.Write(key)
+			b.WriteByte(':')
+			if err := writeJSON(b, item.Value); err != nil {
+				return err
+			}
+		}
+		b.WriteByte('}')
+	case []any:
+		b.WriteByte('[')
+		for i, item := range t {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if err := writeJSON(b, item); err != nil {
+				return err
+			}
+		}
+		b.WriteByte(']')
+	default:
+		s, err := json.Marshal(t)
+		if err != nil {
+			return err
+		}
+		b.Write(s)
+	}
+	return nil
 }

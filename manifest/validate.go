@@ -296,7 +296,7 @@ func (c *checker) fits(m *Manifest, s *Service, p string) {
 		}
 	}
 	for _, g := range groups {
-		fit := false
+		fit := len(g.InstanceTypes) == 0 // reported elsewhere
 		for _, it := range g.InstanceTypes {
 			spec, ok := spotdata.Lookup(it.Type)
 			fit = fit || !ok || (spec.VCPU*1024 >= s.CPU && spec.MemoryMiB >= s.Memory)

@@ -33,7 +33,17 @@ type Source struct {
 
 // Failed reports whether the value at path could not be decoded (and so holds its default):
 // checks made after decoding skip it rather than report a consequence of the same mistake.
-func (s *Source) Failed(path string) bool { return s.failed[path] }
+func (s *Source) Failed(path string) bool {
+	for {
+		if s.failed[path] {
+			return true
+		}
+		if path == "" {
+			return false
+		}
+		path = parent(path)
+	}
+}
 
 // Has reports whether the path was written in the file (as opposed to defaulted).
 func (s *Source) Has(path string) bool {
@@ -124,6 +134,15 @@ func (d *decoder) errorf(n ast.Node, hint, format string, args ...any) {
 }
 
 func nodePos(n ast.Node) token.Position {
+	// A mapping's own token is its first ":"; the reader looks for its first key.
+	switch m := n.(type) {
+	case *ast.MappingNode:
+		if len(m.Values) > 0 && !m.IsFlowStyle {
+			return nodePos(m.Values[0].Key)
+		}
+	case *ast.MappingValueNode:
+		return nodePos(m.Key)
+	}
 	if n != nil {
 		if tk := n.GetToken(); tk != nil && tk.Position != nil {
 			return *tk.Position
@@ -377,6 +396,17 @@ func (d *decoder) decodeStruct(n ast.Node, v reflect.Value, path string) {
 			continue
 		}
 		seen[key] = true
+		if _, isNull := d.resolve(kv.Value).(*ast.NullNode); isNull {
+			// "key:" with nothing after it is the same as leaving the key out, but a required
+			// field must have a value.
+			d.src.pos[join(path, key)] = nodePos(kv.Key)
+			if fld.required {
+				d.errorf(kv.Key, "", "%s: must not be empty", key)
+				d.src.failed[join(path, key)] = true
+			}
+			setDefault(v.Field(fld.index), *fld)
+			continue
+		}
 		d.decode(kv.Value, v.Field(fld.index), join(path, key), *fld)
 	}
 	for _, f := range fs {
@@ -441,6 +471,7 @@ func (d *decoder) mappingPairs(n ast.Node, path string) ([]*ast.MappingValueNode
 		for _, kv := range pairs {
 			if kv.Key.IsMergeKey() {
 				d.errorf(kv.Key, "write the fields out, or use an alias (*name) for a whole value", "merge keys (<<) are not supported")
+				d.src.failed[path] = true
 				return nil, false
 			}
 		}
@@ -448,11 +479,13 @@ func (d *decoder) mappingPairs(n ast.Node, path string) ([]*ast.MappingValueNode
 	case *ast.MappingValueNode:
 		if t.Key.IsMergeKey() {
 			d.errorf(t.Key, "write the fields out, or use an alias (*name) for a whole value", "merge keys (<<) are not supported")
+			d.src.failed[path] = true
 			return nil, false
 		}
 		return []*ast.MappingValueNode{t}, true
 	}
 	d.mismatch(n, n, path, "a mapping (key: value lines)", "")
+	d.src.failed[path] = true
 	return nil, false
 }
 
@@ -460,6 +493,7 @@ func (d *decoder) decodeSlice(n ast.Node, v reflect.Value, path string) {
 	seq, ok := n.(*ast.SequenceNode)
 	if !ok {
 		d.mismatch(n, n, path, "a list", "write [a, b] or one \"- item\" per line")
+		d.src.failed[path] = true
 		return
 	}
 	out := reflect.MakeSlice(v.Type(), len(seq.Values), len(seq.Values))

@@ -35,13 +35,18 @@ func typeSchema(t reflect.Type, f field) map[string]any {
 		}
 		return s
 	case reflect.PointerTo(t).Implements(typeOf[ScalarDecoder]()):
-		alt := typeSchema(t, field{})
-		if t.Kind() != reflect.Struct {
-			alt = map[string]any{"type": "integer"}
+		alt := map[string]any{"type": "integer"}
+		if t.Kind() == reflect.Struct {
+			alt = kindSchema(t, field{}, map[string]any{})
 		}
 		s["oneOf"] = []any{map[string]any{"type": "string"}, alt}
 		return s
 	}
+	return kindSchema(t, f, s)
+}
+
+// kindSchema fills s by the Go kind of t.
+func kindSchema(t reflect.Type, f field, s map[string]any) map[string]any {
 	switch t.Kind() {
 	case reflect.Struct:
 		s["type"] = "object"

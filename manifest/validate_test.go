@@ -1,0 +1,177 @@
+package manifest
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// base is a valid manifest that the cases below extend; its lines are numbered so that the
+// positions in the cases can be checked by eye.
+const base = `name: web
+capacity:
+  - name: spot
+    instanceTypes: [m5.large, m5a.large, m6i.large]
+  - name: od
+    instanceTypes: [m5.large]
+    onDemandPercentageAboveBaseCapacity: 100
+`
+
+func diagStrings(ds Diagnostics) []string {
+	if len(ds) == 0 {
+		return nil
+	}
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.String()
+	}
+	return out
+}
+
+func TestValidationRules(t *testing.T) {
+	cases := []struct {
+		name string
+		yaml string
+		want []string
+	}{
+		{"valid", base + "services:\n  - {name: web, command: [x]}\n", nil},
+		{"unknown field with a hint", base + "services:\n  - {name: web, command: [x], desiredcount: 3}\n",
+			[]string{`m.yaml:9:31: unknown field "desiredcount" (did you mean "desiredCount"?)`}},
+		{"truncated field name", "name: web\ncapacity:\n  - name: spot\n    instanceTypes: [m5.large, m5a.large, m6i.large]\n    onDemandBase: 1\nservices: [{name: w, command: [x]}]\n",
+			[]string{`m.yaml:5:5: unknown field "onDemandBase" (did you mean "onDemandBaseCapacity"?)`}},
+		{"unknown field, no close match", base + "colour: blue\nservices: [{name: w, command: [x]}]\n",
+			[]string{`m.yaml:8:1: unknown field "colour" (known fields: name, region, workload, capacity, fallback, rebalance, services, instances, interruptions)`}},
+		{"wrong type", base + "services:\n  - {name: web, command: [x], desiredCount: two}\n",
+			[]string{`m.yaml:9:45: desiredCount: expected a whole number, got the string "two"`}},
+		{"duration without unit", base + "services:\n  - {name: web, command: [x], stopTimeout: 30}\n",
+			[]string{`m.yaml:9:44: stopTimeout: expected a duration, got the number 30 (a number needs a unit: 30s)`}},
+		{"bad duration", base + "services:\n  - {name: web, command: [x], stopTimeout: soon}\n",
+			[]string{`m.yaml:9:44: stopTimeout: "soon" is not a duration (a Go duration such as 30s, 5m or 1h30m)`}},
+		{"duration out of range", base + "services:\n  - {name: web, command: [x], stopTimeout: 3m}\n",
+			[]string{`m.yaml:9:44: stopTimeout: 3m is out of range: must be between 0s and 2m`}},
+		{"number out of range", base + "services:\n  - {name: web, command: [x], maximumPercent: 50}\n",
+			[]string{`m.yaml:9:47: maximumPercent: 50 is out of range: must be between 100 and 1000`}},
+		{"bad enum", base + "rebalance: replase\nservices: [{name: w, command: [x]}]\n",
+			[]string{`m.yaml:8:12: rebalance: "replase" is not a valid value (did you mean "replace"? one of: replace, drain, ignore)`}},
+		{"string expected", base + "services:\n  - {name: 42, command: [x]}\n",
+			[]string{`m.yaml:9:12: name: expected a string, got the number 42 (quote it: "...")`}},
+		{"missing required", "name: web\ncapacity:\n  - name: spot\nservices: [{name: w, command: [x]}]\n",
+			[]string{`m.yaml:3:5: capacity[0]: missing required field "instanceTypes"`}},
+		{"key set twice (caught by the YAML parser)", base + "services: [{name: w, command: [x]}]\nname: other\n",
+			[]string{`m.yaml:9:1: mapping key "name" already defined at [1:1]`}},
+		{"unknown strategy provider", base + "services:\n  - name: web\n    command: [x]\n    capacityProviderStrategy:\n      - {capacityProvider: spto, weight: 1}\n",
+			[]string{`m.yaml:12:28: capacity provider "spto" does not exist (did you mean "spot"?)`}},
+		{"two bases", base + "services:\n  - name: web\n    command: [x]\n    capacityProviderStrategy:\n      - {capacityProvider: spot, base: 1}\n      - {capacityProvider: od, base: 2}\n",
+			[]string{`m.yaml:13:38: a second provider sets base (ECS allows a base on one provider of a strategy)`}},
+		{"all weights zero", base + "services:\n  - name: web\n    command: [x]\n    capacityProviderStrategy:\n      - {capacityProvider: spot, weight: 0}\n",
+			[]string{`m.yaml:12:7: every weight is 0: give at least one provider a weight`}},
+		{"fallback to a missing group", base + "fallback: {from: spot, to: on-demand}\nservices: [{name: w, command: [x]}]\n",
+			[]string{`m.yaml:8:28: capacity group "on-demand" does not exist (known: spot, od)`}},
+		{"fallback to itself", base + "fallback: {from: spot, to: spot}\nservices: [{name: w, command: [x]}]\n",
+			[]string{`m.yaml:8:28: fallback.to is the same group as fallback.from (name an On-Demand group)`}},
+		{"fallback to a Spot group", base + "fallback: {from: od, to: spot}\nservices: [{name: w, command: [x]}]\n",
+			[]string{
+				`m.yaml:8:18: warning: fallback.from "od" is all On-Demand: it has no Spot shortfall to cover`,
+				`m.yaml:8:26: warning: fallback.to "spot" launches Spot too, so the cover may itself be short (set onDemandPercentageAboveBaseCapacity: 100 on it)`,
+			}},
+		{"drain longer than the notice", base + "services:\n  - name: web\n    command: [x]\n    loadBalancer: {deregistrationDelay: 100s}\n",
+			[]string{`m.yaml:11:41: warning: deregistrationDelay 1m40s plus stopTimeout 30s is 2m10s, longer than the 2-minute Spot notice (the controller will clamp the drain to the time left; lower deregistrationDelay to keep it whole)`}},
+		{"few types, one zone", "name: web\ncapacity:\n  - name: spot\n    instanceTypes: [m5.large]\n    zones: [us-east-1a]\nservices: [{name: w, command: [x]}]\n",
+			[]string{
+				`m.yaml:4:20: warning: Spot group "spot" has only 1 instance type(s) (diversify across 3 or more types of one size so one pool's shortage does not empty the group)`,
+				`m.yaml:5:12: warning: Spot group "spot" uses only 1 zone (use 2 or more zones: a zone's Spot capacity can go from all to none within hours)`,
+			}},
+		{"unknown instance type", "name: web\ncapacity:\n  - name: spot\n    instanceTypes: [m5.large, m5a.large, m5.lrage]\nservices: [{name: w, command: [x]}]\n",
+			[]string{`m.yaml:4:42: unknown instance type "m5.lrage" (did you mean "m5.large"?)`}},
+		{"weighted types and a bad weight", "name: web\ncapacity:\n  - name: spot\n    instanceTypes: [m5.large, {type: m5.xlarge, weight: 2}, {type: m6i.large, weight: 0}]\nservices: [{name: w, command: [x]}]\n",
+			[]string{`m.yaml:4:87: weight: 0 is out of range: must be between 1 and 999`}},
+		{"mixed architectures", "name: web\ncapacity:\n  - name: spot\n    instanceTypes: [m5.large, m6g.large, m6i.large]\nservices: [{name: w, command: [x]}]\n",
+			[]string{`m.yaml:4:20: warning: group "spot" mixes arm64 and x86_64 instance types (one AMI boots one architecture: split the group by architecture)`}},
+		{"zone of another region", "name: web\ncapacity:\n  - name: spot\n    instanceTypes: [m5.large, m5a.large, m6i.large]\n    zones: [us-east-1a, us-west-2a]\nservices: [{name: w, command: [x]}]\n",
+			[]string{`m.yaml:5:25: zone "us-west-2a" is not a zone of region us-east-1 (zones of us-east-1 are us-east-1a, us-east-1b, ...)`}},
+		{"min above max", "name: web\ncapacity:\n  - name: spot\n    instanceTypes: [m5.large, m5a.large, m6i.large]\n    minSize: 5\n    maxSize: 3\nservices: [{name: w, command: [x]}]\n",
+			[]string{`m.yaml:5:14: minSize 5 is larger than maxSize 3`}},
+		{"duplicate group", base + "  - name: spot\n    instanceTypes: [m5.large, m5a.large, m6i.large]\nservices: [{name: w, command: [x]}]\n",
+			[]string{`m.yaml:8:11: group name "spot" is used twice`}},
+		{"reserved group prefix", "name: web\ncapacity:\n  - name: ecs-spot\n    instanceTypes: [m5.large, m5a.large, m6i.large]\nservices: [{name: w, command: [x]}]\n",
+			[]string{`m.yaml:3:11: group name "ecs-spot" may not start with aws, ecs or fargate (ECS reserves these prefixes for its own capacity providers)`}},
+		{"bad fleet name", strings.Replace(base, "name: web", "name: Web_App", 1) + "services: [{name: w, command: [x]}]\n",
+			[]string{`m.yaml:1:7: name "Web_App" is not a valid fleet name (lowercase letters, digits and dashes, starting with a letter, at most 20 characters: it prefixes names AWS limits to 32)`}},
+		{"ecs without services", base, []string{`m.yaml:1:1: workload ecs needs at least one service (add a services: list, or set workload: instances)`}},
+		{"instances service under ecs", base + "services: [{name: w, command: [x]}]\ninstances: {name: w2, command: [x]}\n",
+			[]string{`m.yaml:9:12: instances applies only under workload: instances (use services: under workload ecs, or set workload: instances)`}},
+		{"instances with desiredCount", base + "workload: instances\ninstances: {name: w, command: [x], desiredCount: 3}\n",
+			[]string{`m.yaml:9:50: desiredCount does not apply under workload: instances (size the capacity groups with desiredCapacity instead)`}},
+		{"no image nor command", base + "services: [{name: w}]\n",
+			[]string{`m.yaml:8:12: service "w" needs an image or a command (image runs on AWS, command on the local emulator)`}},
+		{"duplicate service and listener port", base + "services:\n  - {name: w, command: [x], loadBalancer: {listenerPort: 9000}}\n  - {name: w, command: [x], loadBalancer: {listenerPort: 9000}}\n",
+			[]string{`m.yaml:10:12: service name "w" is already used by services[0]`, `m.yaml:10:58: listenerPort 9000 is already used by services[0]`}},
+		{"health check timeout not below interval", base + "services:\n  - {name: w, command: [x], loadBalancer: {healthCheck: {interval: 5s, timeout: 5s}}}\n",
+			[]string{`m.yaml:9:81: healthCheck timeout 5s must be less than its interval 5s`}},
+		{"autoscaling bounds", base + "services:\n  - name: w\n    command: [x]\n    desiredCount: 5\n    autoscaling: {minCount: 1, maxCount: 3, targetTracking: [{metric: CPUUtilization, target: 70}]}\n",
+			[]string{`m.yaml:12:18: desiredCount 5 is outside minCount..maxCount (1..3)`}},
+		{"request count needs a load balancer", base + "services:\n  - name: w\n    command: [x]\n    autoscaling: {targetTracking: [{metric: RequestCountPerTarget, target: 100}]}\n",
+			[]string{`m.yaml:11:45: RequestCountPerTarget needs a load balancer (add a loadBalancer to the service)`}},
+		{"cpu target above 100", base + "services:\n  - name: w\n    command: [x]\n    autoscaling: {targetTracking: [{metric: CPUUtilization, target: 170}]}\n",
+			[]string{`m.yaml:11:69: target 170 is above 100 percent`}},
+		{"task too big", base + "services:\n  - {name: w, command: [x], cpu: 4096, memory: 32768}\n",
+			[]string{
+				`m.yaml:9:48: a task of cpu 4096 and memory 32768 MiB fits on no instance type of group "spot" (lower cpu/memory or add larger instance types)`,
+				`m.yaml:9:48: a task of cpu 4096 and memory 32768 MiB fits on no instance type of group "od" (lower cpu/memory or add larger instance types)`,
+			}},
+		{"single Spot task", base + "services:\n  - {name: w, command: [x], desiredCount: 1, capacityProviderStrategy: [{capacityProvider: spot}]}\n",
+			[]string{`m.yaml:9:43: warning: desiredCount 1 on Spot: an interruption takes the only task (run 2 or more tasks)`}},
+		{"bad webhook", base + "services: [{name: w, command: [x]}]\ninterruptions: {notify: [{webhook: 'ftp://x'}]}\n",
+			[]string{`m.yaml:9:36: webhook "ftp://x" is not an http or https URL (such as https://hooks.example.com/spot)`}},
+		{"merge keys refused", base + "services:\n  - &s {name: w, command: [x]}\n  - <<: *s\n    name: w2\n",
+			[]string{`m.yaml:10:5: merge keys (<<) are not supported (write the fields out, or use an alias (*name) for a whole value)`}},
+		{"two documents", base + "services: [{name: w, command: [x]}]\n---\nname: other\n",
+			[]string{`m.yaml:10:1: a manifest is one YAML document; remove the second one (after ---)`}},
+		{"empty file", "", []string{`m.yaml:1:1: the file is empty`}},
+		{"syntax error", "name: web\ncapacity: [\n", []string{`m.yaml:2:11: sequence end token ']' not found`}},
+		{"document is not a mapping", "- a\n- b\n", []string{`m.yaml:1:1: the document: expected a mapping (key: value lines), got a list`}},
+		{"all errors at once", "name: web\nworkload: ecss\ncapacity:\n  - name: spot\n    instanceTypes: [m5.large, m5a.large, m6i.large]\n    maxSize: ten\nservices: [{name: w, command: [x], port: 0}]\n",
+			[]string{
+				`m.yaml:2:11: workload: "ecss" is not a valid value (did you mean "ecs"? one of: ecs, instances)`,
+				`m.yaml:6:14: maxSize: expected a whole number, got the string "ten"`,
+				`m.yaml:7:42: port: 0 is out of range: must be between 1 and 65535`,
+			}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, diags := Parse("m.yaml", []byte(tc.yaml))
+			if diff := cmp.Diff(tc.want, diagStrings(diags)); diff != "" {
+				t.Errorf("diagnostics (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	m, diags := Parse("m.yaml", []byte(base+"services:\n  - name: web\n    command: [x]\n    autoscaling: {maxCount: 6, targetTracking: [{metric: CPUUtilization, target: 70}]}\n"))
+	if len(diags) > 0 {
+		t.Fatal(diags)
+	}
+	g := m.Capacity[0]
+	if m.Region != "us-east-1" || m.Workload != WorkloadECS || m.Rebalance != RebalanceReplace {
+		t.Errorf("top-level defaults: %q %q %q", m.Region, m.Workload, m.Rebalance)
+	}
+	if diff := cmp.Diff([]string{"us-east-1a", "us-east-1b", "us-east-1c"}, g.Zones); diff != "" {
+		t.Errorf("zones: %s", diff)
+	}
+	if g.MaxSize != 10 || g.SpotAllocationStrategy != PriceCapacityOptimized || g.TargetCapacityPercent != 100 || g.InstanceTypes[0].Weight != 1 {
+		t.Errorf("group defaults: %+v", g)
+	}
+	s := m.Services[0]
+	if s.DesiredCount != 2 || s.MinimumHealthyPercent != 100 || s.MaximumPercent != 200 || s.StopTimeout.String() != "30s" {
+		t.Errorf("service defaults: %+v", s)
+	}
+	want := []CapacityProviderStrategy{{CapacityProvider: "spot", Weight: 1}, {CapacityProvider: "od", Base: 1, Weight: 1}}
+	if diff := cmp.Diff(want, s.CapacityProviderStrategy); diff != "" {
+		t.Errorf("default strategy (S0: On-Demand base 1): %s", diff)
+	}
+	if a := s.Autoscaling; a.MinCount != 2 || a.MaxCount != 6 || a.TargetTracking[0].ScaleInCooldown.String() != "5m" {
+		t.Errorf("autoscaling defaults: %+v", a)
+	}
+}
