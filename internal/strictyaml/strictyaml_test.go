@@ -1,6 +1,7 @@
 package strictyaml
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -76,7 +77,7 @@ func TestBillionLaughsIsBounded(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("a0: &a0 [x, x]\n")
 	for i := 1; i < 30; i++ {
-		b.WriteString("a" + itoa(i) + ": &a" + itoa(i) + " [*a" + itoa(i-1) + ", *a" + itoa(i-1) + "]\n")
+		b.WriteString("a" + strconv.Itoa(i) + ": &a" + strconv.Itoa(i) + " [*a" + strconv.Itoa(i-1) + ", *a" + strconv.Itoa(i-1) + "]\n")
 	}
 	var v struct{}
 	done := make(chan struct{})
@@ -87,8 +88,6 @@ func TestBillionLaughsIsBounded(t *testing.T) {
 		t.Fatal("alias expansion ran away")
 	}
 }
-
-func itoa(i int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + string(rune('0'+i/10)) + string(rune('0'+i%10))) }
 
 func TestSuggest(t *testing.T) {
 	names := []string{"onDemandBaseCapacity", "onDemandPercentageAboveBaseCapacity", "minSize", "maxSize", "spot"}
