@@ -1,0 +1,58 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/spotfleet/spotfleet/emulator"
+)
+
+func newStatusCmd() *cobra.Command {
+	var api, output string
+	cmd := &cobra.Command{
+		Use:   "status [--api ADDR] [-o table|json]",
+		Short: "Print the state of a running spotfleet up",
+		Long: `Asks a running "spotfleet up" for its state (instances by pool and lifecycle, groups and
+their last scaling activity, tasks, load balancer targets, requests and errors, cost per
+hour against all On-Demand) and prints it as a table or as JSON.`,
+		Example: `  spotfleet status
+  spotfleet status --api 127.0.0.1:7077 -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "table" && output != "json" {
+				return fmt.Errorf("-o %q: use table or json", output)
+			}
+			client := &http.Client{Timeout: 5 * time.Second}
+			resp, err := client.Get("http://" + api + "/status")
+			if err != nil {
+				return fmt.Errorf("no spotfleet up answers on %s: %v (start one with spotfleet up, or pass its --api address)", api, err)
+			}
+			defer resp.Body.Close()
+			body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+			if err != nil {
+				return err
+			}
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("%s answered %s", api, resp.Status)
+			}
+			if output == "json" {
+				_, err = cmd.OutOrStdout().Write(body)
+				return err
+			}
+			var st emulator.Status
+			if err := json.Unmarshal(body, &st); err != nil {
+				return fmt.Errorf("%s did not answer with a spotfleet status: %v", api, err)
+			}
+			st.WriteText(cmd.OutOrStdout())
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&api, "api", defaultAPI, "the --api address of the running spotfleet up")
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	return cmd
+}

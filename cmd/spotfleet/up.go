@@ -1,0 +1,349 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/spotfleet/spotfleet/clock"
+	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/internal/strictyaml"
+	"github.com/spotfleet/spotfleet/manifest"
+)
+
+// defaultAPI is where `up` serves its state and `status` looks for it.
+const defaultAPI = "127.0.0.1:7077"
+
+type upOptions struct {
+	file, scenario, report, controller, api string
+	speed                                   float64
+	duration                                time.Duration
+	seed                                    uint64
+}
+
+func newUpCmd() *cobra.Command {
+	var o upOptions
+	cmd := &cobra.Command{
+		Use:   "up -f FILE [--scenario FILE] [--speed N] [--for DURATION] [--report FILE]",
+		Short: "Run the fleet on the local emulator, with a scripted Spot market",
+		Long: `Starts a local emulator of the AWS pieces the manifest uses (a Spot market, EC2 with its
+metadata service, Auto Scaling groups, ECS, a load balancer and an event queue), deploys the
+manifest on it and runs it. Tasks are real processes started from each service's command
+(with HOST and PORT set); each instance and task has its own 127.x.y.z address; the load
+balancer is a real HTTP reverse proxy on 127.0.0.1:<listenerPort>.
+
+A scenario file scripts the market (interruptions, Spot capacity, rebalance
+recommendations) and an optional built-in load. --speed N runs emulated time N times faster
+than real time (boot times, notices, health checks, delays and stop timeouts all scale; the
+service's own processes run as they run).
+
+It shows a live view (refreshed in place on a terminal, as log lines otherwise), serves the
+same state as JSON on --api, and on exit (Ctrl-C, SIGTERM or --for) stops every process it
+started, even when it is itself killed with SIGKILL.`,
+		Example: `  spotfleet up -f examples/s3-ecs-service-autoscaled.yaml \
+      --scenario examples/scenarios/interrupt-half-spot.yaml --speed 10 --for 5m --report r.json
+  spotfleet status          # from another terminal`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runUp(cmd, o) },
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.file, "file", "f", "spotfleet.yaml", "the manifest")
+	f.StringVar(&o.scenario, "scenario", "", "a scenario file scripting the Spot market and the load")
+	f.Float64Var(&o.speed, "speed", 1, "run emulated time this many times faster than real time (1-1000)")
+	f.DurationVar(&o.duration, "for", 0, "stop after this much emulated time (default: until Ctrl-C)")
+	f.StringVar(&o.report, "report", "", "write a JSON report here on exit")
+	f.StringVar(&o.controller, "controller", "none", "what reacts to interruptions: none (ECS and AWS alone)")
+	f.StringVar(&o.api, "api", defaultAPI, `serve the state as JSON on this loopback address ("" to turn off)`)
+	f.Uint64Var(&o.seed, "seed", 1, "seed of the emulator's choices (the scenario's market seed wins)")
+	return cmd
+}
+
+func runUp(cmd *cobra.Command, o upOptions) error {
+	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	if o.speed < 1 || o.speed > 1000 {
+		return fmt.Errorf("--speed %g: use 1 to 1000", o.speed)
+	}
+	switch o.controller {
+	case "none":
+	case "spotfleet", "seed":
+		return fmt.Errorf("--controller %s: not supported yet (the controller is not built); use --controller none", o.controller)
+	default:
+		return fmt.Errorf("--controller %q: use none", o.controller)
+	}
+	m, err := loadManifest(o.file, errOut)
+	if err != nil {
+		return err
+	}
+	sc := &emulator.Scenario{BootTime: strictyaml.Duration(emulator.DefaultBootTime)}
+	if o.scenario != "" {
+		s, diags, err := emulator.LoadScenario(o.scenario)
+		if err != nil {
+			return err
+		}
+		for _, d := range diags {
+			fmt.Fprintln(errOut, d.String())
+		}
+		if diags.Err() != nil {
+			return exitError{"invalid scenario"}
+		}
+		sc = s
+	}
+	if o.api != "" {
+		if err := checkLoopback(o.api); err != nil {
+			return err
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	logDir, err := os.MkdirTemp("", "spotfleet-up-"+m.Name+"-")
+	if err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	reaper, err := startReaper(exe)
+	if err != nil {
+		return err
+	}
+	defer reaper.finish()
+
+	seed := o.seed
+	if sc.Market.Seed != 0 {
+		seed = sc.Market.Seed
+	}
+	clk := clock.NewScaled(o.speed)
+	e, err := emulator.New(m, emulator.Options{
+		Clock: clk,
+		Runner: &emulator.ProcessRunner{Executable: exe, LogDir: logDir, Reaper: reaper.stdin,
+			Env: []string{"SPOTFLEET_RUN=" + run}},
+		Log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Seed:     seed,
+		BootTime: sc.BootTime.D(),
+		// What the ECS-optimized AMI does with ECS_ENABLE_SPOT_INSTANCE_DRAINING=true.
+		AgentDrainsOnNotice: m.Workload == manifest.WorkloadECS,
+		Market:              sc.MarketOptions(),
+	})
+	if err != nil {
+		return err
+	}
+	if err := e.Start(); err != nil {
+		return err
+	}
+	defer e.Close()
+	if err := e.Play(sc); err != nil {
+		return err
+	}
+	go e.Run(ctx)
+
+	var load *emulator.Load
+	loadDone := make(chan struct{})
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	if sc.Load != nil {
+		load = &emulator.Load{}
+		url := firstListener(e, m) + sc.Load.Path
+		go func() {
+			defer close(loadDone)
+			// The load starts once the fleet serves, so that it measures interruptions, not
+			// the boot of the first instances.
+			if waitReady(loadCtx, e) {
+				fmt.Fprintf(out, "fleet ready after %s emulated: built-in load of %g requests/s on %s started\n", e.Elapsed().Round(time.Second), sc.Load.RPS, url)
+				load.Run(loadCtx, url, sc.Load.RPS)
+			}
+		}()
+	} else {
+		close(loadDone)
+	}
+
+	api := ""
+	if o.api != "" {
+		srv, addr, err := serveAPI(o.api, func() emulator.Status { return e.Status(load) })
+		if err != nil {
+			fmt.Fprintf(errOut, "warning: not serving the API: %v (spotfleet status will not find this run)\n", err)
+		} else {
+			defer srv.Close()
+			api = addr
+		}
+	}
+
+	fmt.Fprintf(out, "spotfleet up: fleet %q on the local emulator at speed %gx, controller %s\n", m.Name, o.speed, o.controller)
+	for name, url := range e.Listeners() {
+		fmt.Fprintf(out, "  load balancer for %s: %s\n", name, url)
+	}
+	if api != "" {
+		fmt.Fprintf(out, "  state: spotfleet status --api %s   (JSON: http://%s/status)\n", api, api)
+	}
+	fmt.Fprintf(out, "  task output: %s\n", logDir)
+	if o.duration > 0 {
+		fmt.Fprintf(out, "  running for %s of emulated time (about %s)\n", o.duration, clk.Wall(o.duration).Round(time.Second))
+	}
+
+	liveView(ctx, out, e, load, o.duration, isTerminal(out))
+	stopLoad()
+	<-loadDone
+	rep := e.Report(load)
+	rep.Controller, rep.Speed = o.controller, o.speed
+	e.Close()
+	reaper.finish()
+
+	b, _ := json.MarshalIndent(rep, "", "  ")
+	if o.report != "" {
+		if err := os.WriteFile(o.report, append(b, '\n'), 0o644); err != nil {
+			return fmt.Errorf("writing the report: %w", err)
+		}
+		fmt.Fprintf(out, "report written to %s\n", o.report)
+	}
+	fmt.Fprintf(out, "after %s emulated: %d requests sent, %d failed (p99 %.1f ms); load balancer %d requests, %d elb 5xx, %d target 5xx; %d notices, %d tasks stopped while registered; %.0fs below desired; cost $%.4f vs $%.4f all On-Demand (%.1f%% saved)\n",
+		time.Duration(rep.EmulatedSeconds*float64(time.Second)).Round(time.Second), rep.Requests.Total, rep.Requests.Failed, rep.Requests.P99Ms,
+		rep.LoadBalancer.Requests, rep.LoadBalancer.ELB5xx, rep.LoadBalancer.Target5xx,
+		rep.Interruptions.Notices, rep.Interruptions.TasksStoppedWhileRegistered, rep.Capacity.SecondsBelowDesired,
+		rep.Cost.USD, rep.Cost.AllOnDemandUSD, rep.Cost.SavingsPercent)
+	return nil
+}
+
+// liveView shows the state until ctx ends or the emulated duration has passed: redrawn in
+// place every second on a terminal, a log line every 5 seconds otherwise.
+func liveView(ctx context.Context, w io.Writer, e *emulator.Emulator, load *emulator.Load, duration time.Duration, tty bool) {
+	every := 5 * time.Second
+	if tty {
+		every = time.Second
+	}
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	last := time.Time{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if duration > 0 && e.Elapsed() >= duration {
+			return
+		}
+		if time.Since(last) < every {
+			continue
+		}
+		last = time.Now()
+		st := e.Status(load)
+		if tty {
+			fmt.Fprint(w, "\x1b[H\x1b[2J")
+			st.WriteText(w)
+		} else {
+			fmt.Fprintln(w, st.Summary())
+		}
+	}
+}
+
+func waitReady(ctx context.Context, e *emulator.Emulator) bool {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for !e.Ready() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+	}
+	return true
+}
+
+func firstListener(e *emulator.Emulator, m *manifest.Manifest) string {
+	for _, s := range m.AllServices() {
+		if url, ok := e.Listeners()[s.Name]; ok {
+			return url
+		}
+	}
+	return ""
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--api %q: want HOST:PORT, such as %s", addr, defaultAPI)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("--api %q: serve the state on a loopback address only, such as %s", addr, defaultAPI)
+	}
+	return nil
+}
+
+func serveAPI(addr string, status func() emulator.Status) (*http.Server, string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(status())
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	return srv, ln.Addr().String(), nil
+}
+
+// reaperProc is the helper that kills every task process if `up` dies.
+type reaperProc struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	done  bool
+}
+
+func startReaper(exe string) (*reaperProc, error) {
+	cmd := exec.Command(exe, "reaper")
+	// Its own process group: a Ctrl-C meant for up must not kill it first.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting the process reaper: %w", err)
+	}
+	return &reaperProc{cmd: cmd, stdin: stdin}, nil
+}
+
+func (r *reaperProc) finish() {
+	if r.done {
+		return
+	}
+	r.done = true
+	r.stdin.Close()
+	r.cmd.Wait()
+}
+
+func newReaperCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:    "reaper",
+		Short:  "Kill the process groups named on stdin when stdin closes (used by up)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			signal.Ignore(os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+			emulator.RunReaper(os.Stdin)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,133 @@
+package emulator
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/manifest"
+)
+
+// accounting integrates what the report measures between every two moments of change.
+type accounting struct {
+	notices, rebalances    int
+	deadlineMissed         int // notices whose instance died with processes still running
+	stoppedWhileRegistered int // tasks signalled or killed while the load balancer could still route to them
+	launchFailures         int
+
+	ready                   bool // every service reached its desired count once; below-desired counts from here
+	readyAt                 time.Duration
+	belowDesired            time.Duration
+	onDemandSec, spotSec    float64
+	costUSD, allOnDemandUSD float64
+}
+
+// noticeRecord follows one interruption notice until its instance's targets are all out of
+// the load balancer.
+type noticeRecord struct {
+	in             *instance
+	wallAt         time.Time
+	hadTargets     bool
+	deregistered   bool
+	toDeregistered time.Duration // wall time
+}
+
+func (a *accounting) integrate(e *Emulator, from, to time.Time) {
+	dt := to.Sub(from).Seconds()
+	elapsed := from.Sub(e.start)
+	for _, in := range e.instOrder {
+		if !in.alive() {
+			continue
+		}
+		od := in.pool.onDemandPrice() * dt / 3600
+		a.allOnDemandUSD += od
+		if in.lifecycle == spotfleet.OnDemand {
+			a.onDemandSec += dt
+			a.costUSD += od
+		} else {
+			a.spotSec += dt
+			a.costUSD += in.pool.spotPrice(elapsed) * dt / 3600
+		}
+	}
+	below := false
+	for _, s := range e.services {
+		below = below || s.healthyUnits() < s.desiredUnits()
+	}
+	switch {
+	case !a.ready && !below:
+		a.ready, a.readyAt = true, elapsed
+	case a.ready && below:
+		a.belowDesired += to.Sub(from)
+	}
+}
+
+// healthyUnits counts what serves: healthy tasks, or under workload instances the capacity
+// units of instances whose service is healthy.
+func (s *service) healthyUnits() int {
+	n := 0
+	if s.e.m.Workload == manifest.WorkloadInstances {
+		for _, g := range s.e.groups {
+			for _, in := range g.live {
+				if in.app != nil && in.app.proc != nil && (in.app.target == nil || in.app.target.state == spotfleet.TargetHealthy) {
+					n += in.weight
+				}
+			}
+		}
+		return n
+	}
+	for _, t := range s.tasks {
+		if t.healthy() {
+			n++
+		}
+	}
+	return n
+}
+
+// desiredUnits is what the service should have serving: its desired count, or under
+// workload instances the desired capacity of the fleet's primary group (fallback.from),
+// or of every group when there is no fallback.
+func (s *service) desiredUnits() int {
+	if s.e.m.Workload != manifest.WorkloadInstances {
+		return s.desired
+	}
+	n := 0
+	for _, g := range s.e.groups {
+		if f := s.e.m.Fallback; f == nil || g.cfg.Name == f.From {
+			n += g.desired
+		}
+	}
+	return n
+}
+
+// targetDeregistered completes the notice records whose instance has no target left in
+// service.
+func (e *Emulator) targetDeregistered(t *target) {
+	for _, r := range e.notices {
+		if r.deregistered || r.in.id != t.instanceID || e.hasRegisteredTargets(r.in) {
+			continue
+		}
+		r.deregistered = true
+		r.toDeregistered = time.Since(r.wallAt)
+	}
+}
+
+func (e *Emulator) hasRegisteredTargets(in *instance) bool {
+	for _, tg := range e.tgs {
+		for _, t := range tg.targets {
+			if t.instanceID == in.id && t.state.Registered() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func plural(n int, one, many string) string {
+	switch n {
+	case 0:
+		return ""
+	case 1:
+		return fmt.Sprintf(one, n)
+	}
+	return fmt.Sprintf(many, n)
+}

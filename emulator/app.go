@@ -1,0 +1,69 @@
+package emulator
+
+import (
+	"strconv"
+	"time"
+)
+
+// instanceApp is the service running once on an instance under workload instances; the
+// instance is its load balancer target (reference design S2).
+type instanceApp struct {
+	svc    *service
+	proc   Process
+	target *target
+}
+
+// appRestartDelay is how soon a crashed service is started again on its instance, as an
+// init system would.
+const appRestartDelay = 10 * time.Second
+
+func (e *Emulator) startInstanceApp(in *instance) {
+	if len(e.services) == 0 || !in.alive() || in.leaving {
+		return
+	}
+	svc := e.services[0]
+	cfg := svc.cfg
+	env := []string{
+		"HOST=" + in.ip, "PORT=" + strconv.Itoa(cfg.Port), "INSTANCE_ID=" + in.id,
+		"AWS_EC2_METADATA_SERVICE_ENDPOINT=" + in.imdsEndpoint(),
+		"STOP_TIMEOUT=" + e.clock.Wall(cfg.StopTimeout.D()).String(),
+	}
+	for k, v := range cfg.Environment {
+		env = append(env, k+"="+v)
+	}
+	if in.app == nil {
+		in.app = &instanceApp{svc: svc}
+	}
+	proc, err := e.opt.Runner.Start(ProcSpec{Name: cfg.Name + "-" + in.id, Argv: cfg.Command, Env: env})
+	if err != nil {
+		e.note("%s: service %s failed to start: %v; retrying in %s", in.id, cfg.Name, err, appRestartDelay)
+		e.after(appRestartDelay, func() { e.startInstanceApp(in) })
+		return
+	}
+	in.app.proc = proc
+	go func() {
+		<-proc.Done()
+		e.lock()
+		defer e.unlock()
+		if in.alive() && !in.leaving {
+			e.note("%s: service %s exited (code %d); restarting in %s", in.id, cfg.Name, proc.ExitCode(), appRestartDelay)
+			e.after(appRestartDelay, func() { e.startInstanceApp(in) })
+		}
+	}()
+	if svc.tg != nil && in.app.target == nil {
+		in.app.target = svc.tg.register(in.ip, in.id, nil)
+	}
+}
+
+// appLost handles an instance that terminated under workload instances: the load balancer
+// keeps its target until it notices the instance is gone.
+func (e *Emulator) appLost(in *instance) {
+	t := in.app.target
+	if t == nil {
+		return
+	}
+	if t.state.Registered() {
+		e.acct.stoppedWhileRegistered++
+	}
+	e.after(e.opt.ECSNoticesTerminationAfter, func() { t.tg.deregister(t, "instance terminated") })
+}

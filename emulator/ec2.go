@@ -1,0 +1,199 @@
+package emulator
+
+import (
+	"net"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/manifest"
+)
+
+// instance is an EC2 instance of one of the fleet's groups.
+type instance struct {
+	id        string
+	g         *group
+	pool      *pool
+	lifecycle spotfleet.Lifecycle
+	state     spotfleet.InstanceState
+	ip        string
+	weight    int
+
+	launchedAt, runningAt    time.Time
+	noticeAt, deadline       time.Time // Spot interruption notice, and when it terminates
+	rebalanceAt              time.Time // rebalance recommendation
+	leaving                  bool      // scale-in chose it: it drains, then terminates
+	tasksKilledAtTermination int
+
+	imds   net.Listener
+	tokens map[string]time.Time // IMDSv2 session tokens and their expiry
+
+	ci  *containerInstance // workload ecs
+	app *instanceApp       // workload instances: the service on this instance
+}
+
+func (in *instance) alive() bool {
+	return in.state == spotfleet.InstancePending || in.state == spotfleet.InstanceRunning
+}
+
+func (in *instance) noticed() bool { return !in.noticeAt.IsZero() }
+
+// processes lists what runs on the instance, to be killed with it.
+func (in *instance) processes() []Process {
+	var out []Process
+	if in.ci != nil {
+		for _, t := range in.ci.tasks {
+			if t.proc != nil {
+				out = append(out, t.proc)
+			}
+		}
+	}
+	if in.app != nil && in.app.proc != nil {
+		out = append(out, in.app.proc)
+	}
+	return out
+}
+
+// launch starts an instance in the pool: pending now, running after the boot time.
+func (e *Emulator) launch(g *group, p *pool, lc spotfleet.Lifecycle, weight int) *instance {
+	in := &instance{
+		id: e.ids.next("i"), g: g, pool: p, lifecycle: lc, state: spotfleet.InstancePending,
+		ip: e.ids.instanceIP(), weight: weight, launchedAt: e.now, tokens: map[string]time.Time{},
+	}
+	e.instances[in.id] = in
+	e.instOrder = append(e.instOrder, in)
+	if l, err := net.Listen("tcp", net.JoinHostPort(in.ip, "0")); err == nil {
+		in.imds = l
+		go e.imdsServer().Serve(l)
+	} else {
+		e.log.Warn("metadata service not started", "instance", in.id, "err", err)
+	}
+	e.emitStateChange(in)
+	e.after(e.opt.BootTime, func() { e.boot(in) })
+	return in
+}
+
+func (e *Emulator) boot(in *instance) {
+	if in.state != spotfleet.InstancePending {
+		return
+	}
+	in.state = spotfleet.InstanceRunning
+	in.runningAt = e.now
+	e.emitStateChange(in)
+	e.note("%s %s (%s, %s) is running", in.id, in.pool, in.lifecycle, in.g.cfg.Name)
+	switch e.m.Workload {
+	case manifest.WorkloadECS:
+		e.registerContainerInstance(in)
+	case manifest.WorkloadInstances:
+		e.startInstanceApp(in)
+	}
+}
+
+// interrupt gives a Spot instance its 2-minute notice; it terminates at the deadline.
+func (e *Emulator) interrupt(in *instance) {
+	if in.lifecycle != spotfleet.Spot || !in.alive() || in.noticed() {
+		return
+	}
+	in.noticeAt, in.deadline = e.now, e.now.Add(spotfleet.SpotNotice)
+	e.acct.notices++
+	e.notices = append(e.notices, &noticeRecord{in: in, wallAt: time.Now(), hadTargets: e.hasRegisteredTargets(in)})
+	e.emitSpotInterruption(in)
+	e.note("%s %s gets the Spot interruption notice (terminates at +2m)", in.id, in.pool)
+	if e.opt.AgentDrainsOnNotice && in.ci != nil {
+		// The ECS agent polls the metadata service and drains its instance within seconds.
+		e.after(2*time.Second, func() {
+			if in.alive() && in.ci != nil {
+				e.drainContainerInstance(in.ci, "the ECS agent saw the Spot interruption notice")
+			}
+		})
+	}
+	e.at(in.deadline, func() { e.terminate(in, "Spot interruption") })
+}
+
+// recommendRebalance gives a Spot instance a rebalance recommendation.
+func (e *Emulator) recommendRebalance(in *instance) {
+	if in.lifecycle != spotfleet.Spot || !in.alive() || in.noticed() || !in.rebalanceAt.IsZero() {
+		return
+	}
+	in.rebalanceAt = e.now
+	e.acct.rebalances++
+	e.emitRebalance(in)
+	e.note("%s %s gets a rebalance recommendation", in.id, in.pool)
+}
+
+// terminate ends an instance and everything on it, at once.
+func (e *Emulator) terminate(in *instance, reason string) {
+	if !in.alive() {
+		return
+	}
+	in.state = spotfleet.InstanceShuttingDown
+	e.emitStateChange(in)
+	alive := 0
+	for _, p := range in.processes() {
+		select {
+		case <-p.Done():
+		default:
+			alive++
+			p.Kill()
+		}
+	}
+	if in.noticed() && alive > 0 {
+		e.acct.deadlineMissed++
+	}
+	e.note("%s %s terminated (%s)%s", in.id, in.pool, reason, plural(alive, ", killing %d running process", ", killing %d running processes"))
+	if in.ci != nil {
+		e.instanceLost(in.ci)
+	}
+	if in.app != nil {
+		e.appLost(in)
+	}
+	if in.imds != nil {
+		in.imds.Close()
+	}
+	e.after(2*time.Second, func() {
+		in.state = spotfleet.InstanceTerminated
+		e.emitStateChange(in)
+	})
+	in.g.remove(in)
+}
+
+// spotInstancesIn lists the live Spot instances of a pool that have no notice yet.
+func (e *Emulator) spotInstancesIn(p spotfleet.Pool) []*instance {
+	var out []*instance
+	for _, in := range e.instOrder {
+		if in.pool.Pool == p && in.lifecycle == spotfleet.Spot && in.alive() && !in.noticed() {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// pruneInstances forgets terminated instances after a while, so that long runs stay small.
+func (e *Emulator) pruneInstances() {
+	e.instOrder = slices.DeleteFunc(e.instOrder, func(in *instance) bool {
+		gone := in.state == spotfleet.InstanceTerminated && e.now.Sub(in.deadlineOr()) > 10*time.Minute
+		if gone {
+			delete(e.instances, in.id)
+		}
+		return gone
+	})
+}
+
+func (in *instance) deadlineOr() time.Time {
+	if !in.deadline.IsZero() {
+		return in.deadline
+	}
+	return in.launchedAt
+}
+
+func (e *Emulator) instanceByIP(ip string) *instance {
+	for _, in := range e.instOrder {
+		if in.ip == ip && in.state != spotfleet.InstanceTerminated {
+			return in
+		}
+	}
+	return nil
+}
+
+var _ = http.StatusOK

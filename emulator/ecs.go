@@ -1,0 +1,459 @@
+package emulator
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/manifest"
+)
+
+type cluster struct {
+	name string
+	cis  []*containerInstance
+}
+
+// containerInstance is an instance registered to the ECS cluster.
+type containerInstance struct {
+	arn              string
+	in               *instance
+	status           spotfleet.ContainerInstanceStatus
+	cpu, mem         int // registered
+	cpuUsed, memUsed int
+	tasks            []*task // not yet STOPPED
+}
+
+// busy says whether tasks run on it: managed termination protection keeps it from scale-in.
+func (ci *containerInstance) busy() bool { return len(ci.tasks) > 0 }
+
+func (ci *containerInstance) fits(cpu, mem int) bool {
+	return ci.status == spotfleet.ContainerInstanceActive && ci.in.state == spotfleet.InstanceRunning &&
+		ci.cpu-ci.cpuUsed >= cpu && ci.mem-ci.memUsed >= mem
+}
+
+// task is an ECS task; its container is a real process.
+type task struct {
+	id       string
+	svc      *service
+	provider string
+	status   spotfleet.TaskStatus
+	ci       *containerInstance
+	ip       string
+	proc     Process
+	target   *target
+
+	createdAt, startedAt, stoppingAt, stoppedAt time.Time
+	stopCode, stoppedReason                     string
+	version                                     int
+}
+
+func (t *task) healthy() bool {
+	if t.status != spotfleet.TaskRunning {
+		return false
+	}
+	return t.target == nil || t.target.state == spotfleet.TargetHealthy
+}
+
+// registeredMemoryShare is the part of an instance's memory the ECS agent registers; the
+// ECS-optimized AMI keeps the rest for the OS and the agent (an m5.large registers about
+// 7.5 of its 8 GiB).
+const registeredMemoryShare = 0.94
+
+func (e *Emulator) registerContainerInstance(in *instance) {
+	ci := &containerInstance{
+		arn: fmt.Sprintf("arn:aws:ecs:%s:%s:container-instance/%s/%s", e.m.Region, accountID, e.cluster.name, e.ids.uuid()),
+		in:  in, status: spotfleet.ContainerInstanceActive,
+		cpu: in.pool.spec.VCPU * 1024, mem: int(float64(in.pool.spec.MemoryMiB) * registeredMemoryShare),
+	}
+	in.ci = ci
+	e.cluster.cis = append(e.cluster.cis, ci)
+	e.kickServices()
+}
+
+// drainContainerInstance sets an instance DRAINING: it gets no new tasks, and its service
+// tasks are replaced within the services' deployment limits.
+func (e *Emulator) drainContainerInstance(ci *containerInstance, reason string) {
+	if ci.status == spotfleet.ContainerInstanceDraining {
+		return
+	}
+	ci.status = spotfleet.ContainerInstanceDraining
+	e.note("container instance on %s DRAINING: %s", ci.in.id, reason)
+	e.kickServices()
+}
+
+// instanceLost handles the termination of a container instance: its processes are dead.
+// ECS marks its tasks STOPPED (and deregisters their targets) only after a while; until
+// then the load balancer still routes to them.
+func (e *Emulator) instanceLost(ci *containerInstance) {
+	for _, t := range ci.tasks {
+		if t.target != nil && t.target.state.Registered() {
+			e.acct.stoppedWhileRegistered++
+		}
+	}
+	e.after(e.opt.ECSNoticesTerminationAfter, func() {
+		for _, t := range slices.Clone(ci.tasks) {
+			t.stopCode, t.stoppedReason = "TerminationNotice", fmt.Sprintf("Host EC2 (instance %s) terminated.", ci.in.id)
+			e.finishStop(t)
+		}
+		e.cluster.cis = slices.DeleteFunc(e.cluster.cis, func(x *containerInstance) bool { return x == ci })
+	})
+}
+
+// service is an ECS service (or, under workload instances, the per-instance service).
+type service struct {
+	e       *Emulator
+	cfg     manifest.Service
+	desired int
+	tasks   []*task // not yet STOPPED
+	tg      *targetGroup
+	kicked  bool
+
+	lastScaleOut, lastScaleIn time.Time
+}
+
+func newService(e *Emulator, s manifest.Service) *service {
+	return &service{e: e, cfg: s, desired: s.DesiredCount}
+}
+
+func (e *Emulator) kickServices() {
+	for _, s := range e.services {
+		s.kick()
+	}
+}
+
+// kick schedules a reconcile now, once however often it is asked for.
+func (s *service) kick() {
+	if s.kicked || s.e.m.Workload != manifest.WorkloadECS {
+		return
+	}
+	s.kicked = true
+	s.e.after(0, func() {
+		s.kicked = false
+		s.reconcile()
+	})
+}
+
+// reconcile is the ECS service scheduler: it keeps desiredCount tasks running off DRAINING
+// instances, starting replacements while the total stays within maximumPercent and
+// stopping tasks on DRAINING instances while the healthy count stays at or above
+// minimumHealthyPercent.
+func (s *service) reconcile() {
+	for _, t := range s.tasks {
+		s.e.place(t) // PROVISIONING tasks take room that opened since
+	}
+	var keep, draining []*task
+	for _, t := range s.tasks {
+		switch {
+		case t.status == spotfleet.TaskDeactivating || t.status == spotfleet.TaskStopping:
+		case t.ci != nil && t.ci.status == spotfleet.ContainerInstanceDraining:
+			draining = append(draining, t)
+		default:
+			keep = append(keep, t)
+		}
+	}
+	live := len(keep) + len(draining)
+	maxTotal := s.desired * s.cfg.MaximumPercent / 100
+	minHealthy := int(math.Ceil(float64(s.desired*s.cfg.MinimumHealthyPercent) / 100))
+
+	for range min(s.desired-len(keep), maxTotal-live) {
+		keep = append(keep, s.startTask(keep))
+	}
+	if extra := len(keep) - s.desired; extra > 0 {
+		slices.SortStableFunc(keep, func(a, b *task) int {
+			return cmp.Or(boolFirst(!a.healthy(), !b.healthy()), b.createdAt.Compare(a.createdAt))
+		})
+		for _, t := range keep[:extra] {
+			s.e.stopTask(t, "ServiceSchedulerInitiated", "Service scaled in")
+		}
+		keep = keep[extra:]
+	}
+
+	healthy := 0
+	for _, t := range s.tasks {
+		if t.healthy() && t.status == spotfleet.TaskRunning {
+			healthy++
+		}
+	}
+	slices.SortStableFunc(draining, func(a, b *task) int { return boolFirst(!a.healthy(), !b.healthy()) })
+	for _, t := range draining {
+		if t.healthy() {
+			if healthy-1 < minHealthy {
+				continue
+			}
+			healthy--
+		}
+		s.e.stopTask(t, "ServiceSchedulerInitiated", "Task stopped because its container instance is draining")
+	}
+
+	grace := s.cfg.HealthCheckGracePeriod.D()
+	for _, t := range keep {
+		if t.target != nil && t.target.state == spotfleet.TargetUnhealthy && s.e.now.Sub(t.startedAt) >= grace {
+			s.e.stopTask(t, "ServiceSchedulerInitiated", "Task failed ELB health checks in target group "+s.tg.name)
+		}
+	}
+}
+
+// chooseProvider picks the capacity provider of the next task: the provider with a base
+// until it has that many tasks, then the one whose tasks above base are furthest below its
+// weighted share (ties to the higher weight, then the fewer tasks).
+func chooseProvider(strategy []manifest.CapacityProviderStrategy, counts map[string]int) string {
+	for _, st := range strategy {
+		if st.Base > 0 && counts[st.CapacityProvider] < st.Base {
+			return st.CapacityProvider
+		}
+	}
+	best, bestScore := "", math.Inf(1)
+	bestWeight, bestCount := 0, 0
+	for _, st := range strategy {
+		if st.Weight <= 0 {
+			continue
+		}
+		n := counts[st.CapacityProvider]
+		score := float64(n-st.Base+1) / float64(st.Weight)
+		better := score < bestScore ||
+			(score == bestScore && (st.Weight > bestWeight || (st.Weight == bestWeight && n < bestCount)))
+		if better {
+			best, bestScore, bestWeight, bestCount = st.CapacityProvider, score, st.Weight, n
+		}
+	}
+	return best
+}
+
+// startTask creates a task on the provider the strategy picks, given the tasks kept.
+func (s *service) startTask(keep []*task) *task {
+	e := s.e
+	counts := map[string]int{}
+	for _, t := range keep {
+		counts[t.provider]++
+	}
+	t := &task{id: e.ids.uuid(), svc: s, provider: chooseProvider(s.cfg.CapacityProviderStrategy, counts),
+		status: spotfleet.TaskProvisioning, createdAt: e.now}
+	s.tasks = append(s.tasks, t)
+	e.place(t)
+	return t
+}
+
+// place puts a PROVISIONING task on an instance of its provider with room, spread across
+// zones and then instances; without room it waits, as ECS leaves it in PROVISIONING.
+func (e *Emulator) place(t *task) {
+	if t.status != spotfleet.TaskProvisioning {
+		return
+	}
+	perZone, perInst := map[string]int{}, map[*containerInstance]int{}
+	for _, x := range t.svc.tasks {
+		if x.ci != nil {
+			perZone[x.ci.in.pool.Zone]++
+			perInst[x.ci]++
+		}
+	}
+	var best *containerInstance
+	for _, ci := range e.cluster.cis {
+		if ci.in.g.cfg.Name != t.provider || !ci.fits(t.svc.cfg.CPU, t.svc.cfg.Memory) {
+			continue
+		}
+		if best == nil || cmp.Or(cmp.Compare(perZone[ci.in.pool.Zone], perZone[best.in.pool.Zone]), cmp.Compare(perInst[ci], perInst[best])) < 0 {
+			best = ci
+		}
+	}
+	if best == nil {
+		return
+	}
+	t.ci = best
+	best.tasks = append(best.tasks, t)
+	best.cpuUsed += t.svc.cfg.CPU
+	best.memUsed += t.svc.cfg.Memory
+	t.ip = e.ids.taskIPAddr()
+	t.status = spotfleet.TaskPending
+	e.emitTaskStateChange(t)
+	e.startTaskProcess(t)
+}
+
+func (e *Emulator) startTaskProcess(t *task) {
+	cfg := t.svc.cfg
+	env := []string{
+		"HOST=" + t.ip, "PORT=" + strconv.Itoa(cfg.Port),
+		"TASK_ID=" + t.id, "INSTANCE_ID=" + t.ci.in.id,
+		"AWS_EC2_METADATA_SERVICE_ENDPOINT=" + t.ci.in.imdsEndpoint(),
+		"STOP_TIMEOUT=" + e.clock.Wall(cfg.StopTimeout.D()).String(),
+	}
+	for k, v := range cfg.Environment {
+		env = append(env, k+"="+v)
+	}
+	proc, err := e.opt.Runner.Start(ProcSpec{Name: cfg.Name + "-" + t.id, Argv: cfg.Command, Env: env})
+	if err != nil {
+		e.note("task %s of %s failed to start: %v", short(t.id), cfg.Name, err)
+		t.stopCode, t.stoppedReason = "TaskFailedToStart", err.Error()
+		e.finishStop(t)
+		return
+	}
+	t.proc = proc
+	go func() {
+		<-proc.Done()
+		e.lock()
+		e.procExited(t)
+		e.unlock()
+	}()
+	// The container is up a moment after the process starts.
+	e.after(time.Second, func() {
+		if t.status != spotfleet.TaskPending {
+			return
+		}
+		t.status = spotfleet.TaskRunning
+		t.startedAt = e.now
+		e.emitTaskStateChange(t)
+		if t.svc.tg != nil {
+			t.target = t.svc.tg.register(t.ip, t.ci.in.id, t)
+		}
+		e.note("task %s of %s RUNNING on %s (%s)", short(t.id), cfg.Name, t.ci.in.id, t.provider)
+	})
+}
+
+// stopTask stops a task the ECS way: out of the load balancer first (DEACTIVATING, for at
+// most the deregistration delay), then SIGTERM (STOPPING), SIGKILL after the stop timeout.
+func (e *Emulator) stopTask(t *task, code, reason string) {
+	switch t.status {
+	case spotfleet.TaskDeactivating, spotfleet.TaskStopping, spotfleet.TaskStopped:
+		return
+	}
+	t.stopCode, t.stoppedReason = code, reason
+	if t.proc == nil {
+		e.finishStop(t)
+		return
+	}
+	t.status = spotfleet.TaskDeactivating
+	e.emitTaskStateChange(t)
+	if tg := t.target; tg != nil && t.target.state != spotfleet.TargetUnused {
+		t.target.onUnused = func() { e.sigterm(t) }
+		if t.target.state.Registered() {
+			t.target.tg.deregister(t.target, fmt.Sprintf("task %s stopping: %s", short(t.id), reason))
+		}
+		return
+	}
+	e.sigterm(t)
+}
+
+func (e *Emulator) sigterm(t *task) {
+	if t.status == spotfleet.TaskStopping || t.status == spotfleet.TaskStopped {
+		return
+	}
+	t.status = spotfleet.TaskStopping
+	t.stoppingAt = e.now
+	if t.target != nil && t.target.state.Registered() {
+		e.acct.stoppedWhileRegistered++
+	}
+	e.emitTaskStateChange(t)
+	t.proc.Signal(syscall.SIGTERM)
+	e.after(t.svc.cfg.StopTimeout.D(), func() {
+		if t.status == spotfleet.TaskStopping {
+			t.proc.Kill()
+		}
+	})
+}
+
+// procExited is called when a task's process ends.
+func (e *Emulator) procExited(t *task) {
+	if t.status == spotfleet.TaskStopped || t.ci == nil || !t.ci.in.alive() {
+		return // an instance that died takes its tasks down by instanceLost
+	}
+	if t.status != spotfleet.TaskStopping {
+		t.stopCode, t.stoppedReason = "EssentialContainerExited", fmt.Sprintf("Essential container in task exited (exit code %d)", t.proc.ExitCode())
+	}
+	e.finishStop(t)
+}
+
+// finishStop makes a task STOPPED and frees its resources.
+func (e *Emulator) finishStop(t *task) {
+	if t.status == spotfleet.TaskStopped {
+		return
+	}
+	if t.target != nil && t.target.state.Registered() {
+		t.target.onUnused = nil
+		t.target.tg.deregister(t.target, "task stopped")
+	}
+	t.status = spotfleet.TaskStopped
+	t.stoppedAt = e.now
+	if ci := t.ci; ci != nil {
+		ci.tasks = slices.DeleteFunc(ci.tasks, func(x *task) bool { return x == t })
+		ci.cpuUsed -= t.svc.cfg.CPU
+		ci.memUsed -= t.svc.cfg.Memory
+	}
+	t.svc.tasks = slices.DeleteFunc(t.svc.tasks, func(x *task) bool { return x == t })
+	e.emitTaskStateChange(t)
+	e.note("task %s of %s STOPPED: %s", short(t.id), t.svc.cfg.Name, t.stoppedReason)
+	e.kickServices()
+}
+
+func (e *Emulator) targetHealthChanged(t *target) {
+	if t.task != nil {
+		t.task.svc.kick()
+	}
+}
+
+func short(id string) string { return id[:min(8, len(id))] }
+
+// managedScalingPeriod is how often ECS managed scaling evaluates CapacityProviderReservation
+// (a one-minute CloudWatch metric); scale-in waits for managedScaleInPeriods low readings,
+// as its alarm needs 15 datapoints.
+const (
+	managedScalingPeriod  = time.Minute
+	managedScaleInPeriods = 15
+)
+
+// scheduleManagedScaling keeps each capacity provider's CapacityProviderReservation
+// (M / N × 100) at its targetCapacityPercent.
+func (e *Emulator) scheduleManagedScaling() {
+	if e.cluster == nil {
+		return
+	}
+	low := map[*group]int{}
+	var tick func()
+	tick = func() {
+		for _, g := range e.groups {
+			want := e.instancesNeeded(g)
+			cur := g.desired / g.weightOf(g.cfg.InstanceTypes[0].Type)
+			switch {
+			case want > cur:
+				low[g] = 0
+				g.setDesired(want*g.weightOf(g.cfg.InstanceTypes[0].Type), fmt.Sprintf("managed scaling: CapacityProviderReservation above %d%%", g.cfg.TargetCapacityPercent))
+			case want < cur:
+				if low[g]++; low[g] >= managedScaleInPeriods {
+					low[g] = 0
+					g.setDesired(want*g.weightOf(g.cfg.InstanceTypes[0].Type), "managed scaling: CapacityProviderReservation below target for 15 minutes")
+				}
+			default:
+				low[g] = 0
+			}
+		}
+		e.after(managedScalingPeriod, tick)
+	}
+	e.after(managedScalingPeriod, tick)
+}
+
+// instancesNeeded is ceil(M × 100 / targetCapacity): M counts the instances that run tasks
+// plus those that the provider's PROVISIONING tasks need (at least one when any wait).
+func (e *Emulator) instancesNeeded(g *group) int {
+	m := 0
+	for _, in := range g.live {
+		if in.ci != nil && in.ci.busy() {
+			m++
+		}
+	}
+	spec := e.market.byKey[spotfleet.Pool{InstanceType: g.cfg.InstanceTypes[0].Type, Zone: g.cfg.Zones[0]}].spec
+	demand := 0.0
+	for _, s := range e.services {
+		for _, t := range s.tasks {
+			if t.status == spotfleet.TaskProvisioning && t.provider == g.cfg.Name {
+				demand += max(float64(s.cfg.CPU)/float64(spec.VCPU*1024), float64(s.cfg.Memory)/(float64(spec.MemoryMiB)*registeredMemoryShare))
+			}
+		}
+	}
+	if demand > 0 {
+		m += max(1, int(math.Ceil(demand)))
+	}
+	return int(math.Ceil(float64(m*100) / float64(g.cfg.TargetCapacityPercent)))
+}

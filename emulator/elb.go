@@ -1,0 +1,285 @@
+package emulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/manifest"
+)
+
+// target is a registered load balancer target: a task's ip:port, or an instance's.
+type target struct {
+	tg         *targetGroup
+	id         string // ip:port
+	url        *url.URL
+	instanceID string
+	task       *task // nil for an instance target
+
+	// Under the world lock.
+	state               spotfleet.TargetState
+	registeredAt        time.Time
+	deregisteredAt      time.Time
+	successes, failures int
+	probing             bool
+	onUnused            func()
+
+	// Read by the proxy without the world lock.
+	draining atomic.Bool
+	inflight atomic.Int64
+	requests atomic.Int64
+}
+
+// targetGroup is a target group with its listener: a real HTTP reverse proxy.
+type targetGroup struct {
+	e       *Emulator
+	name    string
+	lb      *manifest.LoadBalancer
+	port    int
+	targets []*target // registered or draining
+
+	routable atomic.Pointer[[]*target]
+	rr       atomic.Uint64
+
+	ln    net.Listener
+	srv   *http.Server
+	proxy *httputil.ReverseProxy
+
+	requests, elb5xx, target5xx atomic.Int64
+}
+
+type targetKey struct{}
+
+func newTargetGroup(e *Emulator, name string, s manifest.Service) *targetGroup {
+	tg := &targetGroup{e: e, name: name, lb: s.LoadBalancer, port: s.Port}
+	tg.routable.Store(&[]*target{})
+	tr := &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
+		MaxIdleConns:        4096,
+		MaxIdleConnsPerHost: 512,
+		IdleConnTimeout:     60 * time.Second,
+		DisableCompression:  true,
+	}
+	tg.proxy = &httputil.ReverseProxy{
+		Transport: tr,
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			t := pr.In.Context().Value(targetKey{}).(*target)
+			pr.SetURL(t.url)
+			pr.Out.Host = pr.In.Host
+			pr.SetXForwarded()
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			if resp.StatusCode >= 500 {
+				tg.target5xx.Add(1)
+			}
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			// The target closed or refused the connection: ELB answers 502.
+			tg.elb5xx.Add(1)
+			if !errors.Is(err, context.Canceled) {
+				w.WriteHeader(http.StatusBadGateway)
+			}
+		},
+	}
+	return tg
+}
+
+func (tg *targetGroup) listen(host string) error {
+	addr := net.JoinHostPort(host, strconv.Itoa(tg.lb.ListenerPort))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("load balancer %s cannot listen on %s: %w (change loadBalancer.listenerPort, or stop what uses the port)", tg.name, addr, err)
+	}
+	tg.ln = ln
+	tg.srv = &http.Server{Handler: tg, ReadHeaderTimeout: 10 * time.Second}
+	go tg.srv.Serve(ln)
+	tg.scheduleHealthChecks()
+	return nil
+}
+
+func (tg *targetGroup) addr() string {
+	if tg.ln == nil {
+		return ""
+	}
+	return tg.ln.Addr().String()
+}
+
+func (tg *targetGroup) close() error {
+	if tg.srv == nil {
+		return nil
+	}
+	return tg.srv.Close()
+}
+
+// ServeHTTP routes one request round robin over the routable targets.
+func (tg *targetGroup) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	tg.requests.Add(1)
+	for range 3 {
+		t := tg.pick()
+		if t == nil {
+			break
+		}
+		// Count the request in flight before checking for draining: deregistration sets
+		// draining before it reads the count, so no request reaches a stopping target.
+		t.inflight.Add(1)
+		if t.draining.Load() {
+			tg.release(t)
+			continue
+		}
+		t.requests.Add(1)
+		tg.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), targetKey{}, t)))
+		tg.release(t)
+		return
+	}
+	tg.elb5xx.Add(1)
+	http.Error(w, "503 Service Temporarily Unavailable", http.StatusServiceUnavailable)
+}
+
+func (tg *targetGroup) pick() *target {
+	ts := *tg.routable.Load()
+	if len(ts) == 0 {
+		return nil
+	}
+	return ts[tg.rr.Add(1)%uint64(len(ts))]
+}
+
+func (tg *targetGroup) release(t *target) {
+	if t.inflight.Add(-1) == 0 && t.draining.Load() {
+		go tg.e.targetIdle(t)
+	}
+}
+
+// refreshRoutable publishes the targets that get new requests: the healthy ones, or, when
+// none is, every unhealthy one (ELB fails open).
+func (tg *targetGroup) refreshRoutable() {
+	var healthy, unhealthy []*target
+	for _, t := range tg.targets {
+		switch t.state {
+		case spotfleet.TargetHealthy:
+			healthy = append(healthy, t)
+		case spotfleet.TargetUnhealthy:
+			unhealthy = append(unhealthy, t)
+		}
+	}
+	if len(healthy) == 0 {
+		healthy = unhealthy
+	}
+	tg.routable.Store(&healthy)
+}
+
+// register adds a target in state initial; health checks make it healthy.
+func (tg *targetGroup) register(ip string, instanceID string, tk *task) *target {
+	id := net.JoinHostPort(ip, strconv.Itoa(tg.port))
+	t := &target{tg: tg, id: id, url: &url.URL{Scheme: "http", Host: id}, instanceID: instanceID, task: tk,
+		state: spotfleet.TargetInitial, registeredAt: tg.e.now}
+	tg.targets = append(tg.targets, t)
+	return t
+}
+
+// deregister starts draining: no new requests; in-flight ones finish. The target becomes
+// unused when the last in-flight request completes or the deregistration delay ends,
+// whichever is first, as ELB does.
+func (tg *targetGroup) deregister(t *target, reason string) {
+	if !t.state.Registered() {
+		return
+	}
+	e := tg.e
+	t.state = spotfleet.TargetDraining
+	t.deregisteredAt = e.now
+	t.draining.Store(true)
+	tg.refreshRoutable()
+	e.targetDeregistered(t)
+	e.note("target %s (%s) draining: %s", t.id, t.instanceID, reason)
+	delay := tg.lb.DeregistrationDelay.D()
+	if t.inflight.Load() == 0 {
+		tg.unused(t)
+		return
+	}
+	e.after(delay, func() { tg.unused(t) })
+}
+
+func (tg *targetGroup) unused(t *target) {
+	if t.state != spotfleet.TargetDraining {
+		return
+	}
+	t.state = spotfleet.TargetUnused
+	tg.targets = slices.DeleteFunc(tg.targets, func(x *target) bool { return x == t })
+	if f := t.onUnused; f != nil {
+		t.onUnused = nil
+		f()
+	}
+}
+
+// targetIdle is called by the proxy when a draining target's last request completes.
+func (e *Emulator) targetIdle(t *target) {
+	e.lock()
+	defer e.unlock()
+	if t.inflight.Load() == 0 {
+		t.tg.unused(t)
+	}
+}
+
+// scheduleHealthChecks checks every registered target once per interval.
+func (tg *targetGroup) scheduleHealthChecks() {
+	e := tg.e
+	hc := tg.lb.HealthCheck
+	timeout := max(e.clock.Wall(hc.Timeout.D()), minProbeTimeout)
+	var tick func()
+	tick = func() {
+		for _, t := range tg.targets {
+			if t.probing || !t.state.Registered() {
+				continue
+			}
+			t.probing = true
+			u := t.url.String() + hc.Path
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), timeout)
+				ok := e.opt.Prober.Probe(ctx, u)
+				cancel()
+				e.lock()
+				tg.probed(t, ok)
+				e.unlock()
+			}()
+		}
+		e.after(hc.Interval.D(), tick)
+	}
+	e.lock()
+	e.after(hc.Interval.D(), tick)
+	e.unlock()
+}
+
+func (tg *targetGroup) probed(t *target, ok bool) {
+	t.probing = false
+	if !t.state.Registered() {
+		return
+	}
+	hc := tg.lb.HealthCheck
+	before := t.state
+	if ok {
+		t.successes, t.failures = t.successes+1, 0
+		if t.state != spotfleet.TargetHealthy && t.successes >= hc.HealthyThreshold {
+			t.state = spotfleet.TargetHealthy
+		}
+	} else {
+		t.successes, t.failures = 0, t.failures+1
+		if t.state != spotfleet.TargetUnhealthy && t.failures >= hc.UnhealthyThreshold {
+			t.state = spotfleet.TargetUnhealthy
+		}
+	}
+	if t.state != before {
+		tg.refreshRoutable()
+		tg.e.note("target %s (%s) %s -> %s", t.id, t.instanceID, before, t.state)
+		tg.e.targetHealthChanged(t)
+	}
+}

@@ -1,0 +1,276 @@
+package emulator
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/spotfleet/spotfleet/clock"
+	"github.com/spotfleet/spotfleet/manifest"
+)
+
+// Options configure an emulator. The zero value of each field has a sensible default.
+type Options struct {
+	Clock    clock.Clock  // default: the real clock
+	Runner   Runner       // starts task processes; default: real processes
+	Prober   Prober       // health checks; default: real HTTP
+	Log      *slog.Logger // default: discard
+	Seed     uint64       // randomness (advisor model, pool choice ties)
+	BootTime time.Duration
+	// AgentDrainsOnNotice is ECS_ENABLE_SPOT_INSTANCE_DRAINING=true (reference design S0):
+	// the ECS agent sets its container instance DRAINING when the notice arrives.
+	AgentDrainsOnNotice bool
+	// ECSNoticesTerminationAfter is how long ECS takes to mark the tasks of a terminated
+	// instance STOPPED (and deregister their targets); until then the load balancer still
+	// sends them requests, as on AWS while health checks catch up.
+	ECSNoticesTerminationAfter time.Duration
+	// Executable is what a command named "spotfleet" runs (this binary); default: os.Executable.
+	Executable string
+	// Env is added to every task process (up adds a run marker used to find orphans).
+	Env []string
+	// LogDir receives each task's output; empty discards it.
+	LogDir string
+	// ListenHost is the load balancer listeners' address; default 127.0.0.1.
+	ListenHost string
+	// IPOctet is the second octet of the 127.x.y.z addresses given to instances and tasks;
+	// default random, so that emulators running side by side do not collide.
+	IPOctet byte
+	Market  MarketOptions
+}
+
+// Emulator is the emulated AWS account: its zero value is not usable; use New.
+type Emulator struct {
+	mu     sync.Mutex
+	clock  clock.Clock
+	opt    Options
+	log    *slog.Logger
+	m      *manifest.Manifest
+	now    time.Time
+	start  time.Time
+	timers timerHeap
+	seq    uint64
+	wake   chan struct{}
+	rng    *rand.Rand
+	ids    idGen
+
+	market    *market
+	instances map[string]*instance
+	instOrder []*instance
+	groups    []*group
+	cluster   *cluster
+	services  []*service
+	tgs       []*targetGroup
+	bus       *Queue
+	acct      accounting
+	recent    []string // recent happenings for the live view
+	notices   []*noticeRecord
+	imdsHTTP  *http.Server
+	closed    bool
+}
+
+// elapsed is the emulated time since the start. Callers hold the lock.
+func (e *Emulator) elapsed() time.Duration { return e.now.Sub(e.start) }
+
+// New builds the emulated account for a validated manifest. Nothing runs until Start.
+func New(m *manifest.Manifest, opt Options) (*Emulator, error) {
+	if opt.Clock == nil {
+		opt.Clock = clock.Real{}
+	}
+	if opt.Runner == nil {
+		opt.Runner = &ProcessRunner{}
+	}
+	if opt.Prober == nil {
+		opt.Prober = HTTPProber{}
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	if opt.BootTime == 0 {
+		opt.BootTime = 60 * time.Second
+	}
+	if opt.ECSNoticesTerminationAfter == 0 {
+		opt.ECSNoticesTerminationAfter = 30 * time.Second
+	}
+	if opt.ListenHost == "" {
+		opt.ListenHost = "127.0.0.1"
+	}
+	rng := rand.New(rand.NewPCG(opt.Seed, opt.Seed^0x5eed))
+	if opt.IPOctet == 0 {
+		opt.IPOctet = byte(16 + rand.IntN(230)) // not seeded: must differ between runs
+	}
+	e := &Emulator{
+		clock: opt.Clock, opt: opt, log: opt.Log, m: m,
+		wake: make(chan struct{}, 1), rng: rng,
+		instances: map[string]*instance{},
+		ids:       idGen{octet: opt.IPOctet, rng: rand.New(rand.NewPCG(opt.Seed, 0x1d5))},
+	}
+	e.now = opt.Clock.Now()
+	e.start = e.now
+	e.bus = newQueue(e)
+	mk, err := newMarket(m, opt.Market, rng)
+	if err != nil {
+		return nil, err
+	}
+	e.market = mk
+	for i := range m.Capacity {
+		e.groups = append(e.groups, newGroup(e, &m.Capacity[i]))
+	}
+	if m.Workload == manifest.WorkloadECS {
+		e.cluster = &cluster{name: m.Name}
+	}
+	for _, s := range m.AllServices() {
+		svc := newService(e, s)
+		e.services = append(e.services, svc)
+		if s.LoadBalancer != nil {
+			svc.tg = newTargetGroup(e, m.Name+"-"+s.Name, s)
+			e.tgs = append(e.tgs, svc.tg)
+		}
+	}
+	return e, nil
+}
+
+// Start opens the load balancer listeners and launches the groups' starting capacity.
+func (e *Emulator) Start() error {
+	for _, tg := range e.tgs {
+		if err := tg.listen(e.opt.ListenHost); err != nil {
+			e.Close()
+			return err
+		}
+	}
+	e.lock()
+	defer e.unlock()
+	for _, g := range e.groups {
+		g.setDesired(g.cfg.DesiredCapacity, "the group was created with desiredCapacity")
+	}
+	for _, s := range e.services {
+		s.kick()
+	}
+	e.scheduleManagedScaling()
+	e.scheduleAutoscaling()
+	e.market.schedule(e)
+	return nil
+}
+
+// Close stops everything: every process is killed, every listener closed. It is safe to
+// call more than once.
+func (e *Emulator) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	var procs []Process
+	var imds []net.Listener
+	for _, in := range e.instances {
+		procs = append(procs, in.processes()...)
+		if in.imds != nil {
+			imds = append(imds, in.imds)
+		}
+	}
+	e.mu.Unlock()
+	var errs []error
+	for _, p := range procs {
+		p.Kill()
+	}
+	for _, l := range imds {
+		l.Close()
+	}
+	for _, tg := range e.tgs {
+		errs = append(errs, tg.close())
+	}
+	for _, p := range procs {
+		<-p.Done()
+	}
+	return errors.Join(errs...)
+}
+
+// Listeners returns the load balancer URLs, by service name.
+func (e *Emulator) Listeners() map[string]string {
+	out := map[string]string{}
+	for _, s := range e.services {
+		if s.tg != nil {
+			out[s.cfg.Name] = "http://" + s.tg.addr()
+		}
+	}
+	return out
+}
+
+// Ready says whether every service has its desired count serving (healthy behind its load
+// balancer), the moment a built-in load should start.
+func (e *Emulator) Ready() bool {
+	e.lock()
+	defer e.unlock()
+	for _, s := range e.services {
+		if s.healthyUnits() < s.desiredUnits() {
+			return false
+		}
+	}
+	return true
+}
+
+// Now is the emulated time.
+func (e *Emulator) Now() time.Time {
+	e.lock()
+	defer e.unlock()
+	return e.now
+}
+
+// Elapsed is the emulated time since the emulator was made.
+func (e *Emulator) Elapsed() time.Duration {
+	e.lock()
+	defer e.unlock()
+	return e.now.Sub(e.start)
+}
+
+// note records a happening for the live view and the log. Callers hold the lock.
+func (e *Emulator) note(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	e.log.Info(msg, "t", e.now.Sub(e.start).Round(time.Second).String())
+	line := fmt.Sprintf("%7s  %s", fmtElapsed(e.now.Sub(e.start)), msg)
+	e.recent = append(e.recent, line)
+	if len(e.recent) > 200 {
+		e.recent = e.recent[len(e.recent)-100:]
+	}
+}
+
+func fmtElapsed(d time.Duration) string {
+	d = d.Round(time.Second)
+	return fmt.Sprintf("%d:%02d", int(d.Minutes()), int(d.Seconds())%60)
+}
+
+// idGen names resources the way AWS does and hands out loopback addresses. Names come from
+// the seeded generator, so a run with the same seed names the same things.
+type idGen struct {
+	octet          byte
+	rng            *rand.Rand
+	instIP, taskIP int
+}
+
+// next is an EC2-style ID: "i-0" and 16 hex digits.
+func (g *idGen) next(prefix string) string { return fmt.Sprintf("%s-0%016x", prefix, g.rng.Uint64()) }
+
+// uuid is a version 4 UUID, as ECS task IDs and event IDs are.
+func (g *idGen) uuid() string {
+	a, b := g.rng.Uint64(), g.rng.Uint64()
+	return fmt.Sprintf("%08x-%04x-4%03x-%04x-%012x", a>>32, a>>16&0xffff, a&0xfff, b>>48&0x3fff|0x8000, b&0xffffffffffff)
+}
+
+// instanceIP and taskIP split 127.octet.0.0/16: instances take the lower half, tasks the
+// upper, as an awsvpc task has an address of its own.
+func (g *idGen) instanceIP() string {
+	n := g.instIP
+	g.instIP++
+	return fmt.Sprintf("127.%d.%d.%d", g.octet, (n/254)%128, n%254+1)
+}
+
+func (g *idGen) taskIPAddr() string {
+	n := g.taskIP
+	g.taskIP++
+	return fmt.Sprintf("127.%d.%d.%d", g.octet, 128+(n/254)%128, n%254+1)
+}

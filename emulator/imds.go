@@ -1,0 +1,133 @@
+package emulator
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spotfleet/spotfleet"
+)
+
+// The instance metadata service answers on each instance's own address. It knows the
+// caller's instance by the caller's source address when that is an instance's, else by the
+// address the caller dialed (an unbound loopback client connects from 127.0.0.1).
+
+const imdsTimeFormat = "2006-01-02T15:04:05Z"
+
+func (e *Emulator) imdsServer() *http.Server {
+	if e.imdsHTTP == nil {
+		e.imdsHTTP = &http.Server{Handler: http.HandlerFunc(e.serveIMDS), ReadHeaderTimeout: 5 * time.Second}
+	}
+	return e.imdsHTTP
+}
+
+func (e *Emulator) serveIMDS(w http.ResponseWriter, r *http.Request) {
+	e.lock()
+	defer e.unlock()
+	in := e.instanceByIP(hostOf(r.RemoteAddr))
+	if in == nil {
+		if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+			in = e.instanceByIP(hostOf(a.String()))
+		}
+	}
+	if in == nil || !in.alive() {
+		http.Error(w, "no instance at this address", http.StatusNotFound)
+		return
+	}
+	if r.URL.Path == "/latest/api/token" {
+		e.imdsToken(w, r, in)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	// IMDSv1 (no token) is answered too; a token that is sent must be valid.
+	if tok := r.Header.Get("X-aws-ec2-metadata-token"); tok != "" {
+		if exp, ok := in.tokens[tok]; !ok || !e.now.Before(exp) {
+			http.Error(w, "Unauthorized", http.StatusUnauthorized)
+			return
+		}
+	}
+	body, ok := e.metadata(in, strings.TrimPrefix(r.URL.Path, "/latest/meta-data/"))
+	if !ok || !strings.HasPrefix(r.URL.Path, "/latest/meta-data/") {
+		http.Error(w, "Not Found", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	w.Write([]byte(body))
+}
+
+func (e *Emulator) imdsToken(w http.ResponseWriter, r *http.Request, in *instance) {
+	if r.Method != http.MethodPut {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	ttl, err := strconv.Atoi(r.Header.Get("X-aws-ec2-metadata-token-ttl-seconds"))
+	if err != nil || ttl < 1 || ttl > 21600 {
+		http.Error(w, "Bad Request", http.StatusBadRequest)
+		return
+	}
+	b := make([]byte, 24)
+	rand.Read(b)
+	tok := hex.EncodeToString(b)
+	in.tokens[tok] = e.now.Add(time.Duration(ttl) * time.Second)
+	w.Header().Set("X-aws-ec2-metadata-token-ttl-seconds", strconv.Itoa(ttl))
+	w.Write([]byte(tok))
+}
+
+// metadata answers one meta-data path for an instance.
+func (e *Emulator) metadata(in *instance, path string) (string, bool) {
+	switch path {
+	case "", "/":
+		return "instance-id\ninstance-type\nlocal-ipv4\nplacement/\nspot/\nevents/", true
+	case "instance-id":
+		return in.id, true
+	case "instance-type":
+		return in.pool.InstanceType, true
+	case "placement/availability-zone":
+		return in.pool.Zone, true
+	case "local-ipv4":
+		return in.ip, true
+	case "instance-life-cycle":
+		if in.lifecycle == spotfleet.Spot {
+			return "spot", true
+		}
+		return "on-demand", true
+	case "spot/instance-action":
+		if !in.noticed() {
+			return "", false
+		}
+		b, _ := json.Marshal(map[string]string{"action": "terminate", "time": in.deadline.UTC().Format(imdsTimeFormat)})
+		return string(b), true
+	case "events/recommendations/rebalance":
+		if in.rebalanceAt.IsZero() {
+			return "", false
+		}
+		b, _ := json.Marshal(map[string]string{"noticeTime": in.rebalanceAt.UTC().Format(imdsTimeFormat)})
+		return string(b), true
+	}
+	return "", false
+}
+
+// IMDSEndpoint is the metadata service URL of an instance, as processes on it get it in
+// AWS_EC2_METADATA_SERVICE_ENDPOINT.
+func (in *instance) imdsEndpoint() string {
+	if in.imds == nil {
+		return ""
+	}
+	return "http://" + in.imds.Addr().String()
+}
+
+func hostOf(addr string) string {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return h
+}

@@ -1,0 +1,181 @@
+package emulator
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/internal/spotdata"
+	"github.com/spotfleet/spotfleet/manifest"
+)
+
+// Unlimited is free Spot capacity with no bound.
+const Unlimited = -1
+
+// MarketOptions choose how the market interrupts instances besides the scenario's steps.
+type MarketOptions struct {
+	// Model "advisor" interrupts Spot instances at the rate of their type's Spot Advisor
+	// band; "" (the default) interrupts only where the scenario says.
+	Model string
+	// Intensity multiplies the advisor rates, so that a short run sees interruptions
+	// (the real rates are a few percent a month). Default 1.
+	Intensity float64
+}
+
+type pool struct {
+	spotfleet.Pool
+	spec     spotdata.InstanceType
+	capacity int // free Spot instances; Unlimited
+	phase    float64
+}
+
+type market struct {
+	pools []*pool
+	byKey map[spotfleet.Pool]*pool
+	opt   MarketOptions
+	rng   *rand.Rand
+}
+
+func newMarket(m *manifest.Manifest, opt MarketOptions, rng *rand.Rand) (*market, error) {
+	mk := &market{byKey: map[spotfleet.Pool]*pool{}, opt: opt, rng: rng}
+	if opt.Model != "" && opt.Model != "advisor" {
+		return nil, fmt.Errorf("market model %q: use advisor, or leave it out", opt.Model)
+	}
+	if mk.opt.Intensity == 0 {
+		mk.opt.Intensity = 1
+	}
+	for _, g := range m.Capacity {
+		for _, it := range g.InstanceTypes {
+			spec, ok := spotdata.Lookup(it.Type)
+			if !ok {
+				return nil, fmt.Errorf("instance type %s has no price data: the emulator cannot run it", it.Type)
+			}
+			for _, z := range g.Zones {
+				key := spotfleet.Pool{InstanceType: it.Type, Zone: z}
+				if mk.byKey[key] != nil {
+					continue
+				}
+				p := &pool{Pool: key, spec: spec, capacity: Unlimited, phase: rng.Float64() * 2 * math.Pi}
+				mk.byKey[key] = p
+				mk.pools = append(mk.pools, p)
+			}
+		}
+	}
+	return mk, nil
+}
+
+// spotPrice is nearly flat: the advisor's discount with a ±3% daily drift, in line with
+// shared/data/spot/spot-price-history-c5a.2xlarge-us-east-1.csv, where prices moved 12-21%
+// within a zone over seven weeks.
+func (p *pool) spotPrice(elapsed time.Duration) float64 {
+	return p.spec.SpotUSD() * (1 + 0.03*math.Sin(2*math.Pi*elapsed.Hours()/24+p.phase))
+}
+
+func (p *pool) onDemandPrice() float64 { return p.spec.OnDemandUSD }
+
+// take consumes one unit of free Spot capacity, or says there is none.
+func (p *pool) take() bool {
+	switch {
+	case p.capacity == Unlimited:
+		return true
+	case p.capacity > 0:
+		p.capacity--
+		return true
+	}
+	return false
+}
+
+func (p *pool) give() {
+	if p.capacity != Unlimited {
+		p.capacity++
+	}
+}
+
+// match returns the pools that any of the patterns matches. A pattern is TYPE/ZONE with
+// globs in either part; a pattern without "/" names types in every zone, so "*" is all.
+func (mk *market) match(patterns []string) []*pool {
+	var out []*pool
+	for _, p := range mk.pools {
+		for _, pat := range patterns {
+			if poolMatches(pat, p.Pool) {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func poolMatches(pattern string, p spotfleet.Pool) bool {
+	typ, zone, ok := strings.Cut(pattern, "/")
+	if !ok {
+		zone = "*"
+	}
+	t, _ := path.Match(typ, p.InstanceType)
+	z, _ := path.Match(zone, p.Zone)
+	return t && z
+}
+
+// Batch sizes of same-pool interruptions, from shared/data/spot/traces/bamboo/summary.txt:
+// removals came in batches of mean 2.11 (p3 trace) and at most 6.
+const (
+	meanBurst = 2.11
+	maxBurst  = 6
+)
+
+// schedule starts the advisor model: once a minute, each pool with Spot instances is
+// interrupted with the probability its band gives, in a burst.
+func (mk *market) schedule(e *Emulator) {
+	if mk.opt.Model != "advisor" {
+		return
+	}
+	var tick func()
+	tick = func() {
+		for _, p := range mk.pools {
+			mk.maybeBurst(e, p)
+		}
+		e.after(time.Minute, tick)
+	}
+	e.after(time.Minute, tick)
+}
+
+func (mk *market) maybeBurst(e *Emulator, p *pool) {
+	live := e.spotInstancesIn(p.Pool)
+	if len(live) == 0 {
+		return
+	}
+	// The band is the share of instances interrupted in a month (730 h); bursts of mean
+	// size meanBurst arrive at the per-instance rate divided by it.
+	perInstanceHour := p.spec.MonthlyInterruptionRate() / 730 * mk.opt.Intensity
+	burstsPerMinute := perInstanceHour * float64(len(live)) / meanBurst / 60
+	if mk.rng.Float64() >= 1-math.Exp(-burstsPerMinute) {
+		return
+	}
+	n := 1
+	for n < maxBurst && mk.rng.Float64() < 1-1/meanBurst {
+		n++
+	}
+	n = min(n, len(live))
+	mk.rng.Shuffle(len(live), func(i, j int) { live[i], live[j] = live[j], live[i] })
+	// Half the time the instances get a rebalance recommendation a few minutes first.
+	if mk.rng.Float64() < 0.5 {
+		lead := time.Duration(2+mk.rng.IntN(4)) * time.Minute
+		for _, in := range live[:n] {
+			e.recommendRebalance(in)
+		}
+		victims := live[:n]
+		e.after(lead, func() {
+			for _, in := range victims {
+				e.interrupt(in)
+			}
+		})
+		return
+	}
+	for _, in := range live[:n] {
+		e.interrupt(in)
+	}
+}

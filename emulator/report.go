@@ -1,0 +1,109 @@
+package emulator
+
+import (
+	"math"
+	"slices"
+)
+
+// Report is what `spotfleet up --report` writes. Seconds are emulated unless a name says
+// Wall.
+type Report struct {
+	Controller      string         `json:"controller"`
+	Speed           float64        `json:"speed"`
+	EmulatedSeconds float64        `json:"emulatedSeconds"`
+	Requests        RequestStats   `json:"requests"`
+	LoadBalancer    LBStats        `json:"loadBalancer"`
+	Interruptions   InterruptStats `json:"interruptions"`
+	Capacity        CapacityStats  `json:"capacity"`
+	Cost            CostStats      `json:"cost"`
+}
+
+// LBStats counts everything the listeners saw, whoever sent it.
+type LBStats struct {
+	Requests  int64 `json:"requests"`
+	ELB5xx    int64 `json:"elb5xx"`
+	Target5xx int64 `json:"target5xx"`
+}
+
+// InterruptStats measures the interruption pipeline.
+type InterruptStats struct {
+	Notices                  int         `json:"notices"`
+	RebalanceRecommendations int         `json:"rebalanceRecommendations"`
+	NoticeToDeregisteredWall Percentiles `json:"noticeToDeregisteredWallMs"`
+	// NotDeregistered counts notices whose instance still had a target in service when it
+	// terminated.
+	NotDeregistered             int `json:"notDeregisteredBeforeTermination"`
+	TasksStoppedWhileRegistered int `json:"tasksStoppedWhileRegistered"`
+	DeadlineMissed              int `json:"deadlineMissed"`
+}
+
+// Percentiles of a latency in milliseconds.
+type Percentiles struct {
+	P50 float64 `json:"p50"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+}
+
+// CapacityStats integrates capacity over the run. Below-desired time counts from the moment
+// every service first had its desired count serving (ReadySeconds).
+type CapacityStats struct {
+	ReadySeconds            float64 `json:"readySeconds"`
+	SecondsBelowDesired     float64 `json:"secondsBelowDesired"`
+	OnDemandInstanceSeconds float64 `json:"onDemandInstanceSeconds"`
+	SpotInstanceSeconds     float64 `json:"spotInstanceSeconds"`
+	LaunchFailures          int     `json:"launchFailures"`
+}
+
+// CostStats prices the run against running every instance On-Demand.
+type CostStats struct {
+	USD            float64 `json:"usd"`
+	AllOnDemandUSD float64 `json:"allOnDemandUsd"`
+	SavingsPercent float64 `json:"savingsPercent"`
+}
+
+// Report measures the run so far; load may be nil.
+func (e *Emulator) Report(load *Load) Report {
+	e.lock()
+	defer e.unlock()
+	a := e.acct
+	r := Report{
+		EmulatedSeconds: round(e.elapsed().Seconds(), 1),
+		Requests:        load.Stats(),
+		Interruptions: InterruptStats{
+			Notices: a.notices, RebalanceRecommendations: a.rebalances,
+			TasksStoppedWhileRegistered: a.stoppedWhileRegistered, DeadlineMissed: a.deadlineMissed,
+		},
+		Capacity: CapacityStats{
+			ReadySeconds: round(a.readyAt.Seconds(), 1), SecondsBelowDesired: round(a.belowDesired.Seconds(), 1), OnDemandInstanceSeconds: round(a.onDemandSec, 1),
+			SpotInstanceSeconds: round(a.spotSec, 1), LaunchFailures: a.launchFailures,
+		},
+		Cost: CostStats{USD: round(a.costUSD, 6), AllOnDemandUSD: round(a.allOnDemandUSD, 6)},
+	}
+	if a.allOnDemandUSD > 0 {
+		r.Cost.SavingsPercent = round(100*(1-a.costUSD/a.allOnDemandUSD), 1)
+	}
+	for _, tg := range e.tgs {
+		r.LoadBalancer.Requests += tg.requests.Load()
+		r.LoadBalancer.ELB5xx += tg.elb5xx.Load()
+		r.LoadBalancer.Target5xx += tg.target5xx.Load()
+	}
+	var ms []float64
+	for _, n := range e.notices {
+		switch {
+		case n.deregistered && n.hadTargets:
+			ms = append(ms, float64(n.toDeregistered.Microseconds())/1000)
+		case n.hadTargets && !n.in.alive():
+			r.Interruptions.NotDeregistered++
+		}
+	}
+	slices.Sort(ms)
+	if len(ms) > 0 {
+		r.Interruptions.NoticeToDeregisteredWall = Percentiles{P50: round(quantile(ms, 0.5), 2), P99: round(quantile(ms, 0.99), 2), Max: round(ms[len(ms)-1], 2)}
+	}
+	return r
+}
+
+func round(x float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(x*p) / p
+}

@@ -1,0 +1,214 @@
+package emulator
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path"
+	"strconv"
+	"time"
+
+	"github.com/spotfleet/spotfleet/internal/strictyaml"
+)
+
+// Scenario scripts the Spot market of a run: what happens when, the built-in load, and the
+// market model. Times are emulated, from the start of the run.
+type Scenario struct {
+	Steps    []Step              `yaml:"steps,omitempty" doc:"What the market does, in order of time."`
+	Load     *LoadSpec           `yaml:"load,omitempty" doc:"Built-in open-loop load on the first load balancer listener."`
+	Market   MarketSpec          `yaml:"market" doc:"Interruptions beyond the steps."`
+	BootTime strictyaml.Duration `yaml:"bootTime" default:"60s" min:"1s" max:"30m" doc:"How long an instance takes from launch to running (and its ECS agent registered)."`
+}
+
+// Step is one scripted market event; exactly one of its actions is set.
+type Step struct {
+	At           strictyaml.Duration `yaml:"at" required:"true" min:"0s" doc:"When, from the start of the run."`
+	Interrupt    *InterruptStep      `yaml:"interrupt,omitempty" doc:"Give Spot instances their 2-minute notice."`
+	SpotCapacity *CapacityStep       `yaml:"spotCapacity,omitempty" doc:"Set the free Spot capacity of pools: new launches beyond it fail with InsufficientInstanceCapacity."`
+	Rebalance    *RebalanceStep      `yaml:"rebalance,omitempty" doc:"Give Spot instances a rebalance recommendation."`
+}
+
+// InterruptStep interrupts a share (or a number) of the Spot instances in some pools.
+type InterruptStep struct {
+	Pools    []string `yaml:"pools" required:"true" doc:"Pools as TYPE/ZONE globs, such as m5.large/* or */us-east-1a."`
+	Fraction float64  `yaml:"fraction" min:"0" max:"1" doc:"Share of their Spot instances to interrupt, rounded up."`
+	Count    int      `yaml:"count" min:"0" doc:"Number of instances to interrupt (instead of fraction)."`
+}
+
+// CapacityStep sets free Spot capacity.
+type CapacityStep struct {
+	Pools     []string `yaml:"pools" required:"true" doc:"Pools as TYPE/ZONE globs."`
+	Instances Count    `yaml:"instances" required:"true" doc:"Free Spot instances per pool, or unlimited."`
+}
+
+// RebalanceStep sends rebalance recommendations.
+type RebalanceStep struct {
+	Pools []string `yaml:"pools" required:"true" doc:"Pools as TYPE/ZONE globs."`
+	Count int      `yaml:"count" default:"1" min:"1" doc:"How many instances get one."`
+}
+
+// LoadSpec is the built-in load.
+type LoadSpec struct {
+	RPS  float64 `yaml:"rps" required:"true" min:"0.1" max:"100000" doc:"Requests per second (of real time), sent whether or not earlier ones answered."`
+	Path string  `yaml:"path" default:"/" doc:"Request path."`
+}
+
+// MarketSpec chooses the market model.
+type MarketSpec struct {
+	Model     string  `yaml:"model" default:"scripted" enum:"scripted,advisor" doc:"scripted: only the steps interrupt. advisor: also each type's Spot Advisor interruption band, in bursts per pool."`
+	Seed      uint64  `yaml:"seed" doc:"Seed of the market's randomness."`
+	Intensity float64 `yaml:"intensity" default:"1" min:"0" max:"100000" doc:"Multiplies the advisor rates (a few percent a month) so that a short run sees interruptions."`
+}
+
+// Count is a number of instances, or Unlimited.
+type Count int
+
+// DecodeScalar accepts a whole number or "unlimited".
+func (c *Count) DecodeScalar(s string) error {
+	if s == "unlimited" {
+		*c = Unlimited
+		return nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return fmt.Errorf("%q is not a number of instances or unlimited", s)
+	}
+	*c = Count(n)
+	return nil
+}
+
+func (c Count) MarshalYAML() (any, error) {
+	if c == Unlimited {
+		return "unlimited", nil
+	}
+	return int(c), nil
+}
+
+// LoadScenario reads and checks a scenario file.
+func LoadScenario(file string) (*Scenario, strictyaml.Diagnostics, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the scenario: %w", err)
+	}
+	sc, diags := ParseScenario(file, data)
+	return sc, diags, nil
+}
+
+// ParseScenario decodes a scenario strictly; every step must have exactly one action.
+func ParseScenario(file string, data []byte) (*Scenario, strictyaml.Diagnostics) {
+	sc := &Scenario{}
+	src, diags := strictyaml.Decode(file, data, sc)
+	for i, st := range sc.Steps {
+		p := fmt.Sprintf("steps[%d]", i)
+		n := 0
+		for _, set := range []bool{st.Interrupt != nil, st.SpotCapacity != nil, st.Rebalance != nil} {
+			if set {
+				n++
+			}
+		}
+		if n != 1 && !src.Failed(p) {
+			diags = append(diags, src.At(p, strictyaml.Error, "interrupt, spotCapacity or rebalance", "a step needs exactly one action, it has %d", n))
+		}
+		for j, pat := range poolsOf(st) {
+			if _, err := path.Match(pat, ""); err != nil {
+				diags = append(diags, src.At(fmt.Sprintf("%s.%s.pools[%d]", p, actionOf(st), j), strictyaml.Error, "a glob such as m5.large/* or */us-east-1a", "pool pattern %q is malformed", pat))
+			}
+		}
+		if st.Interrupt != nil && st.Interrupt.Fraction == 0 && st.Interrupt.Count == 0 {
+			diags = append(diags, src.At(p+".interrupt", strictyaml.Error, "set fraction (0-1) or count", "interrupt of nothing"))
+		}
+	}
+	diags.Sort()
+	return sc, diags
+}
+
+func actionOf(st Step) string {
+	switch {
+	case st.Interrupt != nil:
+		return "interrupt"
+	case st.SpotCapacity != nil:
+		return "spotCapacity"
+	}
+	return "rebalance"
+}
+
+func poolsOf(st Step) []string {
+	switch {
+	case st.Interrupt != nil:
+		return st.Interrupt.Pools
+	case st.SpotCapacity != nil:
+		return st.SpotCapacity.Pools
+	case st.Rebalance != nil:
+		return st.Rebalance.Pools
+	}
+	return nil
+}
+
+// Play schedules the scenario's steps on the emulator, from its start.
+func (e *Emulator) Play(sc *Scenario) error {
+	e.lock()
+	defer e.unlock()
+	for _, st := range sc.Steps {
+		if len(e.market.match(poolsOf(st))) == 0 {
+			return fmt.Errorf("scenario step at %s: pools %v match none of the fleet's pools (TYPE/ZONE, such as %s)", st.At, poolsOf(st), e.market.pools[0])
+		}
+		st := st
+		e.at(e.start.Add(st.At.D()), func() { e.step(st) })
+	}
+	return nil
+}
+
+func (e *Emulator) step(st Step) {
+	pools := e.market.match(poolsOf(st))
+	switch {
+	case st.SpotCapacity != nil:
+		for _, p := range pools {
+			p.capacity = int(st.SpotCapacity.Instances)
+		}
+		what := "unlimited"
+		if st.SpotCapacity.Instances != Unlimited {
+			what = strconv.Itoa(int(st.SpotCapacity.Instances))
+		}
+		e.note("market: Spot capacity of %v is now %s", st.SpotCapacity.Pools, what)
+		for _, g := range e.groups {
+			g.reconcile()
+		}
+	case st.Interrupt != nil:
+		live := e.spotIn(pools)
+		n := st.Interrupt.Count
+		if n == 0 {
+			n = int(math.Ceil(st.Interrupt.Fraction * float64(len(live))))
+		}
+		e.note("market: interrupting %d of %d Spot instances in %v", min(n, len(live)), len(live), st.Interrupt.Pools)
+		for _, in := range live[:min(n, len(live))] {
+			e.interrupt(in)
+		}
+	case st.Rebalance != nil:
+		live := e.spotIn(pools)
+		for _, in := range live[:min(st.Rebalance.Count, len(live))] {
+			e.recommendRebalance(in)
+		}
+	}
+}
+
+// spotIn lists the interruptible Spot instances of some pools in a seeded random order.
+func (e *Emulator) spotIn(pools []*pool) []*instance {
+	var live []*instance
+	for _, p := range pools {
+		live = append(live, e.spotInstancesIn(p.Pool)...)
+	}
+	e.rng.Shuffle(len(live), func(i, j int) { live[i], live[j] = live[j], live[i] })
+	return live
+}
+
+// DefaultBootTime is how long an instance takes to boot when the scenario does not say.
+const DefaultBootTime = 60 * time.Second
+
+// MarketOptions translates the scenario's market block for the emulator.
+func (sc *Scenario) MarketOptions() MarketOptions {
+	o := MarketOptions{Intensity: sc.Market.Intensity}
+	if sc.Market.Model == "advisor" {
+		o.Model = "advisor"
+	}
+	return o
+}

@@ -1,0 +1,219 @@
+package emulator
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spotfleet/spotfleet"
+)
+
+// Status is the state of the emulated account, as `up --api` serves it and `status` prints.
+type Status struct {
+	Fleet           string            `json:"fleet"`
+	Workload        string            `json:"workload"`
+	EmulatedSeconds float64           `json:"emulatedSeconds"`
+	Listeners       map[string]string `json:"listeners"`
+	Groups          []GroupStatus     `json:"groups"`
+	Instances       []InstanceStatus  `json:"instances"`
+	Tasks           []TaskStatus      `json:"tasks,omitempty"`
+	Targets         []TargetStatus    `json:"targets"`
+	CostPerHour     float64           `json:"costPerHourUsd"`
+	AllOnDemandHour float64           `json:"allOnDemandPerHourUsd"`
+	Report          Report            `json:"report"`
+	Recent          []string          `json:"recent"`
+}
+
+type GroupStatus struct {
+	Name         string    `json:"name"`
+	Desired      int       `json:"desired"`
+	InService    int       `json:"inService"`
+	Pending      int       `json:"pending"`
+	LastActivity *Activity `json:"lastActivity,omitempty"`
+}
+
+type InstanceStatus struct {
+	ID        string                  `json:"id"`
+	Group     string                  `json:"group"`
+	Pool      string                  `json:"pool"`
+	Lifecycle spotfleet.Lifecycle     `json:"lifecycle"`
+	State     spotfleet.InstanceState `json:"state"`
+	IP        string                  `json:"ip"`
+	Container string                  `json:"containerInstance,omitempty"` // ACTIVE | DRAINING
+	NoticeIn  string                  `json:"terminatesIn,omitempty"`
+	Rebalance bool                    `json:"rebalanceRecommended,omitempty"`
+}
+
+type TaskStatus struct {
+	ID       string               `json:"id"`
+	Service  string               `json:"service"`
+	Status   spotfleet.TaskStatus `json:"status"`
+	Instance string               `json:"instance,omitempty"`
+	Provider string               `json:"capacityProvider"`
+	Address  string               `json:"address,omitempty"`
+}
+
+type TargetStatus struct {
+	Group    string                `json:"targetGroup"`
+	ID       string                `json:"id"`
+	Instance string                `json:"instance"`
+	State    spotfleet.TargetState `json:"state"`
+	InFlight int64                 `json:"inFlight"`
+	Requests int64                 `json:"requests"`
+}
+
+// Status snapshots the account. load may be nil.
+func (e *Emulator) Status(load *Load) Status {
+	rep := e.Report(load)
+	e.lock()
+	defer e.unlock()
+	st := Status{Fleet: e.m.Name, Workload: e.m.Workload, EmulatedSeconds: round(e.elapsed().Seconds(), 1), Report: rep}
+	st.Listeners = map[string]string{}
+	for _, s := range e.services {
+		if s.tg != nil {
+			st.Listeners[s.cfg.Name] = "http://" + s.tg.addr()
+		}
+	}
+	for _, g := range e.groups {
+		gs := GroupStatus{Name: g.cfg.Name, Desired: g.desired}
+		for _, in := range g.live {
+			if in.state == spotfleet.InstanceRunning {
+				gs.InService++
+			} else {
+				gs.Pending++
+			}
+		}
+		if n := len(g.activities); n > 0 {
+			a := g.activities[n-1]
+			gs.LastActivity = &a
+		}
+		st.Groups = append(st.Groups, gs)
+	}
+	for _, in := range e.instOrder {
+		if in.state == spotfleet.InstanceTerminated {
+			continue
+		}
+		is := InstanceStatus{ID: in.id, Group: in.g.cfg.Name, Pool: in.pool.String(), Lifecycle: in.lifecycle, State: in.state, IP: in.ip, Rebalance: !in.rebalanceAt.IsZero()}
+		if in.ci != nil {
+			is.Container = string(in.ci.status)
+		}
+		if in.noticed() && in.alive() {
+			is.NoticeIn = in.deadline.Sub(e.now).Round(time.Second).String()
+		}
+		st.Instances = append(st.Instances, is)
+		if in.alive() {
+			rate := in.pool.spotPrice(e.elapsed())
+			if in.lifecycle == spotfleet.OnDemand {
+				rate = in.pool.onDemandPrice()
+			}
+			st.CostPerHour += rate
+			st.AllOnDemandHour += in.pool.onDemandPrice()
+		}
+	}
+	st.CostPerHour, st.AllOnDemandHour = round(st.CostPerHour, 4), round(st.AllOnDemandHour, 4)
+	for _, s := range e.services {
+		for _, t := range s.tasks {
+			ts := TaskStatus{ID: t.id, Service: s.cfg.Name, Status: t.status, Provider: t.provider}
+			if t.ci != nil {
+				ts.Instance, ts.Address = t.ci.in.id, t.ip
+			}
+			st.Tasks = append(st.Tasks, ts)
+		}
+	}
+	for _, tg := range e.tgs {
+		for _, t := range tg.targets {
+			st.Targets = append(st.Targets, TargetStatus{Group: tg.name, ID: t.id, Instance: t.instanceID, State: t.state, InFlight: t.inflight.Load(), Requests: t.requests.Load()})
+		}
+	}
+	st.Recent = slices.Clone(e.recent[max(0, len(e.recent)-8):])
+	return st
+}
+
+// WriteText renders a status for a terminal or a log.
+func (st Status) WriteText(w io.Writer) {
+	r := st.Report
+	fmt.Fprintf(w, "fleet %s (%s)  emulated %s", st.Fleet, st.Workload, fmtElapsed(time.Duration(st.EmulatedSeconds*float64(time.Second))))
+	for name, url := range st.Listeners {
+		fmt.Fprintf(w, "  %s: %s", name, url)
+	}
+	fmt.Fprintln(w)
+	savings := 0.0
+	if st.AllOnDemandHour > 0 {
+		savings = 100 * (1 - st.CostPerHour/st.AllOnDemandHour)
+	}
+	fmt.Fprintf(w, "cost $%.4f/h, all On-Demand $%.4f/h (%.0f%% saved)   requests %d (elb 5xx %d, target 5xx %d)   load %d sent, %d failed\n",
+		st.CostPerHour, st.AllOnDemandHour, savings, r.LoadBalancer.Requests, r.LoadBalancer.ELB5xx, r.LoadBalancer.Target5xx, r.Requests.Total, r.Requests.Failed)
+	fmt.Fprintf(w, "interruptions %d, rebalance recommendations %d, tasks stopped while registered %d, below desired %.0fs\n\n",
+		r.Interruptions.Notices, r.Interruptions.RebalanceRecommendations, r.Interruptions.TasksStoppedWhileRegistered, r.Capacity.SecondsBelowDesired)
+
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "GROUP\tDESIRED\tIN SERVICE\tPENDING\tLAST ACTIVITY")
+	for _, g := range st.Groups {
+		last := ""
+		if g.LastActivity != nil {
+			last = g.LastActivity.StatusCode + ": " + trim(g.LastActivity.Description, 70)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\n", g.Name, g.Desired, g.InService, g.Pending, last)
+	}
+	fmt.Fprintln(tw, "\nINSTANCE\tGROUP\tPOOL\tLIFECYCLE\tSTATE\tECS\tNOTICE")
+	for _, in := range st.Instances {
+		notice := in.NoticeIn
+		if notice != "" {
+			notice = "terminates in " + notice
+		} else if in.Rebalance {
+			notice = "rebalance recommended"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, in.Group, in.Pool, in.Lifecycle, in.State, in.Container, notice)
+	}
+	if len(st.Tasks) > 0 {
+		fmt.Fprintln(tw, "\nTASK\tSERVICE\tSTATUS\tINSTANCE\tPROVIDER\tADDRESS")
+		for _, t := range st.Tasks {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", short(t.ID), t.Service, t.Status, t.Instance, t.Provider, t.Address)
+		}
+	}
+	fmt.Fprintln(tw, "\nTARGET\tINSTANCE\tSTATE\tIN FLIGHT\tREQUESTS")
+	for _, t := range st.Targets {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", t.ID, t.Instance, t.State, t.InFlight, t.Requests)
+	}
+	tw.Flush()
+	if len(st.Recent) > 0 {
+		fmt.Fprintln(w, "\nRECENT")
+		for _, l := range st.Recent {
+			fmt.Fprintln(w, l)
+		}
+	}
+}
+
+// Summary is one line for logs when there is no terminal.
+func (st Status) Summary() string {
+	healthy, total := 0, len(st.Targets)
+	for _, t := range st.Targets {
+		if t.State == spotfleet.TargetHealthy {
+			healthy++
+		}
+	}
+	spot, od := 0, 0
+	for _, in := range st.Instances {
+		if in.State == spotfleet.InstanceRunning || in.State == spotfleet.InstancePending {
+			if in.Lifecycle == spotfleet.Spot {
+				spot++
+			} else {
+				od++
+			}
+		}
+	}
+	r := st.Report
+	return fmt.Sprintf("t=%s instances spot=%d on-demand=%d targets healthy=%d/%d lb requests=%d 5xx=%d load sent=%d failed=%d notices=%d cost=$%.4f/h",
+		fmtElapsed(time.Duration(st.EmulatedSeconds*float64(time.Second))), spot, od, healthy, total,
+		r.LoadBalancer.Requests, r.LoadBalancer.ELB5xx+r.LoadBalancer.Target5xx, r.Requests.Total, r.Requests.Failed, r.Interruptions.Notices, st.CostPerHour)
+}
+
+func trim(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.TrimSpace(s[:n]) + "..."
+}

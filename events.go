@@ -1,0 +1,169 @@
+package spotfleet
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Event detail types, as EventBridge spells them.
+const (
+	DetailSpotInterruption   = "EC2 Spot Instance Interruption Warning"
+	DetailRebalance          = "EC2 Instance Rebalance Recommendation"
+	DetailStateChange        = "EC2 Instance State-change Notification"
+	DetailLaunchFailed       = "EC2 Instance Launch Unsuccessful"
+	DetailECSTaskStateChange = "ECS Task State Change"
+)
+
+// Envelope is an EventBridge event as delivered to a queue.
+type Envelope struct {
+	Version    string          `json:"version"`
+	ID         string          `json:"id"`
+	DetailType string          `json:"detail-type"`
+	Source     string          `json:"source"`
+	Account    string          `json:"account"`
+	Time       time.Time       `json:"time"`
+	Region     string          `json:"region"`
+	Resources  []string        `json:"resources"`
+	Detail     json.RawMessage `json:"detail"`
+}
+
+// SpotInterruptionDetail is the detail of a Spot interruption warning.
+type SpotInterruptionDetail struct {
+	InstanceID     string `json:"instance-id"`
+	InstanceAction string `json:"instance-action"`
+}
+
+// RebalanceDetail is the detail of a rebalance recommendation.
+type RebalanceDetail struct {
+	InstanceID string `json:"instance-id"`
+}
+
+// StateChangeDetail is the detail of an EC2 instance state change.
+type StateChangeDetail struct {
+	InstanceID string        `json:"instance-id"`
+	State      InstanceState `json:"state"`
+}
+
+// LaunchFailedDetail is the detail of an Auto Scaling "EC2 Instance Launch Unsuccessful".
+type LaunchFailedDetail struct {
+	StatusCode           string            `json:"StatusCode"`
+	AutoScalingGroupName string            `json:"AutoScalingGroupName"`
+	ActivityID           string            `json:"ActivityId"`
+	Details              map[string]string `json:"Details"`
+	RequestID            string            `json:"RequestId"`
+	StatusMessage        string            `json:"StatusMessage"`
+	EndTime              time.Time         `json:"EndTime"`
+	EC2InstanceID        string            `json:"EC2InstanceId"`
+	StartTime            time.Time         `json:"StartTime"`
+	Cause                string            `json:"Cause"`
+}
+
+// ECSTaskDetail is the part of an "ECS Task State Change" detail spotfleet reads and writes.
+type ECSTaskDetail struct {
+	ClusterArn           string     `json:"clusterArn"`
+	TaskArn              string     `json:"taskArn"`
+	TaskDefinitionArn    string     `json:"taskDefinitionArn"`
+	ContainerInstanceArn string     `json:"containerInstanceArn,omitempty"`
+	Group                string     `json:"group"`
+	LaunchType           string     `json:"launchType"`
+	CapacityProviderName string     `json:"capacityProviderName,omitempty"`
+	AvailabilityZone     string     `json:"availabilityZone,omitempty"`
+	LastStatus           TaskStatus `json:"lastStatus"`
+	DesiredStatus        TaskStatus `json:"desiredStatus"`
+	CreatedAt            time.Time  `json:"createdAt"`
+	StartedAt            *time.Time `json:"startedAt,omitempty"`
+	StoppingAt           *time.Time `json:"stoppingAt,omitempty"`
+	StoppedAt            *time.Time `json:"stoppedAt,omitempty"`
+	StopCode             string     `json:"stopCode,omitempty"`
+	StoppedReason        string     `json:"stoppedReason,omitempty"`
+	UpdatedAt            time.Time  `json:"updatedAt"`
+	Version              int        `json:"version"`
+}
+
+// EventKind is what an event means to spotfleet.
+type EventKind string
+
+const (
+	KindInterruption EventKind = "interruption"
+	KindRebalance    EventKind = "rebalance"
+	KindStateChange  EventKind = "state-change"
+	KindLaunchFailed EventKind = "launch-failed"
+	KindTaskStopped  EventKind = "task-stopped" // ECS task stopped with stopCode SpotInterruption
+	KindOther        EventKind = "other"
+)
+
+// Event is an envelope read for what spotfleet acts on.
+type Event struct {
+	ID         string
+	Kind       EventKind
+	Time       time.Time
+	InstanceID string        // interruption, rebalance, state change, launch failure
+	Deadline   time.Time     // interruption: event time + 2 minutes (the event carries none)
+	State      InstanceState // state change
+	Group      string        // launch failure: the Auto Scaling group
+	Message    string        // launch failure: the status message
+	Envelope   Envelope
+}
+
+// ErrMalformed wraps every reason an event cannot be read.
+var ErrMalformed = errors.New("malformed event")
+
+// ParseEvent reads an EventBridge event. Unknown detail types are KindOther, not errors;
+// an event that cannot be read is an error wrapping ErrMalformed.
+func ParseEvent(body []byte) (Event, error) {
+	var env Envelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		return Event{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if env.ID == "" || env.DetailType == "" || env.Time.IsZero() {
+		return Event{}, fmt.Errorf("%w: missing id, detail-type or time", ErrMalformed)
+	}
+	ev := Event{ID: env.ID, Time: env.Time, Envelope: env, Kind: KindOther}
+	bad := func(err error) (Event, error) {
+		return Event{}, fmt.Errorf("%w: %s detail: %v", ErrMalformed, env.DetailType, err)
+	}
+	switch env.DetailType {
+	case DetailSpotInterruption:
+		var d SpotInterruptionDetail
+		if err := json.Unmarshal(env.Detail, &d); err != nil || d.InstanceID == "" {
+			return bad(orMissing(err, "instance-id"))
+		}
+		ev.Kind, ev.InstanceID, ev.Deadline = KindInterruption, d.InstanceID, env.Time.Add(SpotNotice)
+	case DetailRebalance:
+		var d RebalanceDetail
+		if err := json.Unmarshal(env.Detail, &d); err != nil || d.InstanceID == "" {
+			return bad(orMissing(err, "instance-id"))
+		}
+		ev.Kind, ev.InstanceID = KindRebalance, d.InstanceID
+	case DetailStateChange:
+		var d StateChangeDetail
+		if err := json.Unmarshal(env.Detail, &d); err != nil || d.InstanceID == "" {
+			return bad(orMissing(err, "instance-id"))
+		}
+		ev.Kind, ev.InstanceID, ev.State = KindStateChange, d.InstanceID, d.State
+	case DetailLaunchFailed:
+		var d LaunchFailedDetail
+		if err := json.Unmarshal(env.Detail, &d); err != nil || d.AutoScalingGroupName == "" {
+			return bad(orMissing(err, "AutoScalingGroupName"))
+		}
+		ev.Kind, ev.Group, ev.Message, ev.InstanceID = KindLaunchFailed, d.AutoScalingGroupName, d.StatusMessage, d.EC2InstanceID
+	case DetailECSTaskStateChange:
+		var d ECSTaskDetail
+		if err := json.Unmarshal(env.Detail, &d); err != nil {
+			return bad(err)
+		}
+		if d.StopCode == "SpotInterruption" {
+			ev.Kind = KindTaskStopped
+		}
+	}
+	return ev, nil
+}
+
+func orMissing(err error, field string) error {
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("no %s", field)
+}

@@ -1,0 +1,70 @@
+// Package spotfleet holds the domain types shared by the controller, the emulator and the
+// AWS provider: pools, instances, tasks, targets and the events that move them. Names and
+// states are AWS's, so that what the emulator shows reads like the AWS console.
+package spotfleet
+
+import "time"
+
+// Pool is a Spot capacity pool: one instance type in one availability zone.
+type Pool struct {
+	InstanceType string `json:"instanceType"`
+	Zone         string `json:"zone"`
+}
+
+func (p Pool) String() string { return p.InstanceType + "/" + p.Zone }
+
+// Lifecycle is how an instance is bought.
+type Lifecycle string
+
+const (
+	Spot     Lifecycle = "spot"
+	OnDemand Lifecycle = "on-demand"
+)
+
+// InstanceState is an EC2 instance state.
+type InstanceState string
+
+const (
+	InstancePending      InstanceState = "pending"
+	InstanceRunning      InstanceState = "running"
+	InstanceShuttingDown InstanceState = "shutting-down"
+	InstanceTerminated   InstanceState = "terminated"
+)
+
+// ContainerInstanceStatus is an ECS container instance status.
+type ContainerInstanceStatus string
+
+const (
+	ContainerInstanceActive   ContainerInstanceStatus = "ACTIVE"
+	ContainerInstanceDraining ContainerInstanceStatus = "DRAINING"
+)
+
+// TaskStatus is an ECS task's last status, in lifecycle order.
+type TaskStatus string
+
+const (
+	TaskProvisioning TaskStatus = "PROVISIONING"
+	TaskPending      TaskStatus = "PENDING"
+	TaskRunning      TaskStatus = "RUNNING"
+	TaskDeactivating TaskStatus = "DEACTIVATING"
+	TaskStopping     TaskStatus = "STOPPING"
+	TaskStopped      TaskStatus = "STOPPED"
+)
+
+// TargetState is a load balancer target's health state.
+type TargetState string
+
+const (
+	TargetInitial   TargetState = "initial"
+	TargetHealthy   TargetState = "healthy"
+	TargetUnhealthy TargetState = "unhealthy"
+	TargetDraining  TargetState = "draining"
+	TargetUnused    TargetState = "unused"
+)
+
+// Registered says whether the load balancer may still send new requests to the target
+// (or will once it is healthy): everything but draining and unused.
+func (s TargetState) Registered() bool { return s != TargetDraining && s != TargetUnused }
+
+// SpotNotice is how long before termination the interruption notice comes.
+const SpotNotice = 2 * time.Minute
