@@ -63,7 +63,7 @@ func (e *Emulator) launch(g *group, p *pool, lc spotfleet.Lifecycle, weight int)
 	}
 	e.instances[in.id] = in
 	e.instOrder = append(e.instOrder, in)
-	if l, err := net.Listen("tcp", net.JoinHostPort(in.ip, "0")); err == nil {
+	if l, err := e.opt.Listen(net.JoinHostPort(in.ip, "0")); err == nil {
 		in.imds = l
 		go e.imdsServer().Serve(l)
 	} else {

@@ -95,9 +95,9 @@ func newTargetGroup(e *Emulator, name string, s manifest.Service) *targetGroup {
 	return tg
 }
 
-func (tg *targetGroup) listen(host string) error {
+func (tg *targetGroup) listen(listen func(string) (net.Listener, error), host string) error {
 	addr := net.JoinHostPort(host, strconv.Itoa(tg.lb.ListenerPort))
-	ln, err := net.Listen("tcp", addr)
+	ln, err := listen(addr)
 	if err != nil {
 		return fmt.Errorf("load balancer %s cannot listen on %s: %w (change loadBalancer.listenerPort, or stop what uses the port)", tg.name, addr, err)
 	}

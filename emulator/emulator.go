@@ -41,6 +41,9 @@ type Options struct {
 	// default random, so that emulators running side by side do not collide.
 	IPOctet byte
 	Market  MarketOptions
+	// Listen opens the listeners of the load balancers and metadata services; default
+	// net.Listen("tcp", addr). Tests under testing/synctest pass in-memory listeners.
+	Listen func(addr string) (net.Listener, error)
 }
 
 // Emulator is the emulated AWS account: its zero value is not usable; use New.
@@ -96,6 +99,9 @@ func New(m *manifest.Manifest, opt Options) (*Emulator, error) {
 	if opt.ECSNoticesTerminationAfter == 0 {
 		opt.ECSNoticesTerminationAfter = 30 * time.Second
 	}
+	if opt.Listen == nil {
+		opt.Listen = func(addr string) (net.Listener, error) { return net.Listen("tcp", addr) }
+	}
 	if opt.ListenHost == "" {
 		opt.ListenHost = "127.0.0.1"
 	}
@@ -137,7 +143,7 @@ func New(m *manifest.Manifest, opt Options) (*Emulator, error) {
 // Start opens the load balancer listeners and launches the groups' starting capacity.
 func (e *Emulator) Start() error {
 	for _, tg := range e.tgs {
-		if err := tg.listen(e.opt.ListenHost); err != nil {
+		if err := tg.listen(e.opt.Listen, e.opt.ListenHost); err != nil {
 			e.Close()
 			return err
 		}

@@ -64,6 +64,9 @@ func (e *Emulator) unlock() { e.mu.Unlock() }
 
 // advance runs due timers in time order up to t, integrating the accounting between them.
 func (e *Emulator) advance(t time.Time) {
+	if e.closed {
+		return // a closed world does not move: nothing new may start while it shuts down
+	}
 	for len(e.timers) > 0 && !e.timers[0].at.After(t) {
 		next := heap.Pop(&e.timers).(*timer)
 		e.setNow(next.at)

@@ -1,0 +1,158 @@
+package emulator
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/manifest"
+)
+
+// TestChooseProviderECSWorkedExample is the example of the ECS documentation: 10 tasks with
+// On-Demand base 2 weight 1 and Spot weight 3 give 4 On-Demand tasks and 6 Spot tasks.
+func TestChooseProviderECSWorkedExample(t *testing.T) {
+	strategy := []manifest.CapacityProviderStrategy{
+		{CapacityProvider: "od", Base: 2, Weight: 1},
+		{CapacityProvider: "spot", Weight: 3},
+	}
+	counts := map[string]int{}
+	for range 10 {
+		counts[chooseProvider(strategy, counts)]++
+	}
+	if counts["od"] != 4 || counts["spot"] != 6 {
+		t.Fatalf("got %v, want od 4 and spot 6", counts)
+	}
+	// Base first: the first two tasks are On-Demand whatever the weights.
+	if p := chooseProvider(strategy, map[string]int{"od": 1, "spot": 5}); p != "od" {
+		t.Errorf("below base: got %s", p)
+	}
+	// A provider of weight 0 gets no task above the base.
+	zero := []manifest.CapacityProviderStrategy{{CapacityProvider: "od", Base: 1, Weight: 0}, {CapacityProvider: "spot", Weight: 1}}
+	c := map[string]int{}
+	for range 5 {
+		c[chooseProvider(zero, c)]++
+	}
+	if c["od"] != 1 || c["spot"] != 4 {
+		t.Errorf("weight 0: got %v", c)
+	}
+}
+
+const drainManifest = `name: drain
+capacity:
+  - name: spot
+    instanceTypes: [m5.large, m5a.large, m6i.large]
+    zones: [us-east-1a, us-east-1b]
+    desiredCapacity: 2
+services:
+  - name: web
+    command: [x]
+    cpu: 512
+    memory: 1024
+    desiredCount: 4
+    minimumHealthyPercent: 100
+    maximumPercent: 150
+    capacityProviderStrategy: [{capacityProvider: spot, weight: 1}]
+    loadBalancer: {listenerPort: 9100, deregistrationDelay: 30s, healthCheck: {path: /h}}
+`
+
+// TestDrainingInstanceTasksReplacedWithinMaximumPercent: the tasks of a DRAINING instance
+// are replaced while no more than maximumPercent of desired run, and each is stopped only
+// after it left the load balancer (SIGTERM after deregistration) and once replacements keep
+// the healthy count at minimumHealthyPercent.
+func TestDrainingInstanceTasksReplacedWithinMaximumPercent(t *testing.T) {
+	world(t, drainManifest, func(t *testing.T, e *Emulator, r *fakeRunner) {
+		time.Sleep(3 * time.Minute) // boot, place, become healthy
+		var victim *instance
+		inspect(e, func() {
+			if h := e.services[0].healthyUnits(); h != 4 {
+				t.Fatalf("healthy tasks %d, want 4 before draining", h)
+			}
+			for _, ci := range e.cluster.cis {
+				if len(ci.tasks) >= 2 && victim == nil {
+					victim = ci.in
+				}
+			}
+			if victim == nil {
+				t.Fatal("no instance with 2 tasks: spread placement should put 2 tasks on each of the 2 instances")
+			}
+			e.drainContainerInstance(victim.ci, "test")
+		})
+		maxLive, minHealthy := 0, 99
+		for range 180 {
+			time.Sleep(time.Second)
+			inspect(e, func() {
+				s := e.services[0]
+				live := 0
+				for _, t := range s.tasks {
+					if t.status != spotfleet.TaskStopped {
+						live++
+					}
+				}
+				maxLive = max(maxLive, live)
+				minHealthy = min(minHealthy, s.healthyUnits())
+			})
+		}
+		if maxLive > 6 {
+			t.Errorf("up to %d tasks ran at once, more than maximumPercent 150%% of 4", maxLive)
+		}
+		if minHealthy < 4 {
+			t.Errorf("healthy tasks fell to %d, below minimumHealthyPercent 100%% of 4", minHealthy)
+		}
+		inspect(e, func() {
+			if len(victim.ci.tasks) != 0 {
+				t.Errorf("the DRAINING instance still has %d tasks", len(victim.ci.tasks))
+			}
+			if h := e.services[0].healthyUnits(); h != 4 {
+				t.Errorf("healthy tasks %d after the drain, want 4", h)
+			}
+			if e.acct.stoppedWhileRegistered != 0 {
+				t.Errorf("%d tasks got SIGTERM while registered", e.acct.stoppedWhileRegistered)
+			}
+		})
+	})
+}
+
+// TestInterruptionUnderNativeECSDraining: with the agent draining on notice and spare
+// capacity, the interrupted instance's tasks move before the deadline; without spare
+// capacity they die with the instance while still registered (what spotfleet fixes).
+func TestInterruptionUnderNativeECSDraining(t *testing.T) {
+	for _, tc := range []struct {
+		target         int
+		wantRegistered bool
+	}{{50, false}, {100, true}} {
+		t.Run(fmt.Sprintf("targetCapacity %d", tc.target), func(t *testing.T) {
+			yaml := fmt.Sprintf(`name: native
+capacity:
+  - name: spot
+    instanceTypes: [m5.large, m5a.large, m6i.large]
+    zones: [us-east-1a, us-east-1b]
+    desiredCapacity: 1
+    targetCapacityPercent: %d
+services:
+  - name: web
+    command: [x]
+    desiredCount: 1
+    capacityProviderStrategy: [{capacityProvider: spot}]
+    loadBalancer: {listenerPort: 9101, deregistrationDelay: 30s, healthCheck: {path: /h}}
+`, tc.target)
+			world(t, yaml, func(t *testing.T, e *Emulator, r *fakeRunner) {
+				time.Sleep(4 * time.Minute) // managed scaling settles
+				inspect(e, func() {
+					for _, in := range e.instOrder {
+						if in.ci != nil && in.ci.busy() {
+							e.interrupt(in)
+						}
+					}
+				})
+				time.Sleep(3 * time.Minute)
+				inspect(e, func() {
+					got := e.acct.stoppedWhileRegistered > 0
+					if got != tc.wantRegistered {
+						t.Errorf("tasks stopped while registered: %d (want some: %v)", e.acct.stoppedWhileRegistered, tc.wantRegistered)
+					}
+				})
+			})
+		})
+	}
+}
