@@ -1,0 +1,181 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/spotfleet/spotfleet/emulator"
+)
+
+// buildSpotfleet builds this binary once per test run.
+func buildSpotfleet(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs processes")
+	}
+	bin := filepath.Join(t.TempDir(), "spotfleet")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freeAddr(t *testing.T) (string, int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), ln.Addr().(*net.TCPAddr).Port
+}
+
+// pythonFleet is a manifest whose task is not the example service: python's http.server.
+func pythonFleet(t *testing.T, listenerPort int, command string) string {
+	t.Helper()
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 is not installed")
+	}
+	dir := t.TempDir()
+	m := filepath.Join(dir, "fleet.yaml")
+	os.WriteFile(m, []byte(fmt.Sprintf(`name: py
+capacity:
+  - name: spot
+    instanceTypes: [m5.large, m5a.large, m6i.large]
+    zones: [us-east-1a, us-east-1b]
+    desiredCapacity: 2
+services:
+  - name: files
+    command: [sh, -c, '%s']
+    port: 8000
+    desiredCount: 2
+    stopTimeout: 10s
+    capacityProviderStrategy: [{capacityProvider: spot}]
+    loadBalancer:
+      listenerPort: %d
+      deregistrationDelay: 10s
+      healthCheck: {path: /, interval: 5s, timeout: 2s}
+`, command, listenerPort)), 0o644)
+	return m
+}
+
+// TestUpRunsAnyCommand: a plain python3 -m http.server serves through the load balancer.
+func TestUpRunsAnyCommand(t *testing.T) {
+	bin := buildSpotfleet(t)
+	_, lport := freeAddr(t)
+	api, _ := freeAddr(t)
+	m := pythonFleet(t, lport, `exec python3 -m http.server "$PORT" --bind "$HOST"`)
+	dir := filepath.Dir(m)
+	sc := filepath.Join(dir, "scenario.yaml")
+	os.WriteFile(sc, []byte("bootTime: 10s\nload: {rps: 20, path: /}\n"), 0o644)
+	report := filepath.Join(dir, "r.json")
+	cmd := exec.Command(bin, "up", "-f", m, "--scenario", sc, "--speed", "20", "--for", "3m", "--report", report, "--api", api)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("up: %v\n%s", err, out)
+	}
+	var r emulator.Report
+	b, err := os.ReadFile(report)
+	if err != nil || json.Unmarshal(b, &r) != nil {
+		t.Fatalf("report: %v\n%s\n%s", err, b, out)
+	}
+	if r.Requests.Total < 50 || r.Requests.Failed != 0 || r.LoadBalancer.Requests < r.Requests.Total || r.LoadBalancer.ELB5xx != 0 {
+		t.Errorf("python service through the load balancer: %+v %+v\n%s", r.Requests, r.LoadBalancer, out)
+	}
+	if r.EmulatedSeconds < 180 || r.Capacity.SpotInstanceSeconds <= 0 || r.Cost.SavingsPercent <= 30 {
+		t.Errorf("report: %+v", r)
+	}
+}
+
+// TestNoProcessSurvivesKilledUp: up is killed with SIGKILL while its tasks run; every task
+// process (and what it spawned) is gone soon after.
+func TestNoProcessSurvivesKilledUp(t *testing.T) {
+	bin := buildSpotfleet(t)
+	_, lport := freeAddr(t)
+	api, _ := freeAddr(t)
+	// The shell stays as the parent of python: a grandchild that the parent-death signal
+	// alone would leave behind.
+	m := pythonFleet(t, lport, `python3 -m http.server "$PORT" --bind "$HOST" & wait`)
+	sc := filepath.Join(filepath.Dir(m), "scenario.yaml")
+	os.WriteFile(sc, []byte("bootTime: 5s\n"), 0o644)
+	mark := fmt.Sprintf("SPOTFLEET_TEST_MARK=%d", time.Now().UnixNano())
+	cmd := exec.Command(bin, "up", "-f", m, "--scenario", sc, "--speed", "20", "--api", api)
+	cmd.Env = append(os.Environ(), mark)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	deadline := time.Now().Add(30 * time.Second)
+	for len(marked(mark)) < 4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the tasks never started (marked processes: %v)", marked(mark))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	waitTasksRunning(t, api, 2)
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		left := marked(mark)
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("processes survived up's SIGKILL: %v", left)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func waitTasksRunning(t *testing.T, api string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + api + "/status")
+		if err == nil {
+			var st emulator.Status
+			json.NewDecoder(resp.Body).Decode(&st)
+			resp.Body.Close()
+			running := 0
+			for _, task := range st.Tasks {
+				if task.Status == "RUNNING" {
+					running++
+				}
+			}
+			if running >= n {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("fewer than %d tasks RUNNING", n)
+}
+
+// marked lists the processes whose environment holds the mark, other than the reaper.
+func marked(mark string) []string {
+	var out []string
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		env, err := os.ReadFile(filepath.Join("/proc", d.Name(), "environ"))
+		if err != nil || !strings.Contains(string(env), mark) {
+			continue
+		}
+		cmdline, _ := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
+		line := strings.ReplaceAll(string(cmdline), "\x00", " ")
+		if strings.Contains(line, " reaper") || strings.HasPrefix(line, "spotfleet up") {
+			continue
+		}
+		out = append(out, d.Name()+": "+line)
+	}
+	return out
+}

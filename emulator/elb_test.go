@@ -1,0 +1,187 @@
+package emulator
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/manifest"
+)
+
+// backend is a real HTTP server on a loopback address, counting the requests it serves;
+// /slow holds a request until release is closed.
+type backend struct {
+	hits    atomic.Int64
+	release chan struct{}
+	srv     *http.Server
+}
+
+func startBackend(t *testing.T, addr string) *backend {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &backend{release: make(chan struct{})}
+	b.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b.hits.Add(1)
+		if r.URL.Path == "/slow" {
+			<-b.release
+		}
+		fmt.Fprint(w, "ok")
+	})}
+	go b.srv.Serve(ln)
+	t.Cleanup(func() { b.srv.Close() })
+	return b
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// realEmulator builds an emulator with real listeners and the real clock but nothing
+// started, for tests that drive HTTP.
+func realEmulator(t *testing.T, yaml string) *Emulator {
+	t.Helper()
+	m, diags := manifest.Parse("test.yaml", []byte(yaml))
+	if err := diags.Err(); err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(m, Options{Runner: &fakeRunner{}, Prober: &fakeRunner{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+// TestDrainingTargetGetsNoNewRequestsWhileInFlightCompletes: after deregistration the
+// load balancer sends a draining target nothing new, its slow in-flight request still
+// completes, and the target becomes unused as soon as that request is done.
+func TestDrainingTargetGetsNoNewRequestsWhileInFlightCompletes(t *testing.T) {
+	port, lport := freePort(t), freePort(t)
+	e := realEmulator(t, fmt.Sprintf(`name: lb
+capacity: [{name: spot, instanceTypes: [m5.large, m5a.large, m6i.large]}]
+services:
+  - name: web
+    command: [x]
+    port: %d
+    loadBalancer: {listenerPort: %d, deregistrationDelay: 300s}
+`, port, lport))
+	a := startBackend(t, net.JoinHostPort("127.0.0.2", strconv.Itoa(port)))
+	b := startBackend(t, net.JoinHostPort("127.0.0.3", strconv.Itoa(port)))
+	tg := e.tgs[0]
+	if err := tg.listen(e.opt.Listen, "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	var ta, tb *target
+	inspect(e, func() {
+		ta, tb = tg.register("127.0.0.2", "i-a", nil), tg.register("127.0.0.3", "i-b", nil)
+		ta.state, tb.state = spotfleet.TargetHealthy, spotfleet.TargetHealthy
+		tg.refreshRoutable()
+	})
+	lb := "http://" + tg.addr()
+
+	// Send requests until one /slow lands on a.
+	slow := make(chan error, 1)
+	for a.hits.Load() == 0 {
+		go func() {
+			resp, err := http.Get(lb + "/slow")
+			if err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					err = fmt.Errorf("status %d", resp.StatusCode)
+				}
+			}
+			slow <- err
+		}()
+		time.Sleep(20 * time.Millisecond)
+		if b.hits.Load() > 0 { // the slow request went to b: let it finish and retry
+			close(b.release)
+			<-slow
+			b.release = make(chan struct{})
+			b.hits.Store(0)
+		}
+	}
+	inspect(e, func() { tg.deregister(ta, "test") })
+	aHits := a.hits.Load()
+	for range 20 {
+		resp, err := http.Get(lb + "/")
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("request while a drains: %v %v", err, resp)
+		}
+		resp.Body.Close()
+	}
+	if got := a.hits.Load(); got != aHits {
+		t.Errorf("the draining target got %d new requests", got-aHits)
+	}
+	inspect(e, func() {
+		if ta.state != spotfleet.TargetDraining {
+			t.Errorf("with a request in flight the target is %s, want draining", ta.state)
+		}
+	})
+	close(a.release)
+	if err := <-slow; err != nil {
+		t.Fatalf("the in-flight request did not complete: %v", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var st spotfleet.TargetState
+		inspect(e, func() { st = ta.state })
+		if st == spotfleet.TargetUnused {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("target still %s after its last request completed, want unused at once", st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestListenerAnswers503WithNoTarget and 502 when the target's process is gone.
+func TestListenerErrorsAreCounted(t *testing.T) {
+	port, lport := freePort(t), freePort(t)
+	e := realEmulator(t, fmt.Sprintf(`name: lb
+capacity: [{name: spot, instanceTypes: [m5.large, m5a.large, m6i.large]}]
+services: [{name: web, command: [x], port: %d, loadBalancer: {listenerPort: %d}}]
+`, port, lport))
+	tg := e.tgs[0]
+	if err := tg.listen(e.opt.Listen, "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	get := func() int {
+		resp, err := http.Get("http://" + tg.addr() + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get(); code != http.StatusServiceUnavailable {
+		t.Errorf("no targets: %d, want 503", code)
+	}
+	inspect(e, func() {
+		x := tg.register("127.0.0.4", "i-dead", nil) // nothing listens there
+		x.state = spotfleet.TargetHealthy
+		tg.refreshRoutable()
+	})
+	if code := get(); code != http.StatusBadGateway {
+		t.Errorf("dead target: %d, want 502", code)
+	}
+	if tg.elb5xx.Load() != 2 || tg.requests.Load() != 2 {
+		t.Errorf("counted %d requests, %d elb 5xx; want 2 and 2", tg.requests.Load(), tg.elb5xx.Load())
+	}
+}
