@@ -100,10 +100,10 @@ func (s *service) desiredUnits() int {
 }
 
 // targetDeregistered completes the notice records whose instance has no target left in
-// service.
+// service. Only a deregistration before the instance terminated counts.
 func (e *Emulator) targetDeregistered(t *target) {
 	for _, r := range e.notices {
-		if r.deregistered || r.in.id != t.instanceID || e.hasRegisteredTargets(r.in) {
+		if r.deregistered || r.in.id != t.instanceID || !r.in.alive() || e.hasRegisteredTargets(r.in) {
 			continue
 		}
 		r.deregistered = true

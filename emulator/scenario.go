@@ -114,7 +114,8 @@ func ParseScenario(file string, data []byte) (*Scenario, strictyaml.Diagnostics)
 				diags = append(diags, src.At(fmt.Sprintf("%s.%s.pools[%d]", p, actionOf(st), j), strictyaml.Error, "a glob such as m5.large/* or */us-east-1a", "pool pattern %q is malformed", pat))
 			}
 		}
-		if st.Interrupt != nil && st.Interrupt.Fraction == 0 && st.Interrupt.Count == 0 {
+		if st.Interrupt != nil && st.Interrupt.Fraction == 0 && st.Interrupt.Count == 0 &&
+			!src.Failed(p+".interrupt.fraction") && !src.Failed(p+".interrupt.count") {
 			diags = append(diags, src.At(p+".interrupt", strictyaml.Error, "set fraction (0-1) or count", "interrupt of nothing"))
 		}
 	}
