@@ -1,9 +1,6 @@
 package emulator
 
-import (
-	"strconv"
-	"time"
-)
+import "time"
 
 // instanceApp is the service running once on an instance under workload instances; the
 // instance is its load balancer target (reference design S2).
@@ -23,14 +20,7 @@ func (e *Emulator) startInstanceApp(in *instance) {
 	}
 	svc := e.services[0]
 	cfg := svc.cfg
-	env := []string{
-		"HOST=" + in.ip, "PORT=" + strconv.Itoa(cfg.Port), "INSTANCE_ID=" + in.id,
-		"AWS_EC2_METADATA_SERVICE_ENDPOINT=" + in.imdsEndpoint(),
-		"STOP_TIMEOUT=" + e.clock.Wall(cfg.StopTimeout.D()).String(),
-	}
-	for k, v := range cfg.Environment {
-		env = append(env, k+"="+v)
-	}
+	env := e.processEnv(cfg, in.ip, in)
 	if in.app == nil {
 		in.app = &instanceApp{svc: svc}
 	}

@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"net"
-	"net/http"
 	"slices"
 	"time"
 
@@ -195,5 +194,3 @@ func (e *Emulator) instanceByIP(ip string) *instance {
 	}
 	return nil
 }
-
-var _ = http.StatusOK

@@ -275,15 +275,7 @@ func (e *Emulator) place(t *task) {
 
 func (e *Emulator) startTaskProcess(t *task) {
 	cfg := t.svc.cfg
-	env := []string{
-		"HOST=" + t.ip, "PORT=" + strconv.Itoa(cfg.Port),
-		"TASK_ID=" + t.id, "INSTANCE_ID=" + t.ci.in.id,
-		"AWS_EC2_METADATA_SERVICE_ENDPOINT=" + t.ci.in.imdsEndpoint(),
-		"STOP_TIMEOUT=" + e.clock.Wall(cfg.StopTimeout.D()).String(),
-	}
-	for k, v := range cfg.Environment {
-		env = append(env, k+"="+v)
-	}
+	env := append(e.processEnv(cfg, t.ip, t.ci.in), "TASK_ID="+t.id)
 	proc, err := e.opt.Runner.Start(ProcSpec{Name: cfg.Name + "-" + t.id, Argv: cfg.Command, Env: env})
 	if err != nil {
 		e.note("task %s of %s failed to start: %v", short(t.id), cfg.Name, err)
@@ -311,6 +303,20 @@ func (e *Emulator) startTaskProcess(t *task) {
 		}
 		e.note("task %s of %s RUNNING on %s (%s)", short(t.id), cfg.Name, t.ci.in.id, t.provider)
 	})
+}
+
+// processEnv is the environment of a service process on an instance: where to listen, who
+// it is, its metadata service, its stop budget in real time, and the manifest's variables.
+func (e *Emulator) processEnv(cfg manifest.Service, ip string, in *instance) []string {
+	env := []string{
+		"HOST=" + ip, "PORT=" + strconv.Itoa(cfg.Port), "INSTANCE_ID=" + in.id,
+		"AWS_EC2_METADATA_SERVICE_ENDPOINT=" + in.imdsEndpoint(),
+		"STOP_TIMEOUT=" + e.clock.Wall(cfg.StopTimeout.D()).String(),
+	}
+	for k, v := range cfg.Environment {
+		env = append(env, k+"="+v)
+	}
+	return env
 }
 
 // stopTask stops a task the ECS way: out of the load balancer first (DEACTIVATING, for at

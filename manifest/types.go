@@ -186,4 +186,4 @@ func (t InstanceType) String() string {
 	return t.Type + "(weight " + strconv.Itoa(t.Weight) + ")"
 }
 
-var _ fmt.Stringer = InstanceType{}
+var _ fmt.Stringer = InstanceType{} // printed in messages
