@@ -19,11 +19,10 @@ type instance struct {
 	ip        string
 	weight    int
 
-	launchedAt, runningAt    time.Time
-	noticeAt, deadline       time.Time // Spot interruption notice, and when it terminates
-	rebalanceAt              time.Time // rebalance recommendation
-	leaving                  bool      // scale-in chose it: it drains, then terminates
-	tasksKilledAtTermination int
+	launchedAt, runningAt time.Time
+	noticeAt, deadline    time.Time // Spot interruption notice, and when it terminates
+	rebalanceAt           time.Time // rebalance recommendation
+	leaving               bool      // scale-in chose it: it drains, then terminates
 
 	imds   net.Listener
 	tokens map[string]time.Time // IMDSv2 session tokens and their expiry
@@ -153,6 +152,7 @@ func (e *Emulator) terminate(in *instance, reason string) {
 	e.after(2*time.Second, func() {
 		in.state = spotfleet.InstanceTerminated
 		e.emitStateChange(in)
+		e.after(10*time.Minute, func() { e.forget(in) })
 	})
 	in.g.remove(in)
 }
@@ -168,22 +168,11 @@ func (e *Emulator) spotInstancesIn(p spotfleet.Pool) []*instance {
 	return out
 }
 
-// pruneInstances forgets terminated instances after a while, so that long runs stay small.
-func (e *Emulator) pruneInstances() {
-	e.instOrder = slices.DeleteFunc(e.instOrder, func(in *instance) bool {
-		gone := in.state == spotfleet.InstanceTerminated && e.now.Sub(in.deadlineOr()) > 10*time.Minute
-		if gone {
-			delete(e.instances, in.id)
-		}
-		return gone
-	})
-}
-
-func (in *instance) deadlineOr() time.Time {
-	if !in.deadline.IsZero() {
-		return in.deadline
-	}
-	return in.launchedAt
+// forget drops a terminated instance from the world, so that long runs stay small; the
+// status shows it as terminated until then.
+func (e *Emulator) forget(in *instance) {
+	delete(e.instances, in.id)
+	e.instOrder = slices.DeleteFunc(e.instOrder, func(x *instance) bool { return x == in })
 }
 
 func (e *Emulator) instanceByIP(ip string) *instance {

@@ -156,3 +156,28 @@ services:
 		})
 	}
 }
+
+// TestTerminatedInstancesAreForgotten: a terminated instance stays visible for a while,
+// then leaves the world, so long runs do not grow without bound.
+func TestTerminatedInstancesAreForgotten(t *testing.T) {
+	world(t, eventsManifest, func(t *testing.T, e *Emulator, r *fakeRunner) {
+		time.Sleep(2 * time.Minute)
+		var victim *instance
+		inspect(e, func() {
+			victim = e.groups[0].live[0]
+			e.interrupt(victim)
+		})
+		time.Sleep(3 * time.Minute)
+		inspect(e, func() {
+			if victim.state != spotfleet.InstanceTerminated || e.instances[victim.id] == nil {
+				t.Fatalf("just after termination: state %s, known %v", victim.state, e.instances[victim.id] != nil)
+			}
+		})
+		time.Sleep(11 * time.Minute)
+		inspect(e, func() {
+			if e.instances[victim.id] != nil {
+				t.Error("terminated instance still in the world after 10 minutes")
+			}
+		})
+	})
+}

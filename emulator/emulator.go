@@ -94,7 +94,7 @@ func New(m *manifest.Manifest, opt Options) (*Emulator, error) {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
 	if opt.BootTime == 0 {
-		opt.BootTime = 60 * time.Second
+		opt.BootTime = DefaultBootTime
 	}
 	if opt.ECSNoticesTerminationAfter == 0 {
 		opt.ECSNoticesTerminationAfter = 30 * time.Second
