@@ -17,7 +17,7 @@ import (
 // Options configure an emulator. The zero value of each field has a sensible default.
 type Options struct {
 	Clock    clock.Clock  // default: the real clock
-	Runner   Runner       // starts task processes; default: real processes
+	Runner   Runner       // starts task processes; default: real processes (see ProcessRunner for logs and env)
 	Prober   Prober       // health checks; default: real HTTP
 	Log      *slog.Logger // default: discard
 	Seed     uint64       // randomness (advisor model, pool choice ties)
@@ -29,12 +29,6 @@ type Options struct {
 	// instance STOPPED (and deregister their targets); until then the load balancer still
 	// sends them requests, as on AWS while health checks catch up.
 	ECSNoticesTerminationAfter time.Duration
-	// Executable is what a command named "spotfleet" runs (this binary); default: os.Executable.
-	Executable string
-	// Env is added to every task process (up adds a run marker used to find orphans).
-	Env []string
-	// LogDir receives each task's output; empty discards it.
-	LogDir string
 	// ListenHost is the load balancer listeners' address; default 127.0.0.1.
 	ListenHost string
 	// IPOctet is the second octet of the 127.x.y.z addresses given to instances and tasks;
