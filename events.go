@@ -104,6 +104,8 @@ type Event struct {
 	State      InstanceState // state change
 	Group      string        // launch failure: the Auto Scaling group
 	Message    string        // launch failure: the status message
+	// ContainerInstance is the container instance ARN of a task stopped by an interruption.
+	ContainerInstance string
 	Envelope   Envelope
 }
 
@@ -155,7 +157,8 @@ func ParseEvent(body []byte) (Event, error) {
 			return bad(err)
 		}
 		if d.StopCode == "SpotInterruption" {
-			ev.Kind = KindTaskStopped
+			ev.Kind, ev.ContainerInstance = KindTaskStopped, d.ContainerInstanceArn
+			ev.Deadline = env.Time.Add(SpotNotice)
 		}
 	}
 	return ev, nil

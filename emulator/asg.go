@@ -40,6 +40,7 @@ type group struct {
 	live       []*instance
 	activities []Activity
 	retrying   bool
+	avoid      map[spotfleet.Pool]bool // Spot pools taken out of the overrides (AvoidPools)
 }
 
 func newGroup(e *Emulator, cfg *manifest.CapacityGroup) *group {
@@ -174,7 +175,8 @@ func (g *group) poolOrder(lc spotfleet.Lifecycle) []*pool {
 	for _, z := range zones {
 		var ps []*pool
 		for _, it := range g.cfg.InstanceTypes {
-			if p := g.e.market.byKey[spotfleet.Pool{InstanceType: it.Type, Zone: z}]; p != nil {
+			key := spotfleet.Pool{InstanceType: it.Type, Zone: z}
+			if p := g.e.market.byKey[key]; p != nil && !(lc == spotfleet.Spot && g.avoid[key]) {
 				ps = append(ps, p)
 			}
 		}

@@ -152,7 +152,7 @@ func TestICESendsLaunchesElsewhere(t *testing.T) {
 
 func countEvents(e *Emulator, detailType string) int {
 	n := 0
-	for _, m := range e.Queue().Receive(maxQueued, time.Hour) {
+	for _, m := range e.Queue().receive(maxQueued, time.Hour) {
 		if strings.Contains(string(m.Body), `"detail-type":"`+detailType+`"`) {
 			n++
 		}

@@ -23,6 +23,7 @@ type instance struct {
 	noticeAt, deadline    time.Time // Spot interruption notice, and when it terminates
 	rebalanceAt           time.Time // rebalance recommendation
 	leaving               bool      // scale-in chose it: it drains, then terminates
+	detached              bool      // no longer in its group, which launched a replacement
 
 	imds   net.Listener
 	tokens map[string]time.Time // IMDSv2 session tokens and their expiry

@@ -45,6 +45,7 @@ type targetGroup struct {
 	name    string
 	lb      *manifest.LoadBalancer
 	port    int
+	delay   time.Duration // the deregistration delay attribute; the controller may lower it
 	targets []*target // registered or draining
 
 	routable atomic.Pointer[[]*target]
@@ -60,7 +61,7 @@ type targetGroup struct {
 type targetKey struct{}
 
 func newTargetGroup(e *Emulator, name string, s manifest.Service) *targetGroup {
-	tg := &targetGroup{e: e, name: name, lb: s.LoadBalancer, port: s.Port}
+	tg := &targetGroup{e: e, name: name, lb: s.LoadBalancer, port: s.Port, delay: s.LoadBalancer.DeregistrationDelay.D()}
 	tg.routable.Store(&[]*target{})
 	tr := &http.Transport{
 		Proxy:               nil,
@@ -201,12 +202,11 @@ func (tg *targetGroup) deregister(t *target, reason string) {
 	tg.refreshRoutable()
 	e.targetDeregistered(t)
 	e.note("target %s (%s) draining: %s", t.id, t.instanceID, reason)
-	delay := tg.lb.DeregistrationDelay.D()
 	if t.inflight.Load() == 0 {
 		tg.unused(t)
 		return
 	}
-	e.after(delay, func() { tg.unused(t) })
+	e.after(tg.delay, func() { tg.unused(t) })
 }
 
 func (tg *targetGroup) unused(t *target) {

@@ -127,7 +127,7 @@ func New(m *manifest.Manifest, opt Options) (*Emulator, error) {
 		svc := newService(e, s)
 		e.services = append(e.services, svc)
 		if s.LoadBalancer != nil {
-			svc.tg = newTargetGroup(e, m.Name+"-"+s.Name, s)
+			svc.tg = newTargetGroup(e, m.TargetGroupName(s), s)
 			e.tgs = append(e.tgs, svc.tg)
 		}
 	}

@@ -74,7 +74,7 @@ func TestEventsMatchAWSShapes(t *testing.T) {
 		})
 		time.Sleep(30 * time.Second)
 		first := map[string][]byte{}
-		for _, m := range e.Queue().Receive(maxQueued, time.Hour) {
+		for _, m := range e.Queue().receive(maxQueued, time.Hour) {
 			var env spotfleet.Envelope
 			if err := json.Unmarshal(m.Body, &env); err != nil {
 				t.Fatal(err)

@@ -1,17 +1,12 @@
 package emulator
 
 import (
+	"context"
 	"errors"
 	"time"
-)
 
-// Message is a queue message as a receiver sees it.
-type Message struct {
-	ID            string
-	ReceiptHandle string
-	Body          []byte
-	ReceiveCount  int
-}
+	"github.com/spotfleet/spotfleet"
+)
 
 type queued struct {
 	id        string
@@ -51,12 +46,27 @@ func (q *Queue) send(body []byte) {
 	}
 }
 
-// Receive returns up to max visible messages and hides them for the visibility timeout;
-// a message not deleted by then is delivered again.
-func (q *Queue) Receive(max int, visibility time.Duration) []Message {
+// ReceiveMessages returns up to max visible messages and hides them for the visibility
+// timeout; a message not deleted by then is delivered again. With none visible it waits up
+// to wait (emulated time) for one to arrive, as an SQS long poll does.
+func (q *Queue) ReceiveMessages(ctx context.Context, max int, wait, visibility time.Duration) ([]spotfleet.Message, error) {
+	out := q.receive(max, visibility)
+	if len(out) > 0 || wait <= 0 {
+		return out, ctx.Err()
+	}
+	select {
+	case <-q.arrived:
+	case <-q.e.clock.After(wait):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return q.receive(max, visibility), nil
+}
+
+func (q *Queue) receive(max int, visibility time.Duration) []spotfleet.Message {
 	q.e.lock()
 	defer q.e.unlock()
-	var out []Message
+	var out []spotfleet.Message
 	for _, m := range q.msgs {
 		if len(out) == max {
 			break
@@ -67,16 +77,13 @@ func (q *Queue) Receive(max int, visibility time.Duration) []Message {
 		m.receives++
 		m.visibleAt = q.e.now.Add(visibility)
 		m.handle = q.e.ids.uuid()
-		out = append(out, Message{ID: m.id, ReceiptHandle: m.handle, Body: m.body, ReceiveCount: m.receives})
+		out = append(out, spotfleet.Message{ID: m.id, ReceiptHandle: m.handle, Body: m.body, ReceiveCount: m.receives})
 	}
 	return out
 }
 
-// Arrived is signalled when a message is sent, for long polling.
-func (q *Queue) Arrived() <-chan struct{} { return q.arrived }
-
-// Delete removes a received message by its latest receipt handle.
-func (q *Queue) Delete(handle string) error {
+// DeleteMessage removes a received message by its latest receipt handle.
+func (q *Queue) DeleteMessage(_ context.Context, handle string) error {
 	q.e.lock()
 	defer q.e.unlock()
 	for i, m := range q.msgs {
@@ -88,8 +95,8 @@ func (q *Queue) Delete(handle string) error {
 	return ErrReceiptHandle
 }
 
-// ChangeVisibility extends (or ends) the invisibility of a received message.
-func (q *Queue) ChangeVisibility(handle string, d time.Duration) error {
+// ChangeMessageVisibility extends (or ends) the invisibility of a received message.
+func (q *Queue) ChangeMessageVisibility(_ context.Context, handle string, d time.Duration) error {
 	q.e.lock()
 	defer q.e.unlock()
 	for _, m := range q.msgs {

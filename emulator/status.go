@@ -96,7 +96,11 @@ func (e *Emulator) Status(load *Load) Status {
 		if in.state == spotfleet.InstanceTerminated {
 			continue
 		}
-		is := InstanceStatus{ID: in.id, Group: in.g.cfg.Name, Pool: in.pool.String(), Lifecycle: in.lifecycle, State: in.state, IP: in.ip, Rebalance: !in.rebalanceAt.IsZero()}
+		group := in.g.cfg.Name
+		if in.detached {
+			group += " (detached)"
+		}
+		is := InstanceStatus{ID: in.id, Group: group, Pool: in.pool.String(), Lifecycle: in.lifecycle, State: in.state, IP: in.ip, Rebalance: !in.rebalanceAt.IsZero()}
 		if in.ci != nil {
 			is.Container = string(in.ci.status)
 		}

@@ -48,7 +48,7 @@ func sample() map[string]*Manifest {
 		}},
 	}
 	fallback := &Fallback{From: "spot", To: "on-demand", After: sec(30), ReturnAfter: sec(300)}
-	notify := Interruptions{Notify: []Notify{{Webhook: "https://hooks.example.com/spot"}}}
+	notify := Interruptions{Notify: []Notify{{Webhook: "https://hooks.example.com/spot"}}, RebalanceMaxPercent: 10, PoolMemory: sec(300)}
 	ecs := &Manifest{Name: "web", Region: "us-east-1", Workload: WorkloadECS, Capacity: capacity, Fallback: fallback,
 		Rebalance: RebalanceReplace, Services: []Service{svc}, Interruptions: notify}
 

@@ -151,6 +151,9 @@ type TargetTracking struct {
 // Interruptions holds what happens around an interruption besides draining.
 type Interruptions struct {
 	Notify []Notify `yaml:"notify,omitempty" doc:"Where each phase of an interruption (received, deregistered, replacement ready, stopped, terminated) is posted."`
+	// RebalanceMaxPercent bounds make-before-break: each replacement holds an extra instance.
+	RebalanceMaxPercent int      `yaml:"rebalanceMaxPercent" default:"10" min:"1" max:"100" doc:"With rebalance replace, the most instances replaced at once, as a percent of the fleet's instances (at least one)."`
+	PoolMemory          Duration `yaml:"poolMemory" default:"5m" min:"0s" max:"24h" doc:"Half-life of the memory of an interrupted or at-risk pool. A pool is avoided for new Spot capacity while its memory lasts: about two half-lives after an interruption, one after a rebalance recommendation, longer when it repeats. 0s forgets at once."`
 }
 
 // Notify is one notification target.
@@ -170,6 +173,9 @@ func (m *Manifest) Group(name string) (*CapacityGroup, bool) {
 
 // AllOnDemand says whether the group never launches Spot.
 func (g *CapacityGroup) AllOnDemand() bool { return g.OnDemandPercentageAboveBaseCapacity == 100 }
+
+// TargetGroupName is the name of a service's target group.
+func (m *Manifest) TargetGroupName(s Service) string { return m.Name + "-" + s.Name }
 
 // AllServices returns the services to run: the ECS services, or the instances service.
 func (m *Manifest) AllServices() []Service {

@@ -1,0 +1,222 @@
+package emulator
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/spotfleet/spotfleet"
+)
+
+// This file is the emulator as a provider: the calls the controller makes, named and
+// behaving as their AWS counterparts (DescribeInstances and friends, DeregisterTargets,
+// UpdateContainerInstancesState, DetachInstances, TerminateInstances,
+// ModifyTargetGroupAttributes, and the mixed instances policy's overrides).
+
+// Snapshot copies what the controller decides on.
+func (e *Emulator) Snapshot(ctx context.Context) (spotfleet.Snapshot, error) {
+	e.lock()
+	defer e.unlock()
+	snap := spotfleet.Snapshot{Time: e.now}
+	for _, g := range e.groups {
+		sg := spotfleet.Group{Name: g.cfg.Name, Desired: g.desired, MinSize: g.cfg.MinSize, MaxSize: g.cfg.MaxSize}
+		for _, z := range g.cfg.Zones {
+			for _, it := range g.cfg.InstanceTypes {
+				sg.Pools = append(sg.Pools, spotfleet.Pool{InstanceType: it.Type, Zone: z})
+			}
+		}
+		for p := range g.avoid {
+			sg.Avoided = append(sg.Avoided, p)
+		}
+		snap.Groups = append(snap.Groups, sg)
+	}
+	for _, in := range e.instOrder { // terminated ones too, as EC2 shows them for a while
+		si := spotfleet.Instance{ID: in.id, Pool: in.pool.Pool, Lifecycle: in.lifecycle, State: in.state,
+			Weight: in.weight, LaunchedAt: in.launchedAt}
+		if !in.detached {
+			si.Group = in.g.cfg.Name
+		}
+		if in.ci != nil {
+			si.ContainerInstance, si.ContainerStatus = in.ci.arn, in.ci.status
+			si.Healthy = in.state == spotfleet.InstanceRunning && in.ci.status == spotfleet.ContainerInstanceActive
+		}
+		if a := in.app; a != nil {
+			si.Healthy = in.state == spotfleet.InstanceRunning && a.proc != nil &&
+				(a.target == nil || a.target.state == spotfleet.TargetHealthy)
+		}
+		snap.Instances = append(snap.Instances, si)
+	}
+	for _, s := range e.services {
+		ss := spotfleet.Service{Name: s.cfg.Name, Desired: s.desired, StopTimeout: s.cfg.StopTimeout.D()}
+		if s.tg != nil {
+			ss.TargetGroup = s.tg.name
+		}
+		snap.Services = append(snap.Services, ss)
+		for _, t := range s.tasks {
+			st := spotfleet.Task{ID: t.id, Service: s.cfg.Name, Provider: t.provider, Status: t.status, Healthy: t.healthy()}
+			if t.ci != nil {
+				st.Instance = t.ci.in.id
+			}
+			snap.Tasks = append(snap.Tasks, st)
+		}
+	}
+	for _, tg := range e.tgs {
+		snap.TargetGroups = append(snap.TargetGroups, spotfleet.TargetGroup{Name: tg.name, DeregistrationDelay: tg.delay})
+		for _, t := range tg.targets {
+			snap.Targets = append(snap.Targets, spotfleet.Target{TargetGroup: tg.name, ID: t.refID(), Port: tg.port,
+				Instance: t.instanceID, State: t.state})
+		}
+	}
+	return snap, ctx.Err()
+}
+
+// refID is the target's ID as ELB names it: the instance for an instance target, else the IP.
+func (t *target) refID() string {
+	if t.task == nil {
+		return t.instanceID
+	}
+	host, _, _ := net.SplitHostPort(t.id)
+	return host
+}
+
+// DeregisterTargets starts draining the targets. Targets that are not registered are
+// ignored, as ELB does.
+func (e *Emulator) DeregisterTargets(ctx context.Context, targetGroup string, refs []spotfleet.TargetRef) error {
+	e.lock()
+	defer e.unlock()
+	tg := e.targetGroup(targetGroup)
+	if tg == nil {
+		return fmt.Errorf("TargetGroupNotFound: target group %q does not exist", targetGroup)
+	}
+	want := map[spotfleet.TargetRef]bool{}
+	for _, r := range refs {
+		want[r] = true
+	}
+	for _, t := range append([]*target(nil), tg.targets...) {
+		if want[spotfleet.TargetRef{ID: t.refID(), Port: tg.port}] {
+			tg.deregister(t, "DeregisterTargets")
+		}
+	}
+	return ctx.Err()
+}
+
+// SetDeregistrationDelay is ModifyTargetGroupAttributes of
+// deregistration_delay.timeout_seconds: it applies to targets deregistered from now on.
+func (e *Emulator) SetDeregistrationDelay(ctx context.Context, targetGroup string, d time.Duration) error {
+	e.lock()
+	defer e.unlock()
+	tg := e.targetGroup(targetGroup)
+	if tg == nil {
+		return fmt.Errorf("TargetGroupNotFound: target group %q does not exist", targetGroup)
+	}
+	if d < 0 || d > time.Hour {
+		return fmt.Errorf("ValidationError: deregistration delay %s is out of 0-3600 seconds", d)
+	}
+	tg.delay = d.Truncate(time.Second)
+	return ctx.Err()
+}
+
+func (e *Emulator) targetGroup(name string) *targetGroup {
+	for _, tg := range e.tgs {
+		if tg.name == name {
+			return tg
+		}
+	}
+	return nil
+}
+
+// DrainContainerInstances sets the container instances DRAINING.
+func (e *Emulator) DrainContainerInstances(ctx context.Context, arns []string) error {
+	e.lock()
+	defer e.unlock()
+	if e.cluster == nil {
+		return fmt.Errorf("ClusterNotFoundException: the fleet has no ECS cluster (workload instances)")
+	}
+	byARN := map[string]*containerInstance{}
+	for _, ci := range e.cluster.cis {
+		byARN[ci.arn] = ci
+	}
+	for _, arn := range arns {
+		if byARN[arn] == nil {
+			return fmt.Errorf("InvalidParameterException: container instance %s is not in the cluster", arn)
+		}
+	}
+	for _, arn := range arns {
+		e.drainContainerInstance(byARN[arn], "UpdateContainerInstancesState")
+	}
+	return ctx.Err()
+}
+
+// DetachInstances takes instances out of their group without decrementing its desired
+// capacity, so the group launches replacements now while the instances keep running. An
+// instance already detached is left as it is.
+func (e *Emulator) DetachInstances(ctx context.Context, group string, ids []string) error {
+	e.lock()
+	defer e.unlock()
+	g := e.group(group)
+	if g == nil {
+		return fmt.Errorf("ValidationError: Auto Scaling group %q not found", group)
+	}
+	var detach []*instance
+	for _, id := range ids {
+		in := e.instances[id]
+		if in == nil || in.g != g {
+			return fmt.Errorf("ValidationError: instance %s is not part of Auto Scaling group %s", id, group)
+		}
+		if !in.detached && in.alive() {
+			detach = append(detach, in)
+		}
+	}
+	for _, in := range detach {
+		in.detached = true
+		e.note("%s detached from group %s: it launches a replacement now", in.id, group)
+		g.remove(in)
+	}
+	return ctx.Err()
+}
+
+// TerminateInstances terminates instances at once; a Spot instance's capacity returns to
+// its pool. Instances already gone are ignored, as EC2 does.
+func (e *Emulator) TerminateInstances(ctx context.Context, ids []string) error {
+	e.lock()
+	defer e.unlock()
+	for _, id := range ids {
+		if e.instances[id] == nil {
+			return fmt.Errorf("InvalidInstanceID.NotFound: the instance ID %q does not exist", id)
+		}
+	}
+	for _, id := range ids {
+		in := e.instances[id]
+		if in.alive() && in.lifecycle == spotfleet.Spot && !in.noticed() {
+			in.pool.give()
+		}
+		e.terminate(in, "TerminateInstances")
+	}
+	return ctx.Err()
+}
+
+// AvoidPools replaces the set of pools the group does not launch Spot in, as trimming the
+// overrides of its mixed instances policy would.
+func (e *Emulator) AvoidPools(ctx context.Context, group string, pools []spotfleet.Pool) error {
+	e.lock()
+	defer e.unlock()
+	g := e.group(group)
+	if g == nil {
+		return fmt.Errorf("ValidationError: Auto Scaling group %q not found", group)
+	}
+	g.avoid = map[spotfleet.Pool]bool{}
+	for _, p := range pools {
+		g.avoid[p] = true
+	}
+	return ctx.Err()
+}
+
+func (e *Emulator) group(name string) *group {
+	for _, g := range e.groups {
+		if g.cfg.Name == name {
+			return g
+		}
+	}
+	return nil
+}

@@ -1,0 +1,96 @@
+package spotfleet
+
+import "time"
+
+// Snapshot is what a provider shows of the fleet at one moment: everything the controller
+// decides on. It is a copy; holding it holds no lock.
+type Snapshot struct {
+	Time         time.Time
+	Groups       []Group
+	Instances    []Instance
+	Services     []Service
+	Tasks        []Task
+	TargetGroups []TargetGroup
+	Targets      []Target
+}
+
+// Group is an Auto Scaling group.
+type Group struct {
+	Name             string
+	Desired          int // capacity units
+	MinSize, MaxSize int
+	Pools            []Pool // every pool its mixed instances policy can launch in
+	Avoided          []Pool // pools it is told not to launch Spot in for now
+}
+
+// Instance is an EC2 instance of the fleet.
+type Instance struct {
+	ID         string
+	Group      string // empty once detached from its group
+	Pool       Pool
+	Lifecycle  Lifecycle
+	State      InstanceState
+	Weight     int // capacity units
+	LaunchedAt time.Time
+	// ContainerInstance is its ECS container instance ARN (workload ecs), and
+	// ContainerStatus that container instance's status.
+	ContainerInstance string
+	ContainerStatus   ContainerInstanceStatus
+	// Healthy says the instance serves: under workload instances its target is healthy
+	// (or it has none and its service runs); under ecs its container instance is ACTIVE
+	// and running.
+	Healthy bool
+}
+
+// Alive says whether the instance is pending or running.
+func (i Instance) Alive() bool { return i.State == InstancePending || i.State == InstanceRunning }
+
+// Service is an ECS service (or, under workload instances, the per-instance service).
+type Service struct {
+	Name        string
+	Desired     int
+	StopTimeout time.Duration
+	TargetGroup string // empty without a load balancer
+}
+
+// Task is an ECS task that is not yet STOPPED.
+type Task struct {
+	ID       string
+	Service  string
+	Instance string // empty while PROVISIONING
+	Provider string
+	Status   TaskStatus
+	Healthy  bool // RUNNING and its target (if any) healthy
+}
+
+// TargetGroup is a load balancer target group.
+type TargetGroup struct {
+	Name                string
+	DeregistrationDelay time.Duration
+}
+
+// Target is a registered or draining load balancer target.
+type Target struct {
+	TargetGroup string
+	ID          string // an IP address (ecs tasks) or an instance ID (workload instances)
+	Port        int
+	Instance    string // the instance it runs on
+	State       TargetState
+}
+
+// TargetRef names a target within its target group, as DeregisterTargets takes it.
+type TargetRef struct {
+	ID   string
+	Port int
+}
+
+// Ref is the target's name within its target group.
+func (t Target) Ref() TargetRef { return TargetRef{ID: t.ID, Port: t.Port} }
+
+// Message is an event queue message as its receiver sees it.
+type Message struct {
+	ID            string
+	ReceiptHandle string
+	Body          []byte
+	ReceiveCount  int
+}
