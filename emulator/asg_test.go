@@ -96,7 +96,7 @@ instances: {name: app, command: [x]}
 // and launches in another pool; with no pool left, it retries and never falls back to
 // On-Demand.
 func TestICESendsLaunchesElsewhere(t *testing.T) {
-	world(t, iceManifest, func(t *testing.T, e *Emulator, r *fakeRunner) {
+	world(t, iceManifest, func(t *testing.T, e *Emulator, r *FakeRunner) {
 		inspect(e, func() {
 			e.market.byKey[spotfleet.Pool{InstanceType: "m5.large", Zone: "us-east-1a"}].capacity = 0
 			e.groups[0].setDesired(2, "test")

@@ -59,8 +59,8 @@ func BenchmarkWorld100Instances300Tasks(b *testing.B) {
 	runtime.ReadMemStats(&before)
 	for b.Loop() {
 		clk := &manualClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-		r := &fakeRunner{}
-		e, err := New(m, Options{Clock: clk, Runner: r, Prober: r, Listen: memListen})
+		r := &FakeRunner{}
+		e, err := New(m, Options{Clock: clk, Runner: r, Prober: r, Listen: MemListen})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -61,7 +61,7 @@ services:
 // after it left the load balancer (SIGTERM after deregistration) and once replacements keep
 // the healthy count at minimumHealthyPercent.
 func TestDrainingInstanceTasksReplacedWithinMaximumPercent(t *testing.T) {
-	world(t, drainManifest, func(t *testing.T, e *Emulator, r *fakeRunner) {
+	world(t, drainManifest, func(t *testing.T, e *Emulator, r *FakeRunner) {
 		time.Sleep(3 * time.Minute) // boot, place, become healthy
 		var victim *instance
 		inspect(e, func() {
@@ -136,7 +136,7 @@ services:
     capacityProviderStrategy: [{capacityProvider: spot}]
     loadBalancer: {listenerPort: 9101, deregistrationDelay: 30s, healthCheck: {path: /h}}
 `, tc.target)
-			world(t, yaml, func(t *testing.T, e *Emulator, r *fakeRunner) {
+			world(t, yaml, func(t *testing.T, e *Emulator, r *FakeRunner) {
 				time.Sleep(4 * time.Minute) // managed scaling settles
 				inspect(e, func() {
 					for _, in := range e.instOrder {
@@ -160,7 +160,7 @@ services:
 // TestTerminatedInstancesAreForgotten: a terminated instance stays visible for a while,
 // then leaves the world, so long runs do not grow without bound.
 func TestTerminatedInstancesAreForgotten(t *testing.T) {
-	world(t, eventsManifest, func(t *testing.T, e *Emulator, r *fakeRunner) {
+	world(t, eventsManifest, func(t *testing.T, e *Emulator, r *FakeRunner) {
 		time.Sleep(2 * time.Minute)
 		var victim *instance
 		inspect(e, func() {

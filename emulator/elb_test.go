@@ -59,7 +59,7 @@ func realEmulator(t *testing.T, yaml string) *Emulator {
 	if err := diags.Err(); err != nil {
 		t.Fatal(err)
 	}
-	e, err := New(m, Options{Runner: &fakeRunner{}, Prober: &fakeRunner{}})
+	e, err := New(m, Options{Runner: &FakeRunner{}, Prober: &FakeRunner{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,7 +53,7 @@ services:
 // TestEventsMatchAWSShapes: every event kind the emulator emits has the EventBridge shape
 // of AWS's documentation (golden files in testdata/events), and reads back as its kind.
 func TestEventsMatchAWSShapes(t *testing.T) {
-	world(t, eventsManifest, func(t *testing.T, e *Emulator, r *fakeRunner) {
+	world(t, eventsManifest, func(t *testing.T, e *Emulator, r *FakeRunner) {
 		time.Sleep(3 * time.Minute)
 		inspect(e, func() {
 			var in *instance

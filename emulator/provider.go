@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"syscall"
 	"time"
 
 	"github.com/spotfleet/spotfleet"
@@ -176,8 +177,9 @@ func (e *Emulator) DetachInstances(ctx context.Context, group string, ids []stri
 	return ctx.Err()
 }
 
-// TerminateInstances terminates instances at once; a Spot instance's capacity returns to
-// its pool. Instances already gone are ignored, as EC2 does.
+// TerminateInstances shuts instances down as EC2 does: the OS stops its processes with
+// SIGTERM, then the instance ends (at the latest after the service's stop timeout); a
+// Spot instance's capacity returns to its pool. Instances already gone are ignored.
 func (e *Emulator) TerminateInstances(ctx context.Context, ids []string) error {
 	e.lock()
 	defer e.unlock()
@@ -191,9 +193,37 @@ func (e *Emulator) TerminateInstances(ctx context.Context, ids []string) error {
 		if in.alive() && in.lifecycle == spotfleet.Spot && !in.noticed() {
 			in.pool.give()
 		}
-		e.terminate(in, "TerminateInstances")
+		e.shutdown(in)
 	}
 	return ctx.Err()
+}
+
+func (e *Emulator) shutdown(in *instance) {
+	procs := in.processes()
+	if !in.alive() || len(procs) == 0 {
+		e.terminate(in, "TerminateInstances")
+		return
+	}
+	if in.app != nil {
+		in.leaving = true // the init system must not restart the service
+	}
+	timeout := time.Duration(0)
+	for _, s := range e.services {
+		timeout = max(timeout, s.cfg.StopTimeout.D())
+	}
+	for _, p := range procs {
+		p.Signal(syscall.SIGTERM)
+	}
+	e.note("%s shutting down: its processes got SIGTERM", in.id)
+	e.after(timeout, func() { e.terminate(in, "TerminateInstances") })
+	go func() {
+		for _, p := range procs {
+			<-p.Done()
+		}
+		e.lock()
+		defer e.unlock()
+		e.terminate(in, "TerminateInstances")
+	}()
 }
 
 // AvoidPools replaces the set of pools the group does not launch Spot in, as trimming the

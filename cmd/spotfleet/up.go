@@ -19,6 +19,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/spotfleet/spotfleet/clock"
+	"github.com/spotfleet/spotfleet/controller"
 	"github.com/spotfleet/spotfleet/emulator"
 	"github.com/spotfleet/spotfleet/internal/strictyaml"
 	"github.com/spotfleet/spotfleet/manifest"
@@ -65,7 +66,7 @@ started, even when it is itself killed with SIGKILL.`,
 	f.Float64Var(&o.speed, "speed", 1, "run emulated time this many times faster than real time (1-1000)")
 	f.DurationVar(&o.duration, "for", 0, "stop after this much emulated time (default: until Ctrl-C)")
 	f.StringVar(&o.report, "report", "", "write a JSON report here on exit")
-	f.StringVar(&o.controller, "controller", "none", "what reacts to interruptions: none (ECS and AWS alone)")
+	f.StringVar(&o.controller, "controller", "spotfleet", "what reacts to interruptions: spotfleet; seed (reference design S2's function, for comparison); none (ECS and AWS alone)")
 	f.StringVar(&o.api, "api", defaultAPI, `serve the state as JSON on this loopback address ("" to turn off)`)
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the emulator's choices (the scenario's market seed wins)")
 	return cmd
@@ -77,11 +78,9 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 		return fmt.Errorf("--speed %g: use 1 to 1000", o.speed)
 	}
 	switch o.controller {
-	case "none":
-	case "spotfleet", "seed":
-		return fmt.Errorf("--controller %s: not supported yet (the controller is not built); use --controller none", o.controller)
+	case "spotfleet", "seed", "none":
 	default:
-		return fmt.Errorf("--controller %q: use none", o.controller)
+		return fmt.Errorf("--controller %q: use spotfleet, seed or none", o.controller)
 	}
 	m, err := loadManifest(o.file, errOut)
 	if err != nil {
@@ -152,6 +151,10 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 		return err
 	}
 	go e.Run(ctx)
+	ctl, err := startController(ctx, o.controller, m, e, clk, logDir)
+	if err != nil {
+		return err
+	}
 
 	var load *emulator.Load
 	loadDone := make(chan struct{})
@@ -174,7 +177,7 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 
 	api := ""
 	if o.api != "" {
-		srv, addr, err := serveAPI(o.api, func() emulator.Status { return e.Status(load) })
+		srv, addr, err := serveAPI(o.api, func() emulator.Status { return e.Status(load) }, ctl)
 		if err != nil {
 			fmt.Fprintf(errOut, "warning: not serving the API: %v (spotfleet status will not find this run)\n", err)
 		} else {
@@ -198,8 +201,12 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 	liveView(ctx, out, e, load, o.duration, isTerminal(out))
 	stopLoad()
 	<-loadDone
-	rep := e.Report(load)
+	rep := upReport{Report: e.Report(load)}
 	rep.Controller, rep.Speed = o.controller, o.speed
+	if ctl != nil {
+		st := ctl.Stats()
+		rep.ControllerStats = &st
+	}
 	e.Close()
 	reaper.finish()
 
@@ -289,7 +296,7 @@ func checkLoopback(addr string) error {
 	return nil
 }
 
-func serveAPI(addr string, status func() emulator.Status) (*http.Server, string, error) {
+func serveAPI(addr string, status func() emulator.Status, ctl *controller.Controller) (*http.Server, string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, "", err
@@ -299,6 +306,9 @@ func serveAPI(addr string, status func() emulator.Status) (*http.Server, string,
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(status())
 	})
+	if ctl != nil {
+		ctl.Routes(mux)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	return srv, ln.Addr().String(), nil

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/spotfleet/spotfleet/clock"
+	"github.com/spotfleet/spotfleet/controller"
+	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/manifest"
+)
+
+// upReport is the emulator's report with what the controller counted.
+type upReport struct {
+	emulator.Report
+	ControllerStats *controller.Stats `json:"controllerStats,omitempty"`
+}
+
+// startController runs the chosen controller against the emulator until ctx ends; its log
+// goes to controller.log beside the task output. It returns the spotfleet controller (nil
+// for seed and none), whose metrics and agent endpoint the API serves.
+func startController(ctx context.Context, kind string, m *manifest.Manifest, e *emulator.Emulator, clk clock.Clock, logDir string) (*controller.Controller, error) {
+	if kind == "none" {
+		return nil, nil
+	}
+	f, err := os.Create(filepath.Join(logDir, "controller.log"))
+	if err != nil {
+		return nil, err
+	}
+	cfg := controller.Config{Manifest: m, Provider: e, Queue: e.Queue(), Clock: clk,
+		Log: slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	if kind == "seed" {
+		s, err := controller.NewSeed(cfg)
+		if err != nil {
+			return nil, err
+		}
+		go s.Run(ctx)
+		return nil, nil
+	}
+	c, err := controller.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("starting the controller: %w", err)
+	}
+	go c.Run(ctx)
+	return c, nil
+}

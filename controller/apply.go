@@ -1,0 +1,142 @@
+package controller
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/spotfleet/spotfleet"
+	"golang.org/x/sync/errgroup"
+)
+
+// callTimeout bounds every provider call: a hung call must not hold the pipeline past a
+// notice's two minutes.
+const callTimeout = 10 * time.Second
+
+// apply makes the plan's calls, batched (one call per target group, per group, per kind),
+// deregistrations first, and records on each notice the calls that succeeded. A failed
+// call is logged and counted; the next round derives it again.
+func (c *Controller) apply(ctx context.Context, p plan) {
+	var mu sync.Mutex // guards notice flags and phases written from the goroutines
+	mark := func(keys []key, set func(n *notice)) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, k := range keys {
+			if n := c.notices[k]; n != nil {
+				set(n)
+			}
+		}
+	}
+
+	var g errgroup.Group
+	for tg, d := range p.delays {
+		g.Go(func() error {
+			c.call(ctx, "SetDeregistrationDelay", func(ctx context.Context) error { return c.p.SetDeregistrationDelay(ctx, tg, d) })
+			return nil
+		})
+	}
+	g.Wait()
+
+	byTG := map[string][]deregistration{}
+	for _, d := range p.deregister {
+		byTG[d.targetGroup] = append(byTG[d.targetGroup], d)
+	}
+	failed := map[key]bool{}
+	for tg, ds := range byTG {
+		g.Go(func() error {
+			refs := make([]spotfleet.TargetRef, len(ds))
+			for i, d := range ds {
+				refs[i] = d.target
+			}
+			err := c.call(ctx, "DeregisterTargets", func(ctx context.Context) error { return c.p.DeregisterTargets(ctx, tg, refs) })
+			mu.Lock()
+			defer mu.Unlock()
+			for _, d := range ds {
+				failed[d.notice] = failed[d.notice] || err != nil
+			}
+			return nil
+		})
+	}
+	g.Wait()
+	now := c.clk.Now()
+	for _, d := range p.deregister {
+		if n := c.notices[d.notice]; n != nil && !failed[d.notice] && !n.deregistered {
+			n.deregistered = true
+			c.reach(n, PhaseDeregistered, now)
+		}
+	}
+
+	if len(p.drain) > 0 {
+		g.Go(func() error {
+			arns := ids(p.drain)
+			if c.call(ctx, "DrainContainerInstances", func(ctx context.Context) error { return c.p.DrainContainerInstances(ctx, arns) }) == nil {
+				mark(keys(p.drain), func(n *notice) { n.drained = true })
+			}
+			return nil
+		})
+	}
+	byGroup := map[string][]targeted{}
+	for _, d := range p.detach {
+		byGroup[d.group] = append(byGroup[d.group], d)
+	}
+	for group, ds := range byGroup {
+		g.Go(func() error {
+			if c.call(ctx, "DetachInstances", func(ctx context.Context) error { return c.p.DetachInstances(ctx, group, ids(ds)) }) == nil {
+				mark(keys(ds), func(n *notice) { n.detached = true })
+			}
+			return nil
+		})
+	}
+	if len(p.terminate) > 0 {
+		g.Go(func() error {
+			if c.call(ctx, "TerminateInstances", func(ctx context.Context) error { return c.p.TerminateInstances(ctx, ids(p.terminate)) }) == nil {
+				mark(keys(p.terminate), func(n *notice) { n.terminated = true })
+			}
+			return nil
+		})
+	}
+	for _, group := range slices.Sorted(maps.Keys(p.avoid)) {
+		pools := p.avoid[group]
+		g.Go(func() error {
+			if c.call(ctx, "AvoidPools", func(ctx context.Context) error { return c.p.AvoidPools(ctx, group, pools) }) == nil && len(pools) > 0 {
+				c.log.Info("keeping new Spot capacity out of remembered pools", "group", group, "pools", pools)
+			}
+			return nil
+		})
+	}
+	g.Wait()
+}
+
+// call makes one provider call with a timeout, counting and logging its result.
+func (c *Controller) call(ctx context.Context, name string, f func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	err := f(ctx)
+	if err != nil {
+		c.metrics.calls.WithLabelValues(name, "error").Inc()
+		c.log.Warn("provider call failed; retrying next round", "call", name, "err", err)
+		return err
+	}
+	c.metrics.calls.WithLabelValues(name, "ok").Inc()
+	return nil
+}
+
+func ids(ts []targeted) []string {
+	out := make([]string, 0, len(ts))
+	for _, t := range ts {
+		if !slices.Contains(out, t.id) {
+			out = append(out, t.id)
+		}
+	}
+	return out
+}
+
+func keys(ts []targeted) []key {
+	out := make([]key, len(ts))
+	for i, t := range ts {
+		out[i] = t.notice
+	}
+	return out
+}

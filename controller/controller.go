@@ -1,0 +1,432 @@
+package controller
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/clock"
+	"github.com/spotfleet/spotfleet/manifest"
+	"golang.org/x/sync/errgroup"
+)
+
+// Config configures a controller. Zero values take the defaults given.
+type Config struct {
+	Manifest *manifest.Manifest // validated
+	Provider Provider
+	Queue    Queue // nil: only Report feeds notices
+	Clock    clock.Clock
+	Log      *slog.Logger
+	// Registry receives the controller's metrics; default a new registry (see Gatherer).
+	Registry *prometheus.Registry
+	// HTTPClient posts webhook notifications; default http.DefaultClient.
+	HTTPClient *http.Client
+	// Margin is kept between a task's SIGKILL and its instance's end; default 5s.
+	Margin time.Duration
+	// Visibility is how long a received message stays hidden; the controller extends it
+	// while the notice is handled, so a controller that dies leaves its messages to the
+	// next one after at most this long. Default 30s.
+	Visibility time.Duration
+	// Tick is how often the fleet is observed without an event; default 1s.
+	Tick time.Duration
+	// Receivers is how many queue long polls run at once; default 2.
+	Receivers int
+}
+
+// Controller runs the interruption and rebalance pipeline.
+type Controller struct {
+	cfg      Config
+	m        *manifest.Manifest
+	p        Provider
+	q        Queue
+	clk      clock.Clock
+	log      *slog.Logger
+	pol      policy
+	reg      *prometheus.Registry
+	metrics  *metrics
+	notifier *notifier
+	inbox    chan input
+
+	mem      *poolMemory
+	notices  map[key]*notice
+	extended map[string]time.Time // receipt handle → when its visibility was last extended
+	pending  []input              // read but not yet classified (the snapshot failed)
+
+	mu    sync.Mutex // guards stats, read by Stats from other goroutines
+	stats Stats
+	lat   map[Phase][]time.Duration
+}
+
+// input is one event from the queue or one report from an agent.
+type input struct {
+	msg *spotfleet.Message
+	ev  spotfleet.Event
+	err error
+	sig *signal // from an agent
+}
+
+// New builds a controller; Run starts it.
+func New(cfg Config) (*Controller, error) {
+	if cfg.Manifest == nil || cfg.Provider == nil {
+		return nil, errors.New("controller: a manifest and a provider are required")
+	}
+	cfg.Clock = cmp.Or[clock.Clock](cfg.Clock, clock.Real{})
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = http.DefaultClient
+	}
+	cfg.Margin = cmp.Or(cfg.Margin, 5*time.Second)
+	cfg.Visibility = cmp.Or(cfg.Visibility, 30*time.Second)
+	cfg.Tick = cmp.Or(cfg.Tick, time.Second)
+	cfg.Receivers = cmp.Or(cfg.Receivers, 2)
+	m := cfg.Manifest
+	c := &Controller{cfg: cfg, m: m, p: cfg.Provider, q: cfg.Queue, clk: cfg.Clock, log: cfg.Log, reg: cfg.Registry,
+		inbox: make(chan input, 1024), mem: newPoolMemory(m.Interruptions.PoolMemory.D()),
+		notices: map[key]*notice{}, extended: map[string]time.Time{},
+		stats: Stats{Events: map[Outcome]int{}}, lat: map[Phase][]time.Duration{}}
+	c.pol = policy{workload: m.Workload, margin: cfg.Margin, baseDelay: map[string]time.Duration{}, maxReplacing: 1}
+	for _, s := range m.AllServices() {
+		if s.LoadBalancer != nil {
+			c.pol.baseDelay[m.TargetGroupName(s)] = s.LoadBalancer.DeregistrationDelay.D()
+		}
+	}
+	c.metrics = newMetrics(cfg.Registry, func() float64 {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return float64(c.stats.Active)
+	})
+	var urls []string
+	for _, n := range m.Interruptions.Notify {
+		urls = append(urls, n.Webhook)
+	}
+	c.notifier = newNotifier(urls, cfg.HTTPClient, cfg.Clock, cfg.Log,
+		func(r string) { c.metrics.notify.WithLabelValues(r).Inc() })
+	return c, nil
+}
+
+// Gatherer serves the controller's metrics.
+func (c *Controller) Gatherer() prometheus.Gatherer { return c.reg }
+
+// Run handles events until ctx ends.
+func (c *Controller) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wg.Go(func() { c.notifier.run(ctx) })
+	if c.q != nil {
+		for range c.cfg.Receivers {
+			wg.Go(func() { c.receive(ctx) })
+		}
+	}
+	tick := c.clk.After(c.cfg.Tick)
+	for {
+		batch := c.pending
+		c.pending = nil
+		select {
+		case <-ctx.Done():
+			return nil
+		case in := <-c.inbox:
+			batch = append(batch, in)
+		more:
+			for len(batch) < 10_000 {
+				select {
+				case in := <-c.inbox:
+					batch = append(batch, in)
+				default:
+					break more
+				}
+			}
+		case <-tick:
+			tick = c.clk.After(c.cfg.Tick)
+		}
+		c.round(ctx, batch)
+	}
+}
+
+// receive long-polls the queue into the inbox.
+func (c *Controller) receive(ctx context.Context) {
+	backoff := time.Second
+	for ctx.Err() == nil {
+		msgs, err := c.q.ReceiveMessages(ctx, 10, time.Second, c.cfg.Visibility)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			c.metrics.calls.WithLabelValues("ReceiveMessage", "error").Inc()
+			c.log.Warn("cannot read the event queue; retrying", "err", err, "in", backoff)
+			select {
+			case <-ctx.Done():
+				return
+			case <-c.clk.After(backoff):
+			}
+			backoff = min(backoff*2, 30*time.Second)
+			continue
+		}
+		backoff = time.Second
+		for i := range msgs {
+			ev, err := spotfleet.ParseEvent(msgs[i].Body)
+			select {
+			case c.inbox <- input{msg: &msgs[i], ev: ev, err: err}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+// Report feeds a notice seen by an agent on the instance (from its metadata service).
+func (c *Controller) Report(ctx context.Context, kind spotfleet.EventKind, instance string, deadline time.Time) error {
+	if kind != spotfleet.KindInterruption && kind != spotfleet.KindRebalance {
+		return fmt.Errorf("kind %q: want %s or %s", kind, spotfleet.KindInterruption, spotfleet.KindRebalance)
+	}
+	if instance == "" {
+		return errors.New("instance is required")
+	}
+	now := c.clk.Now()
+	if kind == spotfleet.KindInterruption && deadline.IsZero() {
+		deadline = now.Add(spotfleet.SpotNotice)
+	}
+	select {
+	case c.inbox <- input{sig: &signal{kind: kind, instance: instance, eventTime: now, deadline: deadline}}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// round is one observe-decide-act cycle.
+func (c *Controller) round(ctx context.Context, batch []input) {
+	snap, err := c.p.Snapshot(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.metrics.calls.WithLabelValues("Snapshot", "error").Inc()
+			c.log.Warn("cannot observe the fleet; retrying next round", "err", err)
+		}
+		c.pending = batch
+		return
+	}
+	c.metrics.calls.WithLabelValues("Snapshot", "ok").Inc()
+	v := newView(&snap)
+	now := c.clk.Now()
+	var drop []string
+	for _, in := range batch {
+		drop = append(drop, c.intake(in, v, now)...)
+	}
+	c.pol.maxReplacing = max(1, aliveInstances(&snap)*c.m.Interruptions.RebalanceMaxPercent/100)
+
+	list := slices.SortedFunc(maps.Values(c.notices), func(a, b *notice) int {
+		return cmp.Or(a.receivedAt.Compare(b.receivedAt), cmp.Compare(a.instance, b.instance))
+	})
+	p := decide(v, list, c.pol, func(pl spotfleet.Pool) float64 { return c.mem.value(pl, now) })
+	c.apply(ctx, p)
+	for _, k := range p.admit {
+		if n := c.notices[k]; n != nil {
+			n.admitted = true
+			c.log.Info("rebalance: replacing at-risk instance", "instance", n.instance, "pool", n.pool)
+		}
+	}
+	now = c.clk.Now()
+	for _, r := range p.reached {
+		if n := c.notices[r.notice]; n != nil {
+			c.reach(n, r.phase, now)
+		}
+	}
+	for _, k := range p.done {
+		if n := c.notices[k]; n != nil {
+			drop = append(drop, n.receipts()...)
+			delete(c.notices, k)
+		}
+	}
+	c.mu.Lock()
+	c.stats.Active = len(c.notices)
+	c.mu.Unlock()
+	c.settle(ctx, drop, now)
+}
+
+// intake classifies one input, starting a notice when it calls for one. It returns the
+// receipt handles of messages to delete now.
+func (c *Controller) intake(in input, v *view, now time.Time) []string {
+	var receipt []string
+	if in.msg != nil {
+		receipt = []string{in.msg.ReceiptHandle}
+	}
+	kind := string(in.ev.Kind)
+	if in.err != nil {
+		c.count("malformed", OutcomeMalformed)
+		c.log.Warn("malformed event deleted", "err", in.err, "message", in.msg.ID)
+		return receipt
+	}
+	var s signal
+	if in.sig != nil {
+		s, kind = *in.sig, string(in.sig.kind)
+	} else {
+		var out Outcome
+		var ok bool
+		if s, out, ok = normalise(in.ev, v); !ok {
+			c.count(kind, out)
+			return receipt
+		}
+		c.metrics.delivery.Observe(max(now.Sub(in.ev.Time), 0).Seconds())
+	}
+	out := classify(s, v, c.notices)
+	c.count(kind, out)
+	switch out {
+	case OutcomeAccepted:
+	case OutcomeDuplicate:
+		if n := c.notices[key{s.instance, s.kind}]; n != nil && in.msg != nil {
+			for i, h := range n.held {
+				if h.id == in.msg.ID { // redelivered: only the newest receipt handle is valid
+					delete(c.extended, h.receipt)
+					n.held[i].receipt = in.msg.ReceiptHandle
+					c.extended[in.msg.ReceiptHandle] = now
+					return nil
+				}
+			}
+		}
+		return receipt
+	default:
+		if out != OutcomeSuperseded {
+			c.log.Info("event dropped", "kind", kind, "outcome", out, "instance", s.instance)
+		}
+		return receipt
+	}
+
+	n := newNotice(s, v, c.m.Rebalance, now)
+	if in.msg != nil {
+		n.held = []held{{in.msg.ID, in.msg.ReceiptHandle}}
+		c.extended[in.msg.ReceiptHandle] = now
+	}
+	var drop []string
+	if old := c.notices[key{s.instance, spotfleet.KindRebalance}]; s.kind == spotfleet.KindInterruption && old != nil {
+		n.drained, n.detached = old.drained, old.detached // an interruption takes over a rebalance
+		drop = append(drop, old.receipts()...)
+		delete(c.notices, old.key)
+	}
+	c.notices[n.key] = n
+	weight := weightRebalance
+	if s.kind == spotfleet.KindInterruption {
+		weight = weightInterruption
+		for _, w := range replacementRoom(v, n, c.maxPercent()) {
+			c.metrics.warnings.Inc()
+			c.log.Warn(w)
+			c.mu.Lock()
+			c.stats.Warnings = append(c.stats.Warnings, w)
+			c.mu.Unlock()
+		}
+	}
+	c.mem.add(n.pool, weight, now)
+	c.log.Info("notice", "kind", s.kind, "instance", s.instance, "pool", n.pool, "action", n.action, "deadline", n.deadline)
+	c.reach(n, PhaseReceived, now)
+	if n.action == manifest.RebalanceIgnore {
+		delete(c.notices, n.key)
+		drop = append(drop, n.receipts()...)
+	}
+	return drop
+}
+
+// reach records that a notice reached a phase: its latency, and a notification.
+func (c *Controller) reach(n *notice, ph Phase, at time.Time) {
+	if _, ok := n.reached[ph]; ok {
+		return
+	}
+	n.reached[ph] = at
+	d := at.Sub(n.receivedAt)
+	if ph != PhaseReceived {
+		c.metrics.phase.WithLabelValues(string(n.kind), string(ph)).Observe(d.Seconds())
+		c.mu.Lock()
+		c.lat[ph] = append(c.lat[ph], d)
+		c.mu.Unlock()
+	}
+	if ph == PhaseTerminated && n.action == actionInterruption {
+		_, stopped := n.reached[PhaseStopped]
+		_, out := n.reached[PhaseDeregistered]
+		if stopped, out = stopped && n.reached[PhaseStopped].Before(at), out && n.reached[PhaseDeregistered].Before(at); !stopped || !out {
+			c.metrics.missed.Inc()
+			c.mu.Lock()
+			c.stats.DeadlineMissed++
+			c.mu.Unlock()
+			c.log.Warn("interrupted instance ended before it was out of service", "instance", n.instance, "deregistered", out, "stopped", stopped)
+		}
+	}
+	x := Notification{ID: fmt.Sprintf("%s/%s/%s/%s", c.m.Name, n.instance, n.kind, ph), Fleet: c.m.Name,
+		Instance: n.instance, Pool: n.pool.String(), Kind: string(n.kind), Action: n.action, Phase: ph, Time: at}
+	if !n.deadline.IsZero() {
+		x.Deadline = &n.deadline
+	}
+	c.notifier.send(x)
+	c.log.Debug("phase", "instance", n.instance, "kind", n.kind, "phase", ph, "after", d)
+}
+
+func (c *Controller) count(kind string, out Outcome) {
+	c.metrics.events.WithLabelValues(kind, string(out)).Inc()
+	c.mu.Lock()
+	c.stats.Events[out]++
+	if out == OutcomeAccepted {
+		c.stats.Notices++
+	}
+	c.mu.Unlock()
+}
+
+// settle deletes the messages that are done with and keeps the held ones invisible.
+func (c *Controller) settle(ctx context.Context, drop []string, now time.Time) {
+	if c.q == nil {
+		return
+	}
+	var g errgroup.Group
+	g.SetLimit(16)
+	for _, h := range drop {
+		delete(c.extended, h)
+		g.Go(func() error {
+			c.call(ctx, "DeleteMessage", func(ctx context.Context) error { return c.q.DeleteMessage(ctx, h) })
+			return nil
+		})
+	}
+	for _, n := range c.notices {
+		for _, h := range n.held {
+			if now.Sub(c.extended[h.receipt]) < c.cfg.Visibility/3 {
+				continue
+			}
+			c.extended[h.receipt] = now
+			g.Go(func() error {
+				c.call(ctx, "ChangeMessageVisibility", func(ctx context.Context) error {
+					return c.q.ChangeMessageVisibility(ctx, h.receipt, c.cfg.Visibility)
+				})
+				return nil
+			})
+		}
+	}
+	g.Wait()
+}
+
+func (c *Controller) maxPercent() map[string]int {
+	out := map[string]int{}
+	for _, s := range c.m.AllServices() {
+		out[s.Name] = s.MaximumPercent
+	}
+	return out
+}
+
+func aliveInstances(s *spotfleet.Snapshot) int {
+	n := 0
+	for _, in := range s.Instances {
+		if in.Alive() {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,195 @@
+package controller
+
+import (
+	"slices"
+	"time"
+
+	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/manifest"
+)
+
+// policy is what the decisions read from the manifest.
+type policy struct {
+	workload     string
+	margin       time.Duration            // kept between a task's SIGKILL and the instance's end
+	baseDelay    map[string]time.Duration // target group → the manifest's deregistration delay
+	maxReplacing int                      // rebalance replace: instances replaced at once
+}
+
+// plan is one round of decisions: calls to make, and what the notices reached.
+type plan struct {
+	delays     map[string]time.Duration // target group → deregistration delay to set
+	avoid      map[string][]spotfleet.Pool
+	deregister []deregistration
+	drain      []targeted // container instance ARNs
+	detach     []targeted // instance IDs, with their group
+	terminate  []targeted // instance IDs
+	admit      []key
+	reached    []reach
+	done       []key
+}
+
+type deregistration struct {
+	notice      key
+	targetGroup string
+	target      spotfleet.TargetRef
+}
+
+type targeted struct {
+	notice key
+	id     string
+	group  string
+}
+
+type reach struct {
+	notice key
+	phase  Phase
+}
+
+// decide derives the calls that move every notice forward from the current snapshot. It is
+// level-triggered: a call whose effect the snapshot already shows is not made again, and
+// one that failed is made again next round.
+func decide(v *view, notices []*notice, pol policy, remember func(spotfleet.Pool) float64) plan {
+	p := plan{delays: map[string]time.Duration{}, avoid: map[string][]spotfleet.Pool{}}
+	noticed := map[string]bool{}
+	replacing := 0
+	for _, n := range notices {
+		noticed[n.instance] = true
+		if n.admitted {
+			replacing++
+		}
+	}
+	want := map[string]time.Duration{} // target group → the delay its deregistrations need
+	for tg, d := range pol.baseDelay {
+		want[tg] = d
+	}
+	for _, n := range notices {
+		in := v.instance[n.instance]
+		reachIf := func(ph Phase, ok bool) {
+			if _, was := n.at(ph); ok && !was {
+				p.reached = append(p.reached, reach{n.key, ph})
+			}
+		}
+		if in == nil || !in.Alive() {
+			reachIf(PhaseDeregistered, true)
+			reachIf(PhaseStopped, true)
+			reachIf(PhaseTerminated, true)
+			p.done = append(p.done, n.key)
+			continue
+		}
+		registered := v.registeredOn(n.instance)
+		reachIf(PhaseDeregistered, len(registered) == 0)
+		stopped := len(v.tasksOn[n.instance]) == 0 && (in.ContainerInstance != "" || len(v.targetsOn[n.instance]) == 0)
+		reachIf(PhaseStopped, stopped)
+		ready := replacementReady(v, n, noticed)
+		reachIf(PhaseReplacementReady, ready)
+
+		takeOut := func() {
+			for _, t := range registered {
+				p.deregister = append(p.deregister, deregistration{n.key, t.TargetGroup, t.Ref()})
+			}
+			if in.ContainerStatus == spotfleet.ContainerInstanceActive && !n.drained {
+				p.drain = append(p.drain, targeted{notice: n.key, id: in.ContainerInstance})
+			}
+		}
+		detach := func() {
+			if in.Group != "" && !n.detached {
+				p.detach = append(p.detach, targeted{notice: n.key, id: in.ID, group: in.Group})
+			}
+		}
+		terminate := func() {
+			if !n.terminated {
+				p.terminate = append(p.terminate, targeted{notice: n.key, id: in.ID})
+			}
+		}
+
+		switch n.action {
+		case actionInterruption:
+			budget := drainBudget(n, v.stopTimeout(n.instance), pol.margin)
+			for _, t := range v.targetsOn[n.instance] {
+				if d, ok := want[t.TargetGroup]; ok && budget < d {
+					want[t.TargetGroup] = budget
+				}
+			}
+			takeOut()
+			detach()
+			// Under workload instances nothing else stops the service: shut the instance
+			// down once it is out of the load balancer, leaving its processes their stop
+			// timeout before the deadline (on ECS, draining stops the tasks).
+			if in.ContainerInstance == "" && stopped && !v.now.Before(n.deadline.Add(-v.stopTimeout(n.instance)-pol.margin)) {
+				terminate()
+			}
+		case manifest.RebalanceDrain:
+			takeOut()
+			detach()
+			if stopped {
+				terminate()
+			}
+		case manifest.RebalanceReplace:
+			if !n.admitted {
+				if replacing >= pol.maxReplacing {
+					continue // waits its turn; its message stays held
+				}
+				replacing++
+				p.admit = append(p.admit, n.key)
+			}
+			detach()
+			if ready { // make before break: only now does the at-risk instance drain
+				takeOut()
+				if stopped {
+					terminate()
+				}
+			}
+		}
+	}
+	for tg, d := range want {
+		if cur, ok := v.delay[tg]; ok && cur != d {
+			p.delays[tg] = d
+		}
+	}
+	for _, g := range v.snap.Groups {
+		a := avoided(g.Pools, remember)
+		if !samePools(a, g.Avoided) {
+			p.avoid[g.Name] = a
+		}
+	}
+	return p
+}
+
+// drainBudget is how long an interrupted instance's targets may drain: what is left of the
+// notice once the tasks have their full stop timeout and a margin. It is fixed when the
+// notice arrives, so the delay it sets does not change every round.
+func drainBudget(n *notice, stopTimeout, margin time.Duration) time.Duration {
+	b := n.deadline.Sub(n.receivedAt) - stopTimeout - margin
+	return max(min(b, spotfleet.SpotNotice), 0).Truncate(time.Second)
+}
+
+// replacementReady says whether what the instance served is served elsewhere again: after an
+// interruption, every service that had tasks on it is at its desired count of healthy
+// tasks off noticed instances; otherwise (workload instances, and the replacement instance
+// of a rebalance, which must exist before the tasks can move) the group's healthy capacity
+// off noticed instances is at its desired.
+func replacementReady(v *view, n *notice, noticed map[string]bool) bool {
+	if n.action == actionInterruption && len(n.services) > 0 {
+		for _, s := range n.services {
+			if sv := v.service[s]; sv != nil && v.healthyOff(s, noticed) < sv.Desired {
+				return false
+			}
+		}
+		return true
+	}
+	g := v.group[n.group]
+	return g == nil || v.groupServing(n.group, noticed) >= g.Desired
+}
+
+func samePools(a, b []spotfleet.Pool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, p := range a {
+		if !slices.Contains(b, p) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,138 @@
+package controller
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/spotfleet/spotfleet"
+)
+
+// Outcome is what became of an event, as the events counter labels it.
+type Outcome string
+
+const (
+	OutcomeAccepted   Outcome = "accepted"   // a new notice
+	OutcomeDuplicate  Outcome = "duplicate"  // the same instance and kind is being handled
+	OutcomeSuperseded Outcome = "superseded" // a rebalance for an instance already interrupted
+	OutcomeForeign    Outcome = "foreign"    // not an instance of this fleet
+	OutcomeLate       Outcome = "late"       // the instance is already gone
+	OutcomeRejected   Outcome = "rejected"   // impossible for that instance (an interruption of On-Demand)
+	OutcomeObserved   Outcome = "observed"   // state changes and launch failures: read, nothing to act on here
+	OutcomeIgnored    Outcome = "ignored"    // an event spotfleet does not read
+	OutcomeMalformed  Outcome = "malformed"
+)
+
+// actionInterruption is the action of an interruption notice; rebalance notices take the
+// manifest's rebalance action.
+const actionInterruption = "interruption"
+
+// signal is an event reduced to what the pipeline acts on, whatever its source.
+type signal struct {
+	kind      spotfleet.EventKind // KindInterruption or KindRebalance after normalising
+	instance  string
+	eventTime time.Time
+	deadline  time.Time
+}
+
+// normalise turns an event into a signal, resolving an ECS task stopped by an interruption
+// to its instance. ok is false for events that start no notice.
+func normalise(ev spotfleet.Event, v *view) (signal, Outcome, bool) {
+	switch ev.Kind {
+	case spotfleet.KindInterruption, spotfleet.KindRebalance:
+		return signal{kind: ev.Kind, instance: ev.InstanceID, eventTime: ev.Time, deadline: ev.Deadline}, "", true
+	case spotfleet.KindTaskStopped:
+		in := v.byContainer[ev.ContainerInstance]
+		if in == nil {
+			return signal{}, OutcomeForeign, false
+		}
+		return signal{kind: spotfleet.KindInterruption, instance: in.ID, eventTime: ev.Time, deadline: ev.Deadline}, "", true
+	case spotfleet.KindStateChange:
+		if v.instance[ev.InstanceID] == nil {
+			return signal{}, OutcomeForeign, false
+		}
+		return signal{}, OutcomeObserved, false
+	case spotfleet.KindLaunchFailed:
+		if v.group[ev.Group] == nil {
+			return signal{}, OutcomeForeign, false
+		}
+		return signal{}, OutcomeObserved, false
+	}
+	return signal{}, OutcomeIgnored, false
+}
+
+// classify decides whether a signal starts a notice.
+func classify(s signal, v *view, notices map[key]*notice) Outcome {
+	in := v.instance[s.instance]
+	switch {
+	case in == nil:
+		return OutcomeForeign
+	case !in.Alive():
+		return OutcomeLate
+	case in.Lifecycle != spotfleet.Spot:
+		return OutcomeRejected
+	case notices[key{s.instance, s.kind}] != nil:
+		return OutcomeDuplicate
+	case s.kind == spotfleet.KindRebalance && notices[key{s.instance, spotfleet.KindInterruption}] != nil:
+		return OutcomeSuperseded
+	}
+	return OutcomeAccepted
+}
+
+// newNotice starts a notice for an accepted signal at now.
+func newNotice(s signal, v *view, rebalance string, now time.Time) *notice {
+	in := v.instance[s.instance]
+	n := &notice{key: key{s.instance, s.kind}, group: in.Group, pool: in.Pool,
+		eventTime: s.eventTime, receivedAt: now, reached: map[Phase]time.Time{}, action: rebalance}
+	if s.kind == spotfleet.KindInterruption {
+		n.action = actionInterruption
+		n.deadline = s.deadline
+		// A deadline further than two minutes away is not trusted (a skewed clock or a
+		// forged event): the instance may go any moment within two minutes of the notice.
+		if n.deadline.IsZero() || n.deadline.After(now.Add(spotfleet.SpotNotice)) {
+			n.deadline = now.Add(spotfleet.SpotNotice)
+		}
+	}
+	for _, t := range v.tasksOn[s.instance] {
+		if !slices.Contains(n.services, t.Service) {
+			n.services = append(n.services, t.Service)
+		}
+	}
+	for _, t := range v.targetsOn[s.instance] {
+		if !slices.Contains(n.tgs, t.TargetGroup) {
+			n.tgs = append(n.tgs, t.TargetGroup)
+		}
+	}
+	return n
+}
+
+// replacementRoom warns when a service's maximumPercent leaves no room to start the
+// replacements of an interrupted instance's tasks before they stop: ECS then starts them
+// only as the old ones stop, so the service runs short for a boot and a health check.
+func replacementRoom(v *view, n *notice, maxPercent map[string]int) []string {
+	var warn []string
+	for _, name := range n.services {
+		sv := v.service[name]
+		if sv == nil {
+			continue
+		}
+		live, here := 0, 0
+		for i := range v.snap.Tasks {
+			t := &v.snap.Tasks[i]
+			if t.Service != name {
+				continue
+			}
+			live++
+			if t.Instance == n.instance {
+				here++
+			}
+		}
+		room := int(math.Floor(float64(sv.Desired*maxPercent[name])/100)) - live
+		if here > room {
+			warn = append(warn, fmt.Sprintf("service %s: maximumPercent %d leaves room for %d of the %d replacement tasks for %s; the rest start as the old tasks stop (raise maximumPercent to start them all at once)",
+				name, maxPercent[name], max(room, 0), here, n.instance))
+		}
+	}
+	return warn
+}

@@ -1,0 +1,72 @@
+package controller
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/spotfleet/spotfleet"
+)
+
+// Weights a pool's memory gets per happening, and the level below which it is usable
+// again: with a half-life H, one interruption keeps a pool avoided for 2H, one rebalance
+// recommendation for H, and each repeat adds to it (a fixed "forget after 3 minutes", as
+// Karpenter's unavailable-offerings cache does, treats a pool that fails every hour like
+// one that failed once).
+const (
+	weightInterruption = 1.0
+	weightRebalance    = 0.5
+	avoidBelow         = 0.25
+)
+
+// poolMemory remembers how recently and how often pools were interrupted or put at risk.
+// The value decays exponentially, so it needs no sweeping.
+type poolMemory struct {
+	halfLife time.Duration
+	m        map[spotfleet.Pool]memo
+}
+
+type memo struct {
+	v  float64
+	at time.Time
+}
+
+func newPoolMemory(halfLife time.Duration) *poolMemory {
+	return &poolMemory{halfLife: halfLife, m: map[spotfleet.Pool]memo{}}
+}
+
+func (pm *poolMemory) value(p spotfleet.Pool, now time.Time) float64 {
+	x, ok := pm.m[p]
+	if !ok || pm.halfLife <= 0 {
+		return 0
+	}
+	return x.v * math.Exp2(-now.Sub(x.at).Seconds()/pm.halfLife.Seconds())
+}
+
+func (pm *poolMemory) add(p spotfleet.Pool, w float64, now time.Time) {
+	pm.m[p] = memo{v: pm.value(p, now) + w, at: now}
+	for q := range pm.m { // keep the map to the pools that still matter
+		if pm.value(q, now) < avoidBelow/64 {
+			delete(pm.m, q)
+		}
+	}
+}
+
+// avoided returns the pools of a group to keep new Spot capacity out of: those whose
+// memory is above the threshold, but never all of them. When every pool is remembered, the
+// one remembered least stays open: an Auto Scaling group needs at least one override, and
+// a fleet with no pool left would only trade interruptions for launch failures.
+func avoided(pools []spotfleet.Pool, value func(spotfleet.Pool) float64) []spotfleet.Pool {
+	var out []spotfleet.Pool
+	for _, p := range pools {
+		if value(p) >= avoidBelow {
+			out = append(out, p)
+		}
+	}
+	if len(out) > 0 && len(out) == len(pools) {
+		least := slices.MinFunc(out, func(a, b spotfleet.Pool) int { return cmp.Compare(value(a), value(b)) })
+		out = slices.DeleteFunc(out, func(p spotfleet.Pool) bool { return p == least })
+	}
+	return out
+}

@@ -1,0 +1,59 @@
+package controller
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the controller's Prometheus series. Latencies are on the controller's clock:
+// wall seconds on AWS, emulated seconds under `up --speed`.
+type metrics struct {
+	phase    *prometheus.HistogramVec
+	delivery prometheus.Histogram
+	events   *prometheus.CounterVec
+	missed   prometheus.Counter
+	calls    *prometheus.CounterVec
+	notify   *prometheus.CounterVec
+	active   prometheus.GaugeFunc
+	warnings prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer, active func() float64) *metrics {
+	m := &metrics{
+		phase: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "spotfleet_notice_phase_seconds",
+			Help:    "Time from receiving an interruption or rebalance notice to each phase (deregistered, replacement-ready, stopped, terminated).",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 20, 30, 60, 90, 120, 300, 600},
+		}, []string{"kind", "phase"}),
+		delivery: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "spotfleet_event_delivery_seconds",
+			Help:    "Time from an event's time to the controller receiving it (event times have whole seconds).",
+			Buckets: []float64{.5, 1, 2, 5, 10, 30, 60, 120},
+		}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "spotfleet_events_total",
+			Help: "Events read, by kind and outcome (accepted, duplicate, superseded, foreign, late, rejected, observed, ignored, malformed).",
+		}, []string{"kind", "outcome"}),
+		missed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "spotfleet_deadline_missed_total",
+			Help: "Interrupted instances that ended before their targets were out of the load balancer and their tasks stopped.",
+		}),
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "spotfleet_provider_calls_total",
+			Help: "Calls to the provider, by call and result (ok, error).",
+		}, []string{"call", "result"}),
+		notify: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "spotfleet_notifications_total",
+			Help: "Webhook notifications, by result (sent, retried, failed, dropped).",
+		}, []string{"result"}),
+		warnings: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "spotfleet_replacement_room_warnings_total",
+			Help: "Interruptions whose replacement tasks could not all start before the old ones stopped (maximumPercent).",
+		}),
+		active: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "spotfleet_notices_active",
+			Help: "Notices being handled.",
+		}, active),
+	}
+	reg.MustRegister(m.phase, m.delivery, m.events, m.missed, m.calls, m.notify, m.warnings, m.active)
+	return m
+}

@@ -1,0 +1,64 @@
+package controller
+
+import (
+	"time"
+
+	"github.com/spotfleet/spotfleet"
+)
+
+// Phase is a step of an interruption or rebalance, as notifications and metrics name it.
+type Phase string
+
+const (
+	PhaseReceived         Phase = "received"
+	PhaseDeregistered     Phase = "deregistered"
+	PhaseReplacementReady Phase = "replacement-ready"
+	PhaseStopped          Phase = "stopped"
+	PhaseTerminated       Phase = "terminated"
+)
+
+var phases = []Phase{PhaseReceived, PhaseDeregistered, PhaseReplacementReady, PhaseStopped, PhaseTerminated}
+
+// key identifies a notice: events are deduplicated by instance and kind.
+type key struct {
+	instance string
+	kind     spotfleet.EventKind // KindInterruption or KindRebalance
+}
+
+// notice is one interruption or rebalance recommendation being acted on. The flags record
+// calls that succeeded, so that the same call is not made twice for one notice; everything
+// else is re-derived from each snapshot.
+type notice struct {
+	key
+	action     string // interruption, or the manifest's rebalance action
+	group      string // the instance's group when the notice came
+	pool       spotfleet.Pool
+	eventTime  time.Time
+	receivedAt time.Time
+	deadline   time.Time // interruptions: when the instance goes
+	held       []held    // queue messages kept until the notice is done
+	services   []string  // services that had tasks on the instance
+	tgs        []string  // target groups it had targets in
+
+	admitted                                    bool // rebalance replace: counted against the rate limit
+	deregistered, drained, detached, terminated bool
+	reached                                     map[Phase]time.Time
+}
+
+// held is a queue message kept invisible while its notice is handled.
+type held struct {
+	id, receipt string
+}
+
+func (n *notice) receipts() []string {
+	out := make([]string, len(n.held))
+	for i, h := range n.held {
+		out[i] = h.receipt
+	}
+	return out
+}
+
+func (n *notice) at(p Phase) (time.Time, bool) {
+	t, ok := n.reached[p]
+	return t, ok
+}

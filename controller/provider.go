@@ -1,0 +1,56 @@
+// Package controller is spotfleet's brain: it reads the fleet (a provider's snapshot) and
+// the events that move it (the event queue, the on-instance agent), decides with pure
+// functions, and applies the decisions through the provider. Every effect is idempotent
+// and re-derived from the provider's state, so a duplicated event, a failed call or a
+// restart costs a repeated call at most, never a repeated effect.
+package controller
+
+import (
+	"context"
+	"time"
+
+	"github.com/spotfleet/spotfleet"
+)
+
+// Observer reads the fleet.
+type Observer interface {
+	Snapshot(ctx context.Context) (spotfleet.Snapshot, error)
+}
+
+// LoadBalancer takes targets out of service.
+type LoadBalancer interface {
+	DeregisterTargets(ctx context.Context, targetGroup string, targets []spotfleet.TargetRef) error
+	// SetDeregistrationDelay changes how long targets deregistered from now on drain.
+	SetDeregistrationDelay(ctx context.Context, targetGroup string, d time.Duration) error
+}
+
+// Cluster drains ECS container instances.
+type Cluster interface {
+	DrainContainerInstances(ctx context.Context, arns []string) error
+}
+
+// Capacity replaces and retires instances.
+type Capacity interface {
+	// DetachInstances takes instances out of their group without lowering its desired
+	// capacity: the group launches replacements now; the instances keep running.
+	DetachInstances(ctx context.Context, group string, ids []string) error
+	TerminateInstances(ctx context.Context, ids []string) error
+	// AvoidPools sets the pools the group must not launch Spot in (replacing the last set).
+	AvoidPools(ctx context.Context, group string, pools []spotfleet.Pool) error
+}
+
+// Provider is everything the controller calls: the emulator and the AWS provider.
+type Provider interface {
+	Observer
+	LoadBalancer
+	Cluster
+	Capacity
+}
+
+// Queue is the event queue EventBridge delivers to (SQS semantics: at-least-once, a
+// visibility timeout, delete when handled).
+type Queue interface {
+	ReceiveMessages(ctx context.Context, max int, wait, visibility time.Duration) ([]spotfleet.Message, error)
+	DeleteMessage(ctx context.Context, receiptHandle string) error
+	ChangeMessageVisibility(ctx context.Context, receiptHandle string, d time.Duration) error
+}

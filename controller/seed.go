@@ -1,0 +1,94 @@
+package controller
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/spotfleet/spotfleet/clock"
+
+	"github.com/spotfleet/spotfleet"
+)
+
+// Seed is reference design S2's interruption function, implemented as written so that
+// spotfleet can be compared with it in one run: when an interruption warning arrives, it
+// deregisters the instance from the target groups (an instance target: for ECS tasks,
+// whose targets are IP addresses, this finds nothing) and publishes a notification. It
+// leaves everything else to ECS (the agent's own draining) and Auto Scaling.
+type Seed struct {
+	cfg      Config
+	notifier *notifier
+}
+
+// NewSeed builds the S2 function from the same configuration as a controller (Queue is
+// required; Margin, Tick and Receivers do not apply).
+func NewSeed(cfg Config) (*Seed, error) {
+	if cfg.Manifest == nil || cfg.Provider == nil || cfg.Queue == nil {
+		return nil, errors.New("seed: a manifest, a provider and a queue are required")
+	}
+	cfg.Clock = cmp.Or[clock.Clock](cfg.Clock, clock.Real{})
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = http.DefaultClient
+	}
+	var urls []string
+	for _, n := range cfg.Manifest.Interruptions.Notify {
+		urls = append(urls, n.Webhook)
+	}
+	return &Seed{cfg: cfg, notifier: newNotifier(urls, cfg.HTTPClient, cfg.Clock, cfg.Log, func(string) {})}, nil
+}
+
+// Run reads the queue until ctx ends.
+func (s *Seed) Run(ctx context.Context) error {
+	go s.notifier.run(ctx)
+	for ctx.Err() == nil {
+		msgs, err := s.cfg.Queue.ReceiveMessages(ctx, 10, time.Second, 30*time.Second)
+		if err != nil {
+			select { // the invocation failed; EventBridge retries it
+			case <-ctx.Done():
+			case <-s.cfg.Clock.After(time.Second):
+			}
+			continue
+		}
+		for _, m := range msgs {
+			if err := s.handle(ctx, m); err != nil {
+				s.cfg.Log.Warn("seed function failed; the event is retried", "err", err)
+				continue
+			}
+			s.cfg.Queue.DeleteMessage(ctx, m.ReceiptHandle)
+		}
+	}
+	return nil
+}
+
+func (s *Seed) handle(ctx context.Context, m spotfleet.Message) error {
+	ev, err := spotfleet.ParseEvent(m.Body)
+	if err != nil || ev.Kind != spotfleet.KindInterruption {
+		return nil // the rule matches interruption warnings only
+	}
+	snap, err := s.cfg.Provider.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	for _, tg := range snap.TargetGroups {
+		var refs []spotfleet.TargetRef
+		for _, t := range snap.Targets {
+			if t.TargetGroup == tg.Name && t.ID == ev.InstanceID && t.State.Registered() {
+				refs = append(refs, t.Ref())
+			}
+		}
+		if len(refs) > 0 {
+			if err := s.cfg.Provider.DeregisterTargets(ctx, tg.Name, refs); err != nil {
+				return err
+			}
+		}
+	}
+	s.notifier.send(Notification{ID: ev.ID, Fleet: s.cfg.Manifest.Name, Instance: ev.InstanceID, Kind: string(ev.Kind),
+		Action: "deregister", Phase: PhaseDeregistered, Time: ev.Time, Deadline: &ev.Deadline})
+	return nil
+}

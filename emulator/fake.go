@@ -1,0 +1,111 @@
+package emulator
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"syscall"
+)
+
+// FakeRunner starts processes that exist only in memory, for tests and simulations: each
+// "listens" on its HOST until it gets a signal, and exits at once on SIGTERM (or SIGKILL).
+// It is also a Prober: a process is healthy while it runs.
+type FakeRunner struct {
+	mu    sync.Mutex
+	procs map[string]*fakeProcess // by HOST
+	all   []*fakeProcess
+}
+
+type fakeProcess struct {
+	host string
+	done chan struct{}
+	once sync.Once
+	mu   sync.Mutex
+	sigs []syscall.Signal
+	code int
+	spec ProcSpec
+}
+
+func (r *FakeRunner) Start(spec ProcSpec) (Process, error) {
+	p := &fakeProcess{done: make(chan struct{}), spec: spec}
+	for _, kv := range spec.Env {
+		if h, ok := strings.CutPrefix(kv, "HOST="); ok {
+			p.host = h
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.procs == nil {
+		r.procs = map[string]*fakeProcess{}
+	}
+	r.procs[p.host] = p
+	r.all = append(r.all, p)
+	return p, nil
+}
+
+func (p *fakeProcess) Signal(sig syscall.Signal) error {
+	p.mu.Lock()
+	p.sigs = append(p.sigs, sig)
+	p.mu.Unlock()
+	p.once.Do(func() {
+		if sig == syscall.SIGKILL {
+			p.code = -1
+		}
+		close(p.done)
+	})
+	return nil
+}
+func (p *fakeProcess) Kill()                 { p.Signal(syscall.SIGKILL) }
+func (p *fakeProcess) Done() <-chan struct{} { return p.done }
+func (p *fakeProcess) ExitCode() int         { return p.code }
+
+func (p *fakeProcess) alive() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// Probe is healthy while the process at the URL's host is alive.
+func (r *FakeRunner) Probe(_ context.Context, u string) bool {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	r.mu.Lock()
+	p := r.procs[pu.Hostname()]
+	r.mu.Unlock()
+	return p != nil && p.alive()
+}
+
+// memListener is an in-memory listener: Accept blocks on a channel, which synctest counts
+// as durably blocked (a real socket would stop virtual time).
+type memListener struct {
+	addr   string
+	closed chan struct{}
+	once   sync.Once
+}
+
+// MemListen opens an in-memory listener that accepts nothing: Options.Listen for tests
+// under testing/synctest and for simulations.
+func MemListen(addr string) (net.Listener, error) {
+	return &memListener{addr: addr, closed: make(chan struct{})}, nil
+}
+
+func (l *memListener) Accept() (net.Conn, error) {
+	<-l.closed
+	return nil, errors.New("listener closed")
+}
+func (l *memListener) Close() error   { l.once.Do(func() { close(l.closed) }); return nil }
+func (l *memListener) Addr() net.Addr { return fakeAddr(l.addr) }
+
+type fakeAddr string
+
+func (a fakeAddr) Network() string { return "tcp" }
+func (a fakeAddr) String() string  { return string(a) }
+
