@@ -33,6 +33,15 @@ func newQueue(e *Emulator) *Queue { return &Queue{e: e, arrived: make(chan struc
 // ErrReceiptHandle is returned for a receipt handle that is not (or no longer) valid.
 var ErrReceiptHandle = errors.New("ReceiptHandleIsInvalid")
 
+// SendMessage enqueues a message, as anything with sqs:SendMessage on the queue can: tests
+// use it to deliver duplicated, foreign or malformed events.
+func (q *Queue) SendMessage(ctx context.Context, body []byte) error {
+	q.e.lock()
+	defer q.e.unlock()
+	q.send(body)
+	return ctx.Err()
+}
+
 // send enqueues a message. Callers hold the world lock.
 func (q *Queue) send(body []byte) {
 	if len(q.msgs) >= maxQueued {

@@ -1,0 +1,305 @@
+package controller
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/emulator"
+)
+
+// busySpot is a Spot instance with tasks on it.
+func (r *rig) busySpot() spotfleet.Instance {
+	s := r.snapshot()
+	for _, in := range r.spot() {
+		for _, t := range s.Tasks {
+			if t.Instance == in.ID {
+				return in
+			}
+		}
+	}
+	r.t.Fatal("no Spot instance runs a task")
+	return spotfleet.Instance{}
+}
+
+func registeredOn(s spotfleet.Snapshot, id string) int {
+	n := 0
+	for _, t := range s.Targets {
+		if t.Instance == id && t.State.Registered() {
+			n++
+		}
+	}
+	return n
+}
+
+func checkClean(t *testing.T, rep emulator.Report) {
+	t.Helper()
+	if got := rep.Interruptions.TasksStoppedWhileRegistered; got != 0 {
+		t.Errorf("tasks stopped while registered: got %d, want 0", got)
+	}
+	if got := rep.Interruptions.DeadlineMissed; got != 0 {
+		t.Errorf("deadlines missed: got %d, want 0", got)
+	}
+	if got := rep.Interruptions.NotDeregistered; got != 0 {
+		t.Errorf("instances not deregistered before termination: got %d, want 0", got)
+	}
+}
+
+func TestInterruptionTakesTheInstanceOutBeforeAnythingStops(t *testing.T) {
+	withRig(t, fleet, func(t *testing.T, r *rig) {
+		r.startController()
+		in := r.busySpot()
+		r.interrupt(in.Pool)
+
+		s := r.snapshot()
+		if n := registeredOn(s, in.ID); n != 0 {
+			t.Errorf("a second after the notice, %d targets of %s are still registered", n, in.ID)
+		}
+		got := r.instance(in.ID)
+		if got.ContainerStatus != spotfleet.ContainerInstanceDraining || got.Group != "" {
+			t.Errorf("after the notice: container %s, group %q; want DRAINING and detached", got.ContainerStatus, got.Group)
+		}
+		for _, g := range s.Groups {
+			if g.Name == "spot" && !slices.Contains(g.Avoided, in.Pool) {
+				t.Errorf("pool %s was just interrupted but group spot avoids %v", in.Pool, g.Avoided)
+			}
+		}
+
+		time.Sleep(3 * time.Minute)
+		checkClean(t, r.report())
+		st := r.c.Stats()
+		if st.Notices != 1 || st.Active != 0 || st.DeadlineMissed != 0 {
+			t.Errorf("stats: %d notices, %d active, %d missed; want 1, 0, 0", st.Notices, st.Active, st.DeadlineMissed)
+		}
+		for _, ph := range []Phase{PhaseDeregistered, PhaseStopped, PhaseReplacementReady, PhaseTerminated} {
+			if st.Phases[ph].Count != 1 {
+				t.Errorf("phase %s reached %d times, want 1", ph, st.Phases[ph].Count)
+			}
+		}
+		if p := st.Phases[PhaseDeregistered].Max; p > 1 {
+			t.Errorf("notice → deregistered took %.3fs, want ≤ 1s", p)
+		}
+		if n := r.rec.count("DrainContainerInstances", in.ContainerInstance); n != 1 {
+			t.Errorf("drained %d times, want 1", n)
+		}
+		if n := r.e.Queue().Len(); n != 0 {
+			t.Errorf("%d messages left on the queue, want 0", n)
+		}
+	})
+}
+
+func TestDuplicateEventsAreActedOnOnce(t *testing.T) {
+	withRig(t, fleet, func(t *testing.T, r *rig) {
+		r.startController()
+		in := r.busySpot()
+		r.interrupt(in.Pool)
+		for i := range 3 { // the same warning, delivered again by other rules or retries
+			r.send(spotfleet.DetailSpotInterruption, eventID(i), interruptionOf(in.ID))
+		}
+		time.Sleep(3 * time.Minute)
+		checkClean(t, r.report())
+		for call, id := range map[string]string{"DrainContainerInstances": in.ContainerInstance, "DetachInstances": in.ID} {
+			if n := r.rec.count(call, id); n != 1 {
+				t.Errorf("%s called %d times for the instance, want 1", call, n)
+			}
+		}
+		if st := r.c.Stats(); st.Events[OutcomeDuplicate] < 3 || st.Notices != 1 {
+			t.Errorf("events %v, notices %d: want 3 duplicates and 1 notice", st.Events, st.Notices)
+		}
+		if n := r.e.Queue().Len(); n != 0 {
+			t.Errorf("%d messages left on the queue, want 0", n)
+		}
+	})
+}
+
+func TestForeignAndMalformedEventsAreDeletedAndChangeNothing(t *testing.T) {
+	withRig(t, fleet, func(t *testing.T, r *rig) {
+		r.startController()
+		before := r.snapshot()
+		r.send(spotfleet.DetailSpotInterruption, "foreign", interruptionOf("i-0123456789abcdef0"))
+		r.send(spotfleet.DetailRebalance, "foreign-2", spotfleet.RebalanceDetail{InstanceID: "i-0fffffffffffffff0"})
+		r.sendRaw([]byte(`{"version": "0", "id": `))                                                                                     // cut short
+		r.sendRaw([]byte(`{"id":"x","detail-type":"EC2 Spot Instance Interruption Warning","time":"2026-11-22T00:00:00Z","detail":{}}`)) // no instance
+		r.sendRaw([]byte(strings.Repeat("[", 100_000)))                                                                                  // hostile nesting
+		r.send("AWS API Call via CloudTrail", "other", map[string]string{"eventName": "RunInstances"})
+		time.Sleep(5 * time.Second)
+
+		for _, call := range []string{"DeregisterTargets", "DrainContainerInstances", "DetachInstances", "TerminateInstances"} {
+			if n := r.rec.count(call, "*"); n != 0 {
+				t.Errorf("%s called %d times, want 0", call, n)
+			}
+		}
+		st := r.c.Stats()
+		if st.Events[OutcomeForeign] != 2 || st.Events[OutcomeMalformed] != 3 || st.Events[OutcomeIgnored] < 1 {
+			t.Errorf("events %v: want 2 foreign, 3 malformed, at least 1 ignored", st.Events)
+		}
+		if n := r.e.Queue().Len(); n != 0 {
+			t.Errorf("%d messages left on the queue, want 0", n)
+		}
+		after := r.snapshot()
+		if len(after.Instances) != len(before.Instances) || len(after.Targets) != len(before.Targets) {
+			t.Errorf("the fleet changed: %d→%d instances, %d→%d targets", len(before.Instances), len(after.Instances), len(before.Targets), len(after.Targets))
+		}
+	})
+}
+
+func TestLateSupersededAndImpossibleEvents(t *testing.T) {
+	withRig(t, fleet, func(t *testing.T, r *rig) {
+		r.startController()
+		in := r.busySpot()
+		var od spotfleet.Instance
+		for _, x := range r.snapshot().Instances {
+			if x.Lifecycle == spotfleet.OnDemand {
+				od = x
+			}
+		}
+		r.send(spotfleet.DetailSpotInterruption, "forged", interruptionOf(od.ID)) // On-Demand is never interrupted
+		r.interrupt(in.Pool)
+		r.send(spotfleet.DetailRebalance, "rebalance-after", spotfleet.RebalanceDetail{InstanceID: in.ID}) // out of order
+		time.Sleep(3 * time.Minute)
+		r.send(spotfleet.DetailSpotInterruption, "late", interruptionOf(in.ID)) // after the instance is gone
+		time.Sleep(5 * time.Second)
+
+		st := r.c.Stats()
+		for out, want := range map[Outcome]int{OutcomeRejected: 1, OutcomeSuperseded: 1, OutcomeLate: 1, OutcomeAccepted: 1} {
+			if st.Events[out] != want {
+				t.Errorf("%s events: got %d, want %d (all: %v)", out, st.Events[out], want, st.Events)
+			}
+		}
+		if got := r.instance(od.ID); got.ContainerStatus != spotfleet.ContainerInstanceActive || registeredOn(r.snapshot(), od.ID) == 0 {
+			t.Errorf("the On-Demand instance was acted on: %+v", got)
+		}
+		checkClean(t, r.report())
+	})
+}
+
+func TestRestartMidDrainPicksUpWhereItWas(t *testing.T) {
+	withRig(t, fleet, func(t *testing.T, r *rig) {
+		r.startController()
+		in := r.busySpot()
+		r.interrupt(in.Pool)
+		first := r.c
+		r.stopController() // dies mid-drain: its message is held, not deleted
+		if first.Stats().Phases[PhaseTerminated].Count != 0 {
+			t.Fatal("the first controller saw the end; the test restarts too late")
+		}
+		time.Sleep(40 * time.Second) // past the visibility timeout: the message comes back
+		r.startController()
+		time.Sleep(3 * time.Minute)
+
+		st := r.c.Stats()
+		if st.Phases[PhaseTerminated].Count != 1 {
+			t.Errorf("the restarted controller did not follow the notice to its end: %+v", st)
+		}
+		for call, id := range map[string]string{"DrainContainerInstances": in.ContainerInstance, "DetachInstances": in.ID} {
+			if n := r.rec.count(call, id); n != 1 {
+				t.Errorf("%s called %d times across the restart, want 1", call, n)
+			}
+		}
+		checkClean(t, r.report())
+		if n := r.e.Queue().Len(); n != 0 {
+			t.Errorf("%d messages left on the queue, want 0", n)
+		}
+	})
+}
+
+func TestThrottledCallsAreRetriedAndNothingIsLost(t *testing.T) {
+	withRig(t, fleet, func(t *testing.T, r *rig) {
+		fails := map[string]int{"Snapshot": 2, "DeregisterTargets": 3, "DrainContainerInstances": 2, "DetachInstances": 2}
+		r.rec.fail = func(call string) error {
+			if fails[call] > 0 {
+				fails[call]--
+				return errThrottled
+			}
+			return nil
+		}
+		r.startController()
+		in := r.busySpot()
+		r.interrupt(in.Pool)
+		time.Sleep(10 * time.Second)
+		if n := registeredOn(r.snapshot(), in.ID); n != 0 {
+			t.Errorf("%d targets still registered 10s after the notice despite retries", n)
+		}
+		time.Sleep(3 * time.Minute)
+		checkClean(t, r.report())
+		if n := r.e.Queue().Len(); n != 0 {
+			t.Errorf("%d messages left on the queue, want 0", n)
+		}
+	})
+}
+
+func TestAgentReportStartsTheSamePipeline(t *testing.T) {
+	withRig(t, fleet, func(t *testing.T, r *rig) {
+		r.cfg.Queue = nil // only the agent
+		r.startController()
+		in := r.busySpot()
+		if err := r.c.Report(context.Background(), spotfleet.KindInterruption, in.ID, r.e.Now().Add(2*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		if n := registeredOn(r.snapshot(), in.ID); n != 0 {
+			t.Errorf("%d targets still registered after the agent's report", n)
+		}
+		if err := r.c.Report(context.Background(), "reboot", in.ID, time.Time{}); err == nil {
+			t.Error("a report of an unknown kind was accepted")
+		}
+	})
+}
+
+// hookTransport is a webhook receiver without a network: it fails the first attempt of
+// every notification and records the rest.
+type hookTransport struct {
+	mu   sync.Mutex
+	seen map[string]int
+	got  []Notification
+}
+
+func (h *hookTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	var n Notification
+	if err := jsonDecode(req.Body, &n); err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.seen[n.ID]++
+	status := http.StatusOK
+	if h.seen[n.ID] == 1 {
+		status = http.StatusServiceUnavailable
+	} else {
+		h.got = append(h.got, n)
+	}
+	return &http.Response{StatusCode: status, Status: http.StatusText(status), Body: http.NoBody, Request: req}, nil
+}
+
+func TestWebhooksGetEveryPhaseOnceDespiteFailures(t *testing.T) {
+	yaml := fleet + "interruptions:\n  notify:\n    - webhook: http://hooks.test/spot\n"
+	withRig(t, yaml, func(t *testing.T, r *rig) {
+		hooks := &hookTransport{seen: map[string]int{}}
+		r.cfg.HTTPClient = &http.Client{Transport: hooks}
+		r.startController()
+		in := r.busySpot()
+		r.interrupt(in.Pool)
+		r.send(spotfleet.DetailSpotInterruption, "dup", interruptionOf(in.ID))
+		time.Sleep(3 * time.Minute)
+
+		hooks.mu.Lock()
+		defer hooks.mu.Unlock()
+		var got []Phase
+		for _, n := range hooks.got {
+			if n.Instance != in.ID || n.Fleet != "t" || n.Pool != in.Pool.String() || n.Deadline == nil {
+				t.Errorf("notification %+v lacks the instance, fleet, pool or deadline", n)
+			}
+			got = append(got, n.Phase)
+		}
+		slices.Sort(got)
+		want := []Phase{PhaseDeregistered, PhaseReceived, PhaseReplacementReady, PhaseStopped, PhaseTerminated}
+		if !slices.Equal(got, want) {
+			t.Errorf("phases posted: got %v, want each of %v once", got, want)
+		}
+	})
+}
