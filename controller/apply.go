@@ -15,8 +15,9 @@ import (
 // notice's two minutes.
 const callTimeout = 10 * time.Second
 
-// apply makes the plan's calls, batched (one call per target group, per group, per kind),
-// deregistrations first, and records on each notice the calls that succeeded. A failed
+// apply makes the plan's calls, batched (one call per target group, per group, per kind):
+// deregistration delays, then deregistrations and pools to avoid, then drains, detaches and
+// terminations. It records on each notice the calls that succeeded. A failed
 // call is logged and counted; the next round derives it again.
 func (c *Controller) apply(ctx context.Context, p plan) {
 	var mu sync.Mutex // guards notice flags and phases written from the goroutines
@@ -39,6 +40,16 @@ func (c *Controller) apply(ctx context.Context, p plan) {
 	}
 	g.Wait()
 
+	// Pools to avoid go with the deregistrations, before any replacement is launched.
+	for _, group := range slices.Sorted(maps.Keys(p.avoid)) {
+		pools := p.avoid[group]
+		g.Go(func() error {
+			if c.call(ctx, "AvoidPools", func(ctx context.Context) error { return c.p.AvoidPools(ctx, group, pools) }) == nil && len(pools) > 0 {
+				c.log.Info("keeping new Spot capacity out of remembered pools", "group", group, "pools", pools)
+			}
+			return nil
+		})
+	}
 	byTG := map[string][]deregistration{}
 	for _, d := range p.deregister {
 		byTG[d.targetGroup] = append(byTG[d.targetGroup], d)
@@ -93,15 +104,6 @@ func (c *Controller) apply(ctx context.Context, p plan) {
 		g.Go(func() error {
 			if c.call(ctx, "TerminateInstances", func(ctx context.Context) error { return c.p.TerminateInstances(ctx, ids(p.terminate)) }) == nil {
 				mark(keys(p.terminate), func(n *notice) { n.terminated = true })
-			}
-			return nil
-		})
-	}
-	for _, group := range slices.Sorted(maps.Keys(p.avoid)) {
-		pools := p.avoid[group]
-		g.Go(func() error {
-			if c.call(ctx, "AvoidPools", func(ctx context.Context) error { return c.p.AvoidPools(ctx, group, pools) }) == nil && len(pools) > 0 {
-				c.log.Info("keeping new Spot capacity out of remembered pools", "group", group, "pools", pools)
 			}
 			return nil
 		})

@@ -51,10 +51,12 @@ type reach struct {
 // one that failed is made again next round.
 func decide(v *view, notices []*notice, pol policy, remember func(spotfleet.Pool) float64) plan {
 	p := plan{delays: map[string]time.Duration{}, avoid: map[string][]spotfleet.Pool{}}
-	noticed := map[string]bool{}
+	// leaving: the instances on their way out, whose capacity does not count as serving.
+	// An at-risk instance still waiting for its turn to be replaced serves as any other.
+	leaving := map[string]bool{}
 	replacing := 0
 	for _, n := range notices {
-		noticed[n.instance] = true
+		leaving[n.instance] = n.action != manifest.RebalanceReplace || n.admitted
 		if n.admitted {
 			replacing++
 		}
@@ -77,11 +79,19 @@ func decide(v *view, notices []*notice, pol policy, remember func(spotfleet.Pool
 			p.done = append(p.done, n.key)
 			continue
 		}
+		if n.action == manifest.RebalanceReplace && !n.admitted {
+			if replacing >= pol.maxReplacing {
+				continue // waits its turn; its message stays held
+			}
+			replacing++
+			leaving[n.instance] = true
+			p.admit = append(p.admit, n.key)
+		}
 		registered := v.registeredOn(n.instance)
 		reachIf(PhaseDeregistered, len(registered) == 0)
 		stopped := len(v.tasksOn[n.instance]) == 0 && (in.ContainerInstance != "" || len(v.targetsOn[n.instance]) == 0)
 		reachIf(PhaseStopped, stopped)
-		ready := replacementReady(v, n, noticed)
+		ready := replacementReady(v, n, leaving)
 		reachIf(PhaseReplacementReady, ready)
 
 		takeOut := func() {
@@ -105,7 +115,7 @@ func decide(v *view, notices []*notice, pol policy, remember func(spotfleet.Pool
 
 		switch n.action {
 		case actionInterruption:
-			budget := drainBudget(n, v.stopTimeout(n.instance), pol.margin)
+			budget := drainBudget(n, pol.margin)
 			for _, t := range v.targetsOn[n.instance] {
 				if d, ok := want[t.TargetGroup]; ok && budget < d {
 					want[t.TargetGroup] = budget
@@ -116,7 +126,7 @@ func decide(v *view, notices []*notice, pol policy, remember func(spotfleet.Pool
 			// Under workload instances nothing else stops the service: shut the instance
 			// down once it is out of the load balancer, leaving its processes their stop
 			// timeout before the deadline (on ECS, draining stops the tasks).
-			if in.ContainerInstance == "" && stopped && !v.now.Before(n.deadline.Add(-v.stopTimeout(n.instance)-pol.margin)) {
+			if in.ContainerInstance == "" && stopped && !v.now.Before(n.deadline.Add(-n.stop-pol.margin)) {
 				terminate()
 			}
 		case manifest.RebalanceDrain:
@@ -126,19 +136,23 @@ func decide(v *view, notices []*notice, pol policy, remember func(spotfleet.Pool
 				terminate()
 			}
 		case manifest.RebalanceReplace:
-			if !n.admitted {
-				if replacing >= pol.maxReplacing {
-					continue // waits its turn; its message stays held
-				}
-				replacing++
-				p.admit = append(p.admit, n.key)
-			}
 			detach()
-			if ready { // make before break: only now does the at-risk instance drain
-				takeOut()
-				if stopped {
-					terminate()
+			if !ready {
+				break
+			}
+			// Make before break: only now does the at-risk instance drain. On ECS, draining
+			// alone moves the tasks the way ECS replaces them, each old one deregistered
+			// and stopped once a new one is healthy (minimumHealthyPercent); taking the
+			// targets out first would stop them all at once.
+			if in.ContainerInstance != "" {
+				if in.ContainerStatus == spotfleet.ContainerInstanceActive && !n.drained {
+					p.drain = append(p.drain, targeted{notice: n.key, id: in.ContainerInstance})
 				}
+			} else {
+				takeOut()
+			}
+			if stopped {
+				terminate()
 			}
 		}
 	}
@@ -159,27 +173,27 @@ func decide(v *view, notices []*notice, pol policy, remember func(spotfleet.Pool
 // drainBudget is how long an interrupted instance's targets may drain: what is left of the
 // notice once the tasks have their full stop timeout and a margin. It is fixed when the
 // notice arrives, so the delay it sets does not change every round.
-func drainBudget(n *notice, stopTimeout, margin time.Duration) time.Duration {
-	b := n.deadline.Sub(n.receivedAt) - stopTimeout - margin
+func drainBudget(n *notice, margin time.Duration) time.Duration {
+	b := n.deadline.Sub(n.receivedAt) - n.stop - margin
 	return max(min(b, spotfleet.SpotNotice), 0).Truncate(time.Second)
 }
 
 // replacementReady says whether what the instance served is served elsewhere again: after an
 // interruption, every service that had tasks on it is at its desired count of healthy
-// tasks off noticed instances; otherwise (workload instances, and the replacement instance
+// tasks off instances on their way out; otherwise (workload instances, and the replacement instance
 // of a rebalance, which must exist before the tasks can move) the group's healthy capacity
-// off noticed instances is at its desired.
-func replacementReady(v *view, n *notice, noticed map[string]bool) bool {
+// off instances on their way out is at its desired.
+func replacementReady(v *view, n *notice, leaving map[string]bool) bool {
 	if n.action == actionInterruption && len(n.services) > 0 {
 		for _, s := range n.services {
-			if sv := v.service[s]; sv != nil && v.healthyOff(s, noticed) < sv.Desired {
+			if sv := v.service[s]; sv != nil && v.healthyOff(s, leaving) < sv.Desired {
 				return false
 			}
 		}
 		return true
 	}
 	g := v.group[n.group]
-	return g == nil || v.groupServing(n.group, noticed) >= g.Desired
+	return g == nil || v.groupServing(n.group, leaving) >= g.Desired
 }
 
 func samePools(a, b []spotfleet.Pool) bool {

@@ -104,6 +104,12 @@ func newNotice(s signal, v *view, rebalance string, now time.Time) *notice {
 			n.tgs = append(n.tgs, t.TargetGroup)
 		}
 	}
+	n.stop = v.stopTimeout(s.instance)
+	if in.ContainerInstance == "" { // workload instances: the service runs on every instance
+		for _, sv := range v.snap.Services {
+			n.stop = max(n.stop, sv.StopTimeout)
+		}
+	}
 	return n
 }
 

@@ -35,10 +35,11 @@ type notice struct {
 	pool       spotfleet.Pool
 	eventTime  time.Time
 	receivedAt time.Time
-	deadline   time.Time // interruptions: when the instance goes
-	held       []held    // queue messages kept until the notice is done
-	services   []string  // services that had tasks on the instance
-	tgs        []string  // target groups it had targets in
+	deadline   time.Time     // interruptions: when the instance goes
+	held       []held        // queue messages kept until the notice is done
+	services   []string      // services that had tasks on the instance
+	tgs        []string      // target groups it had targets in
+	stop       time.Duration // the longest stop timeout of what runs on the instance
 
 	admitted                                    bool // rebalance replace: counted against the rate limit
 	deregistered, drained, detached, terminated bool

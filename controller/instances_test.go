@@ -1,0 +1,81 @@
+package controller
+
+import (
+	"testing"
+	"time"
+
+	"github.com/spotfleet/spotfleet"
+)
+
+// s2 is reference design S2's shape: the instances are the targets.
+const s2 = `name: t
+workload: instances
+capacity:
+  - name: spot
+    instanceTypes: [m5.large, m5a.large, m6i.large]
+    minSize: 2
+    desiredCapacity: 2
+instances:
+  name: web
+  command: [web]
+  stopTimeout: 20s
+  loadBalancer: {listenerPort: 8080, deregistrationDelay: 90s}
+`
+
+func TestInterruptionOfAnInstanceTarget(t *testing.T) {
+	withRig(t, s2, func(t *testing.T, r *rig) {
+		r.startController()
+		in := r.spot()[0]
+		noticeAt := r.e.Now()
+		r.interrupt(in.Pool)
+		if n := registeredOn(r.snapshot(), in.ID); n != 0 {
+			t.Errorf("the instance target is still registered after the notice")
+		}
+		var endedAt time.Time
+		for range 130 {
+			if x := r.instance(in.ID); !x.Alive() && endedAt.IsZero() {
+				endedAt = r.e.Now()
+			}
+			time.Sleep(time.Second)
+		}
+		// The service gets its stop timeout (20s) and the margin before the two minutes end:
+		// the controller shuts the instance down once it is out of the load balancer.
+		if endedAt.IsZero() || endedAt.Sub(noticeAt) > spotfleet.SpotNotice-5*time.Second {
+			t.Errorf("the instance ended %s after its notice, want a graceful shutdown before the deadline", endedAt.Sub(noticeAt))
+		}
+		checkClean(t, r.report())
+		st := r.c.Stats()
+		if st.Phases[PhaseReplacementReady].Count != 1 || st.Phases[PhaseTerminated].Count != 1 {
+			t.Errorf("phases %+v: want the replacement ready and the instance terminated", st.Phases)
+		}
+	})
+}
+
+func TestSeedDeregistersInstanceTargetsOnly(t *testing.T) {
+	for name, yaml := range map[string]string{"instances": s2, "ecs": fleet} {
+		t.Run(name, func(t *testing.T) {
+			withRig(t, yaml, func(t *testing.T, r *rig) {
+				s, err := NewSeed(r.cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				go s.Run(t.Context())
+				in := r.spot()[0]
+				if name == "ecs" {
+					in = r.busySpot()
+				}
+				before := registeredOn(r.snapshot(), in.ID)
+				r.interrupt(in.Pool)
+				// S2's function deregisters the instance by its ID: right for instance
+				// targets, a no-op for the IP targets of ECS tasks.
+				got, want := registeredOn(r.snapshot(), in.ID), map[string]int{"instances": 0, "ecs": before}[name]
+				if got != want || before == 0 {
+					t.Errorf("%d of %d targets registered after the seed function ran, want %d", got, before, want)
+				}
+				if n := r.rec.count("DrainContainerInstances", "*") + r.rec.count("DetachInstances", "*"); n != 0 {
+					t.Errorf("the seed function drained or detached (%d calls): it must only deregister", n)
+				}
+			})
+		})
+	}
+}

@@ -1,0 +1,126 @@
+package controller
+
+import (
+	"testing"
+	"time"
+
+	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/emulator"
+)
+
+// TestRebalanceReplaceMakesBeforeBreak follows a rebalance recommendation with the default
+// action, replace: a replacement instance (in another pool) serves before any task of the
+// at-risk instance stops, and the at-risk pool gets no new instance while it is remembered.
+func TestRebalanceReplaceMakesBeforeBreak(t *testing.T) {
+	withRig(t, fleet, func(t *testing.T, r *rig) {
+		r.startController()
+		at := r.busySpot()
+		start := r.e.Now()
+		var tasks []string
+		for _, x := range r.snapshot().Tasks {
+			if x.Instance == at.ID {
+				tasks = append(tasks, x.ID)
+			}
+		}
+		r.play(emulator.Step{Rebalance: &emulator.RebalanceStep{Pools: []string{at.Pool.String()}, Count: 1}})
+
+		var replacementAt, firstStopAt time.Time
+		for range 300 {
+			s := r.snapshot()
+			for _, in := range s.Instances {
+				if in.Group == "spot" && in.LaunchedAt.After(start) && in.Healthy && replacementAt.IsZero() {
+					replacementAt = s.Time
+				}
+				if in.LaunchedAt.After(start) && in.Lifecycle == spotfleet.Spot && in.Pool == at.Pool {
+					t.Errorf("%s launched in the at-risk pool %s %s after the recommendation", in.ID, in.Pool, in.LaunchedAt.Sub(start))
+				}
+			}
+			for _, x := range s.Tasks {
+				if firstStopAt.IsZero() && containsString(tasks, x.ID) && x.Status != spotfleet.TaskRunning {
+					firstStopAt = s.Time
+				}
+			}
+			if firstStopAt.IsZero() && len(tasks) > 0 && countTasks(s, tasks) < len(tasks) {
+				firstStopAt = s.Time
+			}
+			time.Sleep(time.Second)
+		}
+		switch {
+		case replacementAt.IsZero():
+			t.Fatal("no replacement instance became healthy")
+		case firstStopAt.IsZero():
+			t.Fatal("the at-risk instance's tasks never stopped")
+		case !replacementAt.Before(firstStopAt):
+			t.Errorf("a task of the at-risk instance stopped at +%s, before the replacement was healthy at +%s",
+				firstStopAt.Sub(start), replacementAt.Sub(start))
+		}
+		if got := r.instance(at.ID); got.Alive() {
+			t.Errorf("the at-risk instance is still %s after 5 minutes", got.State)
+		}
+		checkClean(t, r.report())
+		if st := r.c.Stats(); st.Phases[PhaseTerminated].Count != 1 || st.Active != 0 {
+			t.Errorf("stats %+v: want the rebalance followed to its end", st)
+		}
+	})
+}
+
+func TestRebalanceReplaceIsRateLimited(t *testing.T) {
+	yaml := `name: t
+capacity:
+  - name: spot
+    instanceTypes: [m5.large, m5a.large, m6i.large]
+    minSize: 6
+    desiredCapacity: 6
+services:
+  - name: web
+    command: [web]
+    desiredCount: 6
+    capacityProviderStrategy: [{capacityProvider: spot}]
+    loadBalancer: {listenerPort: 8080}
+interruptions:
+  rebalanceMaxPercent: 20
+`
+	withRig(t, yaml, func(t *testing.T, r *rig) {
+		r.startController()
+		for _, in := range r.spot() {
+			r.send(spotfleet.DetailRebalance, "r-"+in.ID, spotfleet.RebalanceDetail{InstanceID: in.ID})
+		}
+		most := 0
+		for range 600 {
+			time.Sleep(time.Second)
+			n := 0
+			for _, in := range r.snapshot().Instances {
+				if in.Group == "" && in.Alive() {
+					n++
+				}
+			}
+			most = max(most, n)
+		}
+		if most != 1 { // 20% of 6 (or 7 with a replacement) instances is 1
+			t.Errorf("at most %d instances were being replaced at once, want 1", most)
+		}
+		if n := r.rec.count("DetachInstances", "*"); n < 3 {
+			t.Errorf("only %d instances were replaced in 10 minutes", n)
+		}
+		checkClean(t, r.report())
+	})
+}
+
+func containsString(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func countTasks(s spotfleet.Snapshot, ids []string) int {
+	n := 0
+	for _, x := range s.Tasks {
+		if containsString(ids, x.ID) {
+			n++
+		}
+	}
+	return n
+}
