@@ -106,6 +106,9 @@ func (g *group) reconcile() {
 			od += in.weight
 		}
 	}
+	if total < g.desired { // launched a batch: Auto Scaling goes on with the next one
+		g.e.after(time.Second, g.reconcile)
+	}
 	if total > g.desired {
 		g.scaleIn(total, od)
 	}

@@ -1,0 +1,83 @@
+package controller
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/internal/strictyaml"
+	"github.com/spotfleet/spotfleet/manifest"
+)
+
+// BenchmarkThousandNotices interrupts 1,000 instances at once, each a load balancer
+// target, and measures the wall time until the controller has deregistered every one of
+// them (the emulator in-process, on the real clock). One op is the whole burst.
+func BenchmarkThousandNotices(b *testing.B) {
+	const n = 1000
+	m, diags := manifest.Parse("bench.yaml", []byte(`name: bench
+workload: instances
+capacity:
+  - name: spot
+    instanceTypes: [m5.large, m5a.large, m5d.large, m6i.large, m6a.large, m7i.large, c5.large, r5.large]
+    zones: [us-east-1a, us-east-1b, us-east-1c, us-east-1d]
+    minSize: 1000
+    maxSize: 2000
+    desiredCapacity: 1000
+instances:
+  name: web
+  command: [web]
+  loadBalancer: {listenerPort: 8080}
+`))
+	if err := diags.Err(); err != nil {
+		b.Fatal(err)
+	}
+	var p99 float64
+	for range b.N {
+		b.StopTimer()
+		runner := &emulator.FakeRunner{}
+		e, err := emulator.New(m, emulator.Options{Runner: runner, Prober: runner, Listen: emulator.MemListen, BootTime: 100 * time.Millisecond})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := e.Start(); err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		go e.Run(ctx)
+		for targets(b, e) < n {
+			time.Sleep(10 * time.Millisecond)
+		}
+		c, err := New(Config{Manifest: m, Provider: e, Queue: e.Queue(), Receivers: 4})
+		if err != nil {
+			b.Fatal(err)
+		}
+		go c.Run(ctx)
+		for e.Queue().Len() > 0 { // the launch events of the fleet, read before the burst
+			time.Sleep(10 * time.Millisecond)
+		}
+
+		b.StartTimer()
+		at := e.Elapsed()
+		if err := e.Play(&emulator.Scenario{Steps: []emulator.Step{{At: strictyaml.Duration(at),
+			Interrupt: &emulator.InterruptStep{Pools: []string{"*"}, Fraction: 1}}}}); err != nil {
+			b.Fatal(err)
+		}
+		for c.Stats().Phases[PhaseDeregistered].Count < n {
+			time.Sleep(time.Millisecond)
+		}
+		b.StopTimer()
+		p99 = c.Stats().Phases[PhaseDeregistered].P99
+		cancel()
+		e.Close()
+	}
+	b.ReportMetric(p99, "p99-received-to-deregistered-s")
+}
+
+func targets(b *testing.B, e *emulator.Emulator) int {
+	s, err := e.Snapshot(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return len(s.Targets)
+}
