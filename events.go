@@ -106,7 +106,7 @@ type Event struct {
 	Message    string        // launch failure: the status message
 	// ContainerInstance is the container instance ARN of a task stopped by an interruption.
 	ContainerInstance string
-	Envelope   Envelope
+	Envelope          Envelope
 }
 
 // ErrMalformed wraps every reason an event cannot be read.

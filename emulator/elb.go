@@ -46,7 +46,7 @@ type targetGroup struct {
 	lb      *manifest.LoadBalancer
 	port    int
 	delay   time.Duration // the deregistration delay attribute; the controller may lower it
-	targets []*target // registered or draining
+	targets []*target     // registered or draining
 
 	routable atomic.Pointer[[]*target]
 	rr       atomic.Uint64

@@ -10,6 +10,10 @@ import (
 
 func main() {
 	if err := newRootCmd().Execute(); err != nil {
+		var child childExit
+		if errors.As(err, &child) {
+			os.Exit(child.code)
+		}
 		var exit exitError
 		if !errors.As(err, &exit) {
 			fmt.Fprintln(os.Stderr, "spotfleet:", err)

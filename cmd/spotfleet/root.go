@@ -17,6 +17,6 @@ short and returns when it recovers.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newInitCmd(), newValidateCmd(), newSchemaCmd(), newVersionCmd(), newExampleServiceCmd(), newUpCmd(), newStatusCmd(), newReaperCmd())
+	root.AddCommand(newInitCmd(), newValidateCmd(), newSchemaCmd(), newVersionCmd(), newExampleServiceCmd(), newUpCmd(), newStatusCmd(), newAgentCmd(), newReaperCmd())
 	return root
 }

@@ -179,3 +179,31 @@ func marked(mark string) []string {
 	}
 	return out
 }
+
+// TestUpInterruptionsDropNothing interrupts half the Spot instances under load, with a
+// service that exits at once on SIGTERM (python's http.server): with the spotfleet
+// controller no request fails and no task is stopped while the load balancer routes to it.
+func TestUpInterruptionsDropNothing(t *testing.T) {
+	bin := buildSpotfleet(t)
+	_, lport := freeAddr(t)
+	m := pythonFleet(t, lport, `exec python3 -m http.server "$PORT" --bind "$HOST"`)
+	dir := filepath.Dir(m)
+	sc := filepath.Join(dir, "scenario.yaml")
+	os.WriteFile(sc, []byte("bootTime: 20s\nload: {rps: 40, path: /}\nsteps:\n  - {at: 1m, interrupt: {pools: ['*'], fraction: 0.5}}\n"), 0o644)
+	report := filepath.Join(dir, "r.json")
+	out, err := exec.Command(bin, "up", "-f", m, "--scenario", sc, "--speed", "10", "--for", "4m", "--report", report, "--api", "").CombinedOutput()
+	if err != nil {
+		t.Fatalf("up: %v\n%s", err, out)
+	}
+	var r upReport
+	b, err := os.ReadFile(report)
+	if err != nil || json.Unmarshal(b, &r) != nil {
+		t.Fatalf("report: %v\n%s\n%s", err, b, out)
+	}
+	if r.Interruptions.Notices != 1 || r.ControllerStats == nil || r.ControllerStats.Notices != 1 {
+		t.Fatalf("want one interruption handled by the controller: %+v %+v\n%s", r.Interruptions, r.ControllerStats, out)
+	}
+	if r.Requests.Total < 200 || r.Requests.Failed != 0 || r.LoadBalancer.ELB5xx != 0 || r.Interruptions.TasksStoppedWhileRegistered != 0 {
+		t.Errorf("requests %+v, load balancer %+v, interruptions %+v: want none failed\n%s", r.Requests, r.LoadBalancer, r.Interruptions, out)
+	}
+}

@@ -1,0 +1,114 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/clock"
+)
+
+// Actions is what the agent does on a notice: report it to the controller first, so the
+// load balancer stops routing to the instance, then (after Delay) run the hook and, on an
+// interruption, signal the service.
+type Actions struct {
+	Report   string       // the controller's API, such as http://10.0.0.5:7077; empty: no report
+	Instance string       // this instance's ID
+	Hook     string       // a shell command run on every notice; empty: none
+	Signal   func() error // stops the service on an interruption; nil: none
+	Delay    time.Duration
+	Client   *http.Client
+	Clock    clock.Clock
+	Log      *slog.Logger
+}
+
+// reportAttempts bounds the retries of a report: the notice gives two minutes, and the
+// EventBridge event reaches the controller anyway.
+const reportAttempts = 5
+
+// Handle acts on one notice.
+func (a *Actions) Handle(ctx context.Context, n Notice) {
+	a.Log.Info("notice", "kind", n.Kind, "action", n.Action, "time", n.Time)
+	if a.Report != "" {
+		a.report(ctx, n)
+	}
+	if a.Delay > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.Clock.After(a.Delay):
+		}
+	}
+	if a.Hook != "" {
+		cmd := exec.CommandContext(ctx, "sh", "-c", a.Hook)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		cmd.Env = append(os.Environ(), "SPOTFLEET_NOTICE_KIND="+string(n.Kind), "SPOTFLEET_NOTICE_ACTION="+n.Action,
+			"SPOTFLEET_NOTICE_TIME="+n.Time.UTC().Format(time.RFC3339), "SPOTFLEET_INSTANCE_ID="+a.Instance)
+		if err := cmd.Run(); err != nil {
+			a.Log.Warn("the --on-notice command failed", "err", err)
+		}
+	}
+	if n.Kind == spotfleet.KindInterruption && a.Signal != nil {
+		if err := a.Signal(); err != nil {
+			a.Log.Warn("cannot signal the service", "err", err)
+		}
+	}
+}
+
+func (a *Actions) report(ctx context.Context, n Notice) {
+	body, _ := json.Marshal(map[string]any{"instance": a.Instance, "kind": n.Kind, "deadline": deadlineOf(n)})
+	url := strings.TrimSuffix(a.Report, "/") + "/v1/notices"
+	backoff := 200 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := post(ctx, a.Client, url, body)
+		if err == nil {
+			a.Log.Info("reported to the controller", "url", url)
+			return
+		}
+		if attempt == reportAttempts || ctx.Err() != nil {
+			a.Log.Warn("cannot report the notice to the controller; it will act on the EventBridge event", "err", err)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.Clock.After(backoff):
+		}
+		backoff *= 2
+	}
+}
+
+// deadlineOf is an interruption's time, or nothing for a rebalance recommendation.
+func deadlineOf(n Notice) any {
+	if n.Kind != spotfleet.KindInterruption || n.Time.IsZero() {
+		return nil
+	}
+	return n.Time
+}
+
+func post(ctx context.Context, client *http.Client, url string, body []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("controller answered %s", resp.Status)
+	}
+	return nil
+}
