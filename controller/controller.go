@@ -66,6 +66,9 @@ type Controller struct {
 	lat   map[Phase][]time.Duration
 }
 
+// maxKept bounds the latencies (per phase) kept for Stats; the histograms keep the rest.
+const maxKept = 10_000
+
 // input is one event from the queue or one report from an agent.
 type input struct {
 	msg *spotfleet.Message
@@ -325,7 +328,9 @@ func (c *Controller) intake(in input, v *view, now time.Time) []string {
 			c.metrics.warnings.Inc()
 			c.log.Warn(w)
 			c.mu.Lock()
-			c.stats.Warnings = append(c.stats.Warnings, w)
+			if len(c.stats.Warnings) < maxKept/100 {
+				c.stats.Warnings = append(c.stats.Warnings, w)
+			}
 			c.mu.Unlock()
 		}
 	}
@@ -349,6 +354,9 @@ func (c *Controller) reach(n *notice, ph Phase, at time.Time) {
 	if ph != PhaseReceived {
 		c.metrics.phase.WithLabelValues(string(n.kind), string(ph)).Observe(d.Seconds())
 		c.mu.Lock()
+		if len(c.lat[ph]) >= maxKept { // a long-running controller keeps the recent half
+			c.lat[ph] = append(c.lat[ph][:0], c.lat[ph][maxKept/2:]...)
+		}
 		c.lat[ph] = append(c.lat[ph], d)
 		c.mu.Unlock()
 	}

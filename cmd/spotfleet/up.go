@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -194,6 +195,12 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 		fmt.Fprintf(out, "  state: spotfleet status --api %s   (JSON: http://%s/status)\n", api, api)
 	}
 	fmt.Fprintf(out, "  task output: %s\n", logDir)
+	if o.controller != "none" {
+		fmt.Fprintf(out, "  controller log: %s\n", filepath.Join(logDir, "controller.log"))
+	}
+	if m.Fallback != nil && o.controller == "spotfleet" {
+		fmt.Fprintln(out, "  note: the manifest's fallback is not acted on yet (not supported yet: fallback to On-Demand and return)")
+	}
 	if o.duration > 0 {
 		fmt.Fprintf(out, "  running for %s of emulated time (about %s)\n", o.duration, clk.Wall(o.duration).Round(time.Second))
 	}
