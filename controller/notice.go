@@ -17,7 +17,6 @@ const (
 	PhaseTerminated       Phase = "terminated"
 )
 
-var phases = []Phase{PhaseReceived, PhaseDeregistered, PhaseReplacementReady, PhaseStopped, PhaseTerminated}
 
 // key identifies a notice: events are deduplicated by instance and kind.
 type key struct {
