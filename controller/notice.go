@@ -17,7 +17,6 @@ const (
 	PhaseTerminated       Phase = "terminated"
 )
 
-
 // key identifies a notice: events are deduplicated by instance and kind.
 type key struct {
 	instance string
