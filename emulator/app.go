@@ -11,7 +11,7 @@ type instanceApp struct {
 }
 
 // appRestartDelay is how soon a crashed service is started again on its instance, as an
-// init system would.
+// init system would (Restart=on-failure).
 const appRestartDelay = 10 * time.Second
 
 func (e *Emulator) startInstanceApp(in *instance) {
@@ -35,7 +35,13 @@ func (e *Emulator) startInstanceApp(in *instance) {
 		<-proc.Done()
 		e.lock()
 		defer e.unlock()
-		if in.alive() && !in.leaving {
+		switch code := proc.ExitCode(); {
+		case !in.alive() || in.leaving:
+		case code == 0 || code == 128+15:
+			// A clean exit (or one by SIGTERM, such as an agent stopping its service on a
+			// notice) is not restarted, as systemd's Restart=on-failure does not.
+			e.note("%s: service %s exited cleanly (code %d); not restarted", in.id, cfg.Name, code)
+		default:
 			e.note("%s: service %s exited (code %d); restarting in %s", in.id, cfg.Name, proc.ExitCode(), appRestartDelay)
 			e.after(appRestartDelay, func() { e.startInstanceApp(in) })
 		}

@@ -95,6 +95,11 @@ func runAgent(cmd *cobra.Command, o agentOptions, args []string) error {
 	var child *exec.Cmd
 	childDone := make(chan error, 1)
 	if len(args) > 0 {
+		if args[0] == "spotfleet" { // this binary, wherever it is (up runs tasks so too)
+			if exe, err := os.Executable(); err == nil {
+				args[0] = exe
+			}
+		}
 		child = exec.Command(args[0], args[1:]...)
 		child.Stdin, child.Stdout, child.Stderr = os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()
 		child.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the agent

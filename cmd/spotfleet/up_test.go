@@ -207,3 +207,48 @@ func TestUpInterruptionsDropNothing(t *testing.T) {
 		t.Errorf("requests %+v, load balancer %+v, interruptions %+v: want none failed\n%s", r.Requests, r.LoadBalancer, r.Interruptions, out)
 	}
 }
+
+// TestAgentInTheEmulator runs a workload-instances fleet whose service is wrapped by
+// `spotfleet agent`: on the notice the agent (reading its instance's emulated metadata
+// service) reports to the controller through up's API, then stops the service; no request
+// fails and no service is killed at the deadline.
+func TestAgentInTheEmulator(t *testing.T) {
+	bin := buildSpotfleet(t)
+	_, lport := freeAddr(t)
+	api, _ := freeAddr(t)
+	dir := t.TempDir()
+	m := filepath.Join(dir, "fleet.yaml")
+	os.WriteFile(m, []byte(fmt.Sprintf(`name: agents
+workload: instances
+capacity:
+  - name: spot
+    instanceTypes: [m5.large, m5a.large, m6i.large]
+    zones: [us-east-1a, us-east-1b]
+    minSize: 2
+    desiredCapacity: 2
+instances:
+  name: web
+  command: [spotfleet, agent, --report, "http://%s", --delay, 1s, --interval, 200ms, --, spotfleet, example-service]
+  port: 5000
+  stopTimeout: 20s
+  loadBalancer: {listenerPort: %d, deregistrationDelay: 30s, healthCheck: {path: /healthcheck}}
+`, api, lport)), 0o644)
+	sc := filepath.Join(dir, "scenario.yaml")
+	os.WriteFile(sc, []byte("bootTime: 20s\nload: {rps: 40, path: /}\nsteps:\n  - {at: 1m, interrupt: {pools: ['*'], count: 1}}\n"), 0o644)
+	report := filepath.Join(dir, "r.json")
+	out, err := exec.Command(bin, "up", "-f", m, "--scenario", sc, "--speed", "10", "--for", "4m", "--report", report, "--api", api).CombinedOutput()
+	if err != nil {
+		t.Fatalf("up: %v\n%s", err, out)
+	}
+	var r upReport
+	b, err := os.ReadFile(report)
+	if err != nil || json.Unmarshal(b, &r) != nil {
+		t.Fatalf("report: %v\n%s\n%s", err, b, out)
+	}
+	if r.ControllerStats == nil || r.ControllerStats.Events["duplicate"] < 1 {
+		t.Errorf("the agent's report and the queue's event should meet as one notice and a duplicate: %+v\n%s", r.ControllerStats, out)
+	}
+	if r.Requests.Failed != 0 || r.Interruptions.DeadlineMissed != 0 || r.Interruptions.TasksStoppedWhileRegistered != 0 {
+		t.Errorf("requests %+v, interruptions %+v: want none failed, no deadline missed\n%s", r.Requests, r.Interruptions, out)
+	}
+}
