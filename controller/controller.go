@@ -101,7 +101,7 @@ func New(cfg Config) (*Controller, error) {
 		inbox: make(chan input, 1024), mem: newPoolMemory(m.Interruptions.PoolMemory.D()),
 		notices: map[key]*notice{}, extended: map[string]time.Time{},
 		stats: Stats{Events: map[Outcome]int{}}, lat: map[Phase][]time.Duration{}}
-	c.pol = policy{workload: m.Workload, margin: cfg.Margin, baseDelay: map[string]time.Duration{}, maxReplacing: 1}
+	c.pol = policy{margin: cfg.Margin, baseDelay: map[string]time.Duration{}, maxReplacing: 1}
 	for _, s := range m.AllServices() {
 		if s.LoadBalancer != nil {
 			c.pol.baseDelay[m.TargetGroupName(s)] = s.LoadBalancer.DeregistrationDelay.D()

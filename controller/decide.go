@@ -10,7 +10,6 @@ import (
 
 // policy is what the decisions read from the manifest.
 type policy struct {
-	workload     string
 	margin       time.Duration            // kept between a task's SIGKILL and the instance's end
 	baseDelay    map[string]time.Duration // target group → the manifest's deregistration delay
 	maxReplacing int                      // rebalance replace: instances replaced at once
@@ -94,13 +93,16 @@ func decide(v *view, notices []*notice, pol policy, remember func(spotfleet.Pool
 		ready := replacementReady(v, n, leaving)
 		reachIf(PhaseReplacementReady, ready)
 
+		drain := func() {
+			if in.ContainerStatus == spotfleet.ContainerInstanceActive && !n.drained {
+				p.drain = append(p.drain, targeted{notice: n.key, id: in.ContainerInstance})
+			}
+		}
 		takeOut := func() {
 			for _, t := range registered {
 				p.deregister = append(p.deregister, deregistration{n.key, t.TargetGroup, t.Ref()})
 			}
-			if in.ContainerStatus == spotfleet.ContainerInstanceActive && !n.drained {
-				p.drain = append(p.drain, targeted{notice: n.key, id: in.ContainerInstance})
-			}
+			drain()
 		}
 		detach := func() {
 			if in.Group != "" && !n.detached {
@@ -145,9 +147,7 @@ func decide(v *view, notices []*notice, pol policy, remember func(spotfleet.Pool
 			// and stopped once a new one is healthy (minimumHealthyPercent); taking the
 			// targets out first would stop them all at once.
 			if in.ContainerInstance != "" {
-				if in.ContainerStatus == spotfleet.ContainerInstanceActive && !n.drained {
-					p.drain = append(p.drain, targeted{notice: n.key, id: in.ContainerInstance})
-				}
+				drain()
 			} else {
 				takeOut()
 			}

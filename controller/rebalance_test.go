@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -36,7 +37,7 @@ func TestRebalanceReplaceMakesBeforeBreak(t *testing.T) {
 				}
 			}
 			for _, x := range s.Tasks {
-				if firstStopAt.IsZero() && containsString(tasks, x.ID) && x.Status != spotfleet.TaskRunning {
+				if firstStopAt.IsZero() && slices.Contains(tasks, x.ID) && x.Status != spotfleet.TaskRunning {
 					firstStopAt = s.Time
 				}
 			}
@@ -106,19 +107,10 @@ interruptions:
 	})
 }
 
-func containsString(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
-}
-
 func countTasks(s spotfleet.Snapshot, ids []string) int {
 	n := 0
 	for _, x := range s.Tasks {
-		if containsString(ids, x.ID) {
+		if slices.Contains(ids, x.ID) {
 			n++
 		}
 	}

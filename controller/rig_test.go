@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -250,6 +251,4 @@ func interruptionOf(id string) spotfleet.SpotInterruptionDetail {
 
 func eventID(n int) string { return fmt.Sprintf("e-%04d", n) }
 
-func jsonDecode(r interface{ Read([]byte) (int, error) }, v any) error {
-	return json.NewDecoder(r).Decode(v)
-}
+func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
