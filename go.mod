@@ -3,6 +3,7 @@ module github.com/spotfleet/spotfleet
 go 1.26.8
 
 require (
+	github.com/aws/amazon-ec2-metadata-mock v1.12.0
 	github.com/goccy/go-yaml v1.19.2
 	github.com/google/go-cmp v0.7.0
 	github.com/prometheus/client_golang v1.25.0
@@ -13,7 +14,6 @@ require (
 )
 
 require (
-	github.com/aws/amazon-ec2-metadata-mock v1.12.0 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/fsnotify/fsnotify v1.6.0 // indirect

@@ -9,27 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/amazon-ec2-metadata-mock/pkg/config"
-	"github.com/aws/amazon-ec2-metadata-mock/pkg/mock/imdsv2"
-	"github.com/aws/amazon-ec2-metadata-mock/pkg/mock/spot"
-	spotcfg "github.com/aws/amazon-ec2-metadata-mock/pkg/mock/spot/config"
 	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/clock"
+	"github.com/spotfleet/spotfleet/internal/imdsmock"
 )
 
-// metadataMock serves amazon-ec2-metadata-mock's Spot handler behind its IMDSv2 token
-// check: the interruption notice appears at trigger, with the instance action at
-// terminate; the rebalance recommendation at the same time.
 func metadataMock(t *testing.T, trigger, terminate time.Time) *httptest.Server {
-	spot.SetConfig(config.Config{MockIPCount: -1, MockTriggerTime: trigger.UTC().Format(time.RFC3339),
-		RebalanceTriggerTime: trigger.UTC().Format(time.RFC3339),
-		SpotConfig:           spotcfg.Config{InstanceAction: "terminate", TerminationTime: terminate.UTC().Format(time.RFC3339)}})
-	mux := http.NewServeMux()
-	mux.HandleFunc("/latest/api/token", imdsv2.GenerateToken)
-	mux.HandleFunc("/latest/meta-data/spot/", imdsv2.ValidateToken(spot.Handler))
-	mux.HandleFunc("/latest/meta-data/events/recommendations/rebalance", imdsv2.ValidateToken(spot.Handler))
-	mux.HandleFunc("/latest/meta-data/instance-id", imdsv2.ValidateToken(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("i-0mock")) }))
-	srv := httptest.NewServer(mux)
+	srv := imdsmock.Start(trigger, terminate, trigger, "i-0mock")
 	t.Cleanup(srv.Close)
 	return srv
 }

@@ -10,11 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/amazon-ec2-metadata-mock/pkg/config"
-	"github.com/aws/amazon-ec2-metadata-mock/pkg/mock/imdsv2"
-	"github.com/aws/amazon-ec2-metadata-mock/pkg/mock/spot"
-	spotcfg "github.com/aws/amazon-ec2-metadata-mock/pkg/mock/spot/config"
 	"github.com/spotfleet/spotfleet/controller"
+	"github.com/spotfleet/spotfleet/internal/imdsmock"
 )
 
 // TestAgentReportsThenStopsItsCommand runs `spotfleet agent -- sleep 60` against
@@ -23,19 +20,7 @@ import (
 func TestAgentReportsThenStopsItsCommand(t *testing.T) {
 	bin := buildSpotfleet(t)
 	terminate := time.Now().Add(2 * time.Minute).UTC().Truncate(time.Second)
-	spot.SetConfig(config.Config{MockIPCount: -1, MockTriggerTime: time.Now().Add(time.Second).UTC().Format(time.RFC3339),
-		RebalanceTriggerTime: time.Now().Add(time.Hour).UTC().Format(time.RFC3339),
-		SpotConfig:           spotcfg.Config{InstanceAction: "terminate", TerminationTime: terminate.Format(time.RFC3339)}})
-	mux := http.NewServeMux()
-	mux.HandleFunc("/latest/api/token", imdsv2.GenerateToken)
-	mux.HandleFunc("/latest/meta-data/", imdsv2.ValidateToken(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/latest/meta-data/instance-id" {
-			w.Write([]byte("i-0agenttest"))
-			return
-		}
-		spot.Handler(w, r)
-	}))
-	imds := httptest.NewServer(mux)
+	imds := imdsmock.Start(time.Now().Add(time.Second), terminate, time.Now().Add(time.Hour), "i-0agenttest")
 	defer imds.Close()
 
 	var mu sync.Mutex

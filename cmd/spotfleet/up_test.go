@@ -187,19 +187,7 @@ func TestUpInterruptionsDropNothing(t *testing.T) {
 	bin := buildSpotfleet(t)
 	_, lport := freeAddr(t)
 	m := pythonFleet(t, lport, `exec python3 -m http.server "$PORT" --bind "$HOST"`)
-	dir := filepath.Dir(m)
-	sc := filepath.Join(dir, "scenario.yaml")
-	os.WriteFile(sc, []byte("bootTime: 20s\nload: {rps: 40, path: /}\nsteps:\n  - {at: 1m, interrupt: {pools: ['*'], fraction: 0.5}}\n"), 0o644)
-	report := filepath.Join(dir, "r.json")
-	out, err := exec.Command(bin, "up", "-f", m, "--scenario", sc, "--speed", "10", "--for", "4m", "--report", report, "--api", "").CombinedOutput()
-	if err != nil {
-		t.Fatalf("up: %v\n%s", err, out)
-	}
-	var r upReport
-	b, err := os.ReadFile(report)
-	if err != nil || json.Unmarshal(b, &r) != nil {
-		t.Fatalf("report: %v\n%s\n%s", err, b, out)
-	}
+	r, out := upWithInterruption(t, bin, m, "fraction: 0.5", "")
 	if r.Interruptions.Notices != 1 || r.ControllerStats == nil || r.ControllerStats.Notices != 1 {
 		t.Fatalf("want one interruption handled by the controller: %+v %+v\n%s", r.Interruptions, r.ControllerStats, out)
 	}
@@ -233,10 +221,25 @@ instances:
   stopTimeout: 20s
   loadBalancer: {listenerPort: %d, deregistrationDelay: 30s, healthCheck: {path: /healthcheck}}
 `, api, lport)), 0o644)
+	r, out := upWithInterruption(t, bin, m, "count: 1", api)
+	if r.ControllerStats == nil || r.ControllerStats.Events["duplicate"] < 1 {
+		t.Errorf("the agent's report and the queue's event should meet as one notice and a duplicate: %+v\n%s", r.ControllerStats, out)
+	}
+	if r.Requests.Failed != 0 || r.Interruptions.DeadlineMissed != 0 || r.Interruptions.TasksStoppedWhileRegistered != 0 {
+		t.Errorf("requests %+v, interruptions %+v: want none failed, no deadline missed\n%s", r.Requests, r.Interruptions, out)
+	}
+}
+
+// upWithInterruption runs up on a manifest for 4 emulated minutes at speed 10, under 40
+// requests/s, interrupting Spot instances (as the interrupt step's size says) at 1m, and
+// returns its report and output.
+func upWithInterruption(t *testing.T, bin, manifest, size, api string) (upReport, []byte) {
+	t.Helper()
+	dir := filepath.Dir(manifest)
 	sc := filepath.Join(dir, "scenario.yaml")
-	os.WriteFile(sc, []byte("bootTime: 20s\nload: {rps: 40, path: /}\nsteps:\n  - {at: 1m, interrupt: {pools: ['*'], count: 1}}\n"), 0o644)
+	os.WriteFile(sc, []byte("bootTime: 20s\nload: {rps: 40, path: /}\nsteps:\n  - {at: 1m, interrupt: {pools: ['*'], "+size+"}}\n"), 0o644)
 	report := filepath.Join(dir, "r.json")
-	out, err := exec.Command(bin, "up", "-f", m, "--scenario", sc, "--speed", "10", "--for", "4m", "--report", report, "--api", api).CombinedOutput()
+	out, err := exec.Command(bin, "up", "-f", manifest, "--scenario", sc, "--speed", "10", "--for", "4m", "--report", report, "--api", api).CombinedOutput()
 	if err != nil {
 		t.Fatalf("up: %v\n%s", err, out)
 	}
@@ -245,10 +248,5 @@ instances:
 	if err != nil || json.Unmarshal(b, &r) != nil {
 		t.Fatalf("report: %v\n%s\n%s", err, b, out)
 	}
-	if r.ControllerStats == nil || r.ControllerStats.Events["duplicate"] < 1 {
-		t.Errorf("the agent's report and the queue's event should meet as one notice and a duplicate: %+v\n%s", r.ControllerStats, out)
-	}
-	if r.Requests.Failed != 0 || r.Interruptions.DeadlineMissed != 0 || r.Interruptions.TasksStoppedWhileRegistered != 0 {
-		t.Errorf("requests %+v, interruptions %+v: want none failed, no deadline missed\n%s", r.Requests, r.Interruptions, out)
-	}
+	return r, out
 }
