@@ -303,3 +303,38 @@ func TestWebhooksGetEveryPhaseOnceDespiteFailures(t *testing.T) {
 		}
 	})
 }
+
+// TestDrainIsClampedToTheTimeLeft: with a 90 s stop timeout, a 60 s deregistration delay
+// cannot fit the notice; the target group's delay is lowered to what is left (120 - 90 - 5
+// s margin, less the second the notice took to arrive) for the drain, then restored.
+func TestDrainIsClampedToTheTimeLeft(t *testing.T) {
+	yaml := strings.Replace(fleet, "    loadBalancer: {listenerPort: 8080}\n",
+		"    stopTimeout: 90s\n    loadBalancer: {listenerPort: 8080, deregistrationDelay: 60s}\n", 1)
+	withRig(t, yaml, func(t *testing.T, r *rig) {
+		r.startController()
+		in := r.busySpot()
+		delay := func() time.Duration { return r.snapshot().TargetGroups[0].DeregistrationDelay }
+		if d := delay(); d != time.Minute {
+			t.Fatalf("delay before the notice: %s, want 1m", d)
+		}
+		r.interrupt(in.Pool)
+		time.Sleep(3 * time.Minute)
+		r.rec.mu.Lock()
+		var seq []string
+		for _, c := range r.rec.order {
+			if strings.HasPrefix(c, "SetDeregistrationDelay") || strings.HasPrefix(c, "DeregisterTargets") {
+				seq = append(seq, strings.Fields(c)[0]+" "+strings.Fields(c)[1])
+			}
+		}
+		r.rec.mu.Unlock()
+		// Lowered before the targets are deregistered (the delay applies from then on), and
+		// restored once they are out.
+		if len(seq) != 3 || !strings.HasPrefix(seq[0], "SetDeregistrationDelay 2") || !strings.HasPrefix(seq[1], "DeregisterTargets") || seq[2] != "SetDeregistrationDelay 1m0s" {
+			t.Errorf("calls %q: want the delay lowered to 20-25s, the deregistration, the delay restored", seq)
+		}
+		if d := delay(); d != time.Minute {
+			t.Errorf("delay after the drain: %s, want the manifest's 1m again", d)
+		}
+		checkClean(t, r.report())
+	})
+}

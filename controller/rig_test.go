@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -43,6 +44,7 @@ type recorder struct {
 	Provider
 	mu    sync.Mutex
 	calls map[string][]string // call → the IDs passed, one entry per ID
+	order []string            // every call, in order
 	fail  func(call string) error
 }
 
@@ -58,6 +60,7 @@ func (r *recorder) note(call string, ids ...string) error {
 		r.calls = map[string][]string{}
 	}
 	r.calls[call] = append(r.calls[call], ids...)
+	r.order = append(r.order, call+" "+strings.Join(ids, " "))
 	if len(ids) == 0 {
 		r.calls[call] = append(r.calls[call], "")
 	}
@@ -92,6 +95,13 @@ func (r *recorder) DeregisterTargets(ctx context.Context, tg string, refs []spot
 		return err
 	}
 	return r.Provider.DeregisterTargets(ctx, tg, refs)
+}
+
+func (r *recorder) SetDeregistrationDelay(ctx context.Context, tg string, d time.Duration) error {
+	if err := r.note("SetDeregistrationDelay", d.String()); err != nil {
+		return err
+	}
+	return r.Provider.SetDeregistrationDelay(ctx, tg, d)
 }
 
 func (r *recorder) DrainContainerInstances(ctx context.Context, arns []string) error {
