@@ -44,17 +44,19 @@ type Config struct {
 
 // Controller runs the interruption and rebalance pipeline.
 type Controller struct {
-	cfg      Config
-	m        *manifest.Manifest
-	p        Provider
-	q        Queue
-	clk      clock.Clock
-	log      *slog.Logger
-	pol      policy
-	reg      *prometheus.Registry
-	metrics  *metrics
-	notifier *notifier
-	inbox    chan input
+	cfg Config
+	m   *manifest.Manifest
+	p   Provider
+	q   Queue
+	clk clock.Clock
+	log *slog.Logger
+	pol policy
+	// maxPercent is each service's maximumPercent, for the replacement-room warning.
+	maxPercent map[string]int
+	reg        *prometheus.Registry
+	metrics    *metrics
+	notifier   *notifier
+	inbox      chan input
 
 	mem      *poolMemory
 	notices  map[key]*notice
@@ -82,15 +84,9 @@ func New(cfg Config) (*Controller, error) {
 	if cfg.Manifest == nil || cfg.Provider == nil {
 		return nil, errors.New("controller: a manifest and a provider are required")
 	}
-	cfg.Clock = cmp.Or[clock.Clock](cfg.Clock, clock.Real{})
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
-	}
+	cfg = cfg.withDefaults()
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
-	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = http.DefaultClient
 	}
 	cfg.Margin = cmp.Or(cfg.Margin, 5*time.Second)
 	cfg.Visibility = cmp.Or(cfg.Visibility, 30*time.Second)
@@ -102,7 +98,9 @@ func New(cfg Config) (*Controller, error) {
 		notices: map[key]*notice{}, extended: map[string]time.Time{},
 		stats: Stats{Events: map[Outcome]int{}}, lat: map[Phase][]time.Duration{}}
 	c.pol = policy{margin: cfg.Margin, baseDelay: map[string]time.Duration{}, maxReplacing: 1}
+	c.maxPercent = map[string]int{}
 	for _, s := range m.AllServices() {
+		c.maxPercent[s.Name] = s.MaximumPercent
 		if s.LoadBalancer != nil {
 			c.pol.baseDelay[m.TargetGroupName(s)] = s.LoadBalancer.DeregistrationDelay.D()
 		}
@@ -112,13 +110,20 @@ func New(cfg Config) (*Controller, error) {
 		defer c.mu.Unlock()
 		return float64(c.stats.Active)
 	})
-	var urls []string
-	for _, n := range m.Interruptions.Notify {
-		urls = append(urls, n.Webhook)
-	}
-	c.notifier = newNotifier(urls, cfg.HTTPClient, cfg.Clock, cfg.Log,
-		func(r string) { c.metrics.notify.WithLabelValues(r).Inc() })
+	c.notifier = newNotifier(cfg, func(r string) { c.metrics.notify.WithLabelValues(r).Inc() })
 	return c, nil
+}
+
+// withDefaults fills what a controller and the seed function share.
+func (cfg Config) withDefaults() Config {
+	cfg.Clock = cmp.Or[clock.Clock](cfg.Clock, clock.Real{})
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = http.DefaultClient
+	}
+	return cfg
 }
 
 // Gatherer serves the controller's metrics.
@@ -324,7 +329,7 @@ func (c *Controller) intake(in input, v *view, now time.Time) []string {
 	weight := weightRebalance
 	if s.kind == spotfleet.KindInterruption {
 		weight = weightInterruption
-		for _, w := range replacementRoom(v, n, c.maxPercent()) {
+		for _, w := range replacementRoom(v, n, c.maxPercent) {
 			c.metrics.warnings.Inc()
 			c.log.Warn(w)
 			c.mu.Lock()
@@ -419,14 +424,6 @@ func (c *Controller) settle(ctx context.Context, drop []string, now time.Time) {
 		}
 	}
 	g.Wait()
-}
-
-func (c *Controller) maxPercent() map[string]int {
-	out := map[string]int{}
-	for _, s := range c.m.AllServices() {
-		out[s.Name] = s.MaximumPercent
-	}
-	return out
 }
 
 func aliveInstances(s *spotfleet.Snapshot) int {

@@ -44,8 +44,9 @@ type notifier struct {
 	count  func(result string)
 	hooks  []*webhook
 
-	mu   sync.Mutex
-	sent map[string]time.Time // IDs queued, for deduplication; pruned after an hour
+	mu         sync.Mutex
+	sent       map[string]time.Time // IDs queued, for deduplication; pruned after an hour
+	pruneAbove int                  // prune when sent grows past this (then twice what is left)
 }
 
 type webhook struct {
@@ -53,10 +54,12 @@ type webhook struct {
 	ch  chan Notification
 }
 
-func newNotifier(urls []string, client *http.Client, clk clock.Clock, log *slog.Logger, count func(string)) *notifier {
-	n := &notifier{clk: clk, client: client, log: log, count: count, sent: map[string]time.Time{}}
-	for _, u := range urls {
-		n.hooks = append(n.hooks, &webhook{url: u, ch: make(chan Notification, notifyBuffer)})
+// newNotifier posts to the manifest's webhooks; count receives each result.
+func newNotifier(cfg Config, count func(string)) *notifier {
+	n := &notifier{clk: cfg.Clock, client: cfg.HTTPClient, log: cfg.Log, count: count,
+		sent: map[string]time.Time{}, pruneAbove: notifyBuffer}
+	for _, w := range cfg.Manifest.Interruptions.Notify {
+		n.hooks = append(n.hooks, &webhook{url: w.Webhook, ch: make(chan Notification, notifyBuffer)})
 	}
 	return n
 }
@@ -70,12 +73,13 @@ func (n *notifier) send(x Notification) {
 		return
 	}
 	n.sent[x.ID] = now
-	if len(n.sent) > notifyBuffer {
+	if len(n.sent) > n.pruneAbove {
 		for id, at := range n.sent {
 			if now.Sub(at) > time.Hour {
 				delete(n.sent, id)
 			}
 		}
+		n.pruneAbove = max(notifyBuffer, 2*len(n.sent))
 	}
 	n.mu.Unlock()
 	for _, h := range n.hooks {

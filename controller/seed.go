@@ -1,14 +1,9 @@
 package controller
 
 import (
-	"cmp"
 	"context"
 	"errors"
-	"log/slog"
-	"net/http"
 	"time"
-
-	"github.com/spotfleet/spotfleet/clock"
 
 	"github.com/spotfleet/spotfleet"
 )
@@ -29,18 +24,8 @@ func NewSeed(cfg Config) (*Seed, error) {
 	if cfg.Manifest == nil || cfg.Provider == nil || cfg.Queue == nil {
 		return nil, errors.New("seed: a manifest, a provider and a queue are required")
 	}
-	cfg.Clock = cmp.Or[clock.Clock](cfg.Clock, clock.Real{})
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
-	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = http.DefaultClient
-	}
-	var urls []string
-	for _, n := range cfg.Manifest.Interruptions.Notify {
-		urls = append(urls, n.Webhook)
-	}
-	return &Seed{cfg: cfg, notifier: newNotifier(urls, cfg.HTTPClient, cfg.Clock, cfg.Log, func(string) {})}, nil
+	cfg = cfg.withDefaults()
+	return &Seed{cfg: cfg, notifier: newNotifier(cfg, func(string) {})}, nil
 }
 
 // Run reads the queue until ctx ends.
