@@ -60,6 +60,7 @@ func decide(v *view, notices []*notice, pol policy, remember func(spotfleet.Pool
 			replacing++
 		}
 	}
+	rest := v.without(leaving)
 	want := map[string]time.Duration{} // target group → the delay its deregistrations need
 	for tg, d := range pol.baseDelay {
 		want[tg] = d
@@ -83,14 +84,14 @@ func decide(v *view, notices []*notice, pol policy, remember func(spotfleet.Pool
 				continue // waits its turn; its message stays held
 			}
 			replacing++
-			leaving[n.instance] = true
+			rest.leave(n.instance)
 			p.admit = append(p.admit, n.key)
 		}
 		registered := v.registeredOn(n.instance)
 		reachIf(PhaseDeregistered, len(registered) == 0)
 		stopped := len(v.tasksOn[n.instance]) == 0 && (in.ContainerInstance != "" || len(v.targetsOn[n.instance]) == 0)
 		reachIf(PhaseStopped, stopped)
-		ready := replacementReady(v, n, leaving)
+		ready := replacementReady(v, n, rest)
 		reachIf(PhaseReplacementReady, ready)
 
 		drain := func() {
@@ -183,17 +184,17 @@ func drainBudget(n *notice, margin time.Duration) time.Duration {
 // tasks off instances on their way out; otherwise (workload instances, and the replacement instance
 // of a rebalance, which must exist before the tasks can move) the group's healthy capacity
 // off instances on their way out is at its desired.
-func replacementReady(v *view, n *notice, leaving map[string]bool) bool {
+func replacementReady(v *view, n *notice, rest *remaining) bool {
 	if n.action == actionInterruption && len(n.services) > 0 {
 		for _, s := range n.services {
-			if sv := v.service[s]; sv != nil && v.healthyOff(s, leaving) < sv.Desired {
+			if sv := v.service[s]; sv != nil && rest.healthy[s] < sv.Desired {
 				return false
 			}
 		}
 		return true
 	}
 	g := v.group[n.group]
-	return g == nil || v.groupServing(n.group, leaving) >= g.Desired
+	return g == nil || rest.serving[n.group] >= g.Desired
 }
 
 func samePools(a, b []spotfleet.Pool) bool {

@@ -94,7 +94,7 @@ func TestDecisionProperties(t *testing.T) {
 		// Make before break: a rebalance replace takes nothing out before its replacement serves.
 		for _, d := range append(p.drain, deregTargets(p.deregister)...) {
 			n := byKey[d.notice]
-			if n.action == manifest.RebalanceReplace && !replacementReady(v, n, leaving) {
+			if n.action == manifest.RebalanceReplace && !replacementReady(v, n, v.without(leaving)) {
 				t.Fatalf("rebalance of %s drains before the replacement serves", n.instance)
 			}
 		}

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"maps"
 	"time"
 
 	"github.com/spotfleet/spotfleet"
@@ -18,6 +19,9 @@ type view struct {
 	byTG        map[string]*spotfleet.Service
 	delay       map[string]time.Duration
 	group       map[string]*spotfleet.Group
+	healthy     map[string]int            // service → healthy tasks
+	healthyOn   map[string]map[string]int // instance → service → healthy tasks
+	serving     map[string]int            // group → capacity units of its healthy instances
 }
 
 func newView(s *spotfleet.Snapshot) *view {
@@ -25,18 +29,29 @@ func newView(s *spotfleet.Snapshot) *view {
 		instance: map[string]*spotfleet.Instance{}, byContainer: map[string]*spotfleet.Instance{},
 		tasksOn: map[string][]*spotfleet.Task{}, targetsOn: map[string][]*spotfleet.Target{},
 		service: map[string]*spotfleet.Service{}, byTG: map[string]*spotfleet.Service{},
-		delay: map[string]time.Duration{}, group: map[string]*spotfleet.Group{}}
+		delay: map[string]time.Duration{}, group: map[string]*spotfleet.Group{},
+		healthy: map[string]int{}, healthyOn: map[string]map[string]int{}, serving: map[string]int{}}
 	for i := range s.Instances {
 		in := &s.Instances[i]
 		v.instance[in.ID] = in
 		if in.ContainerInstance != "" {
 			v.byContainer[in.ContainerInstance] = in
 		}
+		if servesIn(in) {
+			v.serving[in.Group] += in.Weight
+		}
 	}
 	for i := range s.Tasks {
 		t := &s.Tasks[i]
 		if t.Instance != "" && t.Status != spotfleet.TaskStopped {
 			v.tasksOn[t.Instance] = append(v.tasksOn[t.Instance], t)
+		}
+		if t.Healthy {
+			v.healthy[t.Service]++
+			if v.healthyOn[t.Instance] == nil {
+				v.healthyOn[t.Instance] = map[string]int{}
+			}
+			v.healthyOn[t.Instance][t.Service]++
 		}
 	}
 	for i := range s.Targets {
@@ -89,27 +104,39 @@ func (v *view) stopTimeout(id string) time.Duration {
 	return d
 }
 
-// healthyOff counts a service's healthy tasks that are not on any of the instances given.
-func (v *view) healthyOff(service string, off map[string]bool) int {
-	n := 0
-	for i := range v.snap.Tasks {
-		t := &v.snap.Tasks[i]
-		if t.Service == service && t.Healthy && !off[t.Instance] {
-			n++
-		}
-	}
-	return n
+// remaining is what still serves once the instances on their way out are gone: healthy
+// tasks per service and healthy capacity units per group.
+type remaining struct {
+	v       *view
+	out     map[string]bool
+	healthy map[string]int
+	serving map[string]int
 }
 
-// groupServing counts the capacity units of a group's healthy instances, leaving out the
-// instances given.
-func (v *view) groupServing(group string, off map[string]bool) int {
-	n := 0
-	for i := range v.snap.Instances {
-		in := &v.snap.Instances[i]
-		if in.Group == group && in.Healthy && in.Alive() && !off[in.ID] {
-			n += in.Weight
+// without counts what serves off the instances given, in one pass over them.
+func (v *view) without(out map[string]bool) *remaining {
+	r := &remaining{v: v, out: map[string]bool{}, healthy: maps.Clone(v.healthy), serving: maps.Clone(v.serving)}
+	for id, leaving := range out {
+		if leaving {
+			r.leave(id)
 		}
 	}
-	return n
+	return r
 }
+
+// leave takes one more instance out of the count.
+func (r *remaining) leave(id string) {
+	if r.out[id] {
+		return
+	}
+	r.out[id] = true
+	for s, n := range r.v.healthyOn[id] {
+		r.healthy[s] -= n
+	}
+	if in := r.v.instance[id]; in != nil && servesIn(in) {
+		r.serving[in.Group] -= in.Weight
+	}
+}
+
+// servesIn says whether an instance counts toward its group's serving capacity.
+func servesIn(in *spotfleet.Instance) bool { return in.Group != "" && in.Healthy && in.Alive() }
