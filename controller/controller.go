@@ -210,7 +210,7 @@ func (c *Controller) Report(ctx context.Context, kind spotfleet.EventKind, insta
 		deadline = now.Add(spotfleet.SpotNotice)
 	}
 	select {
-	case c.inbox <- input{sig: &signal{kind: kind, instance: instance, eventTime: now, deadline: deadline}}:
+	case c.inbox <- input{sig: &signal{kind: kind, instance: instance, deadline: deadline}}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -366,9 +366,8 @@ func (c *Controller) reach(n *notice, ph Phase, at time.Time) {
 		c.mu.Unlock()
 	}
 	if ph == PhaseTerminated && n.action == actionInterruption {
-		_, stopped := n.reached[PhaseStopped]
-		_, out := n.reached[PhaseDeregistered]
-		if stopped, out = stopped && n.reached[PhaseStopped].Before(at), out && n.reached[PhaseDeregistered].Before(at); !stopped || !out {
+		stopped, out := n.reachedBefore(PhaseStopped, at), n.reachedBefore(PhaseDeregistered, at)
+		if !stopped || !out {
 			c.metrics.missed.Inc()
 			c.mu.Lock()
 			c.stats.DeadlineMissed++

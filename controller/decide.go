@@ -68,7 +68,7 @@ func decide(v *view, notices []*notice, pol policy, remember func(spotfleet.Pool
 	for _, n := range notices {
 		in := v.instance[n.instance]
 		reachIf := func(ph Phase, ok bool) {
-			if _, was := n.at(ph); ok && !was {
+			if _, was := n.reached[ph]; ok && !was {
 				p.reached = append(p.reached, reach{n.key, ph})
 			}
 		}

@@ -30,10 +30,9 @@ const actionInterruption = "interruption"
 
 // signal is an event reduced to what the pipeline acts on, whatever its source.
 type signal struct {
-	kind      spotfleet.EventKind // KindInterruption or KindRebalance after normalising
-	instance  string
-	eventTime time.Time
-	deadline  time.Time
+	kind     spotfleet.EventKind // KindInterruption or KindRebalance after normalising
+	instance string
+	deadline time.Time
 }
 
 // normalise turns an event into a signal, resolving an ECS task stopped by an interruption
@@ -41,13 +40,13 @@ type signal struct {
 func normalise(ev spotfleet.Event, v *view) (signal, Outcome, bool) {
 	switch ev.Kind {
 	case spotfleet.KindInterruption, spotfleet.KindRebalance:
-		return signal{kind: ev.Kind, instance: ev.InstanceID, eventTime: ev.Time, deadline: ev.Deadline}, "", true
+		return signal{kind: ev.Kind, instance: ev.InstanceID, deadline: ev.Deadline}, "", true
 	case spotfleet.KindTaskStopped:
 		in := v.byContainer[ev.ContainerInstance]
 		if in == nil {
 			return signal{}, OutcomeForeign, false
 		}
-		return signal{kind: spotfleet.KindInterruption, instance: in.ID, eventTime: ev.Time, deadline: ev.Deadline}, "", true
+		return signal{kind: spotfleet.KindInterruption, instance: in.ID, deadline: ev.Deadline}, "", true
 	case spotfleet.KindStateChange:
 		if v.instance[ev.InstanceID] == nil {
 			return signal{}, OutcomeForeign, false
@@ -84,7 +83,7 @@ func classify(s signal, v *view, notices map[key]*notice) Outcome {
 func newNotice(s signal, v *view, rebalance string, now time.Time) *notice {
 	in := v.instance[s.instance]
 	n := &notice{key: key{s.instance, s.kind}, group: in.Group, pool: in.Pool,
-		eventTime: s.eventTime, receivedAt: now, reached: map[Phase]time.Time{}, action: rebalance}
+		receivedAt: now, reached: map[Phase]time.Time{}, action: rebalance}
 	if s.kind == spotfleet.KindInterruption {
 		n.action = actionInterruption
 		n.deadline = s.deadline
@@ -97,11 +96,6 @@ func newNotice(s signal, v *view, rebalance string, now time.Time) *notice {
 	for _, t := range v.tasksOn[s.instance] {
 		if !slices.Contains(n.services, t.Service) {
 			n.services = append(n.services, t.Service)
-		}
-	}
-	for _, t := range v.targetsOn[s.instance] {
-		if !slices.Contains(n.tgs, t.TargetGroup) {
-			n.tgs = append(n.tgs, t.TargetGroup)
 		}
 	}
 	n.stop = v.stopTimeout(s.instance)

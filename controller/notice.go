@@ -31,12 +31,10 @@ type notice struct {
 	action     string // interruption, or the manifest's rebalance action
 	group      string // the instance's group when the notice came
 	pool       spotfleet.Pool
-	eventTime  time.Time
 	receivedAt time.Time
 	deadline   time.Time     // interruptions: when the instance goes
 	held       []held        // queue messages kept until the notice is done
 	services   []string      // services that had tasks on the instance
-	tgs        []string      // target groups it had targets in
 	stop       time.Duration // the longest stop timeout of what runs on the instance
 
 	admitted                                    bool // rebalance replace: counted against the rate limit
@@ -57,7 +55,8 @@ func (n *notice) receipts() []string {
 	return out
 }
 
-func (n *notice) at(p Phase) (time.Time, bool) {
-	t, ok := n.reached[p]
-	return t, ok
+// reachedBefore says whether the notice reached a phase before t.
+func (n *notice) reachedBefore(p Phase, t time.Time) bool {
+	at, ok := n.reached[p]
+	return ok && at.Before(t)
 }

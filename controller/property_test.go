@@ -49,7 +49,7 @@ func genWorld(t *rapid.T) (*spotfleet.Snapshot, []*notice) {
 			continue
 		}
 		kind := rapid.SampledFrom([]spotfleet.EventKind{spotfleet.KindInterruption, spotfleet.KindRebalance}).Draw(t, "kind")
-		sig := signal{kind: kind, instance: in.ID, eventTime: s.Time, deadline: s.Time.Add(spotfleet.SpotNotice)}
+		sig := signal{kind: kind, instance: in.ID, deadline: s.Time.Add(spotfleet.SpotNotice)}
 		if in.Alive() {
 			no := newNotice(sig, v, rapid.SampledFrom([]string{manifest.RebalanceReplace, manifest.RebalanceDrain}).Draw(t, "action"),
 				s.Time.Add(-time.Duration(rapid.IntRange(0, 120).Draw(t, "age"))*time.Second))
