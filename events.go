@@ -104,6 +104,8 @@ type Event struct {
 	State      InstanceState // state change
 	Group      string        // launch failure: the Auto Scaling group
 	Message    string        // launch failure: the status message
+	Zone       string        // launch failure: the availability zone, when it says
+	Activity   string        // launch failure: the scaling activity ID
 	// ContainerInstance is the container instance ARN of a task stopped by an interruption.
 	ContainerInstance string
 	Envelope          Envelope
@@ -151,6 +153,7 @@ func ParseEvent(body []byte) (Event, error) {
 			return bad(orMissing(err, "AutoScalingGroupName"))
 		}
 		ev.Kind, ev.Group, ev.Message, ev.InstanceID = KindLaunchFailed, d.AutoScalingGroupName, d.StatusMessage, d.EC2InstanceID
+		ev.Zone, ev.Activity = d.Details["Availability Zone"], d.ActivityID
 	case DetailECSTaskStateChange:
 		var d ECSTaskDetail
 		if err := json.Unmarshal(env.Detail, &d); err != nil {

@@ -91,3 +91,23 @@ func FuzzParseEvent(f *testing.F) {
 		}
 	})
 }
+
+func TestCapacityError(t *testing.T) {
+	for _, c := range []struct {
+		msg  string
+		want bool
+	}{
+		{"Could not launch Spot Instances. InsufficientInstanceCapacity - There is no Spot capacity available that matches your request. Launching EC2 instance failed.", true},
+		{"There is no Spot capacity available that matches your request.", true},
+		{"Could not launch Spot Instances. MaxSpotInstanceCountExceeded - Max spot instance count exceeded. Launching EC2 instance failed.", true},
+		{"You have requested more vCPU capacity than your current vCPU limit of 32 allows. VcpuLimitExceeded", true},
+		{"Could not launch On-Demand Instances. UnfulfillableCapacity - Unable to fulfill capacity due to your request configuration.", true},
+		{"The image id '[ami-0123]' does not exist. Launching EC2 instance failed.", false},
+		{"Invalid IamInstanceProfile name", false},
+		{"", false},
+	} {
+		if got := CapacityError(c.msg); got != c.want {
+			t.Errorf("CapacityError(%q) = %v, want %v", c.msg, got, c.want)
+		}
+	}
+}

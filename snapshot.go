@@ -21,6 +21,19 @@ type Group struct {
 	MinSize, MaxSize int
 	Pools            []Pool // every pool its mixed instances policy can launch in
 	Avoided          []Pool // pools it is told not to launch Spot in for now
+	// InstanceCPU and InstanceMemory are what one instance of its first instance type
+	// registers with ECS (CPU units, MiB); 0 when unknown or not ECS.
+	InstanceCPU, InstanceMemory int
+	// Failures are its recent failed launches (scaling activities), oldest first.
+	Failures []LaunchFailure
+}
+
+// LaunchFailure is a failed scaling activity of a group.
+type LaunchFailure struct {
+	ActivityID string
+	Time       time.Time
+	Zone       string // empty when the activity does not say
+	Message    string // the status message, which holds the EC2 error code
 }
 
 // Instance is an EC2 instance of the fleet.
@@ -36,6 +49,8 @@ type Instance struct {
 	// ContainerStatus that container instance's status.
 	ContainerInstance string
 	ContainerStatus   ContainerInstanceStatus
+	// CPU and Memory are what its container instance registered (CPU units, MiB).
+	CPU, Memory int
 	// Healthy says the instance serves: under workload instances its target is healthy
 	// (or it has none and its service runs); under ecs its container instance is ACTIVE
 	// and running.
@@ -51,6 +66,11 @@ type Service struct {
 	Desired     int
 	StopTimeout time.Duration
 	TargetGroup string // empty without a load balancer
+	// CPU and Memory are what each task reserves (CPU units, MiB).
+	CPU, Memory int
+	// Covers names the service this one covers on the fallback group (the fallback's
+	// companion service); empty for the manifest's own services.
+	Covers string
 }
 
 // Task is an ECS task that is not yet STOPPED.

@@ -59,6 +59,8 @@ type Controller struct {
 	inbox      chan input
 
 	mem      *poolMemory
+	fb       *fallback            // nil without a fallback block
+	failures map[string]time.Time // launch failure activity → when, so each counts once
 	notices  map[key]*notice
 	extended map[string]time.Time // receipt handle → when its visibility was last extended
 	pending  []input              // read but not yet classified (the snapshot failed)
@@ -95,9 +97,12 @@ func New(cfg Config) (*Controller, error) {
 	m := cfg.Manifest
 	c := &Controller{cfg: cfg, m: m, p: cfg.Provider, q: cfg.Queue, clk: cfg.Clock, log: cfg.Log, reg: cfg.Registry,
 		inbox: make(chan input, 1024), mem: newPoolMemory(m.Interruptions.PoolMemory.D()),
-		notices: map[key]*notice{}, extended: map[string]time.Time{},
+		notices: map[key]*notice{}, extended: map[string]time.Time{}, failures: map[string]time.Time{},
 		stats: Stats{Events: map[Outcome]int{}}, lat: map[Phase][]time.Duration{}}
-	c.pol = policy{margin: cfg.Margin, baseDelay: map[string]time.Duration{}, maxReplacing: 1}
+	c.pol = policy{margin: cfg.Margin, baseDelay: map[string]time.Duration{}, maxReplacing: 1, spotGroups: map[string]bool{}}
+	for _, g := range m.Capacity {
+		c.pol.spotGroups[g.Name] = !g.AllOnDemand()
+	}
 	c.maxPercent = map[string]int{}
 	for _, s := range m.AllServices() {
 		c.maxPercent[s.Name] = s.MaximumPercent
@@ -111,6 +116,9 @@ func New(cfg Config) (*Controller, error) {
 		return float64(c.stats.Active)
 	})
 	c.notifier = newNotifier(cfg, func(r string) { c.metrics.notify.WithLabelValues(r).Inc() })
+	if pol := newFallbackPolicy(m); pol != nil {
+		c.fb = &fallback{pol: pol, covers: map[string]cover{}, toFloor: -1}
+	}
 	return c, nil
 }
 
@@ -231,6 +239,11 @@ func (c *Controller) round(ctx context.Context, batch []input) {
 	c.metrics.calls.WithLabelValues("Snapshot", "ok").Inc()
 	v := newView(&snap)
 	now := c.clk.Now()
+	for _, g := range snap.Groups {
+		for _, f := range g.Failures {
+			c.launchFailed(g.Name, f, v, now)
+		}
+	}
 	var drop []string
 	for _, in := range batch {
 		drop = append(drop, c.intake(in, v, now)...)
@@ -242,6 +255,9 @@ func (c *Controller) round(ctx context.Context, batch []input) {
 	})
 	p := decide(v, list, c.pol, func(pl spotfleet.Pool) float64 { return c.mem.value(pl, now) })
 	c.apply(ctx, p)
+	if c.fb != nil {
+		c.cover(ctx, v, leavingOf(list))
+	}
 	for _, k := range p.admit {
 		if n := c.notices[k]; n != nil {
 			n.admitted = true
@@ -287,6 +303,10 @@ func (c *Controller) intake(in input, v *view, now time.Time) []string {
 		var ok bool
 		if s, out, ok = normalise(in.ev, v); !ok {
 			c.count(kind, out)
+			if out == OutcomeObserved && in.ev.Kind == spotfleet.KindLaunchFailed {
+				c.launchFailed(in.ev.Group, spotfleet.LaunchFailure{ActivityID: in.ev.Activity, Time: in.ev.Time,
+					Zone: in.ev.Zone, Message: in.ev.Message}, v, now)
+			}
 			return receipt
 		}
 		c.metrics.delivery.Observe(max(now.Sub(in.ev.Time), 0).Seconds())

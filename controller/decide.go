@@ -13,6 +13,7 @@ type policy struct {
 	margin       time.Duration            // kept between a task's SIGKILL and the instance's end
 	baseDelay    map[string]time.Duration // target group → the manifest's deregistration delay
 	maxReplacing int                      // rebalance replace: instances replaced at once
+	spotGroups   map[string]bool          // groups that launch Spot: the ones whose pools can be avoided
 }
 
 // plan is one round of decisions: calls to make, and what the notices reached.
@@ -50,12 +51,9 @@ type reach struct {
 // one that failed is made again next round.
 func decide(v *view, notices []*notice, pol policy, remember func(spotfleet.Pool) float64) plan {
 	p := plan{delays: map[string]time.Duration{}, avoid: map[string][]spotfleet.Pool{}}
-	// leaving: the instances on their way out, whose capacity does not count as serving.
-	// An at-risk instance still waiting for its turn to be replaced serves as any other.
-	leaving := map[string]bool{}
+	leaving := leavingOf(notices)
 	replacing := 0
 	for _, n := range notices {
-		leaving[n.instance] = n.action != manifest.RebalanceReplace || n.admitted
 		if n.admitted {
 			replacing++
 		}
@@ -163,12 +161,28 @@ func decide(v *view, notices []*notice, pol policy, remember func(spotfleet.Pool
 		}
 	}
 	for _, g := range v.snap.Groups {
+		if !pol.spotGroups[g.Name] {
+			continue
+		}
 		a := avoided(g.Pools, remember)
 		if !samePools(a, g.Avoided) {
 			p.avoid[g.Name] = a
 		}
 	}
 	return p
+}
+
+// leavingOf lists the instances on their way out, whose capacity does not count as
+// serving. An at-risk instance still waiting for its turn to be replaced serves as any
+// other.
+func leavingOf(notices []*notice) map[string]bool {
+	leaving := make(map[string]bool, len(notices))
+	for _, n := range notices {
+		if n.action != manifest.RebalanceReplace || n.admitted {
+			leaving[n.instance] = true
+		}
+	}
+	return leaving
 }
 
 // drainBudget is how long an interrupted instance's targets may drain: what is left of the

@@ -56,7 +56,7 @@ func normalise(ev spotfleet.Event, v *view) (signal, Outcome, bool) {
 		if v.group[ev.Group] == nil {
 			return signal{}, OutcomeForeign, false
 		}
-		return signal{}, OutcomeObserved, false
+		return signal{}, OutcomeObserved, false // acted on by the fallback (Controller.launchFailed)
 	}
 	return signal{}, OutcomeIgnored, false
 }

@@ -1,9 +1,7 @@
 package controller
 
 import (
-	"cmp"
 	"math"
-	"slices"
 	"time"
 
 	"github.com/spotfleet/spotfleet"
@@ -53,10 +51,18 @@ func (pm *poolMemory) add(p spotfleet.Pool, w float64, now time.Time) {
 	}
 }
 
+// atLeast raises a pool's memory to w (if lower) without adding to it.
+func (pm *poolMemory) atLeast(p spotfleet.Pool, w float64, now time.Time) {
+	if v := pm.value(p, now); v < w {
+		pm.add(p, w-v, now)
+	}
+}
+
 // avoided returns the pools of a group to keep new Spot capacity out of: those whose
-// memory is above the threshold, but never all of them. When every pool is remembered, the
-// one remembered least stays open: an Auto Scaling group needs at least one override, and
-// a fleet with no pool left would only trade interruptions for launch failures.
+// memory is above the threshold, but never all of them. When every pool is remembered none
+// is avoided: they are all as bad (a market short everywhere refuses every pool in turn),
+// an Auto Scaling group needs at least one override, and picking the least bad of equals
+// would change the overrides on every refusal.
 func avoided(pools []spotfleet.Pool, value func(spotfleet.Pool) float64) []spotfleet.Pool {
 	var out []spotfleet.Pool
 	for _, p := range pools {
@@ -64,9 +70,8 @@ func avoided(pools []spotfleet.Pool, value func(spotfleet.Pool) float64) []spotf
 			out = append(out, p)
 		}
 	}
-	if len(out) > 0 && len(out) == len(pools) {
-		least := slices.MinFunc(out, func(a, b spotfleet.Pool) int { return cmp.Compare(value(a), value(b)) })
-		out = slices.DeleteFunc(out, func(p spotfleet.Pool) bool { return p == least })
+	if len(out) == len(pools) {
+		return nil
 	}
 	return out
 }

@@ -15,6 +15,12 @@ type metrics struct {
 	notify   *prometheus.CounterVec
 	active   prometheus.GaugeFunc
 	warnings prometheus.Counter
+
+	launchFailures   *prometheus.CounterVec
+	cover            *prometheus.GaugeVec
+	fallbackReaction prometheus.Histogram
+	backToSpot       prometheus.Histogram
+	fallbackCycles   prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, active func() float64) *metrics {
@@ -54,6 +60,30 @@ func newMetrics(reg prometheus.Registerer, active func() float64) *metrics {
 			Help: "Notices being handled.",
 		}, active),
 	}
-	reg.MustRegister(m.phase, m.delivery, m.events, m.missed, m.calls, m.notify, m.warnings, m.active)
+	m.launchFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "spotfleet_launch_failures_total",
+		Help: "Failed launches seen (events and scaling activities), by group and reason (capacity: a capacity or limit error, covered at once; other).",
+	}, []string{"group", "reason"})
+	m.cover = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "spotfleet_fallback_cover",
+		Help: "What the fallback covers now: tasks of a service (workload ecs) or capacity units of the Spot group (workload instances).",
+	}, []string{"cover"})
+	waits := []float64{1, 2, 5, 10, 20, 30, 60, 90, 120, 300, 600, 1800, 3600}
+	m.fallbackReaction = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "spotfleet_fallback_reaction_seconds",
+		Help:    "Time from the first Spot shortfall of a cycle to its cover serving (healthy).",
+		Buckets: waits,
+	})
+	m.backToSpot = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "spotfleet_fallback_back_to_spot_seconds",
+		Help:    "Time from the Spot side serving in full again to the cover given back entirely.",
+		Buckets: waits,
+	})
+	m.fallbackCycles = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "spotfleet_fallback_cycles_total",
+		Help: "Cover-and-return cycles completed.",
+	})
+	reg.MustRegister(m.phase, m.delivery, m.events, m.missed, m.calls, m.notify, m.warnings, m.active,
+		m.launchFailures, m.cover, m.fallbackReaction, m.backToSpot, m.fallbackCycles)
 	return m
 }

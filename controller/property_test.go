@@ -65,7 +65,7 @@ func TestDecisionProperties(t *testing.T) {
 		s, notices := genWorld(t)
 		v := newView(s)
 		pol := policy{margin: 5 * time.Second, baseDelay: map[string]time.Duration{"tg": s.TargetGroups[0].DeregistrationDelay},
-			maxReplacing: rapid.IntRange(1, 3).Draw(t, "maxReplacing")}
+			maxReplacing: rapid.IntRange(1, 3).Draw(t, "maxReplacing"), spotGroups: map[string]bool{s.Groups[0].Name: true}}
 		memo := map[spotfleet.Pool]float64{}
 		for _, p := range s.Groups[0].Pools {
 			memo[p] = rapid.Float64Range(0, 3).Draw(t, "memory")

@@ -24,9 +24,11 @@ type LoadBalancer interface {
 	SetDeregistrationDelay(ctx context.Context, targetGroup string, d time.Duration) error
 }
 
-// Cluster drains ECS container instances.
+// Cluster drains ECS container instances and scales the fallback's companion services.
 type Cluster interface {
 	DrainContainerInstances(ctx context.Context, arns []string) error
+	// SetDesiredCount is UpdateService with a new desired count.
+	SetDesiredCount(ctx context.Context, service string, count int) error
 }
 
 // Capacity replaces and retires instances.
@@ -37,6 +39,9 @@ type Capacity interface {
 	TerminateInstances(ctx context.Context, ids []string) error
 	// AvoidPools sets the pools the group must not launch Spot in (replacing the last set).
 	AvoidPools(ctx context.Context, group string, pools []spotfleet.Pool) error
+	// SetDesiredCapacity sets a group's desired capacity (capacity units, within its
+	// bounds); on scale-in the group deregisters what it terminates first.
+	SetDesiredCapacity(ctx context.Context, group string, units int) error
 }
 
 // Provider is everything the controller calls: the emulator and the AWS provider.

@@ -125,6 +125,20 @@ func (r *recorder) TerminateInstances(ctx context.Context, ids []string) error {
 	return r.Provider.TerminateInstances(ctx, ids)
 }
 
+func (r *recorder) SetDesiredCapacity(ctx context.Context, group string, units int) error {
+	if err := r.note("SetDesiredCapacity", fmt.Sprintf("%s=%d", group, units)); err != nil {
+		return err
+	}
+	return r.Provider.SetDesiredCapacity(ctx, group, units)
+}
+
+func (r *recorder) SetDesiredCount(ctx context.Context, service string, count int) error {
+	if err := r.note("SetDesiredCount", fmt.Sprintf("%s=%d", service, count)); err != nil {
+		return err
+	}
+	return r.Provider.SetDesiredCount(ctx, service, count)
+}
+
 // rig is an emulated fleet with a controller, inside a synctest bubble.
 type rig struct {
 	t    *testing.T

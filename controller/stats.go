@@ -2,7 +2,16 @@ package controller
 
 import (
 	"slices"
+	"time"
 )
+
+func seconds(ds []time.Duration) []float64 {
+	out := make([]float64, len(ds))
+	for i, d := range ds {
+		out[i] = d.Seconds()
+	}
+	return out
+}
 
 // Stats sums up what the controller did, for `up`'s report.
 type Stats struct {
@@ -12,6 +21,19 @@ type Stats struct {
 	DeadlineMissed int                    `json:"deadlineMissed"`
 	Warnings       []string               `json:"warnings,omitempty"`
 	Phases         map[Phase]PhaseLatency `json:"phaseSeconds,omitempty"`
+	Fallback       FallbackStats          `json:"fallback"`
+}
+
+// FallbackStats sums up the fallback's cover-and-return cycles.
+type FallbackStats struct {
+	Cycles int `json:"cycles"` // completed: covered, then given back entirely
+	// Reaction is, per cycle, the time from the first shortfall to the cover serving;
+	// BackToSpot the time from the Spot side serving in full again to the cover gone.
+	Reaction   []time.Duration `json:"-"`
+	BackToSpot []time.Duration `json:"-"`
+	// The same in seconds, for the report.
+	ReactionSeconds   []float64 `json:"reactionSeconds"`
+	BackToSpotSeconds []float64 `json:"backToSpotSeconds"`
 }
 
 // PhaseLatency is the time from receiving notices to one of their phases.
@@ -32,6 +54,9 @@ func (c *Controller) Stats() Stats {
 		s.Events[k] = v
 	}
 	s.Warnings = slices.Clone(c.stats.Warnings)
+	s.Fallback.ReactionSeconds = seconds(c.stats.Fallback.Reaction)
+	s.Fallback.BackToSpotSeconds = seconds(c.stats.Fallback.BackToSpot)
+	s.Fallback.Reaction, s.Fallback.BackToSpot = slices.Clone(c.stats.Fallback.Reaction), slices.Clone(c.stats.Fallback.BackToSpot)
 	s.Phases = map[Phase]PhaseLatency{}
 	for ph, ds := range c.lat {
 		sorted := slices.Clone(ds)

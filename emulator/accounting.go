@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/spotfleet/spotfleet"
@@ -19,6 +20,7 @@ type accounting struct {
 	readyAt                 time.Duration
 	belowDesired            time.Duration
 	onDemandSec, spotSec    float64
+	onDemandExcessSec       float64
 	costUSD, allOnDemandUSD float64
 }
 
@@ -49,9 +51,12 @@ func (a *accounting) integrate(e *Emulator, from, to time.Time) {
 			a.costUSD += in.pool.spotPrice(elapsed) * dt / 3600
 		}
 	}
+	a.onDemandExcessSec += float64(e.onDemandExcess()) * dt
 	below := false
 	for _, s := range e.services {
-		below = below || s.healthyUnits() < s.desiredUnits()
+		if s.covers == nil {
+			below = below || s.healthyUnits() < s.desiredUnits()
+		}
 	}
 	switch {
 	case !a.ready && !below:
@@ -61,23 +66,87 @@ func (a *accounting) integrate(e *Emulator, from, to time.Time) {
 	}
 }
 
-// healthyUnits counts what serves: healthy tasks, or under workload instances the capacity
-// units of instances whose service is healthy.
+// healthyUnits counts what serves: healthy tasks (its fallback companion's too), or under
+// workload instances the capacity units of instances whose service is healthy.
 func (s *service) healthyUnits() int {
 	n := 0
 	if s.e.m.Workload == manifest.WorkloadInstances {
 		for _, g := range s.e.groups {
-			for _, in := range g.live {
-				if in.app != nil && in.app.proc != nil && (in.app.target == nil || in.app.target.state == spotfleet.TargetHealthy) {
-					n += in.weight
-				}
-			}
+			n += g.healthyUnits()
 		}
 		return n
 	}
+	for _, x := range s.e.services {
+		if x != s && x.covers != s {
+			continue
+		}
+		for _, t := range x.tasks {
+			if t.healthy() {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// onDemandExcess counts the On-Demand instances running beyond what the policy requires:
+// the groups' On-Demand base (at their manifest desired capacity) plus what covers a Spot
+// shortfall now. Under workload ecs an On-Demand instance is required while it runs a task
+// of a manifest service, or a fallback task while its service is short of healthy tasks
+// of its own; under workload instances the shortfall is fallback.from's desired capacity
+// less its healthy capacity. It is the waste a cover kept too long (S1's 45-minute
+// cooldown, a fallback that never returns) leaves behind.
+func (e *Emulator) onDemandExcess() int {
+	var od []*instance
+	base := 0
+	for _, g := range e.groups {
+		base += wantOnDemand(g.cfg.DesiredCapacity, g.cfg.OnDemandBaseCapacity, g.cfg.OnDemandPercentageAboveBaseCapacity) / g.weightOf(g.cfg.InstanceTypes[0].Type)
+		for _, in := range g.live {
+			if in.alive() && in.lifecycle == spotfleet.OnDemand {
+				od = append(od, in)
+			}
+		}
+	}
+	if e.m.Workload == manifest.WorkloadInstances {
+		units := 0
+		if f := e.m.Fallback; f != nil {
+			if g := e.group(f.From); g != nil {
+				units = max(0, g.desired-g.healthyUnits())
+			}
+			if g := e.group(f.To); g != nil {
+				units = (units + g.weightOf(g.cfg.InstanceTypes[0].Type) - 1) / g.weightOf(g.cfg.InstanceTypes[0].Type)
+			}
+		}
+		return max(0, len(od)-base-units)
+	}
+	needed := 0
+	for _, in := range od {
+		if in.ci != nil && slices.ContainsFunc(in.ci.tasks, func(t *task) bool {
+			return t.svc.covers == nil || t.svc.covers.ownHealthy() < t.svc.covers.desired
+		}) {
+			needed++
+		}
+	}
+	return max(0, len(od)-max(base, needed))
+}
+
+func (s *service) ownHealthy() int {
+	n := 0
 	for _, t := range s.tasks {
 		if t.healthy() {
 			n++
+		}
+	}
+	return n
+}
+
+// healthyUnits is the capacity of the group's instances whose service is healthy
+// (workload instances).
+func (g *group) healthyUnits() int {
+	n := 0
+	for _, in := range g.live {
+		if !in.leaving && in.app != nil && in.app.proc != nil && (in.app.target == nil || in.app.target.state == spotfleet.TargetHealthy) {
+			n += in.weight
 		}
 	}
 	return n

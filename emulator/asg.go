@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/internal/spotdata"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
@@ -19,6 +20,7 @@ type Activity struct {
 	StatusMessage string    `json:"statusMessage,omitempty"`
 	Start         time.Time `json:"startTime"`
 	End           time.Time `json:"endTime"`
+	zone          string    // the zone it tried, for the snapshot's failures
 }
 
 // ICEMessage is what a scaling activity says when no Spot pool has capacity.
@@ -45,6 +47,11 @@ type group struct {
 
 func newGroup(e *Emulator, cfg *manifest.CapacityGroup) *group {
 	return &group{e: e, cfg: cfg}
+}
+
+// firstSpec is the specification of the group's first instance type.
+func (g *group) firstSpec() spotdata.InstanceType {
+	return g.e.market.byKey[spotfleet.Pool{InstanceType: g.cfg.InstanceTypes[0].Type, Zone: g.cfg.Zones[0]}].spec
 }
 
 func (g *group) weightOf(instanceType string) int {
@@ -135,7 +142,7 @@ func (g *group) launchOne(lc spotfleet.Lifecycle, from int) *instance {
 				e.now.UTC().Format(imdsTimeFormat), from, g.desired)}
 		if lc == spotfleet.Spot && !p.take() {
 			act.Description = fmt.Sprintf("Launching a new EC2 instance (%s).  Status Reason: %s", p, ICEMessage)
-			act.StatusCode, act.StatusMessage = "Failed", ICEMessage
+			act.StatusCode, act.StatusMessage, act.zone = "Failed", ICEMessage, p.Zone
 			g.record(act)
 			e.acct.launchFailures++
 			e.emitLaunchFailed(g, act, p)

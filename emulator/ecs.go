@@ -112,6 +112,7 @@ type service struct {
 	tasks   []*task // not yet STOPPED
 	tg      *targetGroup
 	kicked  bool
+	covers  *service // the service whose fallback tasks this companion runs
 
 	lastScaleOut, lastScaleIn time.Time
 }
@@ -198,32 +199,6 @@ func (s *service) reconcile() {
 	}
 }
 
-// chooseProvider picks the capacity provider of the next task: the provider with a base
-// until it has that many tasks, then the one whose tasks above base are furthest below its
-// weighted share (ties to the higher weight, then the fewer tasks).
-func chooseProvider(strategy []manifest.CapacityProviderStrategy, counts map[string]int) string {
-	for _, st := range strategy {
-		if st.Base > 0 && counts[st.CapacityProvider] < st.Base {
-			return st.CapacityProvider
-		}
-	}
-	best, bestScore := "", math.Inf(1)
-	bestWeight, bestCount := 0, 0
-	for _, st := range strategy {
-		if st.Weight <= 0 {
-			continue
-		}
-		n := counts[st.CapacityProvider]
-		score := float64(n-st.Base+1) / float64(st.Weight)
-		better := score < bestScore ||
-			(score == bestScore && (st.Weight > bestWeight || (st.Weight == bestWeight && n < bestCount)))
-		if better {
-			best, bestScore, bestWeight, bestCount = st.CapacityProvider, score, st.Weight, n
-		}
-	}
-	return best
-}
-
 // startTask creates a task on the provider the strategy picks, given the tasks kept.
 func (s *service) startTask(keep []*task) *task {
 	e := s.e
@@ -231,7 +206,7 @@ func (s *service) startTask(keep []*task) *task {
 	for _, t := range keep {
 		counts[t.provider]++
 	}
-	t := &task{id: e.ids.uuid(), svc: s, provider: chooseProvider(s.cfg.CapacityProviderStrategy, counts),
+	t := &task{id: e.ids.uuid(), svc: s, provider: manifest.NextProvider(s.cfg.CapacityProviderStrategy, counts),
 		status: spotfleet.TaskProvisioning, createdAt: e.now}
 	s.tasks = append(s.tasks, t)
 	e.place(t)
@@ -387,6 +362,11 @@ func (e *Emulator) finishStop(t *task) {
 		ci.tasks = slices.DeleteFunc(ci.tasks, func(x *task) bool { return x == t })
 		ci.cpuUsed -= t.svc.cfg.CPU
 		ci.memUsed -= t.svc.cfg.Memory
+		if !ci.busy() && ci.in.alive() && !ci.in.detached {
+			// Its scale-in protection is gone: a group above its desired capacity may
+			// now terminate it.
+			e.after(0, ci.in.g.reconcile)
+		}
 	}
 	t.svc.tasks = slices.DeleteFunc(t.svc.tasks, func(x *task) bool { return x == t })
 	e.emitTaskStateChange(t)
@@ -449,7 +429,7 @@ func (e *Emulator) instancesNeeded(g *group) int {
 			m++
 		}
 	}
-	spec := e.market.byKey[spotfleet.Pool{InstanceType: g.cfg.InstanceTypes[0].Type, Zone: g.cfg.Zones[0]}].spec
+	spec := g.firstSpec()
 	demand := 0.0
 	for _, s := range e.services {
 		for _, t := range s.tasks {

@@ -6,37 +6,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
-	"github.com/spotfleet/spotfleet/manifest"
 )
-
-// TestChooseProviderECSWorkedExample is the example of the ECS documentation: 10 tasks with
-// On-Demand base 2 weight 1 and Spot weight 3 give 4 On-Demand tasks and 6 Spot tasks.
-func TestChooseProviderECSWorkedExample(t *testing.T) {
-	strategy := []manifest.CapacityProviderStrategy{
-		{CapacityProvider: "od", Base: 2, Weight: 1},
-		{CapacityProvider: "spot", Weight: 3},
-	}
-	counts := map[string]int{}
-	for range 10 {
-		counts[chooseProvider(strategy, counts)]++
-	}
-	if counts["od"] != 4 || counts["spot"] != 6 {
-		t.Fatalf("got %v, want od 4 and spot 6", counts)
-	}
-	// Base first: the first two tasks are On-Demand whatever the weights.
-	if p := chooseProvider(strategy, map[string]int{"od": 1, "spot": 5}); p != "od" {
-		t.Errorf("below base: got %s", p)
-	}
-	// A provider of weight 0 gets no task above the base.
-	zero := []manifest.CapacityProviderStrategy{{CapacityProvider: "od", Base: 1, Weight: 0}, {CapacityProvider: "spot", Weight: 1}}
-	c := map[string]int{}
-	for range 5 {
-		c[chooseProvider(zero, c)]++
-	}
-	if c["od"] != 1 || c["spot"] != 4 {
-		t.Errorf("weight 0: got %v", c)
-	}
-}
 
 const drainManifest = `name: drain
 capacity:

@@ -131,6 +131,7 @@ func New(m *manifest.Manifest, opt Options) (*Emulator, error) {
 			e.tgs = append(e.tgs, svc.tg)
 		}
 	}
+	e.services = append(e.services, e.coverServices()...)
 	return e, nil
 }
 

@@ -22,6 +22,15 @@ func (e *Emulator) Snapshot(ctx context.Context) (spotfleet.Snapshot, error) {
 	snap := spotfleet.Snapshot{Time: e.now}
 	for _, g := range e.groups {
 		sg := spotfleet.Group{Name: g.cfg.Name, Desired: g.desired, MinSize: g.cfg.MinSize, MaxSize: g.cfg.MaxSize}
+		if e.cluster != nil {
+			spec := g.firstSpec()
+			sg.InstanceCPU, sg.InstanceMemory = spec.VCPU*1024, int(float64(spec.MemoryMiB)*registeredMemoryShare)
+		}
+		for _, a := range g.activities {
+			if a.StatusCode == "Failed" && e.now.Sub(a.End) <= failuresShown {
+				sg.Failures = append(sg.Failures, spotfleet.LaunchFailure{ActivityID: a.ID, Time: a.End, Zone: a.zone, Message: a.StatusMessage})
+			}
+		}
 		for _, z := range g.cfg.Zones {
 			for _, it := range g.cfg.InstanceTypes {
 				sg.Pools = append(sg.Pools, spotfleet.Pool{InstanceType: it.Type, Zone: z})
@@ -40,6 +49,7 @@ func (e *Emulator) Snapshot(ctx context.Context) (spotfleet.Snapshot, error) {
 		}
 		if in.ci != nil {
 			si.ContainerInstance, si.ContainerStatus = in.ci.arn, in.ci.status
+			si.CPU, si.Memory = in.ci.cpu, in.ci.mem
 			si.Healthy = in.state == spotfleet.InstanceRunning && in.ci.status == spotfleet.ContainerInstanceActive
 		}
 		if a := in.app; a != nil {
@@ -49,7 +59,11 @@ func (e *Emulator) Snapshot(ctx context.Context) (spotfleet.Snapshot, error) {
 		snap.Instances = append(snap.Instances, si)
 	}
 	for _, s := range e.services {
-		ss := spotfleet.Service{Name: s.cfg.Name, Desired: s.desired, StopTimeout: s.cfg.StopTimeout.D()}
+		ss := spotfleet.Service{Name: s.cfg.Name, Desired: s.desired, StopTimeout: s.cfg.StopTimeout.D(),
+			CPU: s.cfg.CPU, Memory: s.cfg.Memory}
+		if s.covers != nil {
+			ss.Covers = s.covers.cfg.Name
+		}
 		if s.tg != nil {
 			ss.TargetGroup = s.tg.name
 		}
@@ -224,6 +238,47 @@ func (e *Emulator) shutdown(in *instance) {
 		defer e.unlock()
 		e.terminate(in, "TerminateInstances")
 	}()
+}
+
+// failuresShown is how far back a snapshot shows a group's failed launches: DescribeScalingActivities
+// pages back further, but only recent failures tell whether Spot is short now.
+const failuresShown = 10 * time.Minute
+
+// SetDesiredCapacity is Auto Scaling's SetDesiredCapacity (HonorCooldown false): the group
+// launches or terminates to reach it. Like AWS, a value outside the group's bounds is an
+// error, not clamped.
+func (e *Emulator) SetDesiredCapacity(ctx context.Context, group string, units int) error {
+	e.lock()
+	defer e.unlock()
+	g := e.group(group)
+	if g == nil {
+		return fmt.Errorf("ValidationError: Auto Scaling group %q not found", group)
+	}
+	if units < g.cfg.MinSize || units > g.cfg.MaxSize {
+		return fmt.Errorf("ValidationError: new SetDesiredCapacity value %d is outside the bounds of group %s (min %d, max %d)", units, group, g.cfg.MinSize, g.cfg.MaxSize)
+	}
+	g.setDesired(units, "SetDesiredCapacity")
+	return ctx.Err()
+}
+
+// SetDesiredCount is ECS UpdateService with a new desiredCount.
+func (e *Emulator) SetDesiredCount(ctx context.Context, service string, count int) error {
+	e.lock()
+	defer e.unlock()
+	if count < 0 {
+		return fmt.Errorf("InvalidParameterException: desiredCount %d is negative", count)
+	}
+	for _, s := range e.services {
+		if s.cfg.Name == service {
+			if s.desired != count {
+				e.note("service %s: desired count %d -> %d (UpdateService)", service, s.desired, count)
+			}
+			s.desired = count
+			s.kick()
+			return ctx.Err()
+		}
+	}
+	return fmt.Errorf("ServiceNotFoundException: service %q not found", service)
 }
 
 // AvoidPools replaces the set of pools the group does not launch Spot in, as trimming the

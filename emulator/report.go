@@ -51,7 +51,10 @@ type CapacityStats struct {
 	SecondsBelowDesired     float64 `json:"secondsBelowDesired"`
 	OnDemandInstanceSeconds float64 `json:"onDemandInstanceSeconds"`
 	SpotInstanceSeconds     float64 `json:"spotInstanceSeconds"`
-	LaunchFailures          int     `json:"launchFailures"`
+	// OnDemandExcessInstanceSeconds is On-Demand beyond the policy's base and the cover a
+	// Spot shortfall needs at each moment.
+	OnDemandExcessInstanceSeconds float64 `json:"onDemandExcessInstanceSeconds"`
+	LaunchFailures                int     `json:"launchFailures"`
 }
 
 // CostStats prices the run against running every instance On-Demand.
@@ -75,7 +78,8 @@ func (e *Emulator) Report(load *Load) Report {
 		},
 		Capacity: CapacityStats{
 			ReadySeconds: round(a.readyAt.Seconds(), 1), SecondsBelowDesired: round(a.belowDesired.Seconds(), 1), OnDemandInstanceSeconds: round(a.onDemandSec, 1),
-			SpotInstanceSeconds: round(a.spotSec, 1), LaunchFailures: a.launchFailures,
+			SpotInstanceSeconds: round(a.spotSec, 1), OnDemandExcessInstanceSeconds: round(a.onDemandExcessSec, 1),
+			LaunchFailures: a.launchFailures,
 		},
 		Cost: CostStats{USD: round(a.costUSD, 6), AllOnDemandUSD: round(a.allOnDemandUSD, 6)},
 	}

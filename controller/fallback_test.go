@@ -1,0 +1,184 @@
+package controller
+
+import (
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/internal/strictyaml"
+)
+
+// fallbackECS is an S0-shaped fleet with a fallback whose tasks fill an instance each:
+// two On-Demand and two Spot, so that the cover needs an On-Demand instance of its own.
+const fallbackECS = `name: t
+capacity:
+  - name: on-demand
+    instanceTypes: [m5.large]
+    onDemandPercentageAboveBaseCapacity: 100
+    minSize: 1
+    maxSize: 4
+    desiredCapacity: 2
+  - name: spot
+    instanceTypes: [m5.large, m5a.large, m6i.large]
+    minSize: 0
+    maxSize: 6
+    desiredCapacity: 2
+fallback: {from: spot, to: on-demand, returnAfter: 2m}
+services:
+  - name: web
+    command: [web]
+    desiredCount: 4
+    cpu: 2048
+    memory: 4096
+    loadBalancer: {listenerPort: 8080, deregistrationDelay: 30s}
+`
+
+// fallbackInstances is an S1-shaped fleet: three Spot instances serving, an On-Demand
+// group at 0.
+const fallbackInstances = `name: t
+workload: instances
+capacity:
+  - name: spot
+    instanceTypes: [m5.large, m5a.large, m6i.large]
+    minSize: 3
+    maxSize: 6
+    desiredCapacity: 3
+  - name: on-demand
+    instanceTypes: [m5.large]
+    maxSize: 3
+    onDemandPercentageAboveBaseCapacity: 100
+fallback: {from: spot, to: on-demand, returnAfter: 2m}
+instances:
+  name: web
+  command: [web]
+  stopTimeout: 20s
+  loadBalancer: {listenerPort: 8080, deregistrationDelay: 30s}
+`
+
+// serving is what serves in a snapshot against what should: healthy tasks of the service
+// and its companion (ecs), or healthy capacity units against the Spot group's desired
+// (instances); and the On-Demand instances of the fallback group.
+func serving(s spotfleet.Snapshot) (healthy, desired, onDemand int) {
+	for _, sv := range s.Services {
+		if sv.Covers == "" && len(s.Tasks) > 0 {
+			desired += sv.Desired
+		}
+	}
+	for _, t := range s.Tasks {
+		if t.Healthy {
+			healthy++
+		}
+	}
+	for _, in := range s.Instances {
+		if !in.Alive() || in.Group != "on-demand" || in.Lifecycle != spotfleet.OnDemand {
+			continue
+		}
+		onDemand++
+	}
+	if len(s.Tasks) == 0 { // workload instances
+		for _, g := range s.Groups {
+			if g.Name == "spot" {
+				desired = g.Desired
+			}
+		}
+		for _, in := range s.Instances {
+			if in.Healthy && in.Alive() && in.Group != "" {
+				healthy += in.Weight
+			}
+		}
+	}
+	return healthy, desired, onDemand
+}
+
+// TestFallbackCoversAndReturns is the issue's scenario on both workloads: at t every Spot
+// pool refuses launches and a third of the Spot instances are interrupted; at t+10m Spot
+// returns. The cover serves within seconds of its capacity being up, nothing stops while
+// registered, the fleet never dips below desired once covered or while the cover goes, and
+// the cover is gone by t + 10m + returnAfter + the drain.
+func TestFallbackCoversAndReturns(t *testing.T) {
+	for name, c := range map[string]struct {
+		yaml    string
+		boot    time.Duration // of the cover's capacity: a task on a running instance, or an instance
+		odFloor int           // On-Demand instances before and after
+	}{
+		"ecs":       {fallbackECS, time.Minute, 2},
+		"instances": {fallbackInstances, time.Minute, 0},
+	} {
+		t.Run(name, func(t *testing.T) {
+			withRig(t, c.yaml, func(t *testing.T, r *rig) {
+				if os.Getenv("DEBUG") != "" {
+					r.cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+				}
+				r.startController()
+				_, desired, _ := serving(r.snapshot())
+				start := r.e.Elapsed().Truncate(time.Second) + time.Second
+				at := func(d time.Duration) emulator.Step { return emulator.Step{At: strictyaml.Duration(start + d)} }
+				refuse, interrupt, back := at(0), at(0), at(10*time.Minute)
+				refuse.SpotCapacity = &emulator.CapacityStep{Pools: []string{"*"}, Instances: 0}
+				interrupt.Interrupt = &emulator.InterruptStep{Pools: []string{"*"}, Fraction: 1.0 / 3}
+				back.SpotCapacity = &emulator.CapacityStep{Pools: []string{"*"}, Instances: emulator.Unlimited}
+				if err := r.e.Play(&emulator.Scenario{Steps: []emulator.Step{refuse, interrupt, back}}); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(start - r.e.Elapsed())
+
+				var whole, dipped, gone time.Duration = -1, -1, -1
+				maxOD := 0
+				for s := time.Duration(0); s < 16*time.Minute; s += time.Second {
+					healthy, _, od := serving(r.snapshot())
+					maxOD = max(maxOD, od)
+					if s > 10*time.Minute && od == c.odFloor && gone < 0 {
+						gone = s
+					}
+					if healthy >= desired && whole < 0 && s > 0 {
+						whole = s
+					}
+					if whole >= 0 && healthy < desired && dipped < 0 {
+						dipped = s
+					}
+					time.Sleep(time.Second)
+				}
+				// The cover's capacity boots in c.boot; its service then needs a start and
+				// two health checks (5s apart).
+				if whole < 0 || whole > c.boot+12*time.Second {
+					t.Errorf("back at desired %s after the shortage, want within %s", whole, c.boot+12*time.Second)
+				}
+				if dipped >= 0 {
+					t.Errorf("below desired again at t+%s, after it was covered", dipped)
+				}
+				if maxOD <= c.odFloor {
+					t.Errorf("no On-Demand instance covered the shortfall")
+				}
+				// Spot returns at 10m; the cover goes returnAfter (2m) after the last refusal,
+				// then drains (30s deregistration delay, 30s stop timeout).
+				if limit := 10*time.Minute + 2*time.Minute + time.Minute + 5*time.Second; gone < 0 || gone > limit {
+					t.Errorf("the cover was gone at t+%s, want by t+%s", gone, limit)
+				}
+				// On-Demand beyond base + the cover the shortfall needs: at most returnAfter
+				// and one boot per cover instance.
+				coverInstances := maxOD - c.odFloor
+				if excess, limit := r.report().Capacity.OnDemandExcessInstanceSeconds, (2*time.Minute + time.Duration(coverInstances)*time.Minute).Seconds(); excess > limit {
+					t.Errorf("%.0f On-Demand excess instance-seconds, want at most %.0f", excess, limit)
+				}
+				t.Logf("whole after %s, at most %d On-Demand; report %+v; stats %+v; calls %v", whole, maxOD, r.report().Capacity, r.c.Stats().Fallback, r.rec.order[len(r.rec.order)-min(10, len(r.rec.order)):])
+				_, _, od := serving(r.snapshot())
+				if od != c.odFloor {
+					t.Errorf("%d On-Demand instances at t+16m, want the %d of the base: the cover is not given back", od, c.odFloor)
+				}
+				for _, sv := range r.snapshot().Services {
+					if sv.Covers != "" && sv.Desired != 0 {
+						t.Errorf("companion %s still at desired %d", sv.Name, sv.Desired)
+					}
+				}
+				checkClean(t, r.report())
+				st := r.c.Stats()
+				if st.Fallback.Cycles != 1 || len(st.Fallback.Reaction) != 1 {
+					t.Errorf("fallback stats %+v: want one cycle, its reaction measured", st.Fallback)
+				}
+			})
+		})
+	}
+}
