@@ -2,9 +2,11 @@ package controller
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/emulator"
 	"github.com/spotfleet/spotfleet/internal/strictyaml"
 	"github.com/spotfleet/spotfleet/manifest"
@@ -80,4 +82,50 @@ func targets(b *testing.B, e *emulator.Emulator) int {
 		b.Fatal(err)
 	}
 	return len(s.Targets)
+}
+
+// BenchmarkFallbackDecision is one fallback decision (indexing the snapshot included) over
+// 5,000 instances and 50,000 tasks: 50 services of 1,000 tasks, each with a companion,
+// a third of the Spot instances interrupted and their tasks waiting for capacity.
+func BenchmarkFallbackDecision(b *testing.B) {
+	const services, perService, instances = 50, 1000, 5000
+	s := &spotfleet.Snapshot{Time: t0, Groups: []spotfleet.Group{
+		{Name: "spot", Desired: instances / 2, MaxSize: instances},
+		{Name: "on-demand", Desired: instances / 2, MaxSize: instances, InstanceCPU: 8192, InstanceMemory: 30000},
+	}}
+	pol := &fallbackPolicy{from: "spot", to: "on-demand", after: 30 * time.Second, returnAfter: 5 * time.Minute, ecs: true,
+		strategy: map[string][]manifest.CapacityProviderStrategy{}}
+	leaving := map[string]bool{}
+	for i := range instances {
+		in := spotfleet.Instance{ID: fmt.Sprintf("i-%05d", i), Group: "spot", Lifecycle: spotfleet.Spot,
+			State: spotfleet.InstanceRunning, Weight: 1, Healthy: true, ContainerInstance: fmt.Sprintf("ci-%05d", i)}
+		if i%2 == 1 {
+			in.Group, in.Lifecycle = "on-demand", spotfleet.OnDemand
+		} else if i%3 == 0 {
+			leaving[in.ID] = true
+		}
+		s.Instances = append(s.Instances, in)
+	}
+	for sv := range services {
+		name := fmt.Sprintf("svc-%02d", sv)
+		s.Services = append(s.Services, spotfleet.Service{Name: name, Desired: perService, CPU: 512, Memory: 1024},
+			spotfleet.Service{Name: manifest.CoverServiceName(name), CPU: 512, Memory: 1024, Covers: name})
+		pol.strategy[name] = []manifest.CapacityProviderStrategy{{CapacityProvider: "on-demand", Base: 1, Weight: 1}, {CapacityProvider: "spot", Weight: 3}}
+		for k := range perService {
+			in := s.Instances[(sv*perService+k)%instances]
+			t := spotfleet.Task{ID: fmt.Sprintf("%s-%d", name, k), Service: name, Instance: in.ID,
+				Provider: in.Group, Status: spotfleet.TaskRunning, Healthy: true}
+			if leaving[in.ID] {
+				t.Instance, t.Status, t.Healthy = "", spotfleet.TaskProvisioning, false
+			}
+			s.Tasks = append(s.Tasks, t)
+		}
+	}
+	var p fallbackPlan
+	for b.Loop() {
+		p = decideFallback(newView(s), leaving, nil, -1, t0, pol)
+	}
+	if len(p.count) != services {
+		b.Fatalf("%d companions scaled, want %d", len(p.count), services)
+	}
 }

@@ -3,6 +3,7 @@ package controller
 import (
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -178,6 +179,93 @@ func TestFallbackCoversAndReturns(t *testing.T) {
 				if st.Fallback.Cycles != 1 || len(st.Fallback.Reaction) != 1 {
 					t.Errorf("fallback stats %+v: want one cycle, its reaction measured", st.Fallback)
 				}
+			})
+		})
+	}
+}
+
+// flapping is an S1-shaped fleet whose Spot group has a single pool.
+const flapping = `name: t
+workload: instances
+capacity:
+  - name: spot
+    instanceTypes: [m5.large]
+    zones: [us-east-1a]
+    minSize: 3
+    maxSize: 6
+    desiredCapacity: 3
+  - name: on-demand
+    instanceTypes: [m5.large]
+    maxSize: 3
+    onDemandPercentageAboveBaseCapacity: 100
+fallback: {from: spot, to: on-demand, returnAfter: RETURN}
+instances:
+  name: web
+  command: [web]
+  stopTimeout: 5s
+  loadBalancer: {listenerPort: 8080, deregistrationDelay: 5s}
+`
+
+// TestFlappingPoolMakesOneCyclePerReturnAfter: the only Spot pool refuses for 30s and
+// takes launches for 30s, for 10 minutes, with an interruption every other refusal. The cover
+// comes once and stays until the pool has been quiet for returnAfter: cover starts are at
+// least returnAfter apart. With returnAfter 0 the same market makes a cycle per flap,
+// which is what the hysteresis is for.
+func TestFlappingPoolMakesOneCyclePerReturnAfter(t *testing.T) {
+	for _, c := range []struct {
+		returnAfter string
+		wantMore    bool // more than one cycle in the 10 minutes
+	}{{"5m", false}, {"0s", true}} {
+		t.Run("returnAfter="+c.returnAfter, func(t *testing.T) {
+			withRig(t, strings.Replace(flapping, "RETURN", c.returnAfter, 1), func(t *testing.T, r *rig) {
+				r.startController()
+				start := r.e.Elapsed().Truncate(time.Second) + time.Second
+				var steps []emulator.Step
+				for k := range 10 {
+					at := start + time.Duration(k)*time.Minute
+					steps = append(steps,
+						emulator.Step{At: strictyaml.Duration(at), SpotCapacity: &emulator.CapacityStep{Pools: []string{"*"}, Instances: 0}},
+						emulator.Step{At: strictyaml.Duration(at + 30*time.Second), SpotCapacity: &emulator.CapacityStep{Pools: []string{"*"}, Instances: emulator.Unlimited}})
+					if k%2 == 0 {
+						steps = append(steps, emulator.Step{At: strictyaml.Duration(at), Interrupt: &emulator.InterruptStep{Pools: []string{"*"}, Count: 1}})
+					}
+				}
+				if err := r.e.Play(&emulator.Scenario{Steps: steps}); err != nil {
+					t.Fatal(err)
+				}
+				var starts []time.Duration
+				covered, od := false, 0
+				for s := time.Duration(0); s < 18*time.Minute; s += time.Second {
+					_, _, od = serving(r.snapshot())
+					desired := 0
+					for _, g := range r.snapshot().Groups {
+						if g.Name == "on-demand" {
+							desired = g.Desired
+						}
+					}
+					if desired > 0 && !covered {
+						starts = append(starts, s)
+					}
+					covered = desired > 0
+					time.Sleep(time.Second)
+				}
+				t.Logf("cover started at %v", starts)
+				if len(starts) == 0 {
+					t.Fatal("the shortfall was never covered")
+				}
+				returnAfter, _ := time.ParseDuration(c.returnAfter)
+				for i := 1; i < len(starts) && !c.wantMore; i++ {
+					if gap := starts[i] - starts[i-1]; gap < returnAfter {
+						t.Errorf("cover started at %v: %s apart, want at least returnAfter %s", starts, gap, returnAfter)
+					}
+				}
+				if got := len(starts) > 1; got != c.wantMore {
+					t.Errorf("cover started at %v (%d cycles); want more than one: %v", starts, len(starts), c.wantMore)
+				}
+				if covered || od > 0 {
+					t.Errorf("the cover is still there 8 minutes after the flapping stopped")
+				}
+				checkClean(t, r.report())
 			})
 		})
 	}
