@@ -74,9 +74,6 @@ func (c cover) step(s shortfall, refusedAt, now time.Time, pol *fallbackPolicy) 
 	case c.pendingSince.IsZero():
 		c.pendingSince = now
 	}
-	// A capacity error in this pending episode (or just before the snapshot showed it)
-	// counts at once; any other shortfall once it outlasts `after`.
-	short := s.pending > 0 && (!refusedAt.Before(c.pendingSince.Add(-time.Minute)) || now.Sub(c.pendingSince) >= pol.after)
 	if refusedAt.After(c.calmSince) {
 		c.calmSince = refusedAt
 	}
@@ -84,12 +81,15 @@ func (c cover) step(s shortfall, refusedAt, now time.Time, pol *fallbackPolicy) 
 		c.calmSince = now
 	}
 	c.lastNeed = s.need
-	switch {
-	case short && s.need > c.target:
+	// A capacity error in this pending episode (or just before the snapshot showed it)
+	// counts at once; any other shortfall once it outlasts `after`. What is short is what
+	// is neither served nor on its way (booting capacity serves soon).
+	switch short, want := s.pending > 0 && (!refusedAt.Before(c.pendingSince.Add(-time.Minute)) || now.Sub(c.pendingSince) >= pol.after), min(s.need, s.pending); {
+	case short && want > c.target:
 		if c.target == 0 {
 			c.startedAt, c.coveredAt, c.wholeAt = c.pendingSince, time.Time{}, time.Time{}
 		}
-		c.target = s.need
+		c.target = want
 		c.calmSince = now
 	case c.target > s.need && now.Sub(c.calmSince) >= pol.returnAfter:
 		c.target = s.need
@@ -194,7 +194,9 @@ func measureGroup(v *view, leaving map[string]bool, pol *fallbackPolicy) shortfa
 }
 
 // measureServices measures each service's tasks on the from provider, in one pass over
-// the tasks (workload ecs). companion maps a service to the service covering it.
+// the tasks (workload ecs). Tasks waiting in PROVISIONING for an instance that is booting
+// are not pending: the group launched what they need. companion maps a service to the
+// service covering it.
 func measureServices(v *view, leaving map[string]bool, pol *fallbackPolicy) (map[string]shortfall, map[string]*spotfleet.Service) {
 	companion := map[string]*spotfleet.Service{}
 	for i := range v.snap.Services {
@@ -219,6 +221,14 @@ func measureServices(v *view, leaving map[string]bool, pol *fallbackPolicy) (map
 			healthy[t.Service]++
 		}
 	}
+	booting := 0
+	for i := range v.snap.Instances {
+		in := &v.snap.Instances[i]
+		if in.Group == pol.from && in.Alive() && !in.Healthy && !leaving[in.ID] {
+			booting++
+		}
+	}
+	from := v.group[pol.from]
 	out := map[string]shortfall{}
 	for i := range v.snap.Services {
 		sv := &v.snap.Services[i]
@@ -227,7 +237,8 @@ func measureServices(v *view, leaving map[string]bool, pol *fallbackPolicy) (map
 			continue
 		}
 		want := manifest.Split(st, sv.Desired)[pol.from]
-		out[sv.Name] = shortfall{need: max(0, want-healthy[sv.Name]), pending: pending[sv.Name], serving: serving[sv.Name]}
+		slots := booting * max(1, int(1/taskShare(sv, from)))
+		out[sv.Name] = shortfall{need: max(0, want-healthy[sv.Name]), pending: max(0, pending[sv.Name]-slots), serving: serving[sv.Name]}
 	}
 	return out, companion
 }

@@ -11,7 +11,6 @@ import (
 	"pgregory.net/rapid"
 )
 
-
 func stepPolicy() *fallbackPolicy {
 	return &fallbackPolicy{from: "spot", to: "on-demand", after: 30 * time.Second, returnAfter: 5 * time.Minute}
 }
@@ -41,6 +40,9 @@ func TestCoverStep(t *testing.T) {
 		{"capacity booting is not a shortfall", []round{
 			{0, 2, 0, -1, 0},
 			{time.Minute, 2, 0, -1, 0},
+		}},
+		{"only what is not launched is covered", []round{
+			{0, 3, 1, 0, 1},
 		}},
 		{"a refusal from before this episode does not count at once", []round{
 			{10 * time.Minute, 1, 1, 0, 0},
@@ -221,12 +223,12 @@ func TestFallbackProperties(t *testing.T) {
 				s.Instances = append(s.Instances, spotfleet.Instance{ID: fmt.Sprint("s", i), Group: "spot", Weight: 1,
 					State: spotfleet.InstanceRunning, Healthy: i < healthy, Lifecycle: spotfleet.Spot})
 			}
-			need := desired - healthy
+			need, pending := desired-healthy, desired-launched
 			old := covers[pol.from].target
 			p := decideFallback(newView(s), nil, covers, -1, refused, pol)
 			got := p.covers[pol.from].target
-			if got > old && got != need {
-				t.Fatalf("cover raised from %d to %d with %d short", old, got, need)
+			if got > old && got != min(need, pending) {
+				t.Fatalf("cover raised from %d to %d with %d short and %d of it not launched", old, got, need, pending)
 			}
 			if got < old && got < need {
 				t.Fatalf("cover lowered from %d to %d while Spot still lacks %d", old, got, need)
@@ -237,4 +239,61 @@ func TestFallbackProperties(t *testing.T) {
 			covers = p.covers
 		}
 	})
+}
+
+// TestS1Function is reference design S1's function run after run: frozen for 10 minutes
+// after the Spot target changes, scale-out at once otherwise, scale-in only 45 minutes
+// after the last scaling.
+func TestS1Function(t *testing.T) {
+	world := func(at time.Duration, spotDesired, spotLaunched, odDesired int) *spotfleet.Snapshot {
+		s := &spotfleet.Snapshot{Time: t0.Add(at), Groups: []spotfleet.Group{
+			{Name: "spot", Desired: spotDesired, MaxSize: 20}, {Name: "on-demand", Desired: odDesired, MaxSize: 10}}}
+		for i := range spotLaunched {
+			s.Instances = append(s.Instances, spotfleet.Instance{ID: fmt.Sprint(i), Group: "spot", Weight: 1, State: spotfleet.InstanceRunning})
+		}
+		return s
+	}
+	var st s1
+	for i, r := range []struct {
+		at                           time.Duration
+		spotDesired, launched, odDes int
+		want                         int
+		act                          bool
+	}{
+		{0, 6, 6, 0, 0, false},                           // nothing pending
+		{time.Minute, 6, 4, 0, 2, true},                  // 2 pending: scale out at once
+		{2 * time.Minute, 8, 4, 2, 0, false},             // the Spot target changed: frozen
+		{11 * time.Minute, 8, 4, 2, 0, false},            // still within 10 minutes of the change
+		{12 * time.Minute, 8, 4, 2, 4, true},             // 4 pending
+		{20 * time.Minute, 8, 8, 4, 0, false},            // Spot back: scale-in waits for the cooldown
+		{12*time.Minute + s1Cooldown, 8, 8, 4, 0, true},  // 45 minutes after the last scaling
+		{13*time.Minute + s1Cooldown, 8, 8, 0, 0, false}, // at 0: nothing to do
+	} {
+		got, act := st.decide(world(r.at, r.spotDesired, r.launched, r.odDes), 1, "spot", "on-demand")
+		if act != r.act || (act && got != r.want) {
+			t.Fatalf("run %d at %s: (%d, %v), want (%d, %v)", i, r.at, got, act, r.want, r.act)
+		}
+		if act {
+			st.scaledAt = t0.Add(r.at)
+		}
+	}
+}
+
+// TestBootingInstancesHoldWaitingTasks: tasks waiting for a Spot instance that is booting
+// are on their way; only those beyond what it holds are covered.
+func TestBootingInstancesHoldWaitingTasks(t *testing.T) {
+	waiting := task("web", "spot", spotfleet.TaskProvisioning, false)
+	od := task("web", "on-demand", spotfleet.TaskRunning, true)
+	for booting, want := range []int{2, 1, 0} {
+		s := ecsWorld([]spotfleet.Task{od, od, waiting, waiting}, 2, 0)
+		s.Groups[0].InstanceCPU, s.Groups[0].InstanceMemory = 1024, 7700 // one task each
+		for i := range booting {
+			s.Instances = append(s.Instances, spotfleet.Instance{ID: fmt.Sprint("boot", i), Group: "spot",
+				Lifecycle: spotfleet.Spot, State: spotfleet.InstancePending, Weight: 1})
+		}
+		p := decideFallback(newView(s), nil, nil, -1, t0, ecsPolicy())
+		if got := p.covers["web"].target; got != want {
+			t.Errorf("%d booting: cover %d, want %d", booting, got, want)
+		}
+	}
 }

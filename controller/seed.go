@@ -12,10 +12,12 @@ import (
 // spotfleet can be compared with it in one run: when an interruption warning arrives, it
 // deregisters the instance from the target groups (an instance target: for ECS tasks,
 // whose targets are IP addresses, this finds nothing) and publishes a notification. It
-// leaves everything else to ECS (the agent's own draining) and Auto Scaling.
+// leaves everything else to ECS (the agent's own draining) and Auto Scaling. With a
+// fallback block it also runs reference design S1's function (see runS1).
 type Seed struct {
 	cfg      Config
 	notifier *notifier
+	upi      int // S1: units per instance of the On-Demand group
 }
 
 // NewSeed builds the S2 function from the same configuration as a controller (Queue is
@@ -25,12 +27,21 @@ func NewSeed(cfg Config) (*Seed, error) {
 		return nil, errors.New("seed: a manifest, a provider and a queue are required")
 	}
 	cfg = cfg.withDefaults()
-	return &Seed{cfg: cfg, notifier: newNotifier(cfg, func(string) {})}, nil
+	s := &Seed{cfg: cfg, notifier: newNotifier(cfg, func(string) {}), upi: 1}
+	if f := cfg.Manifest.Fallback; f != nil {
+		if g, ok := cfg.Manifest.Group(f.To); ok {
+			s.upi = max(1, g.InstanceTypes[0].Weight)
+		}
+	}
+	return s, nil
 }
 
 // Run reads the queue until ctx ends.
 func (s *Seed) Run(ctx context.Context) error {
 	go s.notifier.run(ctx)
+	if s.cfg.Manifest.Fallback != nil {
+		go s.runS1(ctx)
+	}
 	for ctx.Err() == nil {
 		msgs, err := s.cfg.Queue.ReceiveMessages(ctx, 10, time.Second, 30*time.Second)
 		if err != nil {

@@ -87,8 +87,8 @@ func (t InstanceType) MarshalYAML() (any, error) {
 type Fallback struct {
 	From        string   `yaml:"from" required:"true" doc:"The Spot group whose shortfall is covered."`
 	To          string   `yaml:"to" required:"true" doc:"The group that covers it, normally all On-Demand."`
-	After       Duration `yaml:"after" default:"30s" min:"0s" max:"1h" doc:"How long a shortfall without a classified launch failure (tasks PROVISIONING, group below desired) lasts before it is covered. A capacity error is covered at once."`
-	ReturnAfter Duration `yaml:"returnAfter" default:"5m" min:"0s" max:"24h" doc:"How long the Spot side must stay healthy before the cover is given back, step by step."`
+	After       Duration `yaml:"after" default:"30s" min:"0s" max:"1h" doc:"How long a shortfall without a classified launch failure (the from group below its desired capacity, tasks PROVISIONING beyond what its booting instances hold) lasts before it is covered. A capacity error (InsufficientInstanceCapacity and the like) is covered at once; capacity that is booting is not a shortfall."`
+	ReturnAfter Duration `yaml:"returnAfter" default:"5m" min:"0s" max:"24h" doc:"How long after the last sign of shortage (a refused launch, more capacity lost) the cover is given back. It goes step by step, each unit only once the Spot capacity replacing it is healthy; a pool that fails again restarts the clock."`
 }
 
 // Service is an ECS service, or under workload instances the process run on each instance.

@@ -67,7 +67,7 @@ started, even when it is itself killed with SIGKILL.`,
 	f.Float64Var(&o.speed, "speed", 1, "run emulated time this many times faster than real time (1-1000)")
 	f.DurationVar(&o.duration, "for", 0, "stop after this much emulated time (default: until Ctrl-C)")
 	f.StringVar(&o.report, "report", "", "write a JSON report here on exit")
-	f.StringVar(&o.controller, "controller", "spotfleet", "what reacts to interruptions: spotfleet; seed (reference design S2's function, for comparison); none (ECS and AWS alone)")
+	f.StringVar(&o.controller, "controller", "spotfleet", "what reacts to interruptions and Spot shortfalls: spotfleet; seed (the reference designs' functions, for comparison: S2's interruption function, and S1's On-Demand backup with a fallback block); none (ECS and Auto Scaling alone)")
 	f.StringVar(&o.api, "api", defaultAPI, `serve the state as JSON on this loopback address ("" to turn off)`)
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the emulator's choices (the scenario's market seed wins)")
 	return cmd
@@ -198,9 +198,6 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 	if o.controller != "none" {
 		fmt.Fprintf(out, "  controller log: %s\n", filepath.Join(logDir, "controller.log"))
 	}
-	if m.Fallback != nil && o.controller == "spotfleet" {
-		fmt.Fprintln(out, "  note: the manifest's fallback is not acted on yet (not supported yet: fallback to On-Demand and return)")
-	}
 	if o.duration > 0 {
 		fmt.Fprintf(out, "  running for %s of emulated time (about %s)\n", o.duration, clk.Wall(o.duration).Round(time.Second))
 	}
@@ -224,11 +221,16 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 		}
 		fmt.Fprintf(out, "report written to %s\n", o.report)
 	}
-	fmt.Fprintf(out, "after %s emulated: %d requests sent, %d failed (p99 %.1f ms); load balancer %d requests, %d elb 5xx, %d target 5xx; %d notices, %d tasks stopped while registered; %.0fs below desired; cost $%.4f vs $%.4f all On-Demand (%.1f%% saved)\n",
+	fmt.Fprintf(out, "after %s emulated: %d requests sent, %d failed (p99 %.1f ms); load balancer %d requests, %d elb 5xx, %d target 5xx; %d notices, %d tasks stopped while registered; %.0fs below desired; %.0f On-Demand instance-seconds (%.0f beyond base and cover); cost $%.4f vs $%.4f all On-Demand (%.1f%% saved)\n",
 		time.Duration(rep.EmulatedSeconds*float64(time.Second)).Round(time.Second), rep.Requests.Total, rep.Requests.Failed, rep.Requests.P99Ms,
 		rep.LoadBalancer.Requests, rep.LoadBalancer.ELB5xx, rep.LoadBalancer.Target5xx,
 		rep.Interruptions.Notices, rep.Interruptions.TasksStoppedWhileRegistered, rep.Capacity.SecondsBelowDesired,
+		rep.Capacity.OnDemandInstanceSeconds, rep.Capacity.OnDemandExcessInstanceSeconds,
 		rep.Cost.USD, rep.Cost.AllOnDemandUSD, rep.Cost.SavingsPercent)
+	if st := rep.ControllerStats; st != nil && m.Fallback != nil {
+		fmt.Fprintf(out, "fallback: %d cover-and-return cycles; reaction %v s (first shortfall to cover serving); back to Spot %v s (Spot whole again to cover gone)\n",
+			st.Fallback.Cycles, st.Fallback.ReactionSeconds, st.Fallback.BackToSpotSeconds)
+	}
 	return nil
 }
 
