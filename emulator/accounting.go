@@ -52,14 +52,15 @@ func (a *accounting) integrate(e *Emulator, from, to time.Time) {
 		}
 	}
 	a.onDemandExcessSec += float64(e.onDemandExcess()) * dt
-	below := false
+	below, wanted := false, false
 	for _, s := range e.services {
 		if s.covers == nil {
 			below = below || s.healthyUnits() < s.desiredUnits()
+			wanted = wanted || s.desiredUnits() > 0
 		}
 	}
 	switch {
-	case !a.ready && !below:
+	case !a.ready && !below && wanted: // before the groups are sized, nothing is wanted yet
 		a.ready, a.readyAt = true, elapsed
 	case a.ready && below:
 		a.belowDesired += to.Sub(from)

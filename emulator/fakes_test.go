@@ -44,3 +44,45 @@ func inspect(e *Emulator, f func()) {
 	defer e.unlock()
 	f()
 }
+
+// TestBootIsNotBelowDesired: time that passes before the groups are sized (Start) does not
+// make the fleet "ready" at 0 with nothing wanted, which would count the first boot as
+// time below desired.
+func TestBootIsNotBelowDesired(t *testing.T) {
+	m, diags := manifest.Parse("test.yaml", []byte(`name: t
+workload: instances
+capacity:
+  - name: spot
+    instanceTypes: [m5.large]
+    minSize: 2
+instances:
+  name: web
+  command: [web]
+  loadBalancer: {listenerPort: 8080}
+`))
+	if err := diags.Err(); err != nil {
+		t.Fatal(err)
+	}
+	synctest.Test(t, func(t *testing.T) {
+		r := &FakeRunner{}
+		e, err := New(m, Options{Runner: r, Prober: r, Listen: MemListen, BootTime: 60 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second) // as `up` opens its listeners
+		if err := e.Start(); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { e.Run(ctx); close(done) }()
+		time.Sleep(3 * time.Minute)
+		c := e.Report(nil).Capacity
+		cancel()
+		<-done
+		e.Close()
+		if c.ReadySeconds < 60 || c.SecondsBelowDesired != 0 {
+			t.Errorf("ready at %.0fs with %.0fs below desired; want ready after the boot (60s) and 0s below", c.ReadySeconds, c.SecondsBelowDesired)
+		}
+	})
+}
