@@ -47,6 +47,14 @@ type Manifest struct {
 	Services      []Service       `yaml:"services,omitempty" doc:"The services, under workload ecs."`
 	Instances     *Service        `yaml:"instances,omitempty" doc:"The service run on every instance, under workload instances. capacityProviderStrategy and desiredCount do not apply: the groups' desiredCapacity sizes it."`
 	Interruptions Interruptions   `yaml:"interruptions" doc:"What happens around an interruption besides draining."`
+	AWS           AWS             `yaml:"aws" doc:"Where the fleet goes on AWS (spotfleet apply); the local emulator ignores it."`
+}
+
+// AWS holds what provisioning on AWS needs beyond the fleet itself.
+type AWS struct {
+	VPC     string   `yaml:"vpc,omitempty" doc:"The VPC (vpc-...). Default: the region's default VPC."`
+	Subnets []string `yaml:"subnets,omitempty" doc:"Subnets (subnet-...) of the VPC, one or more per zone the groups use. Default: the VPC's subnets in those zones."`
+	AMI     string   `yaml:"ami,omitempty" doc:"The instances' image (ami-...). Default: the ECS-optimized Amazon Linux 2023 AMI (workload ecs) or Amazon Linux 2023 (workload instances), from their public SSM parameters."`
 }
 
 // CapacityGroup is one Auto Scaling group with a mixed instances policy.

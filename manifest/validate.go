@@ -60,6 +60,7 @@ func validate(m *Manifest, src *strictyaml.Source) strictyaml.Diagnostics {
 	c.capacity(m)
 	c.fallback(m)
 	c.workload(m)
+	c.aws(m.AWS)
 	seenNames := map[string]string{}
 	ports := map[int]string{}
 	for i := range m.Services {
@@ -331,4 +332,26 @@ func hasAnyPrefix(s string, prefixes ...string) bool {
 		}
 	}
 	return false
+}
+
+var awsID = regexp.MustCompile(`^(vpc|subnet|ami)-[0-9a-f]{8,17}$`)
+
+func (c *checker) aws(a AWS) {
+	check := func(path, prefix, id string) {
+		if !awsID.MatchString(id) || !strings.HasPrefix(id, prefix+"-") {
+			c.errorf(path, "such as "+prefix+"-0123456789abcdef0", "%q is not a %s ID", id, prefix)
+		}
+	}
+	if a.VPC != "" {
+		check("aws.vpc", "vpc", a.VPC)
+	}
+	for i, sn := range a.Subnets {
+		check(fmt.Sprintf("aws.subnets[%d]", i), "subnet", sn)
+	}
+	if a.AMI != "" {
+		check("aws.ami", "ami", a.AMI)
+	}
+	if len(a.Subnets) > 0 && a.VPC == "" {
+		c.errorf("aws.subnets", "name the VPC they belong to", "aws.subnets without aws.vpc")
+	}
 }

@@ -41,7 +41,7 @@ func TestValidationRules(t *testing.T) {
 		{"truncated field name", "name: web\ncapacity:\n  - name: spot\n    instanceTypes: [m5.large, m5a.large, m6i.large]\n    onDemandBase: 1\nservices: [{name: w, command: [x]}]\n",
 			[]string{`m.yaml:5:5: unknown field "onDemandBase" (did you mean "onDemandBaseCapacity"?)`}},
 		{"unknown field, no close match", base + "colour: blue\nservices: [{name: w, command: [x]}]\n",
-			[]string{`m.yaml:8:1: unknown field "colour" (known fields: name, region, workload, capacity, fallback, rebalance, services, instances, interruptions)`}},
+			[]string{`m.yaml:8:1: unknown field "colour" (known fields: name, region, workload, capacity, fallback, rebalance, services, instances, interruptions, aws)`}},
 		{"wrong type", base + "services:\n  - {name: web, command: [x], desiredCount: two}\n",
 			[]string{`m.yaml:9:45: desiredCount: expected a whole number, got the string "two"`}},
 		{"duration without unit", base + "services:\n  - {name: web, command: [x], stopTimeout: 30}\n",

@@ -1,0 +1,118 @@
+package aws
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/spotfleet/spotfleet/manifest"
+)
+
+// Public SSM parameters of the images spotfleet launches unless the manifest sets one.
+const (
+	ecsAMIParameter       = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
+	instancesAMIParameter = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+)
+
+// discover reads the account, the network and the image, once.
+func (s *Stack) discover(ctx context.Context) error {
+	if s.env.vpc != "" {
+		return nil
+	}
+	id, err := s.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return fmt.Errorf("who am I (sts GetCallerIdentity): %w; check the AWS credentials and region", err)
+	}
+	s.env.account = awssdk.ToString(id.Account)
+	if err := s.discoverAMI(ctx); err != nil {
+		return err
+	}
+	return s.discoverNetwork(ctx)
+}
+
+func (s *Stack) discoverNetwork(ctx context.Context) error {
+	a := s.m.AWS
+	vpc := a.VPC
+	if vpc == "" {
+		out, err := s.ec2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: []ec2types.Filter{{Name: awssdk.String("is-default"), Values: []string{"true"}}}})
+		if err != nil {
+			return fmt.Errorf("finding the default VPC: %w", err)
+		}
+		if len(out.Vpcs) == 0 {
+			return fmt.Errorf("region %s has no default VPC: set aws.vpc and aws.subnets in the manifest", s.env.region)
+		}
+		vpc = awssdk.ToString(out.Vpcs[0].VpcId)
+	}
+	in := &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{{Name: awssdk.String("vpc-id"), Values: []string{vpc}}}}
+	if len(a.Subnets) > 0 {
+		in.SubnetIds = a.Subnets
+	}
+	out, err := s.ec2.DescribeSubnets(ctx, in)
+	if err != nil {
+		return fmt.Errorf("reading the subnets of %s: %w", vpc, err)
+	}
+	subnets := map[string]string{}
+	for _, sn := range out.Subnets {
+		z := awssdk.ToString(sn.AvailabilityZone)
+		if _, ok := subnets[z]; !ok || awssdk.ToString(sn.SubnetId) < subnets[z] {
+			subnets[z] = awssdk.ToString(sn.SubnetId)
+		}
+	}
+	for _, g := range s.m.Capacity {
+		for _, z := range g.Zones {
+			if subnets[z] == "" {
+				return fmt.Errorf("group %s: no subnet of %s in zone %s: set aws.subnets in the manifest, or change the group's zones", g.Name, vpc, z)
+			}
+		}
+	}
+	s.env.vpc, s.env.subnets = vpc, subnets
+	return nil
+}
+
+func (s *Stack) discoverAMI(ctx context.Context) error {
+	if s.m.AWS.AMI != "" {
+		s.env.ami = s.m.AWS.AMI
+		return nil
+	}
+	name := instancesAMIParameter
+	if s.m.Workload == manifest.WorkloadECS {
+		name = ecsAMIParameter
+	}
+	out, err := s.ssm.GetParameter(ctx, &ssm.GetParameterInput{Name: &name})
+	if err != nil {
+		return fmt.Errorf("reading the image from SSM parameter %s: %w (or set aws.ami in the manifest)", name, err)
+	}
+	s.env.ami = awssdk.ToString(out.Parameter.Value)
+	return nil
+}
+
+// subnetsFor lists the subnets of some zones, in zone order.
+func (s *Stack) subnetsFor(zones []string) []string {
+	var out []string
+	for _, z := range zones {
+		if sn := s.env.subnets[z]; sn != "" && !slices.Contains(out, sn) {
+			out = append(out, sn)
+		}
+	}
+	return out
+}
+
+// allZones lists every zone a group uses.
+func (s *Stack) allZones() []string {
+	var out []string
+	for _, g := range s.m.Capacity {
+		for _, z := range g.Zones {
+			if !slices.Contains(out, z) {
+				out = append(out, z)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,77 @@
+package aws
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spotfleet/spotfleet/manifest"
+)
+
+// PolicyDocument is an IAM policy.
+type PolicyDocument struct {
+	Version   string      `json:"Version"`
+	Statement []Statement `json:"Statement"`
+}
+
+// Statement is one statement of an IAM policy.
+type Statement struct {
+	Sid       string            `json:"Sid"`
+	Effect    string            `json:"Effect"`
+	Action    []string          `json:"Action"`
+	Resource  []string          `json:"Resource"`
+	Condition map[string]any    `json:"Condition,omitempty"`
+	Principal map[string]string `json:"Principal,omitempty"`
+}
+
+// ControllerPolicy is the least-privilege policy of `spotfleet controller` for a fleet:
+// exactly the calls the AWS provider makes, the mutating ones limited to the fleet's
+// resources. Describe and list calls take no resource-level permissions on AWS, so they
+// are on "*". account may be "*" when it is not known.
+func ControllerPolicy(m *manifest.Manifest, region, account string) PolicyDocument {
+	n := names{m.Name}
+	arn := func(service, resource string) string {
+		return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, region, account, resource)
+	}
+	st := []Statement{
+		{Sid: "Observe", Effect: "Allow", Resource: []string{"*"}, Action: []string{
+			"autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeScalingActivities",
+			"ec2:DescribeInstances", "ec2:DescribeInstanceTypes",
+			"elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetGroupAttributes",
+			"elasticloadbalancing:DescribeTargetHealth",
+		}},
+		{Sid: "Groups", Effect: "Allow", Resource: []string{arn("autoscaling", "autoScalingGroup:*:autoScalingGroupName/"+n.fleet+"-*")},
+			Action: []string{"autoscaling:DetachInstances", "autoscaling:SetDesiredCapacity", "autoscaling:UpdateAutoScalingGroup"}},
+		// Updating a group's overrides needs the right to launch from its launch template.
+		{Sid: "LaunchTemplate", Effect: "Allow", Action: []string{"ec2:RunInstances"}, Resource: []string{"*"},
+			Condition: map[string]any{"ArnLike": map[string]string{"ec2:LaunchTemplate": arn("ec2", "launch-template/*")},
+				"StringEquals": map[string]string{"aws:ResourceTag/" + FleetTag: m.Name}}},
+		{Sid: "Terminate", Effect: "Allow", Action: []string{"ec2:TerminateInstances"}, Resource: []string{arn("ec2", "instance/*")},
+			Condition: map[string]any{"StringEquals": map[string]string{"aws:ResourceTag/" + FleetTag: m.Name}}},
+		{Sid: "TargetGroups", Effect: "Allow", Resource: []string{arn("elasticloadbalancing", "targetgroup/"+n.fleet+"-*/*")},
+			Action: []string{"elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:ModifyTargetGroupAttributes"}},
+		{Sid: "Queue", Effect: "Allow", Resource: []string{arn("sqs", n.queue())}, Action: []string{
+			"sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"}},
+		{Sid: "SelfCheck", Effect: "Allow", Resource: []string{arn("events", "rule/"+n.rule())},
+			Action: []string{"events:DescribeRule", "events:ListTargetsByRule"}},
+	}
+	if m.Workload == manifest.WorkloadECS {
+		st = append(st,
+			Statement{Sid: "ObserveECS", Effect: "Allow", Resource: []string{"*"}, Action: []string{
+				"ecs:ListContainerInstances", "ecs:DescribeContainerInstances", "ecs:ListServices",
+				"ecs:DescribeServices", "ecs:ListTasks", "ecs:DescribeTasks"},
+				Condition: map[string]any{"ArnEquals": map[string]string{"ecs:cluster": arn("ecs", "cluster/"+n.cluster())}}},
+			Statement{Sid: "Drain", Effect: "Allow", Resource: []string{arn("ecs", "container-instance/"+n.cluster()+"/*")},
+				Action: []string{"ecs:UpdateContainerInstancesState"}},
+			Statement{Sid: "Services", Effect: "Allow", Resource: []string{arn("ecs", "service/"+n.cluster()+"/*")},
+				Action: []string{"ecs:UpdateService"}},
+			Statement{Sid: "PassInstanceRole", Effect: "Allow", Resource: []string{fmt.Sprintf("arn:aws:iam::%s:role/%s", account, n.instanceRole())},
+				Action: []string{"iam:PassRole"}})
+	}
+	return PolicyDocument{Version: "2012-10-17", Statement: st}
+}
+
+// JSON is the policy as IAM takes it.
+func (p PolicyDocument) JSON() string {
+	b, _ := json.MarshalIndent(p, "", "  ")
+	return string(b)
+}

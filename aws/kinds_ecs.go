@@ -1,0 +1,528 @@
+package aws
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/spotfleet/spotfleet/manifest"
+)
+
+func (s *Stack) ecsTags() []ecstypes.Tag {
+	return []ecstypes.Tag{{Key: awssdk.String(FleetTag), Value: awssdk.String(s.m.Name)}}
+}
+
+func ecsTagged(tags []ecstypes.Tag, fleet string) bool {
+	return slices.ContainsFunc(tags, func(t ecstypes.Tag) bool {
+		return awssdk.ToString(t.Key) == FleetTag && awssdk.ToString(t.Value) == fleet
+	})
+}
+
+func (s *Stack) isECS() bool { return s.m.Workload == manifest.WorkloadECS }
+
+// A capacity provider per group: managed scaling at the group's targetCapacityPercent,
+// managed termination protection (instances with tasks are not scaled in) and managed
+// draining (an instance Auto Scaling terminates is drained first).
+var capacityProviderKind = kind{
+	name: "capacity-provider",
+	want: func(s *Stack) []Resource {
+		if !s.isECS() {
+			return nil
+		}
+		var out []Resource
+		for _, g := range s.m.Capacity {
+			out = append(out, Resource{Name: s.n.capacityProvider(g.Name), Fields: map[string]string{
+				"group": s.n.group(g.Name), "targetCapacity": strconv.Itoa(g.TargetCapacityPercent), "managedTerminationProtection": "ENABLED"}})
+		}
+		return out
+	},
+	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
+		var names []string
+		for _, g := range s.m.Capacity {
+			names = append(names, s.n.capacityProvider(g.Name))
+		}
+		out, err := s.ecs.DescribeCapacityProviders(ctx, &ecs.DescribeCapacityProvidersInput{CapacityProviders: names, Include: []ecstypes.CapacityProviderField{ecstypes.CapacityProviderFieldTags}})
+		if err != nil {
+			return nil, err
+		}
+		got := map[string]map[string]string{}
+		for _, cp := range out.CapacityProviders {
+			if !ecsTagged(cp.Tags, s.m.Name) || cp.Status != ecstypes.CapacityProviderStatusActive {
+				continue
+			}
+			f := map[string]string{}
+			if a := cp.AutoScalingGroupProvider; a != nil {
+				arn := awssdk.ToString(a.AutoScalingGroupArn)
+				f["group"] = arn[strings.LastIndex(arn, "/")+1:]
+				f["managedTerminationProtection"] = string(a.ManagedTerminationProtection)
+				if a.ManagedScaling != nil {
+					f["targetCapacity"] = strconv.Itoa(int(awssdk.ToInt32(a.ManagedScaling.TargetCapacity)))
+				}
+			}
+			got[awssdk.ToString(cp.Name)] = f
+		}
+		return got, nil
+	},
+	create: func(ctx context.Context, s *Stack, r Resource) error {
+		g, err := s.asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{r.Fields["group"]}})
+		if err != nil {
+			return err
+		}
+		if len(g.AutoScalingGroups) == 0 {
+			return fmt.Errorf("group %s does not exist", r.Fields["group"])
+		}
+		_, err = s.ecs.CreateCapacityProvider(ctx, &ecs.CreateCapacityProviderInput{Name: &r.Name, Tags: s.ecsTags(),
+			AutoScalingGroupProvider: &ecstypes.AutoScalingGroupProvider{AutoScalingGroupArn: g.AutoScalingGroups[0].AutoScalingGroupARN,
+				ManagedScaling:               &ecstypes.ManagedScaling{Status: ecstypes.ManagedScalingStatusEnabled, TargetCapacity: atoi32(r.Fields["targetCapacity"])},
+				ManagedTerminationProtection: ecstypes.ManagedTerminationProtectionEnabled,
+				ManagedDraining:              ecstypes.ManagedDrainingEnabled}})
+		return err
+	},
+	update: func(ctx context.Context, s *Stack, r Resource) error {
+		_, err := s.ecs.UpdateCapacityProvider(ctx, &ecs.UpdateCapacityProviderInput{Name: &r.Name,
+			AutoScalingGroupProvider: &ecstypes.AutoScalingGroupProviderUpdate{
+				ManagedScaling:               &ecstypes.ManagedScaling{Status: ecstypes.ManagedScalingStatusEnabled, TargetCapacity: atoi32(r.Fields["targetCapacity"])},
+				ManagedTerminationProtection: ecstypes.ManagedTerminationProtectionEnabled,
+				ManagedDraining:              ecstypes.ManagedDrainingEnabled}})
+		return err
+	},
+	remove: func(ctx context.Context, s *Stack, name string) error {
+		_, err := s.ecs.DeleteCapacityProvider(ctx, &ecs.DeleteCapacityProviderInput{CapacityProvider: &name})
+		return err
+	},
+}
+
+// clusterStrategy is the cluster's default strategy: the first service's (S0: On-Demand
+// base 1 weight 1, Spot weight 1).
+func (s *Stack) clusterStrategy() []manifest.CapacityProviderStrategy {
+	if len(s.m.Services) == 0 {
+		return nil
+	}
+	return s.m.Services[0].CapacityProviderStrategy
+}
+
+func strategyString(n names, st []manifest.CapacityProviderStrategy) string {
+	var out []string
+	for _, x := range st {
+		out = append(out, fmt.Sprintf("%s:%d:%d", n.capacityProvider(x.CapacityProvider), x.Base, x.Weight))
+	}
+	return join(out)
+}
+
+func strategyOf(n names, st []manifest.CapacityProviderStrategy) []ecstypes.CapacityProviderStrategyItem {
+	var out []ecstypes.CapacityProviderStrategyItem
+	for _, x := range st {
+		out = append(out, ecstypes.CapacityProviderStrategyItem{CapacityProvider: awssdk.String(n.capacityProvider(x.CapacityProvider)),
+			Base: int32(x.Base), Weight: int32(x.Weight)})
+	}
+	return out
+}
+
+func readStrategy(st []ecstypes.CapacityProviderStrategyItem) string {
+	var out []string
+	for _, x := range st {
+		out = append(out, fmt.Sprintf("%s:%d:%d", awssdk.ToString(x.CapacityProvider), x.Base, x.Weight))
+	}
+	return join(out)
+}
+
+var clusterKind = kind{
+	name: "ecs-cluster",
+	want: func(s *Stack) []Resource {
+		if !s.isECS() {
+			return nil
+		}
+		var cps []string
+		for _, g := range s.m.Capacity {
+			cps = append(cps, s.n.capacityProvider(g.Name))
+		}
+		return []Resource{{Name: s.n.cluster(), Fields: map[string]string{"capacityProviders": join(cps), "defaultStrategy": strategyString(s.n, s.clusterStrategy())}}}
+	},
+	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
+		out, err := s.ecs.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{s.n.cluster()}, Include: []ecstypes.ClusterField{ecstypes.ClusterFieldTags}})
+		if err != nil {
+			return nil, err
+		}
+		got := map[string]map[string]string{}
+		for _, c := range out.Clusters {
+			if awssdk.ToString(c.Status) != "ACTIVE" || !ecsTagged(c.Tags, s.m.Name) {
+				continue
+			}
+			got[awssdk.ToString(c.ClusterName)] = map[string]string{"capacityProviders": join(c.CapacityProviders), "defaultStrategy": readStrategy(c.DefaultCapacityProviderStrategy)}
+		}
+		return got, nil
+	},
+	create: func(ctx context.Context, s *Stack, r Resource) error {
+		_, err := s.ecs.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: &r.Name, Tags: s.ecsTags()})
+		if err != nil {
+			return err
+		}
+		return clusterProviders(ctx, s, r)
+	},
+	update: clusterProviders,
+	remove: func(ctx context.Context, s *Stack, name string) error {
+		if _, err := s.ecs.PutClusterCapacityProviders(ctx, &ecs.PutClusterCapacityProvidersInput{Cluster: &name,
+			CapacityProviders: []string{}, DefaultCapacityProviderStrategy: []ecstypes.CapacityProviderStrategyItem{}}); err != nil {
+			return err
+		}
+		_, err := s.ecs.DeleteCluster(ctx, &ecs.DeleteClusterInput{Cluster: &name})
+		return err
+	},
+}
+
+func clusterProviders(ctx context.Context, s *Stack, r Resource) error {
+	_, err := s.ecs.PutClusterCapacityProviders(ctx, &ecs.PutClusterCapacityProvidersInput{Cluster: &r.Name,
+		CapacityProviders: strings.Split(r.Fields["capacityProviders"], ","), DefaultCapacityProviderStrategy: strategyOf(s.n, s.clusterStrategy())})
+	return err
+}
+
+func (s *Stack) taskFields(sv manifest.Service) map[string]string {
+	var env []string
+	for _, k := range slices.Sorted(mapsKeys(sv.Environment)) {
+		env = append(env, k+"="+sv.Environment[k])
+	}
+	return map[string]string{"image": sv.Image, "cpu": strconv.Itoa(sv.CPU), "memory": strconv.Itoa(sv.Memory),
+		"port": strconv.Itoa(sv.Port), "command": strings.Join(sv.Command, " "), "environment": join(env),
+		"stopTimeout": strconv.Itoa(int(sv.StopTimeout.D().Seconds()))}
+}
+
+var taskDefinitionKind = kind{
+	name: "task-definition",
+	want: func(s *Stack) []Resource {
+		if !s.isECS() {
+			return nil
+		}
+		var out []Resource
+		for _, sv := range s.m.Services {
+			out = append(out, Resource{Name: s.n.taskFamily(sv.Name), Fields: s.taskFields(sv)})
+		}
+		return out
+	},
+	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
+		got := map[string]map[string]string{}
+		fams, err := s.ecs.ListTaskDefinitionFamilies(ctx, &ecs.ListTaskDefinitionFamiliesInput{FamilyPrefix: awssdk.String(s.n.fleet + "-"), Status: ecstypes.TaskDefinitionFamilyStatusActive})
+		if err != nil {
+			return nil, err
+		}
+		for _, fam := range fams.Families {
+			out, err := s.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: &fam, Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}})
+			if err != nil {
+				return nil, err
+			}
+			if !ecsTagged(out.Tags, s.m.Name) || len(out.TaskDefinition.ContainerDefinitions) == 0 {
+				continue
+			}
+			c := out.TaskDefinition.ContainerDefinitions[0]
+			var env []string
+			for _, e := range c.Environment {
+				env = append(env, awssdk.ToString(e.Name)+"="+awssdk.ToString(e.Value))
+			}
+			slices.Sort(env)
+			f := map[string]string{"image": awssdk.ToString(c.Image), "cpu": strconv.Itoa(int(c.Cpu)), "memory": strconv.Itoa(int(awssdk.ToInt32(c.Memory))),
+				"command": strings.Join(c.Command, " "), "environment": join(env), "stopTimeout": strconv.Itoa(int(awssdk.ToInt32(c.StopTimeout)))}
+			if len(c.PortMappings) > 0 {
+				f["port"] = strconv.Itoa(int(awssdk.ToInt32(c.PortMappings[0].ContainerPort)))
+			}
+			got[fam] = f
+		}
+		return got, nil
+	},
+	create: registerTask,
+	update: registerTask,
+	remove: func(ctx context.Context, s *Stack, family string) error {
+		out, err := s.ecs.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: &family, Status: ecstypes.TaskDefinitionStatusActive})
+		if err != nil {
+			return err
+		}
+		for _, arn := range out.TaskDefinitionArns {
+			if _, err := s.ecs.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: &arn}); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+}
+
+// registerTask registers a revision of a service's task definition: awsvpc networking (each
+// task its own address, the load balancer's IP target), the image and command, the port.
+func registerTask(ctx context.Context, s *Stack, r Resource) error {
+	f := r.Fields
+	var env []ecstypes.KeyValuePair
+	for _, kv := range strings.Split(f["environment"], ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env = append(env, ecstypes.KeyValuePair{Name: awssdk.String(k), Value: awssdk.String(v)})
+		}
+	}
+	cpu, _ := strconv.Atoi(f["cpu"])
+	c := ecstypes.ContainerDefinition{Name: awssdk.String("app"), Image: awssdk.String(f["image"]), Cpu: int32(cpu), Memory: atoi32(f["memory"]),
+		Essential: awssdk.Bool(true), Environment: env, StopTimeout: atoi32(f["stopTimeout"]),
+		PortMappings: []ecstypes.PortMapping{{ContainerPort: atoi32(f["port"]), Protocol: ecstypes.TransportProtocolTcp}}}
+	if f["command"] != "" {
+		c.Command = strings.Fields(f["command"])
+	}
+	_, err := s.ecs.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: &r.Name, NetworkMode: ecstypes.NetworkModeAwsvpc,
+		RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityEc2}, ContainerDefinitions: []ecstypes.ContainerDefinition{c},
+		ExecutionRoleArn: awssdk.String(fmt.Sprintf("arn:aws:iam::%s:role/%s", s.env.account, s.n.executionRole())), Tags: s.ecsTags()})
+	return err
+}
+
+// ecsServices are the services to run: the manifest's, and under a fallback each one's
+// companion on the fallback group (at desired 0 until the controller covers with it).
+func (s *Stack) ecsServices() []manifest.Service {
+	if !s.isECS() {
+		return nil
+	}
+	out := slices.Clone(s.m.Services)
+	if f := s.m.Fallback; f != nil {
+		for _, sv := range s.m.Services {
+			if !slices.ContainsFunc(sv.CapacityProviderStrategy, func(x manifest.CapacityProviderStrategy) bool { return x.CapacityProvider == f.From }) {
+				continue
+			}
+			c := sv
+			c.Name, c.DesiredCount, c.Autoscaling = manifest.CoverServiceName(sv.Name), 0, nil
+			c.CapacityProviderStrategy = []manifest.CapacityProviderStrategy{{CapacityProvider: f.To, Weight: 1}}
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (s *Stack) serviceFields(sv manifest.Service) map[string]string {
+	family := s.n.taskFamily(sv.Name)
+	if c := coversOf(s.m, sv.Name); c != "" {
+		family = s.n.taskFamily(c)
+	}
+	tg := ""
+	if sv.LoadBalancer != nil {
+		base := sv
+		if c := coversOf(s.m, sv.Name); c != "" {
+			base.Name = c
+		}
+		tg = s.m.TargetGroupName(base)
+	}
+	return map[string]string{"taskDefinition": family, "strategy": strategyString(s.n, sv.CapacityProviderStrategy), "targetGroup": tg,
+		"minimumHealthyPercent": strconv.Itoa(sv.MinimumHealthyPercent), "maximumPercent": strconv.Itoa(sv.MaximumPercent),
+		"healthCheckGracePeriod": strconv.Itoa(int(sv.HealthCheckGracePeriod.D().Seconds()))}
+}
+
+// The desired count is set when a service is created, not compared afterwards: target
+// tracking and the controller's fallback change it at run time.
+var serviceKind = kind{
+	name: "ecs-service",
+	want: func(s *Stack) []Resource {
+		var out []Resource
+		for _, sv := range s.ecsServices() {
+			out = append(out, Resource{Name: sv.Name, Fields: s.serviceFields(sv)})
+		}
+		return out
+	},
+	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
+		if !s.isECS() {
+			return nil, nil
+		}
+		cluster := awssdk.String(s.n.cluster())
+		list, err := s.ecs.ListServices(ctx, &ecs.ListServicesInput{Cluster: cluster})
+		if err != nil {
+			if strings.Contains(err.Error(), "ClusterNotFound") {
+				return nil, nil
+			}
+			return nil, err
+		}
+		got := map[string]map[string]string{}
+		for _, c := range chunks(list.ServiceArns, 10) {
+			out, err := s.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: cluster, Services: c, Include: []ecstypes.ServiceField{ecstypes.ServiceFieldTags}})
+			if err != nil {
+				return nil, err
+			}
+			for _, sv := range out.Services {
+				if awssdk.ToString(sv.Status) != "ACTIVE" || !ecsTagged(sv.Tags, s.m.Name) {
+					continue
+				}
+				td := awssdk.ToString(sv.TaskDefinition)
+				td = td[strings.LastIndex(td, "/")+1:]
+				td, _, _ = strings.Cut(td, ":")
+				f := map[string]string{"taskDefinition": td, "strategy": readStrategy(sv.CapacityProviderStrategy), "targetGroup": ""}
+				if d := sv.DeploymentConfiguration; d != nil {
+					f["minimumHealthyPercent"] = strconv.Itoa(int(awssdk.ToInt32(d.MinimumHealthyPercent)))
+					f["maximumPercent"] = strconv.Itoa(int(awssdk.ToInt32(d.MaximumPercent)))
+				}
+				f["healthCheckGracePeriod"] = strconv.Itoa(int(awssdk.ToInt32(sv.HealthCheckGracePeriodSeconds)))
+				for _, lb := range sv.LoadBalancers {
+					arn := awssdk.ToString(lb.TargetGroupArn)
+					parts := strings.Split(arn, "/")
+					if len(parts) >= 2 {
+						f["targetGroup"] = parts[len(parts)-2]
+					}
+				}
+				got[awssdk.ToString(sv.ServiceName)] = f
+			}
+		}
+		return got, nil
+	},
+	create: func(ctx context.Context, s *Stack, r Resource) error {
+		sv := s.serviceConfig(r.Name)
+		sg, err := s.securityGroupID(ctx)
+		if err != nil {
+			return err
+		}
+		in := &ecs.CreateServiceInput{Cluster: awssdk.String(s.n.cluster()), ServiceName: &r.Name, TaskDefinition: awssdk.String(r.Fields["taskDefinition"]),
+			DesiredCount: awssdk.Int32(int32(sv.DesiredCount)), CapacityProviderStrategy: strategyOf(s.n, sv.CapacityProviderStrategy),
+			DeploymentConfiguration: &ecstypes.DeploymentConfiguration{MinimumHealthyPercent: atoi32(r.Fields["minimumHealthyPercent"]), MaximumPercent: atoi32(r.Fields["maximumPercent"])},
+			NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
+				Subnets: s.subnetsFor(s.allZones()), SecurityGroups: []string{sg}}},
+			Tags: s.ecsTags(), PropagateTags: ecstypes.PropagateTagsService}
+		if tg := r.Fields["targetGroup"]; tg != "" {
+			arn, err := s.targetGroupARN(ctx, tg)
+			if err != nil {
+				return err
+			}
+			in.LoadBalancers = []ecstypes.LoadBalancer{{TargetGroupArn: &arn, ContainerName: awssdk.String("app"), ContainerPort: awssdk.Int32(int32(sv.Port))}}
+			in.HealthCheckGracePeriodSeconds = atoi32(r.Fields["healthCheckGracePeriod"])
+		}
+		_, err = s.ecs.CreateService(ctx, in)
+		return err
+	},
+	update: func(ctx context.Context, s *Stack, r Resource) error {
+		sv := s.serviceConfig(r.Name)
+		in := &ecs.UpdateServiceInput{Cluster: awssdk.String(s.n.cluster()), Service: &r.Name, TaskDefinition: awssdk.String(r.Fields["taskDefinition"]),
+			CapacityProviderStrategy: strategyOf(s.n, sv.CapacityProviderStrategy),
+			DeploymentConfiguration:  &ecstypes.DeploymentConfiguration{MinimumHealthyPercent: atoi32(r.Fields["minimumHealthyPercent"]), MaximumPercent: atoi32(r.Fields["maximumPercent"])}}
+		if r.Fields["targetGroup"] != "" {
+			in.HealthCheckGracePeriodSeconds = atoi32(r.Fields["healthCheckGracePeriod"])
+		}
+		_, err := s.ecs.UpdateService(ctx, in)
+		return err
+	},
+	remove: func(ctx context.Context, s *Stack, name string) error {
+		_, err := s.ecs.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: awssdk.String(s.n.cluster()), Service: &name, Force: awssdk.Bool(true)})
+		return err
+	},
+}
+
+func (s *Stack) serviceConfig(name string) manifest.Service {
+	for _, sv := range s.ecsServices() {
+		if sv.Name == name {
+			return sv
+		}
+	}
+	return manifest.Service{Name: name}
+}
+
+// Service target tracking (Application Auto Scaling): a scalable target between minCount
+// and maxCount, and a target tracking policy per metric.
+var serviceScalingKind = kind{
+	name: "service-scaling",
+	want: func(s *Stack) []Resource {
+		if !s.isECS() {
+			return nil
+		}
+		var out []Resource
+		for _, sv := range s.m.Services {
+			a := sv.Autoscaling
+			if a == nil {
+				continue
+			}
+			var pols []string
+			for _, p := range a.TargetTracking {
+				pols = append(pols, fmt.Sprintf("%s:%g", p.Metric, p.Target))
+			}
+			out = append(out, Resource{Name: s.scalingID(sv.Name), Fields: map[string]string{"min": strconv.Itoa(a.MinCount), "max": strconv.Itoa(a.MaxCount), "policies": join(pols)}})
+		}
+		return out
+	},
+	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
+		if !s.isECS() {
+			return nil, nil
+		}
+		var ids []string
+		for _, sv := range s.m.Services {
+			ids = append(ids, s.scalingID(sv.Name))
+		}
+		out, err := s.aas.DescribeScalableTargets(ctx, &aas.DescribeScalableTargetsInput{ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceIds: ids})
+		if err != nil {
+			return nil, err
+		}
+		got := map[string]map[string]string{}
+		for _, t := range out.ScalableTargets {
+			id := awssdk.ToString(t.ResourceId)
+			pols, err := s.aas.DescribeScalingPolicies(ctx, &aas.DescribeScalingPoliciesInput{ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceId: &id})
+			if err != nil {
+				return nil, err
+			}
+			var ps []string
+			for _, p := range pols.ScalingPolicies {
+				if c := p.TargetTrackingScalingPolicyConfiguration; c != nil && c.PredefinedMetricSpecification != nil {
+					metric := strings.TrimPrefix(strings.TrimPrefix(string(c.PredefinedMetricSpecification.PredefinedMetricType), "ECSServiceAverage"), "ALB")
+					ps = append(ps, fmt.Sprintf("%s:%g", metric, awssdk.ToFloat64(c.TargetValue)))
+				}
+			}
+			got[id] = map[string]string{"min": strconv.Itoa(int(awssdk.ToInt32(t.MinCapacity))), "max": strconv.Itoa(int(awssdk.ToInt32(t.MaxCapacity))), "policies": join(ps)}
+		}
+		return got, nil
+	},
+	create: putServiceScaling,
+	update: putServiceScaling,
+	remove: func(ctx context.Context, s *Stack, id string) error {
+		_, err := s.aas.DeregisterScalableTarget(ctx, &aas.DeregisterScalableTargetInput{ServiceNamespace: aastypes.ServiceNamespaceEcs,
+			ResourceId: &id, ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount})
+		return err
+	},
+}
+
+func (s *Stack) scalingID(service string) string { return "service/" + s.n.cluster() + "/" + service }
+
+func putServiceScaling(ctx context.Context, s *Stack, r Resource) error {
+	if _, err := s.aas.RegisterScalableTarget(ctx, &aas.RegisterScalableTargetInput{ServiceNamespace: aastypes.ServiceNamespaceEcs,
+		ResourceId: &r.Name, ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount,
+		MinCapacity: atoi32(r.Fields["min"]), MaxCapacity: atoi32(r.Fields["max"])}); err != nil {
+		return err
+	}
+	svc := r.Name[strings.LastIndex(r.Name, "/")+1:]
+	sv := s.serviceConfig(svc)
+	if sv.Autoscaling == nil {
+		return nil
+	}
+	for _, p := range sv.Autoscaling.TargetTracking {
+		var metric aastypes.MetricType
+		spec := &aastypes.PredefinedMetricSpecification{}
+		switch p.Metric {
+		case "CPUUtilization":
+			metric = aastypes.MetricTypeECSServiceAverageCPUUtilization
+		case "MemoryUtilization":
+			metric = aastypes.MetricTypeECSServiceAverageMemoryUtilization
+		case "RequestCountPerTarget":
+			metric = aastypes.MetricTypeALBRequestCountPerTarget
+			lb, err := s.loadBalancer(ctx)
+			if err != nil || lb == nil {
+				return fmt.Errorf("RequestCountPerTarget needs the load balancer: %v", err)
+			}
+			tg, err := s.targetGroupARN(ctx, s.m.TargetGroupName(sv))
+			if err != nil {
+				return err
+			}
+			spec.ResourceLabel = awssdk.String(albLabel(awssdk.ToString(lb.LoadBalancerArn), tg))
+		default:
+			return fmt.Errorf("not supported yet: target tracking on %s", p.Metric)
+		}
+		spec.PredefinedMetricType = metric
+		target := p.Target
+		if _, err := s.aas.PutScalingPolicy(ctx, &aas.PutScalingPolicyInput{ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceId: &r.Name,
+			ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount, PolicyName: awssdk.String(svc + "-" + strings.ToLower(p.Metric)),
+			PolicyType: aastypes.PolicyTypeTargetTrackingScaling,
+			TargetTrackingScalingPolicyConfiguration: &aastypes.TargetTrackingScalingPolicyConfiguration{TargetValue: &target,
+				PredefinedMetricSpecification: spec, ScaleInCooldown: awssdk.Int32(int32(p.ScaleInCooldown.D().Seconds())),
+				ScaleOutCooldown: awssdk.Int32(int32(p.ScaleOutCooldown.D().Seconds()))}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

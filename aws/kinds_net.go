@@ -1,0 +1,431 @@
+package aws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/spotfleet/spotfleet/manifest"
+)
+
+func (s *Stack) ec2Tags(kind ec2types.ResourceType) []ec2types.TagSpecification {
+	return []ec2types.TagSpecification{{ResourceType: kind, Tags: []ec2types.Tag{{Key: awssdk.String(FleetTag), Value: awssdk.String(s.m.Name)}}}}
+}
+
+func fleetFilter(fleet string) []ec2types.Filter {
+	return []ec2types.Filter{{Name: awssdk.String("tag:" + FleetTag), Values: []string{fleet}}}
+}
+
+// lbServices are the services behind the load balancer.
+func (s *Stack) lbServices() []manifest.Service {
+	var out []manifest.Service
+	for _, sv := range s.m.AllServices() {
+		if sv.LoadBalancer != nil {
+			out = append(out, sv)
+		}
+	}
+	return out
+}
+
+// The security group lets the listeners' ports in from anywhere and lets the fleet's own
+// members (load balancer, instances, tasks) reach each other.
+var securityGroupKind = kind{
+	name: "security-group",
+	want: func(s *Stack) []Resource {
+		var ports []string
+		for _, sv := range s.lbServices() {
+			ports = append(ports, strconv.Itoa(sv.LoadBalancer.ListenerPort))
+		}
+		slices.Sort(ports)
+		return []Resource{{Name: s.n.securityGroup(), Fields: map[string]string{"vpc": s.env.vpc, "ingress": join(append(ports, "self"))}}}
+	},
+	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
+		out, err := s.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: fleetFilter(s.m.Name)})
+		if err != nil {
+			return nil, err
+		}
+		got := map[string]map[string]string{}
+		for _, g := range out.SecurityGroups {
+			var ports []string
+			self := false
+			for _, p := range g.IpPermissions {
+				if len(p.UserIdGroupPairs) > 0 {
+					self = true
+					continue
+				}
+				ports = append(ports, strconv.Itoa(int(awssdk.ToInt32(p.FromPort))))
+			}
+			slices.Sort(ports)
+			if self {
+				ports = append(ports, "self")
+			}
+			got[awssdk.ToString(g.GroupName)] = map[string]string{"vpc": awssdk.ToString(g.VpcId), "ingress": join(ports), "id": awssdk.ToString(g.GroupId)}
+		}
+		return got, nil
+	},
+	create: func(ctx context.Context, s *Stack, r Resource) error {
+		out, err := s.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: &r.Name, VpcId: &s.env.vpc,
+			Description: awssdk.String("spotfleet fleet " + s.m.Name), TagSpecifications: s.ec2Tags(ec2types.ResourceTypeSecurityGroup)})
+		if err != nil {
+			return err
+		}
+		return s.authorize(ctx, awssdk.ToString(out.GroupId), r.Fields["ingress"])
+	},
+	update: func(ctx context.Context, s *Stack, r Resource) error {
+		id, err := s.securityGroupID(ctx)
+		if err != nil {
+			return err
+		}
+		out, err := s.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{id}})
+		if err != nil {
+			return err
+		}
+		if perms := out.SecurityGroups[0].IpPermissions; len(perms) > 0 {
+			if _, err := s.ec2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: &id, IpPermissions: perms}); err != nil {
+				return err
+			}
+		}
+		return s.authorize(ctx, id, r.Fields["ingress"])
+	},
+	remove: func(ctx context.Context, s *Stack, name string) error {
+		id, err := s.securityGroupID(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = s.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: &id})
+		return err
+	},
+}
+
+func (s *Stack) authorize(ctx context.Context, id, ingress string) error {
+	var perms []ec2types.IpPermission
+	for _, p := range strings.Split(ingress, ",") {
+		if p == "self" {
+			perms = append(perms, ec2types.IpPermission{IpProtocol: awssdk.String("-1"), UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: &id}}})
+			continue
+		}
+		port, _ := strconv.Atoi(p)
+		perms = append(perms, ec2types.IpPermission{IpProtocol: awssdk.String("tcp"), FromPort: awssdk.Int32(int32(port)), ToPort: awssdk.Int32(int32(port)),
+			IpRanges: []ec2types.IpRange{{CidrIp: awssdk.String("0.0.0.0/0")}}})
+	}
+	_, err := s.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: &id, IpPermissions: perms})
+	return err
+}
+
+func (s *Stack) securityGroupID(ctx context.Context) (string, error) {
+	out, err := s.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: fleetFilter(s.m.Name)})
+	if err != nil {
+		return "", err
+	}
+	for _, g := range out.SecurityGroups {
+		if awssdk.ToString(g.GroupName) == s.n.securityGroup() {
+			return awssdk.ToString(g.GroupId), nil
+		}
+	}
+	return "", fmt.Errorf("security group %s not found", s.n.securityGroup())
+}
+
+func (s *Stack) elbTags() []elbtypes.Tag {
+	return []elbtypes.Tag{{Key: awssdk.String(FleetTag), Value: awssdk.String(s.m.Name)}}
+}
+
+// elbTagged keeps the ARNs that carry the fleet's tag.
+func (s *Stack) elbTagged(ctx context.Context, arns []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, c := range chunks(arns, 20) {
+		got, err := s.elb.DescribeTags(ctx, &elb.DescribeTagsInput{ResourceArns: c})
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range got.TagDescriptions {
+			for _, t := range d.Tags {
+				if awssdk.ToString(t.Key) == FleetTag && awssdk.ToString(t.Value) == s.m.Name {
+					out[awssdk.ToString(d.ResourceArn)] = true
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+var loadBalancerKind = kind{
+	name: "load-balancer",
+	want: func(s *Stack) []Resource {
+		if len(s.lbServices()) == 0 {
+			return nil
+		}
+		return []Resource{{Name: s.n.loadBalancer(), Fields: map[string]string{"subnets": join(sortedCopy(s.subnetsFor(s.allZones()))), "scheme": "internet-facing"}}}
+	},
+	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
+		lb, err := s.loadBalancer(ctx)
+		if lb == nil || err != nil {
+			return nil, err
+		}
+		var subnets []string
+		for _, z := range lb.AvailabilityZones {
+			subnets = append(subnets, awssdk.ToString(z.SubnetId))
+		}
+		slices.Sort(subnets)
+		return map[string]map[string]string{s.n.loadBalancer(): {"subnets": join(subnets), "scheme": string(lb.Scheme)}}, nil
+	},
+	create: func(ctx context.Context, s *Stack, r Resource) error {
+		sg, err := s.securityGroupID(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = s.elb.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: &r.Name, Type: elbtypes.LoadBalancerTypeEnumApplication,
+			Scheme: elbtypes.LoadBalancerSchemeEnumInternetFacing, Subnets: strings.Split(r.Fields["subnets"], ","),
+			SecurityGroups: []string{sg}, Tags: s.elbTags()})
+		return err
+	},
+	update: func(ctx context.Context, s *Stack, r Resource) error {
+		lb, err := s.loadBalancer(ctx)
+		if err != nil || lb == nil {
+			return errors.Join(err, fmt.Errorf("load balancer %s not found", r.Name))
+		}
+		_, err = s.elb.SetSubnets(ctx, &elb.SetSubnetsInput{LoadBalancerArn: lb.LoadBalancerArn, Subnets: strings.Split(r.Fields["subnets"], ",")})
+		return err
+	},
+	remove: func(ctx context.Context, s *Stack, name string) error {
+		lb, err := s.loadBalancer(ctx)
+		if err != nil || lb == nil {
+			return err
+		}
+		_, err = s.elb.DeleteLoadBalancer(ctx, &elb.DeleteLoadBalancerInput{LoadBalancerArn: lb.LoadBalancerArn})
+		return err
+	},
+}
+
+// loadBalancer is the fleet's load balancer, nil when there is none.
+func (s *Stack) loadBalancer(ctx context.Context) (*elbtypes.LoadBalancer, error) {
+	out, err := s.elb.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{Names: []string{s.n.loadBalancer()}})
+	var nf *elbtypes.LoadBalancerNotFoundException
+	if errors.As(err, &nf) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(out.LoadBalancers) == 0 {
+		return nil, nil
+	}
+	lb := out.LoadBalancers[0]
+	ok, err := s.elbTagged(ctx, []string{awssdk.ToString(lb.LoadBalancerArn)})
+	if err != nil || !ok[awssdk.ToString(lb.LoadBalancerArn)] {
+		return nil, err
+	}
+	return &lb, nil
+}
+
+func (s *Stack) targetGroupFields(sv manifest.Service) map[string]string {
+	lb := sv.LoadBalancer
+	hc := lb.HealthCheck
+	tt := "ip"
+	if s.m.Workload == manifest.WorkloadInstances {
+		tt = "instance"
+	}
+	return map[string]string{"port": strconv.Itoa(sv.Port), "targetType": tt, "healthPath": hc.Path,
+		"healthInterval": strconv.Itoa(int(hc.Interval.D().Seconds())), "healthTimeout": strconv.Itoa(int(hc.Timeout.D().Seconds())),
+		"healthyThreshold": strconv.Itoa(hc.HealthyThreshold), "unhealthyThreshold": strconv.Itoa(hc.UnhealthyThreshold),
+		"deregistrationDelay": strconv.Itoa(int(lb.DeregistrationDelay.D().Seconds()))}
+}
+
+var targetGroupKind = kind{
+	name: "target-group",
+	want: func(s *Stack) []Resource {
+		var out []Resource
+		for _, sv := range s.lbServices() {
+			out = append(out, Resource{Name: s.m.TargetGroupName(sv), Fields: s.targetGroupFields(sv)})
+		}
+		return out
+	},
+	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
+		out, err := s.elb.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{})
+		if err != nil {
+			return nil, err
+		}
+		var arns []string
+		for _, tg := range out.TargetGroups {
+			if strings.HasPrefix(awssdk.ToString(tg.TargetGroupName), s.m.Name+"-") {
+				arns = append(arns, awssdk.ToString(tg.TargetGroupArn))
+			}
+		}
+		ours, err := s.elbTagged(ctx, arns)
+		if err != nil {
+			return nil, err
+		}
+		got := map[string]map[string]string{}
+		for _, tg := range out.TargetGroups {
+			if !ours[awssdk.ToString(tg.TargetGroupArn)] {
+				continue
+			}
+			f := map[string]string{"port": strconv.Itoa(int(awssdk.ToInt32(tg.Port))), "targetType": string(tg.TargetType),
+				"healthPath": awssdk.ToString(tg.HealthCheckPath), "healthInterval": strconv.Itoa(int(awssdk.ToInt32(tg.HealthCheckIntervalSeconds))),
+				"healthTimeout":    strconv.Itoa(int(awssdk.ToInt32(tg.HealthCheckTimeoutSeconds))),
+				"healthyThreshold": strconv.Itoa(int(awssdk.ToInt32(tg.HealthyThresholdCount))), "unhealthyThreshold": strconv.Itoa(int(awssdk.ToInt32(tg.UnhealthyThresholdCount)))}
+			attrs, err := s.elb.DescribeTargetGroupAttributes(ctx, &elb.DescribeTargetGroupAttributesInput{TargetGroupArn: tg.TargetGroupArn})
+			if err != nil {
+				return nil, err
+			}
+			for _, a := range attrs.Attributes {
+				if awssdk.ToString(a.Key) == "deregistration_delay.timeout_seconds" {
+					f["deregistrationDelay"] = awssdk.ToString(a.Value)
+				}
+			}
+			got[awssdk.ToString(tg.TargetGroupName)] = f
+		}
+		return got, nil
+	},
+	create: func(ctx context.Context, s *Stack, r Resource) error {
+		f := r.Fields
+		out, err := s.elb.CreateTargetGroup(ctx, &elb.CreateTargetGroupInput{Name: &r.Name, Protocol: elbtypes.ProtocolEnumHttp,
+			Port: atoi32(f["port"]), VpcId: &s.env.vpc, TargetType: elbtypes.TargetTypeEnum(f["targetType"]),
+			HealthCheckPath: awssdk.String(f["healthPath"]), HealthCheckIntervalSeconds: atoi32(f["healthInterval"]),
+			HealthCheckTimeoutSeconds: atoi32(f["healthTimeout"]), HealthyThresholdCount: atoi32(f["healthyThreshold"]),
+			UnhealthyThresholdCount: atoi32(f["unhealthyThreshold"]), Tags: s.elbTags()})
+		if err != nil {
+			return err
+		}
+		return s.setDelay(ctx, out.TargetGroups[0].TargetGroupArn, f["deregistrationDelay"])
+	},
+	update: func(ctx context.Context, s *Stack, r Resource) error {
+		arn, err := s.targetGroupARN(ctx, r.Name)
+		if err != nil {
+			return err
+		}
+		f := r.Fields
+		if _, err := s.elb.ModifyTargetGroup(ctx, &elb.ModifyTargetGroupInput{TargetGroupArn: &arn, HealthCheckPath: awssdk.String(f["healthPath"]),
+			HealthCheckIntervalSeconds: atoi32(f["healthInterval"]), HealthCheckTimeoutSeconds: atoi32(f["healthTimeout"]),
+			HealthyThresholdCount: atoi32(f["healthyThreshold"]), UnhealthyThresholdCount: atoi32(f["unhealthyThreshold"])}); err != nil {
+			return err
+		}
+		return s.setDelay(ctx, &arn, f["deregistrationDelay"])
+	},
+	remove: func(ctx context.Context, s *Stack, name string) error {
+		arn, err := s.targetGroupARN(ctx, name)
+		if err != nil {
+			return err
+		}
+		_, err = s.elb.DeleteTargetGroup(ctx, &elb.DeleteTargetGroupInput{TargetGroupArn: &arn})
+		return err
+	},
+}
+
+func (s *Stack) setDelay(ctx context.Context, arn *string, seconds string) error {
+	_, err := s.elb.ModifyTargetGroupAttributes(ctx, &elb.ModifyTargetGroupAttributesInput{TargetGroupArn: arn,
+		Attributes: []elbtypes.TargetGroupAttribute{{Key: awssdk.String("deregistration_delay.timeout_seconds"), Value: &seconds}}})
+	return err
+}
+
+func (s *Stack) targetGroupARN(ctx context.Context, name string) (string, error) {
+	out, err := s.elb.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{Names: []string{name}})
+	if err != nil {
+		return "", err
+	}
+	if len(out.TargetGroups) == 0 {
+		return "", fmt.Errorf("target group %s not found", name)
+	}
+	return awssdk.ToString(out.TargetGroups[0].TargetGroupArn), nil
+}
+
+// A listener per service: its listener port forwards to its target group.
+var listenerKind = kind{
+	name: "listener",
+	want: func(s *Stack) []Resource {
+		var out []Resource
+		for _, sv := range s.lbServices() {
+			out = append(out, Resource{Name: strconv.Itoa(sv.LoadBalancer.ListenerPort), Fields: map[string]string{"targetGroup": s.m.TargetGroupName(sv)}})
+		}
+		return out
+	},
+	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) { return s.listeners(ctx) },
+	create: func(ctx context.Context, s *Stack, r Resource) error {
+		lb, err := s.loadBalancer(ctx)
+		if err != nil || lb == nil {
+			return errors.Join(err, errors.New("the load balancer does not exist"))
+		}
+		tg, err := s.targetGroupARN(ctx, r.Fields["targetGroup"])
+		if err != nil {
+			return err
+		}
+		_, err = s.elb.CreateListener(ctx, &elb.CreateListenerInput{LoadBalancerArn: lb.LoadBalancerArn, Port: atoi32(r.Name),
+			Protocol: elbtypes.ProtocolEnumHttp, Tags: s.elbTags(),
+			DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: &tg}}})
+		return err
+	},
+	update: func(ctx context.Context, s *Stack, r Resource) error {
+		arn, err := s.listenerARN(ctx, r.Name)
+		if err != nil {
+			return err
+		}
+		tg, err := s.targetGroupARN(ctx, r.Fields["targetGroup"])
+		if err != nil {
+			return err
+		}
+		_, err = s.elb.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: &arn,
+			DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: &tg}}})
+		return err
+	},
+	remove: func(ctx context.Context, s *Stack, name string) error {
+		arn, err := s.listenerARN(ctx, name)
+		if err != nil {
+			return err
+		}
+		_, err = s.elb.DeleteListener(ctx, &elb.DeleteListenerInput{ListenerArn: &arn})
+		return err
+	},
+}
+
+func (s *Stack) listenerARN(ctx context.Context, port string) (string, error) {
+	got, err := s.listeners(ctx)
+	if err != nil {
+		return "", err
+	}
+	if l, ok := got[port]; ok {
+		return l["arn"], nil
+	}
+	return "", fmt.Errorf("listener on port %s not found", port)
+}
+
+func atoi32(s string) *int32 {
+	n, _ := strconv.Atoi(s)
+	return awssdk.Int32(int32(n))
+}
+
+// listeners reads the load balancer's listeners by port.
+func (s *Stack) listeners(ctx context.Context) (map[string]map[string]string, error) {
+	lb, err := s.loadBalancer(ctx)
+	if lb == nil || err != nil {
+		return nil, err
+	}
+	out, err := s.elb.DescribeListeners(ctx, &elb.DescribeListenersInput{LoadBalancerArn: lb.LoadBalancerArn})
+	if err != nil {
+		return nil, err
+	}
+	tgs, err := s.elb.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{LoadBalancerArn: lb.LoadBalancerArn})
+	if err != nil {
+		return nil, err
+	}
+	tgName := map[string]string{}
+	for _, tg := range tgs.TargetGroups {
+		tgName[awssdk.ToString(tg.TargetGroupArn)] = awssdk.ToString(tg.TargetGroupName)
+	}
+	got := map[string]map[string]string{}
+	for _, l := range out.Listeners {
+		tg := ""
+		for _, a := range l.DefaultActions {
+			tg = tgName[awssdk.ToString(a.TargetGroupArn)]
+		}
+		got[strconv.Itoa(int(awssdk.ToInt32(l.Port)))] = map[string]string{"targetGroup": tg, "arn": awssdk.ToString(l.ListenerArn)}
+	}
+	return got, nil
+}

@@ -1,0 +1,51 @@
+// Package aws is spotfleet on AWS: the provider the controller runs on (aws-sdk-go-v2),
+// and the provisioning of a manifest's stack (plan, apply, delete). Everything it creates
+// is tagged spotfleet:fleet=<name> and named from the fleet's name, so that what exists is
+// found again without a state file.
+package aws
+
+import (
+	"strings"
+
+	"github.com/spotfleet/spotfleet/manifest"
+)
+
+// FleetTag is the tag every resource spotfleet creates carries, with the fleet's name.
+const FleetTag = "spotfleet:fleet"
+
+// names derives AWS names from the manifest's. Capacity providers, roles, queues and
+// load balancers are per account or region, so every name starts with the fleet's.
+type names struct{ fleet string }
+
+func (n names) group(g string) string            { return n.fleet + "-" + g }
+func (n names) launchTemplate(g string) string   { return n.fleet + "-" + g }
+func (n names) capacityProvider(g string) string { return n.fleet + "-" + g }
+func (n names) cluster() string                  { return n.fleet }
+func (n names) taskFamily(s string) string       { return n.fleet + "-" + s }
+func (n names) loadBalancer() string             { return n.fleet }
+func (n names) queue() string                    { return n.fleet + "-events" }
+func (n names) rule() string                     { return n.fleet + "-spot-events" }
+func (n names) securityGroup() string            { return n.fleet }
+func (n names) instanceRole() string             { return n.fleet + "-instance" }
+func (n names) executionRole() string            { return n.fleet + "-task-execution" }
+func (n names) controllerRole() string           { return n.fleet + "-controller" }
+
+// groupOf maps an Auto Scaling group or capacity provider name back to the manifest's
+// group; ok is false for one that is not the fleet's.
+func (n names) groupOf(aws string) (string, bool) {
+	g, ok := strings.CutPrefix(aws, n.fleet+"-")
+	return g, ok && g != ""
+}
+
+// coversOf says which service a fallback companion covers ("" for others).
+func coversOf(m *manifest.Manifest, service string) string {
+	if m.Fallback == nil || m.Workload != manifest.WorkloadECS {
+		return ""
+	}
+	for _, s := range m.Services {
+		if manifest.CoverServiceName(s.Name) == service {
+			return s.Name
+		}
+	}
+	return ""
+}

@@ -1,0 +1,214 @@
+package aws
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/manifest"
+)
+
+// Provider is the controller's view of a fleet on AWS: the calls of controller.Provider
+// and controller.Queue, on the resources `apply` created.
+type Provider struct {
+	m   *manifest.Manifest
+	n   names
+	ec2 *ec2.Client
+	asg *autoscaling.Client
+	ecs *ecs.Client
+	elb *elb.Client
+	sqs *sqs.Client
+
+	mu       sync.Mutex
+	tgARN    map[string]string // target group name → ARN
+	queueURL string
+	sizes    map[string]size             // instance type → what it registers with ECS
+	avoid    map[string][]spotfleet.Pool // group → the pools last asked to avoid
+}
+
+// size is what an instance type registers with ECS.
+type size struct{ cpu, memory int }
+
+// NewProvider is the provider for a validated manifest's fleet.
+func NewProvider(cfg awssdk.Config, m *manifest.Manifest) *Provider {
+	return &Provider{m: m, n: names{m.Name},
+		ec2: ec2.NewFromConfig(cfg), asg: autoscaling.NewFromConfig(cfg), ecs: ecs.NewFromConfig(cfg),
+		elb: elb.NewFromConfig(cfg), sqs: sqs.NewFromConfig(cfg),
+		tgARN: map[string]string{}, sizes: map[string]size{}, avoid: map[string][]spotfleet.Pool{}}
+}
+
+// Chunks of AWS's limits per call.
+const (
+	drainChunk     = 10   // UpdateContainerInstancesState
+	detachChunk    = 20   // DetachInstances
+	terminateChunk = 1000 // TerminateInstances
+)
+
+func chunks[T any](xs []T, n int) [][]T {
+	var out [][]T
+	for len(xs) > 0 {
+		k := min(n, len(xs))
+		out = append(out, xs[:k])
+		xs = xs[k:]
+	}
+	return out
+}
+
+// DeregisterTargets takes targets out of a target group (they drain for its
+// deregistration delay).
+func (p *Provider) DeregisterTargets(ctx context.Context, targetGroup string, refs []spotfleet.TargetRef) error {
+	arn, err := p.targetGroupARN(ctx, targetGroup)
+	if err != nil {
+		return err
+	}
+	ts := make([]elbtypes.TargetDescription, len(refs))
+	for i, r := range refs {
+		ts[i] = elbtypes.TargetDescription{Id: awssdk.String(r.ID), Port: awssdk.Int32(int32(r.Port))}
+	}
+	_, err = p.elb.DeregisterTargets(ctx, &elb.DeregisterTargetsInput{TargetGroupArn: &arn, Targets: ts})
+	return err
+}
+
+// SetDeregistrationDelay sets deregistration_delay.timeout_seconds.
+func (p *Provider) SetDeregistrationDelay(ctx context.Context, targetGroup string, d time.Duration) error {
+	arn, err := p.targetGroupARN(ctx, targetGroup)
+	if err != nil {
+		return err
+	}
+	_, err = p.elb.ModifyTargetGroupAttributes(ctx, &elb.ModifyTargetGroupAttributesInput{TargetGroupArn: &arn,
+		Attributes: []elbtypes.TargetGroupAttribute{{Key: awssdk.String("deregistration_delay.timeout_seconds"),
+			Value: awssdk.String(strconv.Itoa(int(d.Seconds())))}}})
+	return err
+}
+
+// DrainContainerInstances sets container instances DRAINING, ten per call.
+func (p *Provider) DrainContainerInstances(ctx context.Context, arns []string) error {
+	for _, c := range chunks(arns, drainChunk) {
+		out, err := p.ecs.UpdateContainerInstancesState(ctx, &ecs.UpdateContainerInstancesStateInput{
+			Cluster: awssdk.String(p.n.cluster()), ContainerInstances: c, Status: ecstypes.ContainerInstanceStatusDraining})
+		if err != nil {
+			return err
+		}
+		if len(out.Failures) > 0 {
+			f := out.Failures[0]
+			return fmt.Errorf("UpdateContainerInstancesState: %s: %s", awssdk.ToString(f.Arn), awssdk.ToString(f.Reason))
+		}
+	}
+	return nil
+}
+
+// DetachInstances detaches instances without lowering the group's desired capacity, twenty
+// per call.
+func (p *Provider) DetachInstances(ctx context.Context, group string, ids []string) error {
+	for _, c := range chunks(ids, detachChunk) {
+		_, err := p.asg.DetachInstances(ctx, &autoscaling.DetachInstancesInput{AutoScalingGroupName: awssdk.String(p.n.group(group)),
+			InstanceIds: c, ShouldDecrementDesiredCapacity: awssdk.Bool(false)})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TerminateInstances terminates instances (EC2 shuts them down: SIGTERM to the processes).
+func (p *Provider) TerminateInstances(ctx context.Context, ids []string) error {
+	for _, c := range chunks(ids, terminateChunk) {
+		if _, err := p.ec2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: c}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SetDesiredCapacity sets a group's desired capacity, cooldowns ignored.
+func (p *Provider) SetDesiredCapacity(ctx context.Context, group string, units int) error {
+	_, err := p.asg.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: awssdk.String(p.n.group(group)),
+		DesiredCapacity: awssdk.Int32(int32(units)), HonorCooldown: awssdk.Bool(false)})
+	return err
+}
+
+// SetDesiredCount sets an ECS service's desired count.
+func (p *Provider) SetDesiredCount(ctx context.Context, service string, count int) error {
+	_, err := p.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: awssdk.String(p.n.cluster()), Service: &service,
+		DesiredCount: awssdk.Int32(int32(count))})
+	return err
+}
+
+// AvoidPools trims the group's mixed instances policy's overrides. Overrides are per
+// instance type (zones are subnets, shared by every type), so a type is left out while
+// any of its pools is to be avoided; a group always keeps at least one type.
+func (p *Provider) AvoidPools(ctx context.Context, group string, pools []spotfleet.Pool) error {
+	g, ok := p.m.Group(group)
+	if !ok {
+		return fmt.Errorf("ValidationError: group %q is not in the manifest", group)
+	}
+	out := map[string]bool{}
+	for _, pl := range pools {
+		out[pl.InstanceType] = true
+	}
+	var keep []asgtypes.LaunchTemplateOverrides
+	for _, it := range g.InstanceTypes {
+		if !out[it.Type] {
+			keep = append(keep, override(it))
+		}
+	}
+	if len(keep) == 0 {
+		for _, it := range g.InstanceTypes {
+			keep = append(keep, override(it))
+		}
+	}
+	_, err := p.asg.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{
+		AutoScalingGroupName: awssdk.String(p.n.group(group)),
+		MixedInstancesPolicy: &asgtypes.MixedInstancesPolicy{LaunchTemplate: &asgtypes.LaunchTemplate{
+			LaunchTemplateSpecification: &asgtypes.LaunchTemplateSpecification{LaunchTemplateName: awssdk.String(p.n.launchTemplate(group)), Version: awssdk.String("$Latest")},
+			Overrides:                   keep}}})
+	if err == nil {
+		p.mu.Lock()
+		p.avoid[group] = slices.Clone(pools)
+		p.mu.Unlock()
+	}
+	return err
+}
+
+func override(it manifest.InstanceType) asgtypes.LaunchTemplateOverrides {
+	o := asgtypes.LaunchTemplateOverrides{InstanceType: awssdk.String(it.Type)}
+	if it.Weight > 1 {
+		o.WeightedCapacity = awssdk.String(strconv.Itoa(it.Weight))
+	}
+	return o
+}
+
+func (p *Provider) targetGroupARN(ctx context.Context, name string) (string, error) {
+	p.mu.Lock()
+	arn, ok := p.tgARN[name]
+	p.mu.Unlock()
+	if ok {
+		return arn, nil
+	}
+	out, err := p.elb.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{Names: []string{name}})
+	if err != nil {
+		return "", err
+	}
+	if len(out.TargetGroups) == 0 {
+		return "", fmt.Errorf("TargetGroupNotFound: target group %q does not exist (run spotfleet apply)", name)
+	}
+	arn = awssdk.ToString(out.TargetGroups[0].TargetGroupArn)
+	p.mu.Lock()
+	p.tgARN[name] = arn
+	p.mu.Unlock()
+	return arn, nil
+}

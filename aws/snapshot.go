@@ -1,0 +1,476 @@
+package aws
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/manifest"
+)
+
+// failuresShown is how far back failed scaling activities count: only recent ones tell
+// whether Spot is short now.
+const failuresShown = 10 * time.Minute
+
+// registeredMemoryShare is the part of an instance's memory the ECS agent registers (the
+// ECS-optimized AMI keeps the rest), as the emulator assumes.
+const registeredMemoryShare = 0.94
+
+// raw is what one snapshot reads, before it is joined.
+type raw struct {
+	groups     []asgtypes.AutoScalingGroup
+	activities map[string][]asgtypes.Activity
+	instances  []ec2types.Instance
+	cis        []ecstypes.ContainerInstance
+	services   []ecstypes.Service
+	tasks      []ecstypes.Task
+	tgs        []elbtypes.TargetGroup
+	delay      map[string]time.Duration                      // target group ARN → deregistration delay
+	health     map[string][]elbtypes.TargetHealthDescription // target group ARN → targets
+}
+
+// Snapshot reads the fleet: its groups (with recent failed launches), instances, ECS
+// container instances, services and tasks, target groups and their targets. The reads run
+// concurrently; any failed read fails the snapshot (the controller tries again next round).
+func (p *Provider) Snapshot(ctx context.Context) (spotfleet.Snapshot, error) {
+	now := time.Now()
+	var r raw
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return p.readGroups(ctx, &r) })
+	g.Go(func() error { return p.readInstances(ctx, &r) })
+	if p.m.Workload == manifest.WorkloadECS {
+		g.Go(func() error { return p.readECS(ctx, &r) })
+	}
+	g.Go(func() error { return p.readTargets(ctx, &r) })
+	if err := g.Wait(); err != nil {
+		return spotfleet.Snapshot{}, err
+	}
+	if err := p.readSizes(ctx, r.groups); err != nil {
+		return spotfleet.Snapshot{}, err
+	}
+	return p.join(&r, now), nil
+}
+
+func (p *Provider) readGroups(ctx context.Context, r *raw) error {
+	var asgNames []string
+	for _, g := range p.m.Capacity {
+		asgNames = append(asgNames, p.n.group(g.Name))
+	}
+	out, err := p.asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: asgNames})
+	if err != nil {
+		return err
+	}
+	r.groups = out.AutoScalingGroups
+	r.activities = map[string][]asgtypes.Activity{}
+	for _, g := range r.groups {
+		acts, err := p.asg.DescribeScalingActivities(ctx, &autoscaling.DescribeScalingActivitiesInput{AutoScalingGroupName: g.AutoScalingGroupName, MaxRecords: awssdk.Int32(20)})
+		if err != nil {
+			return err
+		}
+		r.activities[awssdk.ToString(g.AutoScalingGroupName)] = acts.Activities
+	}
+	return nil
+}
+
+func (p *Provider) readInstances(ctx context.Context, r *raw) error {
+	pages := ec2.NewDescribeInstancesPaginator(p.ec2, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+		{Name: awssdk.String("tag:" + FleetTag), Values: []string{p.m.Name}},
+		{Name: awssdk.String("instance-state-name"), Values: []string{"pending", "running", "shutting-down", "stopping"}},
+	}})
+	for pages.HasMorePages() {
+		out, err := pages.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		for _, res := range out.Reservations {
+			r.instances = append(r.instances, res.Instances...)
+		}
+	}
+	return nil
+}
+
+func (p *Provider) readECS(ctx context.Context, r *raw) error {
+	cluster := awssdk.String(p.n.cluster())
+	var arns []string
+	cis := ecs.NewListContainerInstancesPaginator(p.ecs, &ecs.ListContainerInstancesInput{Cluster: cluster})
+	for cis.HasMorePages() {
+		out, err := cis.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		arns = append(arns, out.ContainerInstanceArns...)
+	}
+	for _, c := range chunks(arns, 100) {
+		out, err := p.ecs.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: cluster, ContainerInstances: c})
+		if err != nil {
+			return err
+		}
+		r.cis = append(r.cis, out.ContainerInstances...)
+	}
+	var svcs []string
+	sp := ecs.NewListServicesPaginator(p.ecs, &ecs.ListServicesInput{Cluster: cluster})
+	for sp.HasMorePages() {
+		out, err := sp.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		svcs = append(svcs, out.ServiceArns...)
+	}
+	for _, c := range chunks(svcs, 10) {
+		out, err := p.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: cluster, Services: c})
+		if err != nil {
+			return err
+		}
+		r.services = append(r.services, out.Services...)
+	}
+	var tasks []string
+	tp := ecs.NewListTasksPaginator(p.ecs, &ecs.ListTasksInput{Cluster: cluster})
+	for tp.HasMorePages() {
+		out, err := tp.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		tasks = append(tasks, out.TaskArns...)
+	}
+	for _, c := range chunks(tasks, 100) {
+		out, err := p.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: cluster, Tasks: c})
+		if err != nil {
+			return err
+		}
+		r.tasks = append(r.tasks, out.Tasks...)
+	}
+	return nil
+}
+
+func (p *Provider) readTargets(ctx context.Context, r *raw) error {
+	var tgNames []string
+	for _, s := range p.m.AllServices() {
+		if s.LoadBalancer != nil {
+			tgNames = append(tgNames, p.m.TargetGroupName(s))
+		}
+	}
+	r.delay, r.health = map[string]time.Duration{}, map[string][]elbtypes.TargetHealthDescription{}
+	if len(tgNames) == 0 {
+		return nil
+	}
+	out, err := p.elb.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{Names: tgNames})
+	if err != nil {
+		return err
+	}
+	r.tgs = out.TargetGroups
+	for _, tg := range r.tgs {
+		p.mu.Lock()
+		p.tgARN[awssdk.ToString(tg.TargetGroupName)] = awssdk.ToString(tg.TargetGroupArn)
+		p.mu.Unlock()
+		attrs, err := p.elb.DescribeTargetGroupAttributes(ctx, &elb.DescribeTargetGroupAttributesInput{TargetGroupArn: tg.TargetGroupArn})
+		if err != nil {
+			return err
+		}
+		for _, a := range attrs.Attributes {
+			if awssdk.ToString(a.Key) == "deregistration_delay.timeout_seconds" {
+				s, _ := strconv.Atoi(awssdk.ToString(a.Value))
+				r.delay[awssdk.ToString(tg.TargetGroupArn)] = time.Duration(s) * time.Second
+			}
+		}
+		h, err := p.elb.DescribeTargetHealth(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: tg.TargetGroupArn})
+		if err != nil {
+			return err
+		}
+		r.health[awssdk.ToString(tg.TargetGroupArn)] = h.TargetHealthDescriptions
+	}
+	return nil
+}
+
+// readSizes learns what each group's first instance type registers with ECS, once.
+func (p *Provider) readSizes(ctx context.Context, groups []asgtypes.AutoScalingGroup) error {
+	if p.m.Workload != manifest.WorkloadECS {
+		return nil
+	}
+	var want []ec2types.InstanceType
+	p.mu.Lock()
+	for _, g := range p.m.Capacity {
+		if _, ok := p.sizes[g.InstanceTypes[0].Type]; !ok {
+			want = append(want, ec2types.InstanceType(g.InstanceTypes[0].Type))
+		}
+	}
+	p.mu.Unlock()
+	if len(want) == 0 {
+		return nil
+	}
+	out, err := p.ec2.DescribeInstanceTypes(ctx, &ec2.DescribeInstanceTypesInput{InstanceTypes: want})
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, it := range out.InstanceTypes {
+		s := size{}
+		if it.VCpuInfo != nil {
+			s.cpu = int(awssdk.ToInt32(it.VCpuInfo.DefaultVCpus)) * 1024
+		}
+		if it.MemoryInfo != nil {
+			s.memory = int(float64(awssdk.ToInt64(it.MemoryInfo.SizeInMiB)) * registeredMemoryShare)
+		}
+		p.sizes[string(it.InstanceType)] = s
+	}
+	return nil
+}
+
+// join builds the snapshot from what was read.
+func (p *Provider) join(r *raw, now time.Time) spotfleet.Snapshot {
+	snap := spotfleet.Snapshot{Time: now}
+	member := map[string]string{} // instance → manifest group
+	weight := map[string]int{}
+	for _, g := range r.groups {
+		name, ok := p.n.groupOf(awssdk.ToString(g.AutoScalingGroupName))
+		cfg, known := p.m.Group(name)
+		if !ok || !known {
+			continue
+		}
+		sg := spotfleet.Group{Name: name, Desired: int(awssdk.ToInt32(g.DesiredCapacity)),
+			MinSize: int(awssdk.ToInt32(g.MinSize)), MaxSize: int(awssdk.ToInt32(g.MaxSize))}
+		zones := g.AvailabilityZones
+		if len(zones) == 0 {
+			zones = cfg.Zones
+		}
+		for _, z := range zones {
+			for _, it := range cfg.InstanceTypes {
+				sg.Pools = append(sg.Pools, spotfleet.Pool{InstanceType: it.Type, Zone: z})
+			}
+		}
+		p.mu.Lock()
+		sg.Avoided = p.avoided(name, g, sg.Pools)
+		if s, ok := p.sizes[cfg.InstanceTypes[0].Type]; ok {
+			sg.InstanceCPU, sg.InstanceMemory = s.cpu, s.memory
+		}
+		p.mu.Unlock()
+		for _, a := range r.activities[awssdk.ToString(g.AutoScalingGroupName)] {
+			end := awssdk.ToTime(a.EndTime)
+			if end.IsZero() {
+				end = awssdk.ToTime(a.StartTime)
+			}
+			if a.StatusCode == asgtypes.ScalingActivityStatusCodeFailed && now.Sub(end) <= failuresShown {
+				sg.Failures = append(sg.Failures, spotfleet.LaunchFailure{ActivityID: awssdk.ToString(a.ActivityId), Time: end,
+					Zone: activityZone(awssdk.ToString(a.Details)), Message: awssdk.ToString(a.StatusMessage)})
+			}
+		}
+		snap.Groups = append(snap.Groups, sg)
+		for _, in := range g.Instances {
+			id := awssdk.ToString(in.InstanceId)
+			member[id] = name
+			weight[id], _ = strconv.Atoi(awssdk.ToString(in.WeightedCapacity))
+		}
+	}
+
+	byIP := map[string]string{} // private IP (an instance's or an awsvpc task's) → instance
+	ciOf := map[string]*ecstypes.ContainerInstance{}
+	for i := range r.cis {
+		ciOf[awssdk.ToString(r.cis[i].Ec2InstanceId)] = &r.cis[i]
+	}
+	ciInstance := map[string]string{}
+	for _, ci := range r.cis {
+		ciInstance[awssdk.ToString(ci.ContainerInstanceArn)] = awssdk.ToString(ci.Ec2InstanceId)
+	}
+	for _, in := range r.instances {
+		id := awssdk.ToString(in.InstanceId)
+		byIP[awssdk.ToString(in.PrivateIpAddress)] = id
+	}
+	for _, t := range r.tasks {
+		if ip := taskIP(t); ip != "" {
+			byIP[ip] = ciInstance[awssdk.ToString(t.ContainerInstanceArn)]
+		}
+	}
+
+	// Targets first: instance and task health read them.
+	tgName := map[string]string{}
+	healthyTarget := map[string]bool{} // "id:port" and instance IDs
+	for _, tg := range r.tgs {
+		arn, name := awssdk.ToString(tg.TargetGroupArn), awssdk.ToString(tg.TargetGroupName)
+		tgName[arn] = name
+		snap.TargetGroups = append(snap.TargetGroups, spotfleet.TargetGroup{Name: name, DeregistrationDelay: r.delay[arn]})
+		for _, h := range r.health[arn] {
+			id, port := awssdk.ToString(h.Target.Id), int(awssdk.ToInt32(h.Target.Port))
+			state := spotfleet.TargetState(h.TargetHealth.State)
+			inst := id
+			if !strings.HasPrefix(id, "i-") {
+				inst = byIP[id]
+			}
+			snap.Targets = append(snap.Targets, spotfleet.Target{TargetGroup: name, ID: id, Port: port, Instance: inst, State: state})
+			if state == spotfleet.TargetHealthy {
+				healthyTarget[id+":"+strconv.Itoa(port)] = true
+			}
+		}
+	}
+	hasTarget := map[string]bool{}
+	for _, t := range snap.Targets {
+		hasTarget[t.Instance] = true
+	}
+
+	for _, in := range r.instances {
+		id := awssdk.ToString(in.InstanceId)
+		it := string(in.InstanceType)
+		si := spotfleet.Instance{ID: id, Group: member[id], State: spotfleet.InstanceState(in.State.Name),
+			Pool:      spotfleet.Pool{InstanceType: it, Zone: awssdk.ToString(in.Placement.AvailabilityZone)},
+			Lifecycle: spotfleet.OnDemand, Weight: weight[id], LaunchedAt: awssdk.ToTime(in.LaunchTime)}
+		if in.InstanceLifecycle == ec2types.InstanceLifecycleTypeSpot {
+			si.Lifecycle = spotfleet.Spot
+		}
+		if si.Weight == 0 {
+			si.Weight = p.weightOf(it)
+		}
+		running := si.State == spotfleet.InstanceRunning
+		if ci := ciOf[id]; ci != nil {
+			si.ContainerInstance = awssdk.ToString(ci.ContainerInstanceArn)
+			si.ContainerStatus = spotfleet.ContainerInstanceStatus(awssdk.ToString(ci.Status))
+			si.CPU, si.Memory = resource(ci.RegisteredResources, "CPU"), resource(ci.RegisteredResources, "MEMORY")
+			si.Healthy = running && si.ContainerStatus == spotfleet.ContainerInstanceActive
+		} else if p.m.Workload == manifest.WorkloadInstances {
+			port := 0
+			if s := p.m.Instances; s != nil {
+				port = s.Port
+			}
+			si.Healthy = running && (!hasTarget[id] || healthyTarget[id+":"+strconv.Itoa(port)])
+		}
+		snap.Instances = append(snap.Instances, si)
+	}
+
+	tgOfService := map[string]string{}
+	for _, s := range r.services {
+		name := awssdk.ToString(s.ServiceName)
+		ss := spotfleet.Service{Name: name, Desired: int(s.DesiredCount), Covers: coversOf(p.m, name)}
+		cfg := p.serviceConfig(name)
+		if cfg != nil {
+			ss.StopTimeout, ss.CPU, ss.Memory = cfg.StopTimeout.D(), cfg.CPU, cfg.Memory
+		}
+		for _, lb := range s.LoadBalancers {
+			ss.TargetGroup = tgName[awssdk.ToString(lb.TargetGroupArn)]
+		}
+		tgOfService[name] = ss.TargetGroup
+		snap.Services = append(snap.Services, ss)
+	}
+	if s := p.m.Instances; s != nil && p.m.Workload == manifest.WorkloadInstances {
+		ss := spotfleet.Service{Name: s.Name, StopTimeout: s.StopTimeout.D()}
+		if s.LoadBalancer != nil {
+			ss.TargetGroup = p.m.TargetGroupName(*s)
+		}
+		snap.Services = append(snap.Services, ss)
+	}
+	for _, t := range r.tasks {
+		if t.LastStatus != nil && *t.LastStatus == string(spotfleet.TaskStopped) {
+			continue
+		}
+		svc, _ := strings.CutPrefix(awssdk.ToString(t.Group), "service:")
+		st := spotfleet.Task{ID: awssdk.ToString(t.TaskArn), Service: svc, Instance: ciInstance[awssdk.ToString(t.ContainerInstanceArn)],
+			Status: spotfleet.TaskStatus(awssdk.ToString(t.LastStatus))}
+		st.Provider, _ = p.n.groupOf(awssdk.ToString(t.CapacityProviderName))
+		if st.Status == spotfleet.TaskRunning {
+			st.Healthy = tgOfService[svc] == "" || healthyTarget[taskIP(t)+":"+strconv.Itoa(p.portOf(svc))]
+		}
+		snap.Tasks = append(snap.Tasks, st)
+	}
+	return snap
+}
+
+// avoided reports the pools last asked to avoid while the group's overrides still match
+// them, else the pools of the instance types its overrides leave out. Callers hold p.mu.
+func (p *Provider) avoided(group string, g asgtypes.AutoScalingGroup, pools []spotfleet.Pool) []spotfleet.Pool {
+	in := map[string]bool{}
+	if g.MixedInstancesPolicy != nil && g.MixedInstancesPolicy.LaunchTemplate != nil {
+		for _, o := range g.MixedInstancesPolicy.LaunchTemplate.Overrides {
+			in[awssdk.ToString(o.InstanceType)] = true
+		}
+	}
+	if len(in) == 0 {
+		return nil
+	}
+	var out []spotfleet.Pool
+	for _, pl := range pools {
+		if !in[pl.InstanceType] {
+			out = append(out, pl)
+		}
+	}
+	asked := p.avoid[group]
+	matches := true
+	for _, pl := range asked {
+		matches = matches && !in[pl.InstanceType]
+	}
+	if matches && len(asked) >= len(out) {
+		return asked
+	}
+	return out
+}
+
+func (p *Provider) weightOf(instanceType string) int {
+	for _, g := range p.m.Capacity {
+		for _, it := range g.InstanceTypes {
+			if it.Type == instanceType {
+				return max(1, it.Weight)
+			}
+		}
+	}
+	return 1
+}
+
+func (p *Provider) serviceConfig(name string) *manifest.Service {
+	if c := coversOf(p.m, name); c != "" {
+		name = c
+	}
+	for i := range p.m.Services {
+		if p.m.Services[i].Name == name {
+			return &p.m.Services[i]
+		}
+	}
+	return nil
+}
+
+func (p *Provider) portOf(service string) int {
+	if s := p.serviceConfig(service); s != nil {
+		return s.Port
+	}
+	return 0
+}
+
+// taskIP is an awsvpc task's private address.
+func taskIP(t ecstypes.Task) string {
+	for _, a := range t.Attachments {
+		for _, d := range a.Details {
+			if awssdk.ToString(d.Name) == "privateIPv4Address" {
+				return awssdk.ToString(d.Value)
+			}
+		}
+	}
+	return ""
+}
+
+func resource(rs []ecstypes.Resource, name string) int {
+	for _, r := range rs {
+		if awssdk.ToString(r.Name) == name {
+			return int(r.IntegerValue)
+		}
+	}
+	return 0
+}
+
+// activityZone reads the zone from a scaling activity's Details (a JSON object with
+// "Availability Zone" and "Subnet ID").
+func activityZone(details string) string {
+	var d map[string]string
+	if json.Unmarshal([]byte(details), &d) != nil {
+		return ""
+	}
+	return d["Availability Zone"]
+}

@@ -1,0 +1,245 @@
+package aws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/spotfleet/spotfleet/manifest"
+)
+
+// Stack provisions a manifest's resources: it reads what exists (by name and the fleet
+// tag), plans the difference, and applies or deletes it in dependency order.
+type Stack struct {
+	m   *manifest.Manifest
+	n   names
+	ec2 *ec2.Client
+	asg *autoscaling.Client
+	ecs *ecs.Client
+	elb *elb.Client
+	sqs *sqs.Client
+	eb  *eventbridge.Client
+	iam *iam.Client
+	ssm *ssm.Client
+	aas *applicationautoscaling.Client
+	sts *sts.Client
+	env env
+}
+
+// env is what the stack takes from the account: the network and the image.
+type env struct {
+	region  string
+	account string
+	vpc     string
+	subnets map[string]string // zone → subnet
+	ami     string
+}
+
+// Resource is one thing the stack creates, with the fields plan compares.
+type Resource struct {
+	Kind   string            `json:"kind"`
+	Name   string            `json:"name"`
+	Fields map[string]string `json:"fields,omitempty"`
+}
+
+// Diff is one field that differs.
+type Diff struct {
+	Field string `json:"field"`
+	From  string `json:"from"`
+	To    string `json:"to"`
+}
+
+// Change is what apply does to one resource.
+type Change struct {
+	Action string `json:"action"` // create, update, delete
+	Kind   string `json:"kind"`
+	Name   string `json:"name"`
+	Diffs  []Diff `json:"diffs,omitempty"`
+}
+
+// kind is one type of resource: how the manifest wants it, and how it is read, created,
+// updated and removed. update may be nil: the resource cannot change in place, and a
+// change is a delete and a create.
+type kind struct {
+	name   string
+	want   func(s *Stack) []Resource
+	read   func(ctx context.Context, s *Stack) (map[string]map[string]string, error)
+	create func(ctx context.Context, s *Stack, r Resource) error
+	update func(ctx context.Context, s *Stack, r Resource) error
+	remove func(ctx context.Context, s *Stack, name string) error
+}
+
+// NewStack is the stack of a validated manifest.
+func NewStack(cfg awssdk.Config, m *manifest.Manifest) *Stack {
+	return &Stack{m: m, n: names{m.Name},
+		ec2: ec2.NewFromConfig(cfg), asg: autoscaling.NewFromConfig(cfg), ecs: ecs.NewFromConfig(cfg),
+		elb: elb.NewFromConfig(cfg), sqs: sqs.NewFromConfig(cfg), eb: eventbridge.NewFromConfig(cfg),
+		iam: iam.NewFromConfig(cfg), ssm: ssm.NewFromConfig(cfg), aas: applicationautoscaling.NewFromConfig(cfg),
+		sts: sts.NewFromConfig(cfg), env: env{region: cfg.Region}}
+}
+
+// kinds in creation order; deletion runs it backwards.
+func (s *Stack) kinds() []kind {
+	return []kind{roleKind, profileKind, securityGroupKind, launchTemplateKind, queueKind, ruleKind,
+		loadBalancerKind, targetGroupKind, listenerKind, groupKind, groupScalingKind, capacityProviderKind,
+		clusterKind, taskDefinitionKind, serviceKind, serviceScalingKind}
+}
+
+// Plan compares what the manifest wants with what exists.
+func (s *Stack) Plan(ctx context.Context) ([]Change, error) {
+	if err := s.discover(ctx); err != nil {
+		return nil, err
+	}
+	var out []Change
+	for _, k := range s.kinds() {
+		have, err := k.read(ctx, s)
+		if err != nil {
+			return nil, fmt.Errorf("reading %ss: %w", k.name, err)
+		}
+		wanted := map[string]bool{}
+		for _, r := range k.want(s) {
+			wanted[r.Name] = true
+			cur, ok := have[r.Name]
+			if !ok {
+				out = append(out, Change{Action: "create", Kind: k.name, Name: r.Name})
+				continue
+			}
+			if d := diff(r.Fields, cur); len(d) > 0 {
+				out = append(out, Change{Action: "update", Kind: k.name, Name: r.Name, Diffs: d})
+			}
+		}
+		for _, name := range slices.Sorted(maps.Keys(have)) {
+			if !wanted[name] {
+				out = append(out, Change{Action: "delete", Kind: k.name, Name: name})
+			}
+		}
+	}
+	return out, nil
+}
+
+func diff(want, have map[string]string) []Diff {
+	var out []Diff
+	for _, f := range slices.Sorted(maps.Keys(want)) {
+		if want[f] != have[f] {
+			out = append(out, Diff{Field: f, From: have[f], To: want[f]})
+		}
+	}
+	return out
+}
+
+// Apply makes the changes of a plan: deletions of resources the manifest no longer has
+// first (backwards), then creations and updates in dependency order. progress is told
+// about each resource before and after.
+func (s *Stack) Apply(ctx context.Context, changes []Change, progress func(c Change, err error, done bool)) error {
+	if err := s.discover(ctx); err != nil {
+		return err
+	}
+	ks := s.kinds()
+	byKind := map[string]kind{}
+	for _, k := range ks {
+		byKind[k.name] = k
+	}
+	want := map[string]Resource{}
+	for _, k := range ks {
+		for _, r := range k.want(s) {
+			want[k.name+"/"+r.Name] = r
+		}
+	}
+	run := func(c Change, f func() error) error {
+		progress(c, nil, false)
+		err := f()
+		progress(c, err, true)
+		if err != nil {
+			return fmt.Errorf("%s %s %s: %w", c.Action, c.Kind, c.Name, err)
+		}
+		return nil
+	}
+	for i := len(changes) - 1; i >= 0; i-- {
+		if c := changes[i]; c.Action == "delete" {
+			if err := run(c, func() error { return byKind[c.Kind].remove(ctx, s, c.Name) }); err != nil {
+				return err
+			}
+		}
+	}
+	for _, c := range changes {
+		k, r := byKind[c.Kind], want[c.Kind+"/"+c.Name]
+		switch {
+		case c.Action == "create":
+			if err := run(c, func() error { return k.create(ctx, s, r) }); err != nil {
+				return err
+			}
+		case c.Action == "update" && k.update != nil:
+			if err := run(c, func() error { return k.update(ctx, s, r) }); err != nil {
+				return err
+			}
+		case c.Action == "update":
+			if err := run(c, func() error {
+				if err := k.remove(ctx, s, r.Name); err != nil {
+					return err
+				}
+				return k.create(ctx, s, r)
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Delete removes every resource of the fleet that exists, backwards, and nothing else.
+func (s *Stack) Delete(ctx context.Context, progress func(c Change, err error, done bool)) error {
+	if err := s.discover(ctx); err != nil {
+		return err
+	}
+	ks := s.kinds()
+	var errs []error
+	for i := len(ks) - 1; i >= 0; i-- {
+		k := ks[i]
+		have, err := k.read(ctx, s)
+		if err != nil {
+			return fmt.Errorf("reading %ss: %w", k.name, err)
+		}
+		for _, name := range slices.Sorted(maps.Keys(have)) {
+			c := Change{Action: "delete", Kind: k.name, Name: name}
+			progress(c, nil, false)
+			err := k.remove(ctx, s, name)
+			progress(c, err, true)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("delete %s %s: %w", k.name, name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Resources lists what the manifest wants, in creation order.
+func (s *Stack) Resources(ctx context.Context) ([]Resource, error) {
+	if err := s.discover(ctx); err != nil {
+		return nil, err
+	}
+	var out []Resource
+	for _, k := range s.kinds() {
+		for _, r := range k.want(s) {
+			r.Kind = k.name
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func join(xs []string) string { return strings.Join(xs, ",") }
