@@ -164,7 +164,7 @@ func TestFallbackCoversAndReturns(t *testing.T) {
 				if excess, limit := r.report().Capacity.OnDemandExcessInstanceSeconds, (2*time.Minute + time.Duration(coverInstances)*time.Minute).Seconds(); excess > limit {
 					t.Errorf("%.0f On-Demand excess instance-seconds, want at most %.0f", excess, limit)
 				}
-				t.Logf("whole after %s, at most %d On-Demand; report %+v; stats %+v; calls %v", whole, maxOD, r.report().Capacity, r.c.Stats().Fallback, r.rec.order[len(r.rec.order)-min(10, len(r.rec.order)):])
+				t.Logf("whole after %s, at most %d On-Demand; report %+v; stats %+v", whole, maxOD, r.report().Capacity, r.c.Stats().Fallback)
 				_, _, od := serving(r.snapshot())
 				if od != c.odFloor {
 					t.Errorf("%d On-Demand instances at t+16m, want the %d of the base: the cover is not given back", od, c.odFloor)
