@@ -236,7 +236,29 @@ var groupKind = kind{
 		return err
 	},
 	remove: func(ctx context.Context, s *Stack, name string) error {
-		_, err := s.asg.DeleteAutoScalingGroup(ctx, &autoscaling.DeleteAutoScalingGroupInput{AutoScalingGroupName: &name, ForceDelete: awssdk.Bool(true)})
+		// Unprotected and emptied first, so that its instances go whatever its scale-in
+		// protection (ForceDelete should see to that, but not every implementation does).
+		out, err := s.asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{name}})
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for _, g := range out.AutoScalingGroups {
+			for _, in := range g.Instances {
+				ids = append(ids, awssdk.ToString(in.InstanceId))
+			}
+		}
+		for _, c := range chunks(ids, 50) {
+			if _, err := s.asg.SetInstanceProtection(ctx, &autoscaling.SetInstanceProtectionInput{AutoScalingGroupName: &name,
+				InstanceIds: c, ProtectedFromScaleIn: awssdk.Bool(false)}); err != nil {
+				return err
+			}
+		}
+		if _, err := s.asg.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: &name,
+			MinSize: awssdk.Int32(0), MaxSize: awssdk.Int32(0), DesiredCapacity: awssdk.Int32(0)}); err != nil {
+			return err
+		}
+		_, err = s.asg.DeleteAutoScalingGroup(ctx, &autoscaling.DeleteAutoScalingGroupInput{AutoScalingGroupName: &name, ForceDelete: awssdk.Bool(true)})
 		return err
 	},
 }

@@ -3,6 +3,15 @@ package aws
 import (
 	"bytes"
 	"context"
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	tagging "github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
+	taggingtypes "github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/google/go-cmp/cmp"
 	"io"
 	"net/http"
 	"net/url"
@@ -126,4 +135,109 @@ func TestApplyIsIdempotent(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPlanShowsAnEdit: after an apply, a manifest edit plans exactly that change, and
+// applying it leaves nothing to change.
+func TestPlanShowsAnEdit(t *testing.T) {
+	cfg := moto(t, nil)
+	m := example(t, "s3-ecs-service-autoscaled.yaml")
+	applyPlan(t, NewStack(cfg, m), plan(t, NewStack(cfg, m)))
+
+	m.Capacity[1].MaxSize = 8
+	m.Services[0].LoadBalancer.HealthCheck.Path = "/health"
+	got := plan(t, NewStack(cfg, m))
+	want := []Change{
+		{Action: "update", Kind: "target-group", Name: "s3-web-web", Diffs: []Diff{{Field: "healthPath", From: "/healthcheck", To: "/health"}}},
+		{Action: "update", Kind: "auto-scaling-group", Name: "s3-web-spot", Diffs: []Diff{{Field: "max", From: "6", To: "8"}}},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("plan after the edit (-want +got):\n%s", d)
+	}
+	applyPlan(t, NewStack(cfg, m), got)
+	if again := plan(t, NewStack(cfg, m)); len(again) > 0 {
+		t.Errorf("after applying the edit: %+v", again)
+	}
+}
+
+// TestDeleteLeavesNothingTagged: delete removes everything apply made (the tagging API
+// finds nothing of the fleet left but terminated instances), and nothing else: a resource
+// of another fleet, and an untagged one of the same name, stay.
+func TestDeleteLeavesNothingTagged(t *testing.T) {
+	for _, name := range []string{"s0-ecs-spot-capacity-provider.yaml", "s2-web-app-spot-instances-alb.yaml"} {
+		t.Run(name, func(t *testing.T) {
+			cfg := moto(t, nil)
+			ctx := context.Background()
+			m := example(t, name)
+			other := example(t, "s4-graceful-shutdown.yaml")
+			applyPlan(t, NewStack(cfg, other), plan(t, NewStack(cfg, other)))
+			applyPlan(t, NewStack(cfg, m), plan(t, NewStack(cfg, m)))
+			sq := sqs.NewFromConfig(cfg)
+			if _, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: awssdk.String(m.Name + "-mine")}); err != nil {
+				t.Fatal(err)
+			}
+
+			if err := NewStack(cfg, m).Delete(ctx, func(Change, error, bool) {}); err != nil {
+				t.Fatal(err)
+			}
+			left := tagged(t, cfg, m.Name)
+			if len(left) > 0 {
+				t.Errorf("tagged resources left after delete: %v", left)
+			}
+			for _, c := range plan(t, NewStack(cfg, m)) {
+				if c.Action != "create" {
+					t.Errorf("after delete: %s %s %s", c.Action, c.Kind, c.Name)
+				}
+			}
+			if again := plan(t, NewStack(cfg, other)); len(again) > 0 {
+				t.Errorf("the other fleet changed: %+v", again)
+			}
+			if _, err := sq.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: awssdk.String(m.Name + "-mine")}); err != nil {
+				t.Errorf("an untagged queue was deleted: %v", err)
+			}
+		})
+	}
+}
+
+// tagged lists the fleet's tagged resources that still exist (terminated instances aside).
+func tagged(t *testing.T, cfg awssdk.Config, fleet string) []string {
+	t.Helper()
+	ctx := context.Background()
+	out, err := tagging.NewFromConfig(cfg).GetResources(ctx, &tagging.GetResourcesInput{
+		TagFilters: []taggingtypes.TagFilter{{Key: awssdk.String(FleetTag), Values: []string{fleet}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, r := range out.ResourceTagMappingList {
+		arn := awssdk.ToString(r.ResourceARN)
+		if !gone(ctx, cfg, arn) {
+			left = append(left, arn)
+		}
+	}
+	return left
+}
+
+// gone says whether a resource the tagging API still lists has ended: a terminated
+// instance, an INACTIVE ECS cluster, service or task definition (AWS keeps showing those
+// for a while).
+func gone(ctx context.Context, cfg awssdk.Config, arn string) bool {
+	e := ecs.NewFromConfig(cfg)
+	switch {
+	case strings.Contains(arn, ":instance/"):
+		id := arn[strings.LastIndex(arn, "/")+1:]
+		d, err := ec2.NewFromConfig(cfg).DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+		return err == nil && len(d.Reservations) > 0 && d.Reservations[0].Instances[0].State.Name == ec2types.InstanceStateNameTerminated
+	case strings.Contains(arn, ":cluster/"):
+		d, err := e.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{arn}})
+		return err == nil && (len(d.Clusters) == 0 || awssdk.ToString(d.Clusters[0].Status) == "INACTIVE")
+	case strings.Contains(arn, ":service/"):
+		parts := strings.Split(arn, "/")
+		d, err := e.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: &parts[len(parts)-2], Services: []string{arn}})
+		return err == nil && (len(d.Services) == 0 || awssdk.ToString(d.Services[0].Status) == "INACTIVE")
+	case strings.Contains(arn, ":task-definition/"):
+		d, err := e.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: &arn})
+		return err != nil || d.TaskDefinition.Status == ecstypes.TaskDefinitionStatusInactive
+	}
+	return false
 }
