@@ -134,9 +134,20 @@ func (p *Provider) TerminateInstances(ctx context.Context, ids []string) error {
 	return nil
 }
 
-// SetDesiredCapacity sets a group's desired capacity, cooldowns ignored.
+// SetDesiredCapacity sets a group's desired capacity, cooldowns ignored. A value outside
+// the group's bounds is refused here, with the bounds in the message, as AWS refuses it.
 func (p *Provider) SetDesiredCapacity(ctx context.Context, group string, units int) error {
-	_, err := p.asg.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: awssdk.String(p.n.group(group)),
+	out, err := p.asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{p.n.group(group)}})
+	if err != nil {
+		return err
+	}
+	if len(out.AutoScalingGroups) == 0 {
+		return fmt.Errorf("ValidationError: Auto Scaling group %s not found (run spotfleet apply)", p.n.group(group))
+	}
+	if g := out.AutoScalingGroups[0]; units < int(awssdk.ToInt32(g.MinSize)) || units > int(awssdk.ToInt32(g.MaxSize)) {
+		return fmt.Errorf("ValidationError: desired capacity %d is outside the bounds of group %s (min %d, max %d)", units, group, awssdk.ToInt32(g.MinSize), awssdk.ToInt32(g.MaxSize))
+	}
+	_, err = p.asg.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: awssdk.String(p.n.group(group)),
 		DesiredCapacity: awssdk.Int32(int32(units)), HonorCooldown: awssdk.Bool(false)})
 	return err
 }
@@ -152,36 +163,44 @@ func (p *Provider) SetDesiredCount(ctx context.Context, service string, count in
 // instance type (zones are subnets, shared by every type), so a type is left out while
 // any of its pools is to be avoided; a group always keeps at least one type.
 func (p *Provider) AvoidPools(ctx context.Context, group string, pools []spotfleet.Pool) error {
-	g, ok := p.m.Group(group)
-	if !ok {
+	if _, ok := p.m.Group(group); !ok {
 		return fmt.Errorf("ValidationError: group %q is not in the manifest", group)
-	}
-	out := map[string]bool{}
-	for _, pl := range pools {
-		out[pl.InstanceType] = true
-	}
-	var keep []asgtypes.LaunchTemplateOverrides
-	for _, it := range g.InstanceTypes {
-		if !out[it.Type] {
-			keep = append(keep, override(it))
-		}
-	}
-	if len(keep) == 0 {
-		for _, it := range g.InstanceTypes {
-			keep = append(keep, override(it))
-		}
 	}
 	_, err := p.asg.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{
 		AutoScalingGroupName: awssdk.String(p.n.group(group)),
 		MixedInstancesPolicy: &asgtypes.MixedInstancesPolicy{LaunchTemplate: &asgtypes.LaunchTemplate{
 			LaunchTemplateSpecification: &asgtypes.LaunchTemplateSpecification{LaunchTemplateName: awssdk.String(p.n.launchTemplate(group)), Version: awssdk.String("$Latest")},
-			Overrides:                   keep}}})
+			Overrides:                   p.keep(group, pools)}}})
 	if err == nil {
 		p.mu.Lock()
 		p.avoid[group] = slices.Clone(pools)
 		p.mu.Unlock()
 	}
 	return err
+}
+
+// keep is the group's overrides without the instance types of the pools to avoid; all of
+// them when that would leave none.
+func (p *Provider) keep(group string, pools []spotfleet.Pool) []asgtypes.LaunchTemplateOverrides {
+	g, _ := p.m.Group(group)
+	if g == nil {
+		return nil
+	}
+	out := map[string]bool{}
+	for _, pl := range pools {
+		out[pl.InstanceType] = true
+	}
+	var keep, all []asgtypes.LaunchTemplateOverrides
+	for _, it := range g.InstanceTypes {
+		all = append(all, override(it))
+		if !out[it.Type] {
+			keep = append(keep, override(it))
+		}
+	}
+	if len(keep) == 0 {
+		return all
+	}
+	return keep
 }
 
 func override(it manifest.InstanceType) asgtypes.LaunchTemplateOverrides {

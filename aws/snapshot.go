@@ -3,6 +3,7 @@ package aws
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,13 +50,13 @@ type raw struct {
 func (p *Provider) Snapshot(ctx context.Context) (spotfleet.Snapshot, error) {
 	now := time.Now()
 	var r raw
-	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return p.readGroups(ctx, &r) })
-	g.Go(func() error { return p.readInstances(ctx, &r) })
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return p.readGroups(gctx, &r) })
+	g.Go(func() error { return p.readInstances(gctx, &r) })
 	if p.m.Workload == manifest.WorkloadECS {
-		g.Go(func() error { return p.readECS(ctx, &r) })
+		g.Go(func() error { return p.readECS(gctx, &r) })
 	}
-	g.Go(func() error { return p.readTargets(ctx, &r) })
+	g.Go(func() error { return p.readTargets(gctx, &r) })
 	if err := g.Wait(); err != nil {
 		return spotfleet.Snapshot{}, err
 	}
@@ -203,8 +204,9 @@ func (p *Provider) readSizes(ctx context.Context, groups []asgtypes.AutoScalingG
 	var want []ec2types.InstanceType
 	p.mu.Lock()
 	for _, g := range p.m.Capacity {
-		if _, ok := p.sizes[g.InstanceTypes[0].Type]; !ok {
-			want = append(want, ec2types.InstanceType(g.InstanceTypes[0].Type))
+		it := ec2types.InstanceType(g.InstanceTypes[0].Type)
+		if _, ok := p.sizes[string(it)]; !ok && !slices.Contains(want, it) {
+			want = append(want, it)
 		}
 	}
 	p.mu.Unlock()
@@ -213,7 +215,9 @@ func (p *Provider) readSizes(ctx context.Context, groups []asgtypes.AutoScalingG
 	}
 	out, err := p.ec2.DescribeInstanceTypes(ctx, &ec2.DescribeInstanceTypesInput{InstanceTypes: want})
 	if err != nil {
-		return err
+		// Sizes only sharpen the fallback's instance count (unknown: one task per
+		// instance); a snapshot does not fail for them. The next one asks again.
+		return nil
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -385,8 +389,9 @@ func (p *Provider) join(r *raw, now time.Time) spotfleet.Snapshot {
 	return snap
 }
 
-// avoided reports the pools last asked to avoid while the group's overrides still match
-// them, else the pools of the instance types its overrides leave out. Callers hold p.mu.
+// avoided reports the pools last asked to avoid while the group's overrides are still what
+// that request set, else the pools of the instance types its overrides leave out (after a
+// restart, or a change by someone else). Callers hold p.mu.
 func (p *Provider) avoided(group string, g asgtypes.AutoScalingGroup, pools []spotfleet.Pool) []spotfleet.Pool {
 	in := map[string]bool{}
 	if g.MixedInstancesPolicy != nil && g.MixedInstancesPolicy.LaunchTemplate != nil {
@@ -397,20 +402,34 @@ func (p *Provider) avoided(group string, g asgtypes.AutoScalingGroup, pools []sp
 	if len(in) == 0 {
 		return nil
 	}
+	if asked, ok := p.avoid[group]; ok && slices.Equal(p.overridesFor(group, asked), sortedKeys(in)) {
+		return asked
+	}
 	var out []spotfleet.Pool
 	for _, pl := range pools {
 		if !in[pl.InstanceType] {
 			out = append(out, pl)
 		}
 	}
-	asked := p.avoid[group]
-	matches := true
-	for _, pl := range asked {
-		matches = matches && !in[pl.InstanceType]
+	return out
+}
+
+// overridesFor lists, sorted, the instance types AvoidPools keeps for a set of pools.
+func (p *Provider) overridesFor(group string, pools []spotfleet.Pool) []string {
+	var out []string
+	for _, o := range p.keep(group, pools) {
+		out = append(out, awssdk.ToString(o.InstanceType))
 	}
-	if matches && len(asked) >= len(out) {
-		return asked
+	slices.Sort(out)
+	return out
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
 	}
+	slices.Sort(out)
 	return out
 }
 

@@ -1,0 +1,22 @@
+package emulator
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/spotfleet/spotfleet/internal/conformance"
+)
+
+// TestProviderConformance runs the provider contract against the emulator (the same suite
+// runs against the AWS provider on moto, in aws/).
+func TestProviderConformance(t *testing.T) {
+	y, err := os.ReadFile("../examples/s3-ecs-service-autoscaled.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	world(t, string(y), func(t *testing.T, e *Emulator, _ *FakeRunner) {
+		time.Sleep(3 * time.Minute) // the fleet serves
+		conformance.Run(t, conformance.Fixture{Provider: e, Queue: e.Queue(), Settle: func() { time.Sleep(2 * time.Second) }, Flat: true})
+	})
+}
