@@ -330,7 +330,16 @@ func (p *Provider) join(r *raw, now time.Time) spotfleet.Snapshot {
 		si := spotfleet.Instance{ID: id, Group: member[id], State: spotfleet.InstanceState(in.State.Name),
 			Pool:      spotfleet.Pool{InstanceType: it, Zone: awssdk.ToString(in.Placement.AvailabilityZone)},
 			Lifecycle: spotfleet.OnDemand, Weight: weight[id], LaunchedAt: awssdk.ToTime(in.LaunchTime)}
-		if in.InstanceLifecycle == ec2types.InstanceLifecycleTypeSpot {
+		// EC2 marks Spot instances; a group with no On-Demand base or share launches only
+		// Spot, whatever an implementation that does not mark them says.
+		origin := si.Group
+		for _, tag := range in.Tags { // a detached instance keeps its group's tag
+			if awssdk.ToString(tag.Key) == "aws:autoscaling:groupName" && origin == "" {
+				origin, _ = p.n.groupOf(awssdk.ToString(tag.Value))
+			}
+		}
+		if g, ok := p.m.Group(origin); in.InstanceLifecycle == ec2types.InstanceLifecycleTypeSpot ||
+			(ok && g.OnDemandBaseCapacity == 0 && g.OnDemandPercentageAboveBaseCapacity == 0) {
 			si.Lifecycle = spotfleet.Spot
 		}
 		if si.Weight == 0 {

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -301,6 +302,10 @@ func (c *Controller) intake(in input, v *view, now time.Time) []string {
 	} else {
 		var out Outcome
 		var ok bool
+		if in.ev.Kind == spotfleet.KindLaunchFailed && v.group[in.ev.Group] == nil {
+			// On AWS a group is named <fleet>-<group>; the snapshot names it as the manifest.
+			in.ev.Group = strings.TrimPrefix(in.ev.Group, c.m.Name+"-")
+		}
 		if s, out, ok = normalise(in.ev, v); !ok {
 			c.count(kind, out)
 			if out == OutcomeObserved && in.ev.Kind == spotfleet.KindLaunchFailed {
