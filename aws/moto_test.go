@@ -6,62 +6,32 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/spotfleet/spotfleet/internal/motoserver"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
 // The tests run the AWS provider against moto_server (a third-party AWS emulator),
 // started once on a free loopback port and reset before each test.
 var (
-	motoURL  string
+	motoSrv  *motoserver.Server
 	motoSkip string
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(runWithMoto(m))
-}
-
-func runWithMoto(m *testing.M) int {
-	if err := exec.Command("python3", "-c", "import moto.server").Run(); err != nil {
-		motoSkip = "moto is not installed (python3 -c 'import moto.server' failed: " + err.Error() + "); pip install 'moto[server]==5.2.1' to run the AWS tests"
-		return m.Run()
+	motoSrv, motoSkip = motoserver.Start()
+	code := m.Run()
+	if motoSrv != nil {
+		motoSrv.Stop()
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		motoSkip = "no free port for moto: " + err.Error()
-		return m.Run()
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-	cmd.Env = append(os.Environ(), "MOTO_IAM_LOAD_MANAGED_POLICIES=true") // the roles attach AWS managed policies
-	if err := cmd.Start(); err != nil {
-		motoSkip = "cannot start moto: " + err.Error()
-		return m.Run()
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if resp, err := http.Get(url + "/moto-api/"); err == nil {
-			resp.Body.Close()
-			motoURL = url
-			break
-		}
-	}
-	if motoURL == "" {
-		motoSkip = "moto did not answer within 30 s"
-	}
-	return m.Run()
+	os.Exit(code)
 }
 
 // moto resets moto and returns an AWS configuration pointed at it through the standard
@@ -69,21 +39,13 @@ func runWithMoto(m *testing.M) int {
 // wrap, if set, wraps that transport (fault injection).
 func moto(t *testing.T, wrap func(http.RoundTripper) http.RoundTripper) awssdk.Config {
 	t.Helper()
-	if motoURL == "" {
+	if motoSrv == nil {
 		t.Skip(motoSkip)
 	}
-	resp, err := http.Post(motoURL+"/moto-api/reset", "", nil)
-	if err != nil {
+	if err := motoSrv.Reset(); err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	t.Setenv("AWS_ENDPOINT_URL", motoURL)
-	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
-	t.Setenv("AWS_CA_BUNDLE", "") // moto is plain HTTP; a custom client cannot take a bundle
+	motoSrv.Env(t.Setenv)
 	var rt http.RoundTripper = ecsShim{http.DefaultTransport}
 	if wrap != nil {
 		rt = wrap(rt)

@@ -17,6 +17,7 @@ short and returns when it recovers.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newInitCmd(), newValidateCmd(), newSchemaCmd(), newVersionCmd(), newExampleServiceCmd(), newUpCmd(), newStatusCmd(), newAgentCmd(), newReaperCmd())
+	root.AddCommand(newInitCmd(), newValidateCmd(), newSchemaCmd(), newVersionCmd(), newExampleServiceCmd(), newUpCmd(), newStatusCmd(), newAgentCmd(), newReaperCmd(),
+		newPlanCmd(), newApplyCmd(), newDeleteCmd(), newControllerCmd(), newIAMPolicyCmd())
 	return root
 }

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+
+	"github.com/spotfleet/spotfleet/aws"
+	"github.com/spotfleet/spotfleet/internal/motoserver"
+)
+
+// TestAWSCommands drives plan, apply, controller's self-check and delete as a user would,
+// against moto.
+func TestAWSCommands(t *testing.T) {
+	srv, skip := motoserver.Start()
+	if srv == nil {
+		t.Skip(skip)
+	}
+	defer srv.Stop()
+	srv.Env(t.Setenv)
+	file := "../../examples/s2-web-app-spot-instances-alb.yaml"
+
+	out, err := runAWS(t, "apply", "-f", file)
+	if err == nil || !strings.Contains(err.Error(), "--approve") {
+		t.Fatalf("apply without a terminal nor --approve: %v\n%s", err, out)
+	}
+	out, err = runAWS(t, "plan", "-f", file)
+	if err != nil || !strings.Contains(out, "10 to create, 0 to update, 0 to delete.") {
+		t.Fatalf("plan: %v\n%s", err, out)
+	}
+	if out, err = runAWS(t, "apply", "-f", file, "--approve"); err != nil || !strings.Contains(out, "Applied.") {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	if out, err = runAWS(t, "plan", "-f", file, "-o", "json"); err != nil || strings.TrimSpace(out) != "[]" {
+		t.Fatalf("plan after apply: %v\n%s", err, out)
+	}
+	if out, err = runAWS(t, "apply", "-f", file, "--approve"); err != nil || !strings.Contains(out, "No changes") {
+		t.Fatalf("second apply: %v\n%s", err, out)
+	}
+
+	// The controller refuses to run when events cannot reach it, and says what to do.
+	cfg, err := aws.LoadConfig(context.Background(), "us-east-1", aws.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eventbridge.NewFromConfig(cfg).DisableRule(context.Background(), &eventbridge.DisableRuleInput{Name: strPtr("s2-web-spot-events")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = runAWS(t, "controller", "-f", file); err == nil || !strings.Contains(err.Error(), "is DISABLED") {
+		t.Fatalf("controller with the rule disabled: %v", err)
+	}
+
+	if out, err = runAWS(t, "delete", "-f", file, "--approve"); err != nil {
+		t.Fatalf("delete: %v\n%s", err, out)
+	}
+	if out, err = runAWS(t, "plan", "-f", file); err != nil || !strings.Contains(out, "10 to create, 0 to update, 0 to delete.") {
+		t.Fatalf("plan after delete: %v\n%s", err, out)
+	}
+}
+
+func strPtr(s string) *string { return &s }
+
+func runAWS(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	out, errOut, err := run(t, args...)
+	return out + errOut, err
+}

@@ -1,0 +1,288 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/spf13/cobra"
+
+	"github.com/spotfleet/spotfleet/aws"
+	"github.com/spotfleet/spotfleet/controller"
+	"github.com/spotfleet/spotfleet/manifest"
+)
+
+// awsFlags are the flags every command that talks to AWS takes.
+type awsFlags struct {
+	file, region, profile string
+}
+
+func (f *awsFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&f.file, "file", "f", "spotfleet.yaml", "the manifest")
+	cmd.Flags().StringVar(&f.region, "region", "", "AWS region (default: AWS_REGION or the profile's, else the manifest's)")
+	cmd.Flags().StringVar(&f.profile, "profile", "", "AWS profile (default: AWS_PROFILE)")
+}
+
+// load reads the manifest and the AWS configuration (credentials chain, AWS_REGION,
+// AWS_PROFILE, AWS_ENDPOINT_URL).
+func (f *awsFlags) load(ctx context.Context, errOut io.Writer) (*manifest.Manifest, *aws.Stack, awssdk.Config, error) {
+	m, err := loadManifest(f.file, errOut)
+	if err != nil {
+		return nil, nil, awssdk.Config{}, err
+	}
+	cfg, err := aws.LoadConfig(ctx, m.Region, aws.Options{Region: f.region, Profile: f.profile})
+	if err != nil {
+		return nil, nil, awssdk.Config{}, err
+	}
+	return m, aws.NewStack(cfg, m), cfg, nil
+}
+
+func newPlanCmd() *cobra.Command {
+	var f awsFlags
+	var output string
+	cmd := &cobra.Command{
+		Use:   "plan -f FILE [-o table|json]",
+		Short: "Show what apply would create, change or delete on AWS",
+		Long: `Reads what exists of the fleet on AWS (by name and the tag spotfleet:fleet=<name>) and
+compares it with what the manifest needs: each resource to create, to update (with the fields
+that differ, from → to) or to delete. Nothing is changed. Desired capacities and counts are set
+when a group or service is created and not compared afterwards (scaling and the controller
+own them).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "table" && output != "json" {
+				return fmt.Errorf("-o %q: use table or json", output)
+			}
+			_, st, _, err := f.load(cmd.Context(), cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			plan, err := st.Plan(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return printPlan(cmd.OutOrStdout(), plan, output)
+		},
+	}
+	f.add(cmd)
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	return cmd
+}
+
+func printPlan(w io.Writer, plan []aws.Change, output string) error {
+	if output == "json" {
+		if plan == nil {
+			plan = []aws.Change{}
+		}
+		b, _ := json.MarshalIndent(plan, "", "  ")
+		_, err := fmt.Fprintln(w, string(b))
+		return err
+	}
+	if len(plan) == 0 {
+		_, err := fmt.Fprintln(w, "No changes: AWS matches the manifest.")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ACTION\tKIND\tNAME\tCHANGES")
+	counts := map[string]int{}
+	for _, c := range plan {
+		counts[c.Action]++
+		var d []string
+		for _, x := range c.Diffs {
+			d = append(d, fmt.Sprintf("%s: %q → %q", x.Field, x.From, x.To))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.Action, c.Kind, c.Name, strings.Join(d, "; "))
+	}
+	tw.Flush()
+	_, err := fmt.Fprintf(w, "%d to create, %d to update, %d to delete.\n", counts["create"], counts["update"], counts["delete"])
+	return err
+}
+
+// progress prints each resource as it is worked on.
+func progress(w io.Writer) func(c aws.Change, err error, done bool) {
+	var start time.Time
+	return func(c aws.Change, err error, done bool) {
+		switch {
+		case !done:
+			start = time.Now()
+			fmt.Fprintf(w, "%-7s %s %s ...\n", c.Action, c.Kind, c.Name)
+		case err != nil:
+			fmt.Fprintf(w, "  failed: %v\n", err)
+		default:
+			fmt.Fprintf(w, "  done in %s\n", time.Since(start).Round(time.Millisecond))
+		}
+	}
+}
+
+// confirm asks on a terminal; elsewhere --approve is required.
+func confirm(cmd *cobra.Command, approve bool, what string) error {
+	if approve {
+		return nil
+	}
+	if !isTerminal(cmd.OutOrStdout()) || !isTerminal(os.Stdin) {
+		return errors.New("not a terminal: pass --approve to " + what + " without asking")
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "%s? Type yes to go on: ", strings.ToUpper(what[:1])+what[1:])
+	line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+	if strings.TrimSpace(line) != "yes" {
+		return errors.New("cancelled: nothing was changed")
+	}
+	return nil
+}
+
+func newApplyCmd() *cobra.Command {
+	var f awsFlags
+	var approve bool
+	cmd := &cobra.Command{
+		Use:   "apply -f FILE [--approve]",
+		Short: "Create or update the fleet's stack on AWS",
+		Long: `Plans (as spotfleet plan), shows the plan, asks for confirmation on a terminal (--approve
+skips it; it is required without a terminal), then makes the changes in dependency order,
+printing each resource as it goes. A second apply with no change to the manifest reports no
+changes and calls nothing that mutates. docs/aws.md lists what is created.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			_, st, _, err := f.load(ctx, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			plan, err := st.Plan(ctx)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if err := printPlan(out, plan, "table"); err != nil || len(plan) == 0 {
+				return err
+			}
+			if err := confirm(cmd, approve, "apply these changes"); err != nil {
+				return err
+			}
+			if err := st.Apply(ctx, plan, progress(out)); err != nil {
+				return fmt.Errorf("%w\n(what was done stays; run spotfleet apply again to go on)", err)
+			}
+			fmt.Fprintln(out, "Applied. Run the controller: spotfleet controller -f", f.file)
+			return nil
+		},
+	}
+	f.add(cmd)
+	cmd.Flags().BoolVar(&approve, "approve", false, "apply without asking")
+	return cmd
+}
+
+func newDeleteCmd() *cobra.Command {
+	var f awsFlags
+	var approve bool
+	cmd := &cobra.Command{
+		Use:   "delete -f FILE [--approve]",
+		Short: "Delete everything apply created for the fleet",
+		Long: `Deletes, in reverse dependency order, every resource of the fleet that carries the tag
+spotfleet:fleet=<name> (instances are terminated with their groups), and nothing else. Asks
+on a terminal; --approve skips it and is required without one.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			m, st, _, err := f.load(ctx, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			if err := confirm(cmd, approve, "delete fleet "+m.Name+" and everything apply made for it"); err != nil {
+				return err
+			}
+			return st.Delete(ctx, progress(cmd.OutOrStdout()))
+		},
+	}
+	f.add(cmd)
+	cmd.Flags().BoolVar(&approve, "approve", false, "delete without asking")
+	return cmd
+}
+
+func newIAMPolicyCmd() *cobra.Command {
+	var file, region, account string
+	cmd := &cobra.Command{
+		Use:   "iam-policy -f FILE [--account ID]",
+		Short: "Print the least-privilege IAM policy of the controller",
+		Long: `Prints, as JSON, the IAM policy that lets spotfleet controller make exactly the calls it
+makes for this fleet, the mutating ones limited to the fleet's resources. apply attaches it
+to the role <name>-controller; print it to attach it elsewhere. Works offline.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			m, err := loadManifest(file, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			if region == "" {
+				region = m.Region
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), aws.ControllerPolicy(m, region, account).JSON())
+			return err
+		},
+	}
+	cmd.Flags().StringVarP(&file, "file", "f", "spotfleet.yaml", "the manifest")
+	cmd.Flags().StringVar(&region, "region", "", "region of the fleet (default: the manifest's)")
+	cmd.Flags().StringVar(&account, "account", "*", "AWS account ID to put in the resource ARNs")
+	return cmd
+}
+
+func newControllerCmd() *cobra.Command {
+	var f awsFlags
+	var listen string
+	cmd := &cobra.Command{
+		Use:   "controller -f FILE [--listen ADDR]",
+		Short: "Run the spotfleet controller against the fleet on AWS",
+		Long: `Checks first that the fleet's event queue exists and that its EventBridge rule is enabled
+and delivers to it (a misconfiguration is an error that says what to run, not silence),
+then runs the controller: interruptions and rebalance recommendations from the queue,
+fallback to On-Demand and back. Prometheus metrics (/metrics), health (/healthz) and agent
+reports (POST /v1/notices) are served on --listen, loopback by default. Logs go to stderr
+as JSON. Stop it with Ctrl-C or SIGTERM; a restarted controller picks up where this one
+left (docs/controller.md). It needs the policy of spotfleet iam-policy.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			m, _, cfg, err := f.load(ctx, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
+			if err := aws.SelfCheck(ctx, cfg, m); err != nil {
+				return err
+			}
+			p := aws.NewProvider(cfg, m)
+			c, err := controller.New(controller.Config{Manifest: m, Provider: p, Queue: p, Log: log,
+				// A snapshot is a dozen describe calls: every 5 s without events, at once on one.
+				Tick: 5 * time.Second})
+			if err != nil {
+				return err
+			}
+			mux := http.NewServeMux()
+			c.Routes(mux)
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return fmt.Errorf("--listen %s: %w", listen, err)
+			}
+			srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+			go srv.Serve(ln)
+			defer srv.Close()
+			log.Info("controller running", "fleet", m.Name, "region", cfg.Region, "listen", ln.Addr().String())
+			return c.Run(ctx)
+		},
+	}
+	f.add(cmd)
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7078", "address of /metrics, /healthz and /v1/notices")
+	return cmd
+}
