@@ -1,6 +1,8 @@
 package aws
 
 import (
+	"fmt"
+
 	"bytes"
 	"context"
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
@@ -12,6 +14,7 @@ import (
 	taggingtypes "github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/go-cmp/cmp"
+	"github.com/spotfleet/spotfleet/manifest"
 	"io"
 	"net/http"
 	"net/url"
@@ -137,26 +140,38 @@ func TestApplyIsIdempotent(t *testing.T) {
 	}
 }
 
-// TestPlanShowsAnEdit: after an apply, a manifest edit plans exactly that change, and
-// applying it leaves nothing to change.
+// TestPlanShowsAnEdit: for every example, after an apply, a manifest edit (a group's
+// maximum, a health check's path) plans exactly that change, and applying it leaves nothing
+// to change.
 func TestPlanShowsAnEdit(t *testing.T) {
-	cfg := moto(t, nil)
-	m := example(t, "s3-ecs-service-autoscaled.yaml")
-	applyPlan(t, NewStack(cfg, m), plan(t, NewStack(cfg, m)))
+	for _, name := range examples {
+		t.Run(name, func(t *testing.T) {
+			cfg := moto(t, nil)
+			m := example(t, name)
+			applyPlan(t, NewStack(cfg, m), plan(t, NewStack(cfg, m)))
 
-	m.Capacity[1].MaxSize = 8
-	m.Services[0].LoadBalancer.HealthCheck.Path = "/health"
-	got := plan(t, NewStack(cfg, m))
-	want := []Change{
-		{Action: "update", Kind: "target-group", Name: "s3-web-web", Diffs: []Diff{{Field: "healthPath", From: "/healthcheck", To: "/health"}}},
-		{Action: "update", Kind: "auto-scaling-group", Name: "s3-web-spot", Diffs: []Diff{{Field: "max", From: "6", To: "8"}}},
-	}
-	if d := cmp.Diff(want, got); d != "" {
-		t.Fatalf("plan after the edit (-want +got):\n%s", d)
-	}
-	applyPlan(t, NewStack(cfg, m), got)
-	if again := plan(t, NewStack(cfg, m)); len(again) > 0 {
-		t.Errorf("after applying the edit: %+v", again)
+			g := &m.Capacity[len(m.Capacity)-1]
+			oldMax := g.MaxSize
+			g.MaxSize += 2
+			sv := &m.AllServices()[0]
+			if m.Workload == manifest.WorkloadInstances {
+				sv = m.Instances
+			}
+			oldPath := sv.LoadBalancer.HealthCheck.Path
+			sv.LoadBalancer.HealthCheck.Path = "/edited"
+			got := plan(t, NewStack(cfg, m))
+			want := []Change{
+				{Action: "update", Kind: "target-group", Name: m.TargetGroupName(*sv), Diffs: []Diff{{Field: "healthPath", From: oldPath, To: "/edited"}}},
+				{Action: "update", Kind: "auto-scaling-group", Name: m.Name + "-" + g.Name, Diffs: []Diff{{Field: "max", From: fmt.Sprint(oldMax), To: fmt.Sprint(g.MaxSize)}}},
+			}
+			if d := cmp.Diff(want, got); d != "" {
+				t.Fatalf("plan after the edit (-want +got):\n%s", d)
+			}
+			applyPlan(t, NewStack(cfg, m), got)
+			if again := plan(t, NewStack(cfg, m)); len(again) > 0 {
+				t.Errorf("after applying the edit: %+v", again)
+			}
+		})
 	}
 }
 
@@ -164,12 +179,15 @@ func TestPlanShowsAnEdit(t *testing.T) {
 // finds nothing of the fleet left but terminated instances), and nothing else: a resource
 // of another fleet, and an untagged one of the same name, stay.
 func TestDeleteLeavesNothingTagged(t *testing.T) {
-	for _, name := range []string{"s0-ecs-spot-capacity-provider.yaml", "s2-web-app-spot-instances-alb.yaml"} {
+	for _, name := range examples {
 		t.Run(name, func(t *testing.T) {
 			cfg := moto(t, nil)
 			ctx := context.Background()
 			m := example(t, name)
 			other := example(t, "s4-graceful-shutdown.yaml")
+			if m.Name == other.Name {
+				other = example(t, "s1-spot-with-ondemand-backup.yaml")
+			}
 			applyPlan(t, NewStack(cfg, other), plan(t, NewStack(cfg, other)))
 			applyPlan(t, NewStack(cfg, m), plan(t, NewStack(cfg, m)))
 			sq := sqs.NewFromConfig(cfg)
