@@ -61,6 +61,8 @@ compares it with what the manifest needs: each resource to create, to update (wi
 that differ, from → to) or to delete. Nothing is changed. Desired capacities and counts are set
 when a group or service is created and not compared afterwards (scaling and the controller
 own them).`,
+		Example: `  spotfleet plan -f spotfleet.yaml
+  AWS_PROFILE=prod spotfleet plan -f spotfleet.yaml -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "table" && output != "json" {
@@ -153,6 +155,8 @@ func newApplyCmd() *cobra.Command {
 skips it; it is required without a terminal), then makes the changes in dependency order,
 printing each resource as it goes. A second apply with no change to the manifest reports no
 changes and calls nothing that mutates. docs/aws.md lists what is created.`,
+		Example: `  spotfleet apply -f spotfleet.yaml
+  spotfleet apply -f spotfleet.yaml --approve --region eu-west-1   # in CI`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -192,6 +196,7 @@ func newDeleteCmd() *cobra.Command {
 		Long: `Deletes, in reverse dependency order, every resource of the fleet that carries the tag
 spotfleet:fleet=<name> (instances are terminated with their groups), and nothing else. Asks
 on a terminal; --approve skips it and is required without one.`,
+		Example: `  spotfleet delete -f spotfleet.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -218,6 +223,7 @@ func newIAMPolicyCmd() *cobra.Command {
 		Long: `Prints, as JSON, the IAM policy that lets spotfleet controller make exactly the calls it
 makes for this fleet, the mutating ones limited to the fleet's resources. apply attaches it
 to the role <name>-controller; print it to attach it elsewhere. Works offline.`,
+		Example: `  spotfleet iam-policy -f spotfleet.yaml --account 123456789012 > controller-policy.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			m, err := loadManifest(file, cmd.ErrOrStderr())
@@ -250,6 +256,8 @@ fallback to On-Demand and back. Prometheus metrics (/metrics), health (/healthz)
 reports (POST /v1/notices) are served on --listen, loopback by default. Logs go to stderr
 as JSON. Stop it with Ctrl-C or SIGTERM; a restarted controller picks up where this one
 left (docs/controller.md). It needs the policy of spotfleet iam-policy.`,
+		Example: `  spotfleet controller -f spotfleet.yaml
+  curl -s 127.0.0.1:7078/metrics | grep spotfleet_fallback`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)

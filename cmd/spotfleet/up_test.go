@@ -78,7 +78,7 @@ func TestUpRunsAnyCommand(t *testing.T) {
 	sc := filepath.Join(dir, "scenario.yaml")
 	os.WriteFile(sc, []byte("bootTime: 10s\nload: {rps: 20, path: /}\n"), 0o644)
 	report := filepath.Join(dir, "r.json")
-	cmd := exec.Command(bin, "up", "-f", m, "--scenario", sc, "--speed", "20", "--for", "3m", "--report", report, "--api", api)
+	cmd := exec.Command(bin, "up", "-f", m, "--scenario", sc, "--speed", "20", "--for", "4m", "--report", report, "--api", api)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("up: %v\n%s", err, out)
