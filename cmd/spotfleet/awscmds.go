@@ -197,7 +197,7 @@ func newDeleteCmd() *cobra.Command {
 spotfleet:fleet=<name> (instances are terminated with their groups), and nothing else. Asks
 on a terminal; --approve skips it and is required without one.`,
 		Example: `  spotfleet delete -f spotfleet.yaml`,
-		Args: cobra.NoArgs,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			m, st, _, err := f.load(ctx, cmd.ErrOrStderr())
@@ -224,7 +224,7 @@ func newIAMPolicyCmd() *cobra.Command {
 makes for this fleet, the mutating ones limited to the fleet's resources. apply attaches it
 to the role <name>-controller; print it to attach it elsewhere. Works offline.`,
 		Example: `  spotfleet iam-policy -f spotfleet.yaml --account 123456789012 > controller-policy.json`,
-		Args: cobra.NoArgs,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			m, err := loadManifest(file, cmd.ErrOrStderr())
 			if err != nil {
