@@ -2,6 +2,7 @@ package aws
 
 import (
 	"context"
+	"maps"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -40,7 +41,7 @@ func userData(m *manifest.Manifest) string {
 	s := m.Instances
 	var env []string
 	env = append(env, "HOST=0.0.0.0", "PORT="+strconv.Itoa(s.Port))
-	for _, k := range slices.Sorted(mapsKeys(s.Environment)) {
+	for _, k := range slices.Sorted(maps.Keys(s.Environment)) {
 		env = append(env, k+"="+s.Environment[k])
 	}
 	var args []string
@@ -55,16 +56,6 @@ func userData(m *manifest.Manifest) string {
 		strings.Join(args, " "), int(s.StopTimeout.D().Seconds()))
 	fmt.Fprintf(&b, "systemctl daemon-reload\nsystemctl enable --now %s.service\n", s.Name)
 	return b.String()
-}
-
-func mapsKeys(m map[string]string) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 var launchTemplateKind = kind{

@@ -2,6 +2,7 @@ package aws
 
 import (
 	"context"
+	"maps"
 	"fmt"
 	"slices"
 	"strconv"
@@ -187,7 +188,7 @@ func clusterProviders(ctx context.Context, s *Stack, r Resource) error {
 
 func (s *Stack) taskFields(sv manifest.Service) map[string]string {
 	var env []string
-	for _, k := range slices.Sorted(mapsKeys(sv.Environment)) {
+	for _, k := range slices.Sorted(maps.Keys(sv.Environment)) {
 		env = append(env, k+"="+sv.Environment[k])
 	}
 	return map[string]string{"image": sv.Image, "cpu": strconv.Itoa(sv.CPU), "memory": strconv.Itoa(sv.Memory),
