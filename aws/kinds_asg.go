@@ -2,10 +2,10 @@ package aws
 
 import (
 	"context"
-	"maps"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
