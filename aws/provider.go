@@ -25,13 +25,7 @@ import (
 // Provider is the controller's view of a fleet on AWS: the calls of controller.Provider
 // and controller.Queue, on the resources `apply` created.
 type Provider struct {
-	m   *manifest.Manifest
-	n   names
-	ec2 *ec2.Client
-	asg *autoscaling.Client
-	ecs *ecs.Client
-	elb *elb.Client
-	sqs *sqs.Client
+	fleet
 
 	mu       sync.Mutex
 	tgARN    map[string]string // target group name → ARN
@@ -45,10 +39,25 @@ type size struct{ cpu, memory int }
 
 // NewProvider is the provider for a validated manifest's fleet.
 func NewProvider(cfg awssdk.Config, m *manifest.Manifest) *Provider {
-	return &Provider{m: m, n: names{m.Name},
-		ec2: ec2.NewFromConfig(cfg), asg: autoscaling.NewFromConfig(cfg), ecs: ecs.NewFromConfig(cfg),
-		elb: elb.NewFromConfig(cfg), sqs: sqs.NewFromConfig(cfg),
+	return &Provider{fleet: newFleet(cfg, m),
 		tgARN: map[string]string{}, sizes: map[string]size{}, avoid: map[string][]spotfleet.Pool{}}
+}
+
+// fleet is a manifest with the clients of the services both the provider and the stack
+// call.
+type fleet struct {
+	m   *manifest.Manifest
+	n   names
+	ec2 *ec2.Client
+	asg *autoscaling.Client
+	ecs *ecs.Client
+	elb *elb.Client
+	sqs *sqs.Client
+}
+
+func newFleet(cfg awssdk.Config, m *manifest.Manifest) fleet {
+	return fleet{m: m, n: names{m.Name}, ec2: ec2.NewFromConfig(cfg), asg: autoscaling.NewFromConfig(cfg),
+		ecs: ecs.NewFromConfig(cfg), elb: elb.NewFromConfig(cfg), sqs: sqs.NewFromConfig(cfg)}
 }
 
 // Chunks of AWS's limits per call.

@@ -10,13 +10,8 @@ import (
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
-	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -26,13 +21,7 @@ import (
 // Stack provisions a manifest's resources: it reads what exists (by name and the fleet
 // tag), plans the difference, and applies or deletes it in dependency order.
 type Stack struct {
-	m   *manifest.Manifest
-	n   names
-	ec2 *ec2.Client
-	asg *autoscaling.Client
-	ecs *ecs.Client
-	elb *elb.Client
-	sqs *sqs.Client
+	fleet
 	eb  *eventbridge.Client
 	iam *iam.Client
 	ssm *ssm.Client
@@ -86,9 +75,7 @@ type kind struct {
 
 // NewStack is the stack of a validated manifest.
 func NewStack(cfg awssdk.Config, m *manifest.Manifest) *Stack {
-	return &Stack{m: m, n: names{m.Name},
-		ec2: ec2.NewFromConfig(cfg), asg: autoscaling.NewFromConfig(cfg), ecs: ecs.NewFromConfig(cfg),
-		elb: elb.NewFromConfig(cfg), sqs: sqs.NewFromConfig(cfg), eb: eventbridge.NewFromConfig(cfg),
+	return &Stack{fleet: newFleet(cfg, m), eb: eventbridge.NewFromConfig(cfg),
 		iam: iam.NewFromConfig(cfg), ssm: ssm.NewFromConfig(cfg), aas: applicationautoscaling.NewFromConfig(cfg),
 		sts: sts.NewFromConfig(cfg), env: env{region: cfg.Region}}
 }
