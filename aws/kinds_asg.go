@@ -65,7 +65,7 @@ var launchTemplateKind = kind{
 		if s.m.Workload == manifest.WorkloadECS {
 			profile = s.n.instanceRole()
 		}
-		ud := docHashRaw(userData(s.m))
+		ud := textHash(userData(s.m))
 		var out []Resource
 		for _, g := range s.m.Capacity {
 			out = append(out, Resource{Name: s.n.launchTemplate(g.Name), Fields: map[string]string{"ami": s.env.ami, "userData": ud, "instanceProfile": profile}})
@@ -88,7 +88,7 @@ var launchTemplateKind = kind{
 				d := v.LaunchTemplateVersions[0].LaunchTemplateData
 				f["ami"] = awssdk.ToString(d.ImageId)
 				if raw, err := base64.StdEncoding.DecodeString(awssdk.ToString(d.UserData)); err == nil {
-					f["userData"] = docHashRaw(string(raw))
+					f["userData"] = textHash(string(raw))
 				}
 				if d.IamInstanceProfile != nil {
 					f["instanceProfile"] = awssdk.ToString(d.IamInstanceProfile.Name)
@@ -409,6 +409,3 @@ func albLabel(lbARN, tgARN string) string {
 	}
 	return lb + "/" + tg
 }
-
-// docHashRaw identifies a text.
-func docHashRaw(text string) string { return docHash(strconv.Quote(text)) }

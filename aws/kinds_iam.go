@@ -283,6 +283,11 @@ func docHash(doc string) string {
 			doc = string(b)
 		}
 	}
-	h := sha256.Sum256([]byte(doc))
+	return textHash(doc)
+}
+
+// textHash identifies a text (plan compares hashes of long fields such as user data).
+func textHash(text string) string {
+	h := sha256.Sum256([]byte(text))
 	return hex.EncodeToString(h[:6])
 }

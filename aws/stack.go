@@ -214,19 +214,4 @@ func (s *Stack) Delete(ctx context.Context, progress func(c Change, err error, d
 	return errors.Join(errs...)
 }
 
-// Resources lists what the manifest wants, in creation order.
-func (s *Stack) Resources(ctx context.Context) ([]Resource, error) {
-	if err := s.discover(ctx); err != nil {
-		return nil, err
-	}
-	var out []Resource
-	for _, k := range s.kinds() {
-		for _, r := range k.want(s) {
-			r.Kind = k.name
-			out = append(out, r)
-		}
-	}
-	return out, nil
-}
-
 func join(xs []string) string { return strings.Join(xs, ",") }

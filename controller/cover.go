@@ -41,12 +41,12 @@ func (c *Controller) launchFailed(group string, f spotfleet.LaunchFailure, v *vi
 			}
 		}
 	}
-	capacity := spotfleet.CapacityError(f.Message)
-	c.metrics.launchFailures.WithLabelValues(group, map[bool]string{true: "capacity", false: "other"}[capacity]).Inc()
-	if !capacity {
+	if !spotfleet.CapacityError(f.Message) {
+		c.metrics.launchFailures.WithLabelValues(group, "other").Inc()
 		c.log.Warn("launch failed, not for capacity; covered only if the shortfall lasts", "group", group, "message", f.Message)
 		return
 	}
+	c.metrics.launchFailures.WithLabelValues(group, "capacity").Inc()
 	if c.fb != nil && group == c.fb.pol.from && f.Time.After(c.fb.refusedAt) {
 		c.fb.refusedAt = f.Time
 	}
