@@ -3,7 +3,6 @@ package emulator
 import (
 	"fmt"
 	"math"
-	"os"
 	"path"
 	"strconv"
 	"time"
@@ -84,9 +83,12 @@ func (c Count) MarshalYAML() (any, error) {
 	return int(c), nil
 }
 
+// maxScenarioSize bounds what is read of a scenario file: a script of a few steps.
+const maxScenarioSize = 1 << 20
+
 // LoadScenario reads and checks a scenario file.
 func LoadScenario(file string) (*Scenario, strictyaml.Diagnostics, error) {
-	data, err := os.ReadFile(file)
+	data, err := strictyaml.ReadFile(file, maxScenarioSize)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading the scenario: %w", err)
 	}

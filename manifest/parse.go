@@ -3,8 +3,9 @@ package manifest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 
 	"github.com/goccy/go-yaml"
 
@@ -25,12 +26,12 @@ const maxFileSize = 1 << 20
 // file itself (missing, unreadable); problems in its content are in the diagnostics, and
 // the manifest is usable only when they hold no errors.
 func Load(path string) (*Manifest, Diagnostics, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
+	data, err := strictyaml.ReadFile(path, maxFileSize)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, fmt.Errorf("reading the manifest: %w (create one with: spotfleet init > spotfleet.yaml)", err)
 	}
-	if len(data) > maxFileSize {
-		return nil, nil, fmt.Errorf("%s is %d bytes, larger than a manifest can be (1 MiB): is it the right file?", path, len(data))
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the manifest: %w", err)
 	}
 	m, diags := Parse(path, data)
 	return m, diags, nil
@@ -41,12 +42,11 @@ func Load(path string) (*Manifest, Diagnostics, error) {
 func Parse(file string, data []byte) (*Manifest, Diagnostics) {
 	m := &Manifest{}
 	src, diags := strictyaml.Decode(file, data, m)
-	if !src.Empty() {
+	if !src.Empty() && len(diags.Errors()) < strictyaml.MaxDiagnostics {
 		applyDefaults(m, src)
 		diags = append(diags, validate(m, src)...)
 	}
-	diags.Sort()
-	return m, diags
+	return m, diags.Capped(src.Dropped)
 }
 
 // MarshalYAML renders the effective manifest; Parse of the result yields the same manifest.

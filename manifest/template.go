@@ -47,7 +47,7 @@ func sample() map[string]*Manifest {
 			{Metric: "CPUUtilization", Target: 70, ScaleInCooldown: sec(300), ScaleOutCooldown: sec(60)},
 		}},
 	}
-	fallback := &Fallback{From: "spot", To: "on-demand", After: sec(30), ReturnAfter: sec(300)}
+	fallback := &Fallback{From: "spot", To: "on-demand", After: sec(180), ReturnAfter: sec(300)}
 	notify := Interruptions{Notify: []Notify{{Webhook: "https://hooks.example.com/spot"}}, RebalanceMaxPercent: 10, PoolMemory: sec(300)}
 	ecs := &Manifest{Name: "web", Region: "us-east-1", Workload: WorkloadECS, Capacity: capacity, Fallback: fallback,
 		Rebalance: RebalanceReplace, Services: []Service{svc}, Interruptions: notify}

@@ -95,7 +95,7 @@ func (t InstanceType) MarshalYAML() (any, error) {
 type Fallback struct {
 	From        string   `yaml:"from" required:"true" doc:"The Spot group whose shortfall is covered."`
 	To          string   `yaml:"to" required:"true" doc:"The group that covers it, normally all On-Demand."`
-	After       Duration `yaml:"after" default:"30s" min:"0s" max:"1h" doc:"How long a shortfall without a classified launch failure (the from group below its desired capacity, tasks PROVISIONING beyond what its booting instances hold) lasts before it is covered. A capacity error (InsufficientInstanceCapacity and the like) is covered at once; capacity that is booting is not a shortfall."`
+	After       Duration `yaml:"after" default:"3m" min:"0s" max:"1h" doc:"How long a shortfall without a refused launch (the from group below its desired capacity, tasks PROVISIONING beyond what its booting instances hold) lasts before it is covered: longer than a normal launch (one boot, plus one managed-scaling reading under ecs), so that a fleet that is only starting is not covered. A capacity error (InsufficientInstanceCapacity and the like) is covered at once."`
 	ReturnAfter Duration `yaml:"returnAfter" default:"5m" min:"0s" max:"24h" doc:"How long after the last sign of shortage (a refused launch, more capacity lost) the cover is given back. It goes step by step, each unit only once the Spot capacity replacing it is healthy; a pool that fails again restarts the clock."`
 }
 

@@ -2,7 +2,9 @@ package manifest
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"regexp"
 	"strings"
 	"time"
@@ -22,27 +24,44 @@ var (
 
 // checker collects findings against the source positions of the decoded manifest.
 type checker struct {
-	src   *strictyaml.Source
-	diags strictyaml.Diagnostics
+	src     *strictyaml.Source
+	diags   strictyaml.Diagnostics
+	dropped int // findings past the cap
 }
 
 func (c *checker) errorf(path, hint, format string, args ...any) {
-	if c.src.Failed(path) {
+	if c.src.Failed(path) || c.full() {
 		return
 	}
 	c.diags = append(c.diags, c.src.At(path, strictyaml.Error, hint, format, args...))
 }
 
 func (c *checker) warnf(path, hint, format string, args ...any) {
-	if c.src.Failed(path) {
+	if c.src.Failed(path) || c.full() {
 		return
 	}
 	c.diags = append(c.diags, c.src.At(path, strictyaml.Warning, hint, format, args...))
 }
 
+// full says whether the findings reached the cap (strictyaml.Capped keeps no more): a
+// file with thousands of mistakes must not cost a did-you-mean search each.
+func (c *checker) full() bool {
+	if len(c.diags) < strictyaml.MaxDiagnostics {
+		return false
+	}
+	c.dropped++
+	return true
+}
+
 // unknownRef reports a name that does not exist among the known ones, with a suggestion.
 func (c *checker) unknownRef(path, what, name string, known []string) {
+	if c.full() {
+		return
+	}
 	hint := "known: " + strings.Join(known, ", ")
+	if len(known) > 20 {
+		hint = ""
+	}
 	if s := strictyaml.Suggest(name, known); s != "" {
 		hint = fmt.Sprintf("did you mean %q?", s)
 	}
@@ -81,6 +100,7 @@ func validate(m *Manifest, src *strictyaml.Source) strictyaml.Diagnostics {
 			c.errorf(p, "such as https://hooks.example.com/spot", "webhook %q is not an http or https URL", n.Webhook)
 		}
 	}
+	src.Dropped += c.dropped
 	return c.diags
 }
 
@@ -119,7 +139,7 @@ func (c *checker) capacity(m *Manifest) {
 			c.errorf(p+".desiredCapacity", "", "desiredCapacity %d is outside minSize..maxSize (%d..%d)", g.DesiredCapacity, g.MinSize, g.MaxSize)
 		}
 		if !g.AllOnDemand() {
-			if len(g.InstanceTypes) < 3 {
+			if n := len(g.InstanceTypes); n > 0 && n < 3 {
 				c.warnf(p+".instanceTypes", "diversify across 3 or more types of one size so one pool's shortage does not empty the group", "Spot group %q has only %d instance type(s)", g.Name, len(g.InstanceTypes))
 			}
 			if len(g.Zones) < 2 {
@@ -130,6 +150,10 @@ func (c *checker) capacity(m *Manifest) {
 }
 
 func (c *checker) instanceTypes(g *CapacityGroup, p string) {
+	if len(g.InstanceTypes) == 0 {
+		c.errorf(p+".instanceTypes", "list 3 or more types of one size, such as [m5.large, m5a.large, m6i.large]", "group %q has no instance types", g.Name)
+		return
+	}
 	seen := map[string]bool{}
 	archs := map[string]bool{}
 	for j, it := range g.InstanceTypes {
@@ -140,6 +164,9 @@ func (c *checker) instanceTypes(g *CapacityGroup, p string) {
 		seen[it.Type] = true
 		spec, ok := spotdata.Lookup(it.Type)
 		if !ok {
+			if c.full() {
+				continue
+			}
 			hint := "see the types of the region in the EC2 console"
 			if s := strictyaml.Suggest(it.Type, spotdata.Names()); s != "" {
 				hint = fmt.Sprintf("did you mean %q?", s)
@@ -178,6 +205,27 @@ func (c *checker) fallback(m *Manifest) {
 	if okTo && !to.AllOnDemand() {
 		c.warnf("fallback.to", "set onDemandPercentageAboveBaseCapacity: 100 on it", "fallback.to %q launches Spot too, so the cover may itself be short", f.To)
 	}
+	if launch := NormalLaunch(m.Workload); f.After.D() < launch {
+		c.warnf("fallback.after", fmt.Sprintf("at least %s, or capacity that is only booting gets covered too; refused launches are covered at once whatever after says", Duration(launch)),
+			"fallback.after %s is shorter than a normal launch", f.After)
+	}
+}
+
+// Times a normal launch takes, for the fallback: an instance boots and registers in about a
+// minute (the emulator's default boot time), and under ECS managed scaling asks for it only
+// at its next one-minute reading.
+const (
+	instanceBoot         = time.Minute
+	managedScalingPeriod = time.Minute
+)
+
+// NormalLaunch is how long capacity that is only on its way may take before a shortfall
+// without a refused launch is late: one boot, plus one managed-scaling reading under ecs.
+func NormalLaunch(workload string) time.Duration {
+	if workload == WorkloadECS {
+		return managedScalingPeriod + instanceBoot
+	}
+	return instanceBoot
 }
 
 func (c *checker) workload(m *Manifest) {
@@ -209,6 +257,7 @@ func (c *checker) service(m *Manifest, s *Service, p string, ports map[int]strin
 	if s.Image == "" && len(s.Command) == 0 {
 		c.errorf(p, "image runs on AWS, command on the local emulator", "service %q needs an image or a command", s.Name)
 	}
+	c.command(s, p)
 	if m.Workload == WorkloadECS {
 		c.strategy(m, s, p)
 	}
@@ -353,5 +402,30 @@ func (c *checker) aws(a AWS) {
 	}
 	if len(a.Subnets) > 0 && a.VPC == "" {
 		c.errorf("aws.subnets", "name the VPC they belong to", "aws.subnets without aws.vpc")
+	}
+}
+
+// command checks what can be known of a process before it starts: its program is named, and
+// no argument or variable holds what the operating system cannot pass (NUL, or "=" in a
+// variable's name).
+func (c *checker) command(s *Service, p string) {
+	if len(s.Command) > 0 && strings.TrimSpace(s.Command[0]) == "" {
+		c.errorf(p+".command[0]", "name the program to run, such as [python3, -m, http.server]", "the command's program is empty")
+	}
+	for i, arg := range s.Command {
+		if strings.ContainsRune(arg, 0) {
+			c.errorf(fmt.Sprintf("%s.command[%d]", p, i), "", "argument %d holds a NUL character, which no process can receive", i)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.Environment)) {
+		kp := p + ".environment." + k
+		switch {
+		case k == "":
+			c.errorf(kp, "", "an environment variable has an empty name")
+		case strings.ContainsAny(k, "=\x00"):
+			c.errorf(kp, "names are letters, digits and underscores", "environment variable name %q holds \"=\" or NUL", k)
+		case strings.ContainsRune(s.Environment[k], 0):
+			c.errorf(kp, "", "environment variable %s holds a NUL character", k)
+		}
 	}
 }

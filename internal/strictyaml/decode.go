@@ -29,6 +29,8 @@ type Source struct {
 	File   string
 	pos    map[string]token.Position
 	failed map[string]bool
+	// Dropped counts the findings beyond MaxDiagnostics that decoding did not keep.
+	Dropped int
 }
 
 // Failed reports whether the value at path could not be decoded (and so holds its default):
@@ -83,11 +85,16 @@ func parent(path string) string {
 // holds whatever could be decoded.
 func Decode(file string, data []byte, v any) (*Source, Diagnostics) {
 	src := &Source{File: file, pos: map[string]token.Position{}, failed: map[string]bool{}}
-	d := &decoder{src: src, anchors: map[string]ast.Node{}}
+	d := &decoder{src: src, anchors: map[string]ast.Node{}, seen: map[string]bool{}}
 	rv := reflect.ValueOf(v).Elem()
+	data, pre, ok := prescan(file, data)
+	d.diags = pre
+	if !ok {
+		return src, d.diags
+	}
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
-		d.syntax(err)
+		d.syntax(err, data)
 		return src, d.diags
 	}
 	var body ast.Node
@@ -106,17 +113,44 @@ func Decode(file string, data []byte, v any) (*Source, Diagnostics) {
 		return src, d.diags
 	}
 	d.decode(body, rv, "", field{})
+	src.Dropped = d.dropped
 	return src, d.diags
 }
 
-type decoder struct {
-	src     *Source
-	diags   Diagnostics
-	anchors map[string]ast.Node
-	depth   int
+// size counts the values of a subtree, for the alias budget. Aliases within it count as
+// one: they are counted again where they are decoded.
+func size(n ast.Node) int {
+	count := 0
+	ast.Walk(visitFunc(func(ast.Node) { count++ }), n)
+	return count
 }
 
-func (d *decoder) syntax(err error) {
+type visitFunc func(ast.Node)
+
+func (f visitFunc) Visit(n ast.Node) ast.Visitor {
+	f(n)
+	return f
+}
+
+type decoder struct {
+	src      *Source
+	diags    Diagnostics
+	anchors  map[string]ast.Node
+	depth    int
+	expanded int             // values decoded through aliases, bounded by maxExpanded
+	seen     map[string]bool // findings already reported: a node resolved twice reports once
+	dropped  int             // findings beyond MaxDiagnostics, not kept
+}
+
+// maxExpanded bounds what aliases may expand to: a manifest has a few hundred values, and
+// a hundred aliases of a large group would otherwise multiply every check made on it.
+const maxExpanded = 10_000
+
+// MaxDiagnostics bounds the findings reported for one file: past it, a hostile or wrong
+// file would only cost time (a did-you-mean hint each), and nobody reads the rest.
+const MaxDiagnostics = 100
+
+func (d *decoder) syntax(err error, data []byte) {
 	diag := Diagnostic{File: d.src.File, Line: 1, Col: 1, Msg: err.Error()}
 	var yerr yaml.Error
 	if errors.As(err, &yerr) {
@@ -125,13 +159,26 @@ func (d *decoder) syntax(err error) {
 			diag.Line, diag.Col = tk.Position.Line, tk.Position.Column
 		}
 	}
-	d.diags = append(d.diags, diag)
+	d.diags = append(d.diags, explainSyntax(diag, data))
 }
 
 func (d *decoder) errorf(n ast.Node, hint, format string, args ...any) {
 	p := nodePos(n)
-	d.diags = append(d.diags, Diagnostic{File: d.src.File, Line: p.Line, Col: p.Column, Msg: fmt.Sprintf(format, args...), Hint: hint})
+	msg := fmt.Sprintf(format, args...)
+	k := fmt.Sprintf("%d:%d:%s", p.Line, p.Column, msg)
+	if d.seen[k] {
+		return
+	}
+	d.seen[k] = true
+	if len(d.diags) >= MaxDiagnostics {
+		d.dropped++
+		return
+	}
+	d.diags = append(d.diags, Diagnostic{File: d.src.File, Line: p.Line, Col: p.Column, Msg: msg, Hint: hint})
 }
+
+// full says whether further findings would be dropped, so that costly hints are skipped.
+func (d *decoder) full() bool { return len(d.diags) >= MaxDiagnostics }
 
 func nodePos(n ast.Node) token.Position {
 	// A mapping's own token is its first ":"; the reader looks for its first key.
@@ -169,7 +216,11 @@ func (d *decoder) resolve(n ast.Node) ast.Node {
 		case *ast.AliasNode:
 			target, ok := d.anchors[t.Value.String()]
 			if !ok {
-				d.errorf(n, "", "unknown alias *%s", t.Value.String())
+				d.errorf(n, "define it first with &"+t.Value.String()+" on the value to repeat", "unknown alias *%s", t.Value.String())
+				return nil
+			}
+			if d.expanded += size(target); d.expanded > maxExpanded {
+				d.errorf(n, "write the values out, or use fewer aliases", "aliases expand to more than %d values", maxExpanded)
 				return nil
 			}
 			n = target
@@ -258,6 +309,11 @@ func (d *decoder) decodeValue(n ast.Node, v reflect.Value, path string, f field)
 	case reflect.Int, reflect.Int64:
 		i, ok := n.(*ast.IntegerNode)
 		if !ok {
+			if s, isStr := n.(*ast.StringNode); isStr && isDigits(s.Value) {
+				// The parser leaves an integer too large for 64 bits as a string.
+				d.errorf(at, "", "%s: %s is too large%s", label(path), s.Value, maxOf(f))
+				return
+			}
 			d.mismatch(at, n, path, "a whole number", "")
 			return
 		}
@@ -267,7 +323,7 @@ func (d *decoder) decodeValue(n ast.Node, v reflect.Value, path string, f field)
 			val = x
 		case uint64:
 			if x > math.MaxInt64 {
-				d.errorf(at, "", "%s: %v is too large", label(path), x)
+				d.errorf(at, "", "%s: %v is too large%s", label(path), x, maxOf(f))
 				return
 			}
 			val = int64(x)
@@ -303,6 +359,19 @@ func (d *decoder) decodeValue(n ast.Node, v reflect.Value, path string, f field)
 	}
 }
 
+func isDigits(s string) bool {
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+")
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
+// bound says what a number may be, for a value too large to read.
+func maxOf(f field) string {
+	if f.max != nil {
+		return ": must be at most " + strconv.FormatFloat(*f.max, 'g', -1, 64)
+	}
+	return ""
+}
+
 func toFloat(v any) float64 {
 	switch t := v.(type) {
 	case int64:
@@ -324,7 +393,9 @@ func (d *decoder) setString(at ast.Node, v reflect.Value, s, path string, f fiel
 		}
 	}
 	hint := "one of: " + strings.Join(f.enum, ", ")
-	if sug := Suggest(s, f.enum); sug != "" {
+	if d.full() {
+		hint = ""
+	} else if sug := Suggest(s, f.enum); sug != "" {
 		hint = fmt.Sprintf("did you mean %q? %s", sug, hint)
 	}
 	d.errorf(at, hint, "%s: %q is not a valid value", label(path), s)
@@ -383,7 +454,8 @@ func (d *decoder) decodeStruct(n ast.Node, v reflect.Value, path string) {
 		}
 		if fld == nil {
 			hint := ""
-			if sug := Suggest(key, fieldNames(fs)); sug != "" {
+			if d.full() {
+			} else if sug := Suggest(key, fieldNames(fs)); sug != "" {
 				hint = fmt.Sprintf("did you mean %q?", sug)
 			} else {
 				hint = "known fields: " + strings.Join(fieldNames(fs), ", ")
@@ -532,7 +604,7 @@ func (d *decoder) decodeMap(n ast.Node, v reflect.Value, path string) {
 		if val == nil {
 			continue
 		}
-		d.src.pos[p] = nodePos(kv.Value)
+		d.src.pos[p] = nodePos(kv.Key) // checks made later are about the variable: point at its name
 		s, ok := scalarText(val)
 		if !ok {
 			d.mismatch(kv.Value, val, p, "a plain value", "")

@@ -16,6 +16,8 @@ package strictyaml
 
 import (
 	"fmt"
+	"io"
+	"os"
 	"sort"
 	"strings"
 )
@@ -94,4 +96,42 @@ func (ds Diagnostics) Error() string {
 		lines[i] = d.String()
 	}
 	return strings.Join(lines, "\n")
+}
+
+// Capped sorts the findings and keeps the first MaxDiagnostics of them, ending with one
+// that says how many more there were (dropped counts those already left out).
+func (ds Diagnostics) Capped(dropped int) Diagnostics {
+	ds.Sort()
+	sev := Warning // decoding drops only errors; past the cap, the kept ones say
+	if dropped > 0 || len(ds.Errors()) > 0 {
+		sev = Error
+	}
+	if len(ds) > MaxDiagnostics {
+		dropped += len(ds) - MaxDiagnostics
+		ds = ds[:MaxDiagnostics]
+	}
+	if dropped == 0 || len(ds) == 0 {
+		return ds
+	}
+	last := ds[len(ds)-1]
+	return append(ds, Diagnostic{File: last.File, Line: last.Line, Col: last.Col, Severity: sev,
+		Msg: fmt.Sprintf("%d more problems not shown", dropped), Hint: "fix the ones above first"})
+}
+
+// ReadFile reads at most limit bytes of a file: a device such as /dev/zero, or a file far
+// larger than a manifest, is refused without being read into memory.
+func ReadFile(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d KiB, more than such a file can be: is it the right file?", path, limit>>10)
+	}
+	return data, nil
 }

@@ -6,6 +6,9 @@ import "strings"
 // enough to be a plausible typo (at most a third of the longer word differs). Case
 // differences count as half an edit so that "onDemandbase" still finds its field.
 func Suggest(s string, candidates []string) string {
+	if len(s) > maxSuggestLen {
+		return "" // no one mistypes 64 characters; the edit distance would cost len² per candidate
+	}
 	// A truncated name ("onDemandBase" for "onDemandBaseCapacity") is a likely slip even
 	// when many characters are missing.
 	if len(s) >= 4 {
@@ -28,6 +31,9 @@ func Suggest(s string, candidates []string) string {
 	}
 	return best
 }
+
+// maxSuggestLen is the longest word Suggest considers.
+const maxSuggestLen = 64
 
 // distance is the optimal-string-alignment distance (edits and adjacent swaps), doubled
 // so that a case-only change costs 1.
