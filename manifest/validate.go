@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
-	"slices"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
