@@ -48,22 +48,14 @@ func newMarket(m *manifest.Manifest, opt MarketOptions, rng *rand.Rand) (*market
 	if mk.opt.Intensity == 0 {
 		mk.opt.Intensity = 1
 	}
-	for _, g := range m.Capacity {
-		for _, it := range g.InstanceTypes {
-			spec, ok := spotdata.Lookup(it.Type)
-			if !ok {
-				return nil, fmt.Errorf("instance type %s has no price data: the emulator cannot run it", it.Type)
-			}
-			for _, z := range g.Zones {
-				key := spotfleet.Pool{InstanceType: it.Type, Zone: z}
-				if mk.byKey[key] != nil {
-					continue
-				}
-				p := &pool{Pool: key, spec: spec, capacity: Unlimited, phase: rng.Float64() * 2 * math.Pi}
-				mk.byKey[key] = p
-				mk.pools = append(mk.pools, p)
-			}
+	for _, key := range fleetPools(m) {
+		spec, ok := spotdata.Lookup(key.InstanceType)
+		if !ok {
+			return nil, fmt.Errorf("instance type %s has no price data: the emulator cannot run it", key.InstanceType)
 		}
+		p := &pool{Pool: key, spec: spec, capacity: Unlimited, phase: rng.Float64() * 2 * math.Pi}
+		mk.byKey[key] = p
+		mk.pools = append(mk.pools, p)
 	}
 	return mk, nil
 }

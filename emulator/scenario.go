@@ -4,10 +4,14 @@ import (
 	"fmt"
 	"math"
 	"path"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/internal/strictyaml"
+	"github.com/spotfleet/spotfleet/manifest"
 )
 
 // Scenario scripts the Spot market of a run: what happens when, the built-in load, and the
@@ -17,6 +21,8 @@ type Scenario struct {
 	Load     *LoadSpec           `yaml:"load,omitempty" doc:"Built-in open-loop load on the first load balancer listener."`
 	Market   MarketSpec          `yaml:"market" doc:"Interruptions beyond the steps."`
 	BootTime strictyaml.Duration `yaml:"bootTime" default:"60s" min:"1s" max:"30m" doc:"How long an instance takes from launch to running (and its ECS agent registered)."`
+
+	src *strictyaml.Source // where each step is, for the checks against a fleet (Check)
 }
 
 // Step is one scripted market event; exactly one of its actions is set.
@@ -48,8 +54,8 @@ type RebalanceStep struct {
 
 // LoadSpec is the built-in load.
 type LoadSpec struct {
-	RPS  float64 `yaml:"rps" required:"true" min:"0.1" max:"100000" doc:"Requests per second (of real time), sent whether or not earlier ones answered."`
-	Path string  `yaml:"path" default:"/" doc:"Request path."`
+	RPS  float64 `yaml:"rps" required:"true" min:"0.1" max:"100000" doc:"Requests per second of emulated time, sent whether or not earlier ones answered: under up --speed N, N times as many leave per real second, so a run's requests do not depend on its speed."`
+	Path string  `yaml:"path" default:"/" doc:"Request path, starting with /."`
 }
 
 // MarketSpec chooses the market model.
@@ -100,6 +106,10 @@ func LoadScenario(file string) (*Scenario, strictyaml.Diagnostics, error) {
 func ParseScenario(file string, data []byte) (*Scenario, strictyaml.Diagnostics) {
 	sc := &Scenario{}
 	src, diags := strictyaml.Decode(file, data, sc)
+	sc.src = src
+	if l := sc.Load; l != nil && !strings.HasPrefix(l.Path, "/") && !src.Failed("load.path") {
+		diags = append(diags, src.At("load.path", strictyaml.Error, "such as / or /healthcheck", "load path %q does not start with /", l.Path))
+	}
 	for i, st := range sc.Steps {
 		p := fmt.Sprintf("steps[%d]", i)
 		n := 0
@@ -119,6 +129,9 @@ func ParseScenario(file string, data []byte) (*Scenario, strictyaml.Diagnostics)
 		if st.Interrupt != nil && st.Interrupt.Fraction == 0 && st.Interrupt.Count == 0 &&
 			!src.Failed(p+".interrupt.fraction") && !src.Failed(p+".interrupt.count") {
 			diags = append(diags, src.At(p+".interrupt", strictyaml.Error, "set fraction (0-1) or count", "interrupt of nothing"))
+		}
+		if st.Interrupt != nil && src.Has(p+".interrupt.fraction") && src.Has(p+".interrupt.count") {
+			diags = append(diags, src.At(p+".interrupt.count", strictyaml.Error, "keep one of them", "interrupt sets both fraction and count"))
 		}
 	}
 	diags.Sort()
@@ -147,14 +160,58 @@ func poolsOf(st Step) []string {
 	return nil
 }
 
-// Play schedules the scenario's steps on the emulator, from its start.
+// Check holds the scenario against the fleet it plays on: every pool pattern must match one
+// of the fleet's pools, and a step after the end of a run of length runFor (0: no end) never
+// happens, which is worth a warning.
+func (sc *Scenario) Check(m *manifest.Manifest, runFor time.Duration) strictyaml.Diagnostics {
+	src := sc.src
+	if src == nil {
+		src = &strictyaml.Source{}
+	}
+	pools := fleetPools(m)
+	var diags strictyaml.Diagnostics
+	for i, st := range sc.Steps {
+		p := fmt.Sprintf("steps[%d]", i)
+		for j, pat := range poolsOf(st) {
+			if !slices.ContainsFunc(pools, func(pl spotfleet.Pool) bool { return poolMatches(pat, pl) }) {
+				diags = append(diags, src.At(fmt.Sprintf("%s.%s.pools[%d]", p, actionOf(st), j), strictyaml.Error,
+					fmt.Sprintf("the fleet's pools are TYPE/ZONE, such as %s", pools[0]), "pool pattern %q matches none of the fleet's pools", pat))
+			}
+		}
+		if runFor > 0 && st.At.D() > runFor {
+			diags = append(diags, src.At(p+".at", strictyaml.Warning, "raise --for, or move the step earlier",
+				"step at %s comes after the run ends (--for %s): it will not happen", st.At, strictyaml.Duration(runFor)))
+		}
+	}
+	diags.Sort()
+	return diags
+}
+
+// fleetPools lists the Spot pools of a fleet: every instance type of a group in each of its
+// zones.
+func fleetPools(m *manifest.Manifest) []spotfleet.Pool {
+	var out []spotfleet.Pool
+	for _, g := range m.Capacity {
+		for _, it := range g.InstanceTypes {
+			for _, z := range g.Zones {
+				if p := (spotfleet.Pool{InstanceType: it.Type, Zone: z}); !slices.Contains(out, p) {
+					out = append(out, p)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Play schedules the scenario's steps on the emulator, from its start. Check it first: a
+// pattern that matches none of the fleet's pools is an error here too.
 func (e *Emulator) Play(sc *Scenario) error {
+	if err := sc.Check(e.m, 0).Err(); err != nil {
+		return err
+	}
 	e.lock()
 	defer e.unlock()
 	for _, st := range sc.Steps {
-		if len(e.market.match(poolsOf(st))) == 0 {
-			return fmt.Errorf("scenario step at %s: pools %v match none of the fleet's pools (TYPE/ZONE, such as %s)", st.At, poolsOf(st), e.market.pools[0])
-		}
 		st := st
 		e.at(e.start.Add(st.At.D()), func() { e.step(st) })
 	}

@@ -3,10 +3,12 @@ package emulator
 import (
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/manifest"
 )
 
 func TestShippedScenariosParse(t *testing.T) {
@@ -31,6 +33,9 @@ func TestScenarioErrors(t *testing.T) {
     rebalance: {pools: ["*"]}
   - at: soon
     rebalanse: {pools: ["*"]}
+  - at: 3m
+    interrupt: {pools: ["*"], fraction: 0.5, count: 2}
+load: {rps: 10, path: healthcheck}
 `))
 	var got []string
 	for _, d := range diags {
@@ -45,6 +50,8 @@ func TestScenarioErrors(t *testing.T) {
 		`s.yaml:8:5: a step needs exactly one action, it has 0 (interrupt, spotCapacity or rebalance)`,
 		`s.yaml:8:9: at: "soon" is not a duration (a Go duration such as 30s, 5m or 1h30m)`,
 		`s.yaml:9:5: unknown field "rebalanse" (did you mean "rebalance"?)`,
+		`s.yaml:11:53: interrupt sets both fraction and count (keep one of them)`,
+		`s.yaml:12:23: load path "healthcheck" does not start with / (such as / or /healthcheck)`,
 	}
 	diags.Sort()
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -58,5 +65,39 @@ func TestPoolPatterns(t *testing.T) {
 		if got := poolMatches(pat, p); got != want {
 			t.Errorf("%q: got %v", pat, got)
 		}
+	}
+}
+
+// TestScenarioCheckAgainstTheFleet: each pattern that matches none of the fleet's pools is
+// a located error, even beside one that matches; a step after the run's end is a warning.
+func TestScenarioCheckAgainstTheFleet(t *testing.T) {
+	m, diags := manifest.Parse("m.yaml", []byte(`name: t
+capacity:
+  - {name: spot, instanceTypes: [m5.large, m5a.large, m6i.large], zones: [us-east-1a, us-east-1b]}
+services: [{name: w, command: [x]}]
+`))
+	if err := diags.Err(); err != nil {
+		t.Fatal(err)
+	}
+	sc, diags := ParseScenario("s.yaml", []byte(`steps:
+  - at: 1m
+    interrupt: {pools: ["m5.large/*", "c5.large/*"], count: 1}
+  - at: 20m
+    spotCapacity: {pools: ["*/us-east-1c"], instances: 0}
+`))
+	if err := diags.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range sc.Check(m, 10*time.Minute) {
+		got = append(got, d.String())
+	}
+	want := []string{
+		`s.yaml:3:39: pool pattern "c5.large/*" matches none of the fleet's pools (the fleet's pools are TYPE/ZONE, such as m5.large/us-east-1a)`,
+		`s.yaml:4:9: warning: step at 20m comes after the run ends (--for 10m): it will not happen (raise --for, or move the step earlier)`,
+		`s.yaml:5:28: pool pattern "*/us-east-1c" matches none of the fleet's pools (the fleet's pools are TYPE/ZONE, such as m5.large/us-east-1a)`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

@@ -101,6 +101,14 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 		}
 		sc = s
 	}
+	if diags := sc.Check(m, o.duration); len(diags) > 0 {
+		for _, d := range diags {
+			fmt.Fprintln(errOut, d.String())
+		}
+		if diags.Err() != nil {
+			return exitError{"the scenario does not fit the fleet"}
+		}
+	}
 	if o.api != "" {
 		if err := checkLoopback(o.api); err != nil {
 			return err
