@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/spotfleet/spotfleet"
@@ -38,9 +39,11 @@ func NewSeed(cfg Config) (*Seed, error) {
 
 // Run reads the queue until ctx ends.
 func (s *Seed) Run(ctx context.Context) error {
-	go s.notifier.run(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { s.notifier.run(ctx) })
 	if s.cfg.Manifest.Fallback != nil {
-		go s.runS1(ctx)
+		wg.Go(func() { s.runS1(ctx) })
 	}
 	for ctx.Err() == nil {
 		msgs, err := s.cfg.Queue.ReceiveMessages(ctx, 10, time.Second, 30*time.Second)

@@ -15,6 +15,7 @@ type accounting struct {
 	deadlineMissed         int // notices whose instance died with processes still running
 	stoppedWhileRegistered int // tasks signalled or killed while the load balancer could still route to them
 	launchFailures         int
+	failedStarts           int // tasks that stopped before they ran (PENDING to STOPPED)
 
 	ready                   bool // every service reached its desired count once; below-desired counts from here
 	readyAt                 time.Duration
@@ -129,6 +130,14 @@ func (e *Emulator) onDemandExcess() int {
 		}
 	}
 	return max(0, len(od)-max(base, needed))
+}
+
+// ownHealthyUnits is what the service serves by itself, without its fallback companion.
+func (s *service) ownHealthyUnits() int {
+	if s.e.m.Workload == manifest.WorkloadInstances {
+		return s.healthyUnits()
+	}
+	return s.ownHealthy()
 }
 
 func (s *service) ownHealthy() int {

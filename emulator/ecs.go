@@ -115,7 +115,40 @@ type service struct {
 	covers  *service // the service whose fallback tasks this companion runs
 
 	lastScaleOut, lastScaleIn time.Time
+
+	// The service throttle: tasks that stop before they run (PENDING to STOPPED) push the
+	// next launch attempt back, doubling up to throttleMax; a task that runs resets it.
+	failedStarts   int
+	throttledUntil time.Time
 }
+
+// Throttle of launch attempts after tasks fail to start. ECS documents an incrementally
+// increased delay "up to a maximum of 27 minutes" and no schedule
+// (docs.aws.amazon.com/AmazonECS/latest/developerguide/service-throttle-logic.html); the
+// doubling from 10 seconds is ours.
+const (
+	throttleFirst = 10 * time.Second
+	throttleMax   = 27 * time.Minute
+)
+
+// startFailed counts a task that stopped before it ran, and throttles the next launches.
+func (s *service) startFailed() {
+	s.e.acct.failedStarts++
+	if s.throttled() {
+		return // a task of the same launch round: the delay doubles once per round
+	}
+	s.failedStarts++
+	d := throttleFirst << min(s.failedStarts-1, 20)
+	d = min(d, throttleMax)
+	s.throttledUntil = s.e.now.Add(d)
+	if s.failedStarts >= 2 {
+		s.e.note("(service %s) is unable to consistently start tasks successfully; next launch in %s", s.cfg.Name, d)
+	}
+	s.e.at(s.throttledUntil, s.kick)
+}
+
+// Throttled says whether the service waits before its next launch attempt.
+func (s *service) throttled() bool { return s.e.now.Before(s.throttledUntil) }
 
 func newService(e *Emulator, s manifest.Service) *service {
 	return &service{e: e, cfg: s, desired: s.DesiredCount}
@@ -144,7 +177,7 @@ func (s *service) kick() {
 // stopping tasks on DRAINING instances while the healthy count stays at or above
 // minimumHealthyPercent.
 func (s *service) reconcile() {
-	for _, t := range s.tasks {
+	for _, t := range slices.Clone(s.tasks) {
 		s.e.place(t) // PROVISIONING tasks take room that opened since
 	}
 	var keep, draining []*task
@@ -161,8 +194,10 @@ func (s *service) reconcile() {
 	maxTotal := s.desired * s.cfg.MaximumPercent / 100
 	minHealthy := int(math.Ceil(float64(s.desired*s.cfg.MinimumHealthyPercent) / 100))
 
-	for range min(s.desired-len(keep), maxTotal-live) {
-		keep = append(keep, s.startTask(keep))
+	if !s.throttled() {
+		for range min(s.desired-len(keep), maxTotal-live) {
+			keep = append(keep, s.startTask(keep))
+		}
 	}
 	if extra := len(keep) - s.desired; extra > 0 {
 		slices.SortStableFunc(keep, func(a, b *task) int {
@@ -253,9 +288,11 @@ func (e *Emulator) startTaskProcess(t *task) {
 	env := append(e.processEnv(cfg, t.ip, t.ci.in), "TASK_ID="+t.id)
 	proc, err := e.opt.Runner.Start(ProcSpec{Name: cfg.Name + "-" + t.id, Argv: cfg.Command, Env: env})
 	if err != nil {
+		// As ECS: the task goes from PENDING to STOPPED with the container's error, a
+		// moment later (not within the placement that is still going on).
 		e.note("task %s of %s failed to start: %v", short(t.id), cfg.Name, err)
-		t.stopCode, t.stoppedReason = "TaskFailedToStart", err.Error()
-		e.finishStop(t)
+		t.stopCode, t.stoppedReason = "TaskFailedToStart", "CannotStartContainerError: "+err.Error()
+		e.after(0, func() { e.finishStop(t) })
 		return
 	}
 	t.proc = proc
@@ -272,6 +309,7 @@ func (e *Emulator) startTaskProcess(t *task) {
 		}
 		t.status = spotfleet.TaskRunning
 		t.startedAt = e.now
+		t.svc.failedStarts = 0
 		e.emitTaskStateChange(t)
 		if t.svc.tg != nil {
 			t.target = t.svc.tg.register(t.ip, t.ci.in.id, t)
@@ -355,6 +393,9 @@ func (e *Emulator) finishStop(t *task) {
 	if t.target != nil && t.target.state.Registered() {
 		t.target.onUnused = nil
 		t.target.tg.deregister(t.target, "task stopped")
+	}
+	if t.status == spotfleet.TaskPending && (t.stopCode == "TaskFailedToStart" || t.stopCode == "EssentialContainerExited") {
+		t.svc.startFailed() // it never ran: the service throttles its next launches
 	}
 	t.status = spotfleet.TaskStopped
 	t.stoppedAt = e.now

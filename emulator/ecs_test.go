@@ -1,7 +1,10 @@
 package emulator
 
 import (
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -150,4 +153,49 @@ func TestTerminatedInstancesAreForgotten(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestTasksThatCannotStartAreThrottled: a command that cannot start, or exits as it starts,
+// makes STOPPED tasks with ECS's reason, and the service throttles its launches (10s,
+// doubling) instead of restarting them as fast as the machine goes; nothing panics.
+func TestTasksThatCannotStartAreThrottled(t *testing.T) {
+	for name, r := range map[string]*FakeRunner{
+		"cannot start": {StartErr: func(ProcSpec) error { return errors.New(`exec: "no-such-binary": executable file not found in $PATH`) }},
+		"exits at once": {ExitsAtOnce: func(ProcSpec) bool { return true }},
+	} {
+		t.Run(name, func(t *testing.T) {
+			worldWith(t, drainManifest, r, func(t *testing.T, e *Emulator, r *FakeRunner) {
+				var reasons []string
+				e.Queue() // events flow; read the task state changes below
+				time.Sleep(2 * time.Minute) // the instances boot at 1m
+				before := r.Starts()
+				time.Sleep(10 * time.Minute)
+				starts := r.Starts() - before
+				t.Logf("%d starts in 10 minutes", starts)
+				inspect(e, func() {
+					s := e.services[0]
+					if !s.throttled() && s.failedStarts < 5 {
+						t.Errorf("after 12 minutes of failed starts the service is not throttled (%d failures)", s.failedStarts)
+					}
+					reasons = append(reasons, e.recent...)
+				})
+				// 4 tasks, launches at most at 10s, 20s, 40s, ... apart: a handful per task in
+				// 10 minutes, not thousands.
+				if starts > 4*8 {
+					t.Errorf("%d starts in 10 minutes, want at most %d with the throttle", starts, 4*8)
+				}
+				rep := e.Report(nil)
+				if rep.Capacity.TasksFailedToStart == 0 {
+					t.Error("no task counted as failed to start")
+				}
+				st := e.Status(nil)
+				if st.Services[0].Throttled == "" {
+					t.Errorf("the status does not show the throttle: %+v", st.Services[0])
+				}
+				if !slices.ContainsFunc(reasons, func(l string) bool { return strings.Contains(l, "unable to consistently start tasks") }) {
+					t.Errorf("no service event in the recent lines: %q", reasons)
+				}
+			})
+		})
+	}
 }

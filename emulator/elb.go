@@ -55,7 +55,7 @@ type targetGroup struct {
 	srv   *http.Server
 	proxy *httputil.ReverseProxy
 
-	requests, elb5xx, target5xx atomic.Int64
+	requests, elb5xx, target5xx, clientClosed atomic.Int64
 }
 
 type targetKey struct{}
@@ -86,11 +86,15 @@ func newTargetGroup(e *Emulator, name string, s manifest.Service) *targetGroup {
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+				// The client went away before the answer: an ALB logs 460 and does not
+				// count it in HTTPCode_ELB_5XX_Count.
+				tg.clientClosed.Add(1)
+				return
+			}
 			// The target closed or refused the connection: ELB answers 502.
 			tg.elb5xx.Add(1)
-			if !errors.Is(err, context.Canceled) {
-				w.WriteHeader(http.StatusBadGateway)
-			}
+			w.WriteHeader(http.StatusBadGateway)
 		},
 	}
 	return tg

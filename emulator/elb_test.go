@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -183,5 +184,46 @@ services: [{name: web, command: [x], port: %d, loadBalancer: {listenerPort: %d}}
 	}
 	if tg.elb5xx.Load() != 2 || tg.requests.Load() != 2 {
 		t.Errorf("counted %d requests, %d elb 5xx; want 2 and 2", tg.requests.Load(), tg.elb5xx.Load())
+	}
+}
+
+// TestClientThatLeavesIsNotA5xx: a client that closes its connection before the answer is
+// counted as clientClosed (an ALB's 460), not as a load balancer 5xx.
+func TestClientThatLeavesIsNotA5xx(t *testing.T) {
+	lport := freePort(t)
+	addr := "127.0.0.5:" + strconv.Itoa(freePort(t))
+	b := startBackend(t, addr)
+	_, port, _ := net.SplitHostPort(addr)
+	e := realEmulator(t, fmt.Sprintf(`name: lb
+capacity: [{name: spot, instanceTypes: [m5.large, m5a.large, m6i.large]}]
+services: [{name: web, command: [x], port: %s, loadBalancer: {listenerPort: %d}}]
+`, port, lport))
+	tg := e.tgs[0]
+	if err := tg.listen(e.opt.Listen, "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	inspect(e, func() {
+		x := tg.register("127.0.0.5", "i-1", nil)
+		x.state = spotfleet.TargetHealthy
+		tg.refreshRoutable()
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+tg.addr()+"/slow", nil)
+	go func() {
+		for b.hits.Load() == 0 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel() // the client gives up while the target works
+	}()
+	if _, err := http.DefaultClient.Do(req); err == nil {
+		t.Fatal("the request was not cancelled")
+	}
+	defer close(b.release) // the target answers only after the client left
+	deadline := time.Now().Add(5 * time.Second)
+	for tg.clientClosed.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got, elb := tg.clientClosed.Load(), tg.elb5xx.Load(); got != 1 || elb != 0 {
+		t.Errorf("clientClosed %d, elb5xx %d; want 1 and 0", got, elb)
 	}
 }

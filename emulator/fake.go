@@ -14,9 +14,23 @@ import (
 // "listens" on its HOST until it gets a signal, and exits at once on SIGTERM (or SIGKILL).
 // It is also a Prober: a process is healthy while it runs.
 type FakeRunner struct {
-	mu    sync.Mutex
-	procs map[string]*fakeProcess // by HOST
-	all   []*fakeProcess
+	// StartErr, when set, makes Start fail for the processes it returns an error for (a
+	// command that does not exist); ExitsAtOnce makes a process exit with status 1 as it
+	// starts (a command that crashes on start).
+	StartErr    func(ProcSpec) error
+	ExitsAtOnce func(ProcSpec) bool
+
+	mu     sync.Mutex
+	procs  map[string]*fakeProcess // by HOST
+	all    []*fakeProcess
+	starts int
+}
+
+// Starts counts the processes started (and the failed attempts).
+func (r *FakeRunner) Starts() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.starts
 }
 
 type fakeProcess struct {
@@ -30,7 +44,19 @@ type fakeProcess struct {
 }
 
 func (r *FakeRunner) Start(spec ProcSpec) (Process, error) {
+	r.mu.Lock()
+	r.starts++
+	r.mu.Unlock()
+	if r.StartErr != nil {
+		if err := r.StartErr(spec); err != nil {
+			return nil, err
+		}
+	}
 	p := &fakeProcess{done: make(chan struct{}), spec: spec}
+	if r.ExitsAtOnce != nil && r.ExitsAtOnce(spec) {
+		p.code = 1
+		p.once.Do(func() { close(p.done) })
+	}
 	for _, kv := range spec.Env {
 		if h, ok := strings.CutPrefix(kv, "HOST="); ok {
 			p.host = h

@@ -13,12 +13,17 @@ import (
 // in-memory listeners, and hands it to f with the bubble's t; time passes with time.Sleep.
 func world(t *testing.T, yaml string, f func(t *testing.T, e *Emulator, r *FakeRunner)) {
 	t.Helper()
+	worldWith(t, yaml, &FakeRunner{}, f)
+}
+
+// worldWith is world with a runner set up by the test.
+func worldWith(t *testing.T, yaml string, r *FakeRunner, f func(t *testing.T, e *Emulator, r *FakeRunner)) {
+	t.Helper()
 	m, diags := manifest.Parse("test.yaml", []byte(yaml))
 	if err := diags.Err(); err != nil {
 		t.Fatal(err)
 	}
 	synctest.Test(t, func(t *testing.T) {
-		r := &FakeRunner{}
 		e, err := New(m, Options{Runner: r, Prober: r, Listen: MemListen, Seed: 7, BootTime: 60 * time.Second, AgentDrainsOnNotice: true})
 		if err != nil {
 			t.Fatal(err)

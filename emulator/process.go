@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // ProcSpec is a process to start for a task or an instance's service.
@@ -41,7 +43,36 @@ type ProcessRunner struct {
 	LogDir     string
 	Env        []string
 	Reaper     io.Writer // a reaper's stdin (see RunReaper); optional
-	mu         sync.Mutex
+	// Run names this run: processes carry SPOTFLEET_PROC=<Run>/<name>, and their cgroups
+	// live under spotfleet-<Run> (proctree.go). Default: the process ID.
+	Run string
+
+	mu      sync.Mutex
+	once    sync.Once
+	cgroups *cgroups // nil where the machine gives none
+}
+
+func (r *ProcessRunner) init() {
+	r.once.Do(func() {
+		if r.Run == "" {
+			r.Run = strconv.Itoa(os.Getpid())
+		}
+		r.cgroups = newCgroups(r.Run)
+		if r.cgroups != nil {
+			r.tellReaper("cgroup %s", r.cgroups.base)
+		}
+		r.tellReaper("run %s", r.Run)
+	})
+}
+
+// Close ends whatever is left of every process started, their escaped descendants
+// included, and removes the run's cgroups.
+func (r *ProcessRunner) Close() {
+	r.init()
+	if r.cgroups != nil {
+		killCgroupTree(r.cgroups.base)
+	}
+	sweep(procMarker+"="+r.Run+"/", true)
 }
 
 type osProcess struct {
@@ -60,29 +91,58 @@ func (r *ProcessRunner) Start(spec ProcSpec) (Process, error) {
 	if argv[0] == "spotfleet" && r.Executable != "" {
 		argv[0] = r.Executable
 	}
+	r.init()
+	marker := procMarker + "=" + r.Run + "/" + spec.Name
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(append(os.Environ(), r.Env...), spec.Env...)
+	cmd.Env = append(append(append(os.Environ(), r.Env...), spec.Env...), marker)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if r.LogDir != "" {
-		f, err := os.OpenFile(filepath.Join(r.LogDir, spec.Name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-		if err == nil {
-			cmd.Stdout, cmd.Stderr = f, f
-			defer f.Close() // the child holds its own descriptor
+	var cgroup string
+	if r.cgroups != nil {
+		if dir, fd, err := r.cgroups.open(spec.Name); err == nil {
+			defer fd.Close()
+			cgroup = dir
+			cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(fd.Fd())
 		}
 	}
-	if err := cmd.Start(); err != nil {
+	var log *cappedLog
+	if r.LogDir != "" {
+		log = newCappedLog(filepath.Join(r.LogDir, spec.Name+".log"), MaxTaskLog)
+		cmd.Stdout, cmd.Stderr = log, log
+		// Output still held open by something the process left behind must not keep Wait
+		// from returning: the group is killed after Wait.
+		cmd.WaitDelay = time.Second
+	}
+	err := cmd.Start()
+	if err != nil && cgroup != "" && !errors.Is(err, exec.ErrNotFound) {
+		// A kernel without clone into a cgroup: start it without; the sweep still holds.
+		os.Remove(cgroup)
+		cgroup = ""
+		cmd = rebuild(cmd)
+		err = cmd.Start()
+	}
+	if err != nil {
+		if cgroup != "" {
+			os.Remove(cgroup)
+		}
+		log.Close()
 		return nil, err
 	}
 	p := &osProcess{cmd: cmd, pgid: cmd.Process.Pid, done: make(chan struct{}), runner: r}
 	r.tellReaper("%d", p.pgid)
 	go func() {
 		err := cmd.Wait()
+		log.Close()
 		p.code = cmd.ProcessState.ExitCode()
 		if err != nil && p.code == 0 {
 			p.code = -1
 		}
-		// Whatever the leader left behind in its group goes with it.
+		// Whatever the leader left behind goes with it: its group, its cgroup, and what
+		// carries its marker (a descendant that started a session of its own).
 		syscall.Kill(-p.pgid, syscall.SIGKILL)
+		if cgroup != "" {
+			killCgroup(cgroup)
+		}
+		sweep(marker, false)
 		r.tellReaper("-%d", p.pgid)
 		close(p.done)
 	}()
@@ -111,15 +171,33 @@ func (p *osProcess) Kill()                 { p.Signal(syscall.SIGKILL) }
 func (p *osProcess) Done() <-chan struct{} { return p.done }
 func (p *osProcess) ExitCode() int         { return p.code }
 
-// RunReaper is the body of `spotfleet reaper`, a helper that outlives a killed `up`: it
-// reads process group IDs from r ("123" to watch, "-123" to forget) and, when r reaches
-// end of file because `up` exited for any reason, SIGKILL included, kills every group it
-// still watches.
+// rebuild copies a command that failed to start so that it can be started again.
+func rebuild(c *exec.Cmd) *exec.Cmd {
+	n := exec.Command(c.Path, c.Args[1:]...)
+	n.Env, n.Stdout, n.Stderr, n.WaitDelay = c.Env, c.Stdout, c.Stderr, c.WaitDelay
+	n.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	return n
+}
+
+// RunReaper is the body of `spotfleet reaper`, a helper that outlives a killed `up`. It
+// reads lines from r: "123" to watch a process group, "-123" to forget it, "cgroup DIR" for
+// the run's cgroups, "run ID" for the run's environment marker. When r reaches end of file
+// because `up` exited for any reason, SIGKILL included, it kills every group it still
+// watches, everything in the run's cgroups, and every process that carries the marker.
 func RunReaper(r io.Reader) {
 	groups := map[int]bool{}
+	var cgroupDirs, runs []string
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
+		if dir, ok := strings.CutPrefix(line, "cgroup "); ok {
+			cgroupDirs = append(cgroupDirs, dir)
+			continue
+		}
+		if run, ok := strings.CutPrefix(line, "run "); ok {
+			runs = append(runs, run)
+			continue
+		}
 		n, err := strconv.Atoi(strings.TrimPrefix(line, "-"))
 		if err != nil || n <= 1 {
 			continue
@@ -131,4 +209,67 @@ func RunReaper(r io.Reader) {
 			syscall.Kill(-pgid, syscall.SIGKILL)
 		}
 	}
+	for _, dir := range cgroupDirs {
+		killCgroupTree(dir)
+	}
+	for _, run := range runs {
+		sweep(procMarker+"="+run+"/", true)
+	}
+}
+
+// MaxTaskLog is how much output of one process is kept: the log file is renamed to
+// NAME.log.1 when it reaches this size and a new one begins, so a process keeps at most
+// twice this on disk however much it writes.
+const MaxTaskLog = 10 << 20
+
+// cappedLog is a process's output file, rotated at a size.
+type cappedLog struct {
+	path  string
+	limit int64
+	mu    sync.Mutex
+	f     *os.File
+	size  int64
+	err   error
+}
+
+func newCappedLog(path string, limit int64) *cappedLog {
+	return &cappedLog{path: path, limit: limit}
+}
+
+// Write never fails toward the process: output that cannot be written is dropped, as a
+// full disk would drop it, rather than making the process's writes fail.
+func (l *cappedLog) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil && l.err == nil {
+		l.f, l.err = os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	}
+	if l.err != nil {
+		return len(b), nil
+	}
+	if l.size+int64(len(b)) > l.limit && l.size > 0 {
+		l.f.Close()
+		os.Rename(l.path, l.path+".1")
+		l.f, l.err = os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+		l.size = 0
+		if l.err != nil {
+			return len(b), nil
+		}
+	}
+	n, _ := l.f.Write(b)
+	l.size += int64(n)
+	return len(b), nil
+}
+
+func (l *cappedLog) Close() error {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f != nil {
+		l.f.Close()
+		l.f = nil
+	}
+	return nil
 }

@@ -23,6 +23,9 @@ type LBStats struct {
 	Requests  int64 `json:"requests"`
 	ELB5xx    int64 `json:"elb5xx"`
 	Target5xx int64 `json:"target5xx"`
+	// ClientClosed counts requests whose client went away before the answer (an ALB's
+	// 460): not the load balancer's error, and not in elb5xx.
+	ClientClosed int64 `json:"clientClosed"`
 }
 
 // InterruptStats measures the interruption pipeline.
@@ -55,6 +58,9 @@ type CapacityStats struct {
 	// Spot shortfall needs at each moment.
 	OnDemandExcessInstanceSeconds float64 `json:"onDemandExcessInstanceSeconds"`
 	LaunchFailures                int     `json:"launchFailures"`
+	// TasksFailedToStart counts tasks that stopped before they ran (a command that cannot
+	// start, or exits at once); their services throttle further launches as ECS does.
+	TasksFailedToStart int `json:"tasksFailedToStart"`
 }
 
 // CostStats prices the run against running every instance On-Demand.
@@ -79,7 +85,7 @@ func (e *Emulator) Report(load *Load) Report {
 		Capacity: CapacityStats{
 			ReadySeconds: round(a.readyAt.Seconds(), 1), SecondsBelowDesired: round(a.belowDesired.Seconds(), 1), OnDemandInstanceSeconds: round(a.onDemandSec, 1),
 			SpotInstanceSeconds: round(a.spotSec, 1), OnDemandExcessInstanceSeconds: round(a.onDemandExcessSec, 1),
-			LaunchFailures: a.launchFailures,
+			LaunchFailures: a.launchFailures, TasksFailedToStart: a.failedStarts,
 		},
 		Cost: CostStats{USD: round(a.costUSD, 6), AllOnDemandUSD: round(a.allOnDemandUSD, 6)},
 	}
@@ -90,6 +96,7 @@ func (e *Emulator) Report(load *Load) Report {
 		r.LoadBalancer.Requests += tg.requests.Load()
 		r.LoadBalancer.ELB5xx += tg.elb5xx.Load()
 		r.LoadBalancer.Target5xx += tg.target5xx.Load()
+		r.LoadBalancer.ClientClosed += tg.clientClosed.Load()
 	}
 	var ms []float64
 	for _, n := range e.notices {

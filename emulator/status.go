@@ -18,6 +18,7 @@ type Status struct {
 	EmulatedSeconds float64           `json:"emulatedSeconds"`
 	Listeners       map[string]string `json:"listeners"`
 	Groups          []GroupStatus     `json:"groups"`
+	Services        []ServiceStatus   `json:"services,omitempty"`
 	Instances       []InstanceStatus  `json:"instances"`
 	Tasks           []TaskStatus      `json:"tasks,omitempty"`
 	Targets         []TargetStatus    `json:"targets"`
@@ -33,6 +34,16 @@ type GroupStatus struct {
 	InService    int       `json:"inService"`
 	Pending      int       `json:"pending"`
 	LastActivity *Activity `json:"lastActivity,omitempty"`
+}
+
+// ServiceStatus is a service's count against its desired, and what holds it back.
+type ServiceStatus struct {
+	Name    string `json:"name"`
+	Desired int    `json:"desired"`
+	Healthy int    `json:"healthy"`
+	// Throttled is how long until the next launch attempt when tasks keep failing to start.
+	Throttled string `json:"throttledFor,omitempty"`
+	Covers    string `json:"covers,omitempty"` // a fallback companion: the service it covers
 }
 
 type InstanceStatus struct {
@@ -91,6 +102,16 @@ func (e *Emulator) Status(load *Load) Status {
 			gs.LastActivity = &a
 		}
 		st.Groups = append(st.Groups, gs)
+	}
+	for _, s := range e.services {
+		ss := ServiceStatus{Name: s.cfg.Name, Desired: s.desiredUnits(), Healthy: s.ownHealthyUnits()}
+		if s.throttled() {
+			ss.Throttled = s.throttledUntil.Sub(e.now).Round(time.Second).String()
+		}
+		if s.covers != nil {
+			ss.Covers = s.covers.cfg.Name
+		}
+		st.Services = append(st.Services, ss)
 	}
 	for _, in := range e.instOrder {
 		if in.state == spotfleet.InstanceTerminated {
@@ -161,6 +182,17 @@ func (st Status) WriteText(w io.Writer) {
 			last = g.LastActivity.StatusCode + ": " + trim(g.LastActivity.Description, 70)
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\n", g.Name, g.Desired, g.InService, g.Pending, last)
+	}
+	fmt.Fprintln(tw, "\nSERVICE\tDESIRED\tHEALTHY\tNOTE")
+	for _, s := range st.Services {
+		note := ""
+		switch {
+		case s.Throttled != "":
+			note = "tasks keep failing to start: next launch in " + s.Throttled
+		case s.Covers != "":
+			note = "fallback tasks for " + s.Covers
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", s.Name, s.Desired, s.Healthy, note)
 	}
 	fmt.Fprintln(tw, "\nINSTANCE\tGROUP\tPOOL\tLIFECYCLE\tSTATE\tECS\tNOTICE")
 	for _, in := range st.Instances {

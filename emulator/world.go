@@ -57,7 +57,14 @@ func (e *Emulator) after(d time.Duration, fn func()) { e.at(e.now.Add(d), fn) }
 // that fell due meanwhile.
 func (e *Emulator) lock() {
 	e.mu.Lock()
+	ok := false
+	defer func() {
+		if !ok { // a panic in a timer must not leave the world locked for whoever recovers
+			e.mu.Unlock()
+		}
+	}()
 	e.advance(e.clock.Now())
+	ok = true
 }
 
 func (e *Emulator) unlock() { e.mu.Unlock() }

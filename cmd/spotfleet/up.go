@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/term"
 
 	"github.com/spotfleet/spotfleet/clock"
@@ -34,6 +36,7 @@ type upOptions struct {
 	speed                                   float64
 	duration                                time.Duration
 	seed                                    uint64
+	keepLogs                                bool
 }
 
 func newUpCmd() *cobra.Command {
@@ -70,6 +73,7 @@ started, even when it is itself killed with SIGKILL.`,
 	f.StringVar(&o.controller, "controller", "spotfleet", "what reacts to interruptions and Spot shortfalls: spotfleet; seed (the reference designs' functions, for comparison: S2's interruption function, and S1's On-Demand backup with a fallback block); none (ECS and Auto Scaling alone)")
 	f.StringVar(&o.api, "api", defaultAPI, `serve the state as JSON on this loopback address ("" to turn off)`)
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the emulator's choices (the scenario's market seed wins)")
+	f.BoolVar(&o.keepLogs, "keep-logs", false, "keep the task and controller logs after the run (they are removed on exit otherwise); each process keeps at most 2 x 10 MiB")
 	return cmd
 }
 
@@ -132,6 +136,18 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 		return err
 	}
 	defer reaper.finish()
+	runner := &emulator.ProcessRunner{Executable: exe, LogDir: logDir, Reaper: reaper.stdin, Run: run,
+		Env: []string{"SPOTFLEET_RUN=" + run}}
+	defer runner.Close()
+	defer func() {
+		// Logs go with the run unless asked for; the controller and every task are done
+		// writing by the time this runs (deferred calls run last to first).
+		if o.keepLogs {
+			fmt.Fprintf(out, "logs kept in %s\n", logDir)
+		} else {
+			os.RemoveAll(logDir)
+		}
+	}()
 
 	seed := o.seed
 	if sc.Market.Seed != 0 {
@@ -139,9 +155,8 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 	}
 	clk := clock.NewScaled(o.speed)
 	e, err := emulator.New(m, emulator.Options{
-		Clock: clk,
-		Runner: &emulator.ProcessRunner{Executable: exe, LogDir: logDir, Reaper: reaper.stdin,
-			Env: []string{"SPOTFLEET_RUN=" + run}},
+		Clock:    clk,
+		Runner:   runner,
 		Log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Seed:     seed,
 		BootTime: sc.BootTime.D(),
@@ -159,29 +174,37 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 	if err := e.Play(sc); err != nil {
 		return err
 	}
-	go e.Run(ctx)
-	ctl, err := startController(ctx, o.controller, m, e, clk, logDir)
+	// The emulator, the controller and the load run until the run ends; each returns only
+	// when runCtx does, and the run waits for all of them before it reports.
+	runCtx, endRun := context.WithCancel(ctx)
+	defer endRun()
+	var g errgroup.Group
+	g.Go(func() error {
+		if err := e.Run(runCtx); !errors.Is(err, context.Canceled) {
+			return err
+		}
+		return nil
+	})
+	ctl, err := startController(runCtx, &g, o.controller, m, e, clk, logDir)
 	if err != nil {
+		endRun()
+		g.Wait()
 		return err
 	}
 
 	var load *emulator.Load
-	loadDone := make(chan struct{})
-	loadCtx, stopLoad := context.WithCancel(ctx)
 	if sc.Load != nil {
 		load = &emulator.Load{}
 		url := firstListener(e, m) + sc.Load.Path
-		go func() {
-			defer close(loadDone)
+		g.Go(func() error {
 			// The load starts once the fleet serves, so that it measures interruptions, not
 			// the boot of the first instances.
-			if waitReady(loadCtx, e) {
-				fmt.Fprintf(out, "fleet ready after %s emulated: built-in load of %g requests/s on %s started\n", e.Elapsed().Round(time.Second), sc.Load.RPS, url)
-				load.Run(loadCtx, url, sc.Load.RPS)
+			if waitReady(runCtx, e) {
+				fmt.Fprintf(out, "fleet ready after %s emulated: built-in load of %g requests per emulated second on %s started\n", e.Elapsed().Round(time.Second), sc.Load.RPS, url)
+				load.Run(runCtx, clk, url, sc.Load.RPS)
 			}
-		}()
-	} else {
-		close(loadDone)
+			return nil
+		})
 	}
 
 	api := ""
@@ -202,7 +225,7 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 	if api != "" {
 		fmt.Fprintf(out, "  state: spotfleet status --api %s   (JSON: http://%s/status)\n", api, api)
 	}
-	fmt.Fprintf(out, "  task output: %s\n", logDir)
+	fmt.Fprintf(out, "  task output: %s (removed on exit unless --keep-logs)\n", logDir)
 	if o.controller != "none" {
 		fmt.Fprintf(out, "  controller log: %s\n", filepath.Join(logDir, "controller.log"))
 	}
@@ -211,8 +234,10 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 	}
 
 	liveView(ctx, out, e, load, o.duration, isTerminal(out))
-	stopLoad()
-	<-loadDone
+	endRun()
+	if err := g.Wait(); err != nil {
+		return err
+	}
 	rep := upReport{Report: e.Report(load)}
 	rep.Controller, rep.Speed = o.controller, o.speed
 	if ctl != nil {
@@ -220,6 +245,7 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 		rep.ControllerStats = &st
 	}
 	e.Close()
+	runner.Close()
 	reaper.finish()
 
 	b, _ := json.MarshalIndent(rep, "", "  ")
@@ -228,6 +254,10 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 			return fmt.Errorf("writing the report: %w", err)
 		}
 		fmt.Fprintf(out, "report written to %s\n", o.report)
+	}
+	if n := rep.Requests.NotSent; n > 0 {
+		fmt.Fprintf(errOut, "warning: the machine could not keep up with the load: %d of %d requests due were not sent (lower load.rps or --speed)\n",
+			n, n+rep.Requests.Total)
 	}
 	fmt.Fprintf(out, "after %s emulated: %d requests sent, %d failed (p99 %.1f ms); load balancer %d requests, %d elb 5xx, %d target 5xx; %d notices, %d tasks stopped while registered; %.0fs below desired; %.0f On-Demand instance-seconds (%.0f beyond base and cover); cost $%.4f vs $%.4f all On-Demand (%.1f%% saved)\n",
 		time.Duration(rep.EmulatedSeconds*float64(time.Second)).Round(time.Second), rep.Requests.Total, rep.Requests.Failed, rep.Requests.P99Ms,

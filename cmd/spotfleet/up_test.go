@@ -94,6 +94,15 @@ func TestUpRunsAnyCommand(t *testing.T) {
 	if r.EmulatedSeconds < 180 || r.Capacity.SpotInstanceSeconds <= 0 || r.Cost.SavingsPercent <= 30 {
 		t.Errorf("report: %+v", r)
 	}
+	// The task output goes with the run (no --keep-logs).
+	_, after, found := strings.Cut(string(out), "task output: ")
+	logDir, _, _ := strings.Cut(after, " ")
+	if !found || logDir == "" {
+		t.Fatalf("up did not say where the task output is:\n%s", out)
+	}
+	if _, err := os.Stat(logDir); !os.IsNotExist(err) {
+		t.Errorf("the log directory %s is still there after the run (%v)", logDir, err)
+	}
 }
 
 // TestNoProcessSurvivesKilledUp: up is killed with SIGKILL while its tasks run; every task
@@ -103,8 +112,9 @@ func TestNoProcessSurvivesKilledUp(t *testing.T) {
 	_, lport := freeAddr(t)
 	api, _ := freeAddr(t)
 	// The shell stays as the parent of python: a grandchild that the parent-death signal
-	// alone would leave behind.
-	m := pythonFleet(t, lport, `python3 -m http.server "$PORT" --bind "$HOST" & wait`)
+	// alone would leave behind; and sleep leaves the process group for a session of its
+	// own, out of reach of a signal to the group.
+	m := pythonFleet(t, lport, `setsid sleep 1000 & python3 -m http.server "$PORT" --bind "$HOST" & wait`)
 	sc := filepath.Join(filepath.Dir(m), "scenario.yaml")
 	os.WriteFile(sc, []byte("bootTime: 5s\n"), 0o644)
 	mark := fmt.Sprintf("SPOTFLEET_TEST_MARK=%d", time.Now().UnixNano())
@@ -115,7 +125,7 @@ func TestNoProcessSurvivesKilledUp(t *testing.T) {
 	}
 	defer cmd.Process.Kill()
 	deadline := time.Now().Add(30 * time.Second)
-	for len(marked(mark)) < 4 {
+	for len(marked(mark)) < 6 {
 		if time.Now().After(deadline) {
 			t.Fatalf("the tasks never started (marked processes: %v)", marked(mark))
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/spotfleet/spotfleet/controller"
 	"github.com/spotfleet/spotfleet/emulator"
 	"github.com/spotfleet/spotfleet/manifest"
+	"golang.org/x/sync/errgroup"
 )
 
 // upReport is the emulator's report with what the controller counted.
@@ -19,10 +20,10 @@ type upReport struct {
 	ControllerStats *controller.Stats `json:"controllerStats,omitempty"`
 }
 
-// startController runs the chosen controller against the emulator until ctx ends; its log
-// goes to controller.log beside the task output. It returns the spotfleet controller (nil
-// for seed and none), whose metrics and agent endpoint the API serves.
-func startController(ctx context.Context, kind string, m *manifest.Manifest, e *emulator.Emulator, clk clock.Clock, logDir string) (*controller.Controller, error) {
+// startController runs the chosen controller against the emulator in g until ctx ends;
+// its log goes to controller.log beside the task output. It returns the spotfleet
+// controller (nil for seed and none), whose metrics and agent endpoint the API serves.
+func startController(ctx context.Context, g *errgroup.Group, kind string, m *manifest.Manifest, e *emulator.Emulator, clk clock.Clock, logDir string) (*controller.Controller, error) {
 	if kind == "none" {
 		return nil, nil
 	}
@@ -32,18 +33,26 @@ func startController(ctx context.Context, kind string, m *manifest.Manifest, e *
 	}
 	cfg := controller.Config{Manifest: m, Provider: e, Queue: e.Queue(), Clock: clk,
 		Log: slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	run := func(r interface{ Run(context.Context) error }) {
+		g.Go(func() error {
+			defer f.Close()
+			return r.Run(ctx)
+		})
+	}
 	if kind == "seed" {
 		s, err := controller.NewSeed(cfg)
 		if err != nil {
+			f.Close()
 			return nil, err
 		}
-		go s.Run(ctx)
+		run(s)
 		return nil, nil
 	}
 	c, err := controller.New(cfg)
 	if err != nil {
+		f.Close()
 		return nil, fmt.Errorf("starting the controller: %w", err)
 	}
-	go c.Run(ctx)
+	run(c)
 	return c, nil
 }
