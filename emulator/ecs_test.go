@@ -160,13 +160,13 @@ func TestTerminatedInstancesAreForgotten(t *testing.T) {
 // doubling) instead of restarting them as fast as the machine goes; nothing panics.
 func TestTasksThatCannotStartAreThrottled(t *testing.T) {
 	for name, r := range map[string]*FakeRunner{
-		"cannot start": {StartErr: func(ProcSpec) error { return errors.New(`exec: "no-such-binary": executable file not found in $PATH`) }},
+		"cannot start":  {StartErr: func(ProcSpec) error { return errors.New(`exec: "no-such-binary": executable file not found in $PATH`) }},
 		"exits at once": {ExitsAtOnce: func(ProcSpec) bool { return true }},
 	} {
 		t.Run(name, func(t *testing.T) {
 			worldWith(t, drainManifest, r, func(t *testing.T, e *Emulator, r *FakeRunner) {
 				var reasons []string
-				e.Queue() // events flow; read the task state changes below
+				e.Queue()                   // events flow; read the task state changes below
 				time.Sleep(2 * time.Minute) // the instances boot at 1m
 				before := r.Starts()
 				time.Sleep(10 * time.Minute)
