@@ -16,6 +16,26 @@ const (
 	DetailECSTaskStateChange = "ECS Task State Change"
 )
 
+// Event sources, as EventBridge names the AWS services.
+const (
+	SourceEC2         = "aws.ec2"
+	SourceECS         = "aws.ecs"
+	SourceAutoScaling = "aws.autoscaling"
+)
+
+// SourceOf is the one source that sends a detail type spotfleet reads.
+func SourceOf(detailType string) (string, bool) {
+	switch detailType {
+	case DetailSpotInterruption, DetailRebalance, DetailStateChange:
+		return SourceEC2, true
+	case DetailLaunchFailed:
+		return SourceAutoScaling, true
+	case DetailECSTaskStateChange:
+		return SourceECS, true
+	}
+	return "", false
+}
+
 // Envelope is an EventBridge event as delivered to a queue.
 type Envelope struct {
 	Version    string          `json:"version"`

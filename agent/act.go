@@ -28,6 +28,9 @@ type Actions struct {
 	Client   *http.Client
 	Clock    clock.Clock
 	Log      *slog.Logger
+	// Identity reads the instance identity document and signature sent with a report
+	// (IMDS.Identity); the controller takes no report without them.
+	Identity func(context.Context) ([]byte, string, error)
 }
 
 // reportAttempts bounds the retries of a report: the notice gives two minutes, and the
@@ -64,7 +67,15 @@ func (a *Actions) Handle(ctx context.Context, n Notice) {
 }
 
 func (a *Actions) report(ctx context.Context, n Notice) {
-	body, _ := json.Marshal(map[string]any{"instance": a.Instance, "kind": n.Kind, "deadline": deadlineOf(n)})
+	rep := map[string]any{"instance": a.Instance, "kind": n.Kind, "deadline": deadlineOf(n)}
+	if a.Identity != nil {
+		doc, sig, err := a.Identity(ctx)
+		if err != nil {
+			a.Log.Warn("cannot read this instance's identity document; the controller will refuse the report", "err", err)
+		}
+		rep["document"], rep["signature"] = string(doc), sig
+	}
+	body, _ := json.Marshal(rep)
 	url := strings.TrimSuffix(a.Report, "/") + "/v1/notices"
 	backoff := 200 * time.Millisecond
 	for attempt := 1; ; attempt++ {

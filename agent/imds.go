@@ -42,12 +42,30 @@ var errNotFound = errors.New("not found")
 // Get reads a meta-data path (such as "spot/instance-action") with a session token,
 // renewing the token when it expires or the service refuses it.
 func (c *IMDS) Get(ctx context.Context, path string) ([]byte, error) {
+	return c.get(ctx, "meta-data/"+path)
+}
+
+// Identity reads the instance identity document and its base64 signature, which prove to
+// the controller that a report comes from this instance.
+func (c *IMDS) Identity(ctx context.Context) (document []byte, signature string, err error) {
+	doc, err := c.get(ctx, "dynamic/instance-identity/document")
+	if err != nil {
+		return nil, "", fmt.Errorf("instance identity document: %w", err)
+	}
+	sig, err := c.get(ctx, "dynamic/instance-identity/signature")
+	if err != nil {
+		return nil, "", fmt.Errorf("instance identity signature: %w", err)
+	}
+	return doc, strings.TrimSpace(string(sig)), nil
+}
+
+func (c *IMDS) get(ctx context.Context, path string) ([]byte, error) {
 	for attempt := 0; ; attempt++ {
 		tok, err := c.sessionToken(ctx)
 		if err != nil {
 			return nil, err
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(c.Endpoint, "/")+"/latest/meta-data/"+path, nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(c.Endpoint, "/")+"/latest/"+path, nil)
 		if err != nil {
 			return nil, err
 		}

@@ -32,23 +32,36 @@ func ControllerPolicy(m *manifest.Manifest, region, account string) PolicyDocume
 	arn := func(service, resource string) string {
 		return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, region, account, resource)
 	}
+	var groupARNs, tgARNs []string
+	for _, g := range m.Capacity {
+		groupARNs = append(groupARNs, arn("autoscaling", "autoScalingGroup:*:autoScalingGroupName/"+n.group(g.Name)))
+	}
+	for _, s := range m.AllServices() {
+		if s.LoadBalancer != nil {
+			tgARNs = append(tgARNs, arn("elasticloadbalancing", "targetgroup/"+m.TargetGroupName(s)+"/*"))
+		}
+	}
 	st := []Statement{
 		{Sid: "Observe", Effect: "Allow", Resource: []string{"*"}, Action: []string{
 			"autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeScalingActivities",
-			"ec2:DescribeInstances", "ec2:DescribeInstanceTypes",
+			"ec2:DescribeInstances", "ec2:DescribeInstanceTypes", "ec2:DescribeSpotInstanceRequests",
 			"elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetGroupAttributes",
 			"elasticloadbalancing:DescribeTargetHealth",
 		}},
-		{Sid: "Groups", Effect: "Allow", Resource: []string{arn("autoscaling", "autoScalingGroup:*:autoScalingGroupName/"+n.fleet+"-*")},
-			Action: []string{"autoscaling:DetachInstances", "autoscaling:SetDesiredCapacity", "autoscaling:UpdateAutoScalingGroup"}},
+		// Exact names, and the fleet's tag: a prefix (rt-web-*) would also cover fleet
+		// rt-web-2's groups.
+		{Sid: "Groups", Effect: "Allow", Resource: groupARNs,
+			Action:    []string{"autoscaling:DetachInstances", "autoscaling:SetDesiredCapacity", "autoscaling:UpdateAutoScalingGroup"},
+			Condition: map[string]any{"StringEquals": map[string]string{"autoscaling:ResourceTag/" + FleetTag: m.Name}}},
 		// Updating a group's overrides needs the right to launch from its launch template.
 		{Sid: "LaunchTemplate", Effect: "Allow", Action: []string{"ec2:RunInstances"}, Resource: []string{"*"},
 			Condition: map[string]any{"ArnLike": map[string]string{"ec2:LaunchTemplate": arn("ec2", "launch-template/*")},
 				"StringEquals": map[string]string{"aws:ResourceTag/" + FleetTag: m.Name}}},
 		{Sid: "Terminate", Effect: "Allow", Action: []string{"ec2:TerminateInstances"}, Resource: []string{arn("ec2", "instance/*")},
 			Condition: map[string]any{"StringEquals": map[string]string{"aws:ResourceTag/" + FleetTag: m.Name}}},
-		{Sid: "TargetGroups", Effect: "Allow", Resource: []string{arn("elasticloadbalancing", "targetgroup/"+n.fleet+"-*/*")},
-			Action: []string{"elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:ModifyTargetGroupAttributes"}},
+		{Sid: "TargetGroups", Effect: "Allow", Resource: tgARNs,
+			Action:    []string{"elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:ModifyTargetGroupAttributes"},
+			Condition: map[string]any{"StringEquals": map[string]string{"aws:ResourceTag/" + FleetTag: m.Name}}},
 		{Sid: "Queue", Effect: "Allow", Resource: []string{arn("sqs", n.queue())}, Action: []string{
 			"sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"}},
 		{Sid: "SelfCheck", Effect: "Allow", Resource: []string{arn("events", "rule/"+n.rule())},

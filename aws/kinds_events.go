@@ -25,12 +25,12 @@ func (s *Stack) eventPattern() string {
 		groups = append(groups, s.n.group(g.Name))
 	}
 	pattern := map[string]any{"$or": []map[string]any{
-		{"source": []string{"aws.ec2"}, "detail-type": []string{spotfleet.DetailSpotInterruption, spotfleet.DetailRebalance, spotfleet.DetailStateChange}},
-		{"source": []string{"aws.autoscaling"}, "detail-type": []string{spotfleet.DetailLaunchFailed}, "detail": map[string]any{"AutoScalingGroupName": groups}},
+		{"source": []string{spotfleet.SourceEC2}, "detail-type": []string{spotfleet.DetailSpotInterruption, spotfleet.DetailRebalance, spotfleet.DetailStateChange}},
+		{"source": []string{spotfleet.SourceAutoScaling}, "detail-type": []string{spotfleet.DetailLaunchFailed}, "detail": map[string]any{"AutoScalingGroupName": groups}},
 	}}
 	if s.m.Workload == manifest.WorkloadECS {
 		or := pattern["$or"].([]map[string]any)
-		pattern["$or"] = append(or, map[string]any{"source": []string{"aws.ecs"}, "detail-type": []string{spotfleet.DetailECSTaskStateChange},
+		pattern["$or"] = append(or, map[string]any{"source": []string{spotfleet.SourceECS}, "detail-type": []string{spotfleet.DetailECSTaskStateChange},
 			"detail": map[string]any{"stopCode": []string{"SpotInterruption"}}})
 	}
 	b, _ := json.Marshal(pattern)

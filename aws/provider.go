@@ -240,3 +240,36 @@ func (p *Provider) targetGroupARN(ctx context.Context, name string) (string, err
 	p.mu.Unlock()
 	return arn, nil
 }
+
+// Spot request states of an instance about to be interrupted, as its Spot request's status
+// code says (docs.aws.amazon.com/AWSEC2/latest/UserGuide/spot-request-status.html).
+var interruptionStatus = []string{"marked-for-termination", "marked-for-stop", "marked-for-hibernation"}
+
+// InterruptionPending reads the instance's Spot request (DescribeInstances for its ID,
+// then DescribeSpotInstanceRequests): EC2 marks it for termination when it sends the
+// notice, which an agent's report cannot forge.
+func (p *Provider) InterruptionPending(ctx context.Context, id string) (bool, error) {
+	out, err := p.ec2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+	if err != nil {
+		return false, err
+	}
+	var request string
+	for _, r := range out.Reservations {
+		for _, in := range r.Instances {
+			request = awssdk.ToString(in.SpotInstanceRequestId)
+		}
+	}
+	if request == "" {
+		return false, nil // On-Demand, or not a Spot instance EC2 can interrupt
+	}
+	req, err := p.ec2.DescribeSpotInstanceRequests(ctx, &ec2.DescribeSpotInstanceRequestsInput{SpotInstanceRequestIds: []string{request}})
+	if err != nil {
+		return false, err
+	}
+	for _, r := range req.SpotInstanceRequests {
+		if r.Status != nil && slices.Contains(interruptionStatus, awssdk.ToString(r.Status.Code)) {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -2,6 +2,8 @@ package controller
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -10,11 +12,15 @@ import (
 )
 
 // AgentReport is what `spotfleet agent --report` posts when the metadata service of its
-// instance shows a notice.
+// instance shows a notice. Document and Signature are the instance identity document and
+// its base64 signature, as the metadata service serves them: the report is taken only for
+// the instance the signed document names.
 type AgentReport struct {
-	Instance string              `json:"instance"`
-	Kind     spotfleet.EventKind `json:"kind"`              // interruption or rebalance
-	Deadline time.Time           `json:"deadline,omitzero"` // the metadata's instance-action time
+	Instance  string              `json:"instance"`
+	Kind      spotfleet.EventKind `json:"kind"`              // interruption or rebalance
+	Deadline  time.Time           `json:"deadline,omitzero"` // the metadata's instance-action time
+	Document  string              `json:"document"`
+	Signature string              `json:"signature"`
 }
 
 // Routes adds the controller's endpoints to an API mux: GET /metrics (Prometheus),
@@ -22,18 +28,71 @@ type AgentReport struct {
 func (c *Controller) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(c.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
-	mux.HandleFunc("POST /v1/notices", func(w http.ResponseWriter, r *http.Request) {
-		var rep AgentReport
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&rep); err != nil {
-			http.Error(w, "bad report: "+err.Error(), http.StatusBadRequest)
+	mux.HandleFunc("POST /v1/notices", c.serveReport)
+}
+
+// serveReport takes an agent's report: 400 when it cannot be read, 401 when its identity
+// does not hold, 409 when the provider shows no interruption for the instance, 202 when
+// it is taken.
+func (c *Controller) serveReport(w http.ResponseWriter, r *http.Request) {
+	var rep AgentReport
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rep); err != nil {
+		http.Error(w, "bad report: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if rep.Kind != spotfleet.KindInterruption && rep.Kind != spotfleet.KindRebalance {
+		http.Error(w, fmt.Sprintf("bad report: kind %q: want %s or %s", rep.Kind, spotfleet.KindInterruption, spotfleet.KindRebalance), http.StatusBadRequest)
+		return
+	}
+	instance, err := c.authenticate(rep)
+	if err != nil {
+		c.count(string(rep.Kind), OutcomeUnauthenticated)
+		c.log.Warn("agent report refused", "reason", err, "instance", rep.Instance, "from", r.RemoteAddr)
+		http.Error(w, err.Error(), http.StatusUnauthorized)
+		return
+	}
+	if rep.Kind == spotfleet.KindInterruption {
+		pending, err := c.p.InterruptionPending(r.Context(), instance)
+		switch {
+		case err != nil:
+			// The identity holds; the report is taken (the event follows anyway).
+			c.log.Warn("cannot confirm an agent's interruption report; taking it", "instance", instance, "err", err)
+		case !pending:
+			c.count(string(rep.Kind), OutcomeUnconfirmed)
+			c.log.Warn("agent report refused: no interruption is pending for the instance", "instance", instance, "from", r.RemoteAddr)
+			http.Error(w, "no interruption is pending for "+instance, http.StatusConflict)
 			return
 		}
-		if err := c.Report(r.Context(), rep.Kind, rep.Instance, rep.Deadline); err != nil {
-			http.Error(w, "bad report: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-		w.WriteHeader(http.StatusAccepted)
-	})
+	}
+	if err := c.Report(r.Context(), rep.Kind, instance, rep.Deadline); err != nil {
+		http.Error(w, "bad report: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// authenticate returns the instance a report is for: the one its signed identity document
+// names, of the fleet's account and region.
+func (c *Controller) authenticate(rep AgentReport) (string, error) {
+	if c.cfg.Identity == nil {
+		return "", errors.New("this controller takes no agent reports: it has no instance identity certificate")
+	}
+	if rep.Document == "" || rep.Signature == "" {
+		return "", errors.New("the report has no instance identity document and signature")
+	}
+	doc, err := c.cfg.Identity.Verify([]byte(rep.Document), rep.Signature)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case rep.Instance != "" && rep.Instance != doc.InstanceID:
+		return "", fmt.Errorf("the report names %s but its identity document %s", rep.Instance, doc.InstanceID)
+	case c.cfg.Account != "" && doc.AccountID != c.cfg.Account:
+		return "", fmt.Errorf("instance %s is of account %s, not the fleet's", doc.InstanceID, doc.AccountID)
+	case doc.Region != c.m.Region:
+		return "", fmt.Errorf("instance %s is in region %s, not the fleet's %s", doc.InstanceID, doc.Region, c.m.Region)
+	}
+	return doc.InstanceID, nil
 }

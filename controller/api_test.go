@@ -1,12 +1,35 @@
 package controller
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/emulator"
 )
+
+// post sends an agent report to the controller's API and returns the status code.
+func post(mux *http.ServeMux, body string) int {
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/v1/notices", strings.NewReader(body)))
+	return w.Code
+}
+
+// signedReport is what the agent of instance id sends: its identity document and signature
+// as the metadata service serves them.
+func (r *rig) signedReport(id, reportFor string) string {
+	doc, sig, err := r.e.IdentityDocument(id)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	b, _ := json.Marshal(AgentReport{Instance: reportFor, Kind: spotfleet.KindInterruption,
+		Deadline: r.e.Now().Add(2 * time.Minute), Document: string(doc), Signature: sig})
+	return string(b)
+}
 
 func TestAPIServesMetricsAndTakesAgentReports(t *testing.T) {
 	withRig(t, fleet, func(t *testing.T, r *rig) {
@@ -16,17 +39,13 @@ func TestAPIServesMetricsAndTakesAgentReports(t *testing.T) {
 		r.c.Routes(mux)
 		in := r.busySpot()
 
-		post := func(body string) int {
-			w := httptest.NewRecorder()
-			mux.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/v1/notices", strings.NewReader(body)))
-			return w.Code
-		}
-		for _, bad := range []string{`{`, `{"instance":"i-1","kind":"reboot"}`, `{"kind":"interruption"}`, `{"instance":"i-1","kind":"interruption","extra":1}`} {
-			if code := post(bad); code != http.StatusBadRequest {
+		for _, bad := range []string{`{`, `{"instance":"i-1","kind":"reboot"}`, `{"instance":"i-1","kind":"interruption","extra":1}`} {
+			if code := post(mux, bad); code != http.StatusBadRequest {
 				t.Errorf("POST %s: %d, want 400", bad, code)
 			}
 		}
-		if code := post(`{"instance":"` + in.ID + `","kind":"interruption","deadline":"` + r.e.Now().Add(2*time.Minute).Format(time.RFC3339) + `"}`); code != http.StatusAccepted {
+		r.e.Interrupt(in.ID) // EC2's notice: what the agent saw on the metadata service
+		if code := post(mux, r.signedReport(in.ID, in.ID)); code != http.StatusAccepted {
 			t.Fatalf("a good report: %d, want 202", code)
 		}
 		time.Sleep(2 * time.Second)
@@ -51,17 +70,64 @@ func TestAPIServesMetricsAndTakesAgentReports(t *testing.T) {
 	})
 }
 
-func TestWarnsWhenReplacementsCannotStartFirst(t *testing.T) {
-	yaml := strings.Replace(fleet, "    desiredCount: 4\n", "    desiredCount: 4\n    maximumPercent: 100\n", 1)
-	withRig(t, yaml, func(t *testing.T, r *rig) {
+// TestForgedReportsAreRefused: a report without the instance's signed identity document,
+// with another instance's, or for an instance EC2 has not marked for interruption is
+// refused, and nothing is drained, detached or deregistered.
+func TestForgedReportsAreRefused(t *testing.T) {
+	withRig(t, fleet, func(t *testing.T, r *rig) {
+		r.cfg.Queue = nil
 		r.startController()
-		in := r.busySpot()
-		r.interrupt(in.Pool)
-		st := r.c.Stats()
-		if len(st.Warnings) != 1 || !strings.Contains(st.Warnings[0], "maximumPercent 100") {
-			t.Errorf("warnings %q: want one about maximumPercent", st.Warnings)
+		mux := http.NewServeMux()
+		r.c.Routes(mux)
+		spot := r.spot()
+		victim, other := spot[0], spot[1]
+		doc, sig, _ := r.e.IdentityDocument(victim.ID)
+		tampered := strings.Replace(string(doc), victim.ID, other.ID, 1)
+		cases := []struct {
+			name, body string
+			want       int
+		}{
+			{"no identity", `{"instance":"` + victim.ID + `","kind":"interruption"}`, http.StatusUnauthorized},
+			{"bad signature", mustJSON(AgentReport{Instance: victim.ID, Kind: spotfleet.KindInterruption, Document: string(doc), Signature: "AAAA"}), http.StatusUnauthorized},
+			{"document changed", mustJSON(AgentReport{Instance: other.ID, Kind: spotfleet.KindInterruption, Document: tampered, Signature: sig}), http.StatusUnauthorized},
+			{"another instance's document", r.signedReport(other.ID, victim.ID), http.StatusUnauthorized},
+			{"healthy instance, its own document", r.signedReport(victim.ID, victim.ID), http.StatusConflict},
+			{"rebalance for another instance", strings.Replace(r.signedReport(other.ID, victim.ID), `"interruption"`, `"rebalance"`, 1), http.StatusUnauthorized},
 		}
-		time.Sleep(3 * time.Minute)
-		checkClean(t, r.report())
+		for _, c := range cases {
+			if code := post(mux, c.body); code != c.want {
+				t.Errorf("%s: %d, want %d", c.name, code, c.want)
+			}
+		}
+		time.Sleep(5 * time.Second)
+		for _, call := range []string{"DeregisterTargets", "DrainContainerInstances", "DetachInstances", "TerminateInstances"} {
+			if n := r.rec.count(call, "*"); n != 0 {
+				t.Errorf("%d %s calls after forged reports, want 0", n, call)
+			}
+		}
+		if got := r.c.Stats().Events[OutcomeUnauthenticated]; got != 5 {
+			t.Errorf("%d reports counted unauthenticated, want 5", got)
+		}
 	})
+}
+
+// TestReportsOfAnotherAccountAreRefused: a signed document of the right instance but not
+// of the fleet's account is refused.
+func TestReportsOfAnotherAccountAreRefused(t *testing.T) {
+	withRig(t, fleet, func(t *testing.T, r *rig) {
+		r.cfg.Queue, r.cfg.Account = nil, "999999999999"
+		r.startController()
+		mux := http.NewServeMux()
+		r.c.Routes(mux)
+		in := r.busySpot()
+		r.e.Interrupt(in.ID)
+		if code := post(mux, r.signedReport(in.ID, in.ID)); code != http.StatusUnauthorized {
+			t.Errorf("a report of account %s for a fleet of %s: %d, want 401", emulator.AccountID, r.cfg.Account, code)
+		}
+	})
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }

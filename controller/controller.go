@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/clock"
+	"github.com/spotfleet/spotfleet/internal/iid"
 	"github.com/spotfleet/spotfleet/manifest"
 	"golang.org/x/sync/errgroup"
 )
@@ -41,6 +42,12 @@ type Config struct {
 	Tick time.Duration
 	// Receivers is how many queue long polls run at once; default 2.
 	Receivers int
+	// Account is the fleet's AWS account: events of another account are not acted on
+	// ("" accepts any, for tests that make their own events).
+	Account string
+	// Identity verifies the instance identity documents of agent reports; nil refuses
+	// every report.
+	Identity *iid.Verifier
 }
 
 // Controller runs the interruption and rebalance pipeline.
@@ -295,6 +302,14 @@ func (c *Controller) intake(in input, v *view, now time.Time) []string {
 		c.count("malformed", OutcomeMalformed)
 		c.log.Warn("malformed event deleted", "err", in.err, "message", in.msg.ID)
 		return receipt
+	}
+	if in.sig == nil {
+		if why := untrusted(in.ev.Envelope, c.cfg.Account, c.m.Region); why != "" {
+			c.count(kind, OutcomeUntrusted)
+			c.log.Warn("event not from the fleet's account and region deleted", "reason", why, "message", in.msg.ID,
+				"source", in.ev.Envelope.Source, "account", in.ev.Envelope.Account, "region", in.ev.Envelope.Region)
+			return receipt
+		}
 	}
 	var s signal
 	if in.sig != nil {

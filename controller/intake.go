@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spotfleet/spotfleet"
@@ -22,6 +23,12 @@ const (
 	OutcomeObserved   Outcome = "observed"   // state changes and launch failures: read, nothing to act on here
 	OutcomeIgnored    Outcome = "ignored"    // an event spotfleet does not read
 	OutcomeMalformed  Outcome = "malformed"
+	// OutcomeUntrusted is an event of another source, account or region than the fleet's.
+	OutcomeUntrusted Outcome = "untrusted"
+	// OutcomeUnauthenticated is an agent report without a valid identity document of the
+	// instance it names; OutcomeUnconfirmed one for an instance with no interruption pending.
+	OutcomeUnauthenticated Outcome = "unauthenticated"
+	OutcomeUnconfirmed     Outcome = "unconfirmed"
 )
 
 // actionInterruption is the action of an interruption notice; rebalance notices take the
@@ -135,4 +142,24 @@ func replacementRoom(v *view, n *notice, maxPercent map[string]int) []string {
 		}
 	}
 	return warn
+}
+
+// untrusted says why an event is not the fleet's to act on: each detail type comes from one
+// AWS source, of the fleet's account and region ("" when it is). Anyone who can send to the
+// queue can forge the rest; these three fields are what the queue policy's source
+// condition and EventBridge vouch for.
+func untrusted(env spotfleet.Envelope, account, region string) string {
+	if want, known := spotfleet.SourceOf(env.DetailType); known && env.Source != want {
+		return fmt.Sprintf("a %q event from source %q, not %s", env.DetailType, env.Source, want)
+	}
+	if !strings.HasPrefix(env.Source, "aws.") {
+		return fmt.Sprintf("source %q is not an AWS service", env.Source)
+	}
+	if account != "" && env.Account != account {
+		return fmt.Sprintf("account %q is not the fleet's", env.Account)
+	}
+	if env.Region != region {
+		return fmt.Sprintf("region %q is not the fleet's %s", env.Region, region)
+	}
+	return ""
 }

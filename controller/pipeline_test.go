@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -144,6 +145,39 @@ func TestForeignAndMalformedEventsAreDeletedAndChangeNothing(t *testing.T) {
 		after := r.snapshot()
 		if len(after.Instances) != len(before.Instances) || len(after.Targets) != len(before.Targets) {
 			t.Errorf("the fleet changed: %d→%d instances, %d→%d targets", len(before.Instances), len(after.Instances), len(before.Targets), len(after.Targets))
+		}
+	})
+}
+
+// TestEventsOfAnotherAccountRegionOrSourceAreNotActedOn: an interruption of a fleet
+// instance is acted on only when it comes from aws.ec2, of the fleet's account and region;
+// the rest are counted untrusted, deleted, and change nothing.
+func TestEventsOfAnotherAccountRegionOrSourceAreNotActedOn(t *testing.T) {
+	withRig(t, fleet, func(t *testing.T, r *rig) {
+		r.startController()
+		in := r.busySpot()
+		d, _ := json.Marshal(interruptionOf(in.ID))
+		for i, env := range []spotfleet.Envelope{
+			{Source: spotfleet.SourceEC2, Account: "999999999999", Region: "us-east-1"},
+			{Source: "evil.source", Account: emulator.AccountID, Region: "us-east-1"},
+			{Source: spotfleet.SourceAutoScaling, Account: emulator.AccountID, Region: "us-east-1"},
+			{Source: spotfleet.SourceEC2, Account: emulator.AccountID, Region: "eu-west-1"},
+		} {
+			env.Version, env.ID, env.DetailType, env.Time, env.Detail = "0", eventID(i), spotfleet.DetailSpotInterruption, r.e.Now(), d
+			b, _ := json.Marshal(env)
+			r.sendRaw(b)
+		}
+		time.Sleep(5 * time.Second)
+		for _, call := range []string{"DeregisterTargets", "DrainContainerInstances", "DetachInstances", "TerminateInstances"} {
+			if n := r.rec.count(call, "*"); n != 0 {
+				t.Errorf("%s called %d times, want 0", call, n)
+			}
+		}
+		if got := r.c.Stats().Events[OutcomeUntrusted]; got != 4 {
+			t.Errorf("%d events untrusted, want 4 (%v)", got, r.c.Stats().Events)
+		}
+		if n := r.e.Queue().Len(); n != 0 {
+			t.Errorf("%d messages left on the queue, want 0", n)
 		}
 	})
 }

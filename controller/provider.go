@@ -44,12 +44,19 @@ type Capacity interface {
 	SetDesiredCapacity(ctx context.Context, group string, units int) error
 }
 
+// Notices confirms an interruption reported by an agent from a source other than the
+// agent: on AWS the instance's Spot request status (marked-for-termination).
+type Notices interface {
+	InterruptionPending(ctx context.Context, instance string) (bool, error)
+}
+
 // Provider is everything the controller calls: the emulator and the AWS provider.
 type Provider interface {
 	Observer
 	LoadBalancer
 	Cluster
 	Capacity
+	Notices
 }
 
 // Queue is the event queue EventBridge delivers to (SQS semantics: at-least-once, a

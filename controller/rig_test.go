@@ -14,6 +14,7 @@ import (
 
 	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/internal/iid"
 	"github.com/spotfleet/spotfleet/internal/strictyaml"
 	"github.com/spotfleet/spotfleet/manifest"
 )
@@ -172,7 +173,15 @@ func withRig(t *testing.T, yaml string, f func(t *testing.T, r *rig)) {
 		worldDone := make(chan struct{})
 		go func() { e.Run(ctx); close(worldDone) }()
 		r := &rig{t: t, m: m, e: e, rec: &recorder{Provider: e}}
-		r.cfg = Config{Manifest: m, Provider: r.rec, Queue: e.Queue()}
+		cert, err := e.IdentityCertificate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		identity, err := iid.NewVerifier(cert)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.cfg = Config{Manifest: m, Provider: r.rec, Queue: e.Queue(), Account: emulator.AccountID, Identity: identity}
 		defer func() {
 			r.stopController()
 			cancel()
@@ -253,7 +262,11 @@ func (r *rig) interrupt(pool spotfleet.Pool) {
 // send puts an EventBridge event on the queue, as a rule would (or a forger).
 func (r *rig) send(detailType, id string, detail any) {
 	d, _ := json.Marshal(detail)
-	env := spotfleet.Envelope{Version: "0", ID: id, DetailType: detailType, Source: "aws.ec2", Account: "123456789012",
+	source, known := spotfleet.SourceOf(detailType)
+	if !known {
+		source = spotfleet.SourceEC2
+	}
+	env := spotfleet.Envelope{Version: "0", ID: id, DetailType: detailType, Source: source, Account: emulator.AccountID,
 		Time: r.e.Now().Truncate(time.Second), Region: "us-east-1", Detail: d}
 	b, _ := json.Marshal(env)
 	r.sendRaw(b)

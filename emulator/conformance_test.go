@@ -17,6 +17,7 @@ func TestProviderConformance(t *testing.T) {
 	}
 	world(t, string(y), func(t *testing.T, e *Emulator, _ *FakeRunner) {
 		time.Sleep(3 * time.Minute) // the fleet serves
-		conformance.Run(t, conformance.Fixture{Provider: e, Queue: e.Queue(), Settle: func() { time.Sleep(2 * time.Second) }, Flat: true})
+		conformance.Run(t, conformance.Fixture{Provider: e, Queue: e.Queue(), Settle: func() { time.Sleep(2 * time.Second) }, Flat: true,
+			Interrupt: func(id string) { inspect(e, func() { e.interrupt(e.instances[id]) }) }})
 	})
 }

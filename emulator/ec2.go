@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"fmt"
 	"net"
 	"slices"
 	"time"
@@ -182,5 +183,20 @@ func (e *Emulator) instanceByIP(ip string) *instance {
 			return in
 		}
 	}
+	return nil
+}
+
+// Interrupt gives a Spot instance its 2-minute notice now, as the market does.
+func (e *Emulator) Interrupt(id string) error {
+	e.lock()
+	defer e.unlock()
+	in := e.instances[id]
+	switch {
+	case in == nil:
+		return fmt.Errorf("no instance %s", id)
+	case in.lifecycle != spotfleet.Spot || !in.alive():
+		return fmt.Errorf("%s is not a live Spot instance", id)
+	}
+	e.interrupt(in)
 	return nil
 }

@@ -66,7 +66,7 @@ const registeredMemoryShare = 0.94
 
 func (e *Emulator) registerContainerInstance(in *instance) {
 	ci := &containerInstance{
-		arn: fmt.Sprintf("arn:aws:ecs:%s:%s:container-instance/%s/%s", e.m.Region, accountID, e.cluster.name, e.ids.uuid()),
+		arn: fmt.Sprintf("arn:aws:ecs:%s:%s:container-instance/%s/%s", e.m.Region, AccountID, e.cluster.name, e.ids.uuid()),
 		in:  in, status: spotfleet.ContainerInstanceActive,
 		cpu: in.pool.spec.VCPU * 1024, mem: int(float64(in.pool.spec.MemoryMiB) * registeredMemoryShare),
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet/clock"
+	"github.com/spotfleet/spotfleet/internal/iid"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
@@ -68,6 +69,10 @@ type Emulator struct {
 	notices   []*noticeRecord
 	imdsHTTP  *http.Server
 	closed    bool
+
+	signerOnce sync.Once // the metadata services' identity document key, made when first asked
+	iidSigner  *iid.Signer
+	iidErr     error
 }
 
 // elapsed is the emulated time since the start. Callers hold the lock.

@@ -8,8 +8,8 @@ import (
 	"github.com/spotfleet/spotfleet"
 )
 
-// accountID is the emulated AWS account.
-const accountID = "123456789012"
+// AccountID is the emulated AWS account.
+const AccountID = "123456789012"
 
 // emit wraps a detail in an EventBridge envelope and delivers it to the queue.
 func (e *Emulator) emit(detailType, source string, resources []string, detail any) {
@@ -18,7 +18,7 @@ func (e *Emulator) emit(detailType, source string, resources []string, detail an
 		panic(err) // details are our own structs
 	}
 	env := spotfleet.Envelope{Version: "0", ID: e.ids.uuid(), DetailType: detailType, Source: source,
-		Account: accountID, Time: e.now.UTC().Truncate(1e9), Region: e.m.Region, Resources: resources, Detail: d}
+		Account: AccountID, Time: e.now.UTC().Truncate(1e9), Region: e.m.Region, Resources: resources, Detail: d}
 	if resources == nil {
 		env.Resources = []string{}
 	}
@@ -30,30 +30,30 @@ func (e *Emulator) emit(detailType, source string, resources []string, detail an
 }
 
 func (e *Emulator) instanceArn(in *instance) string {
-	return fmt.Sprintf("arn:aws:ec2:%s:%s:instance/%s", e.m.Region, accountID, in.id)
+	return fmt.Sprintf("arn:aws:ec2:%s:%s:instance/%s", e.m.Region, AccountID, in.id)
 }
 
 func (e *Emulator) emitStateChange(in *instance) {
-	e.emit(spotfleet.DetailStateChange, "aws.ec2", []string{e.instanceArn(in)},
+	e.emit(spotfleet.DetailStateChange, spotfleet.SourceEC2, []string{e.instanceArn(in)},
 		spotfleet.StateChangeDetail{InstanceID: in.id, State: in.state})
 }
 
 func (e *Emulator) emitSpotInterruption(in *instance) {
-	e.emit(spotfleet.DetailSpotInterruption, "aws.ec2", []string{e.instanceArn(in)},
+	e.emit(spotfleet.DetailSpotInterruption, spotfleet.SourceEC2, []string{e.instanceArn(in)},
 		spotfleet.SpotInterruptionDetail{InstanceID: in.id, InstanceAction: "terminate"})
 }
 
 func (e *Emulator) emitRebalance(in *instance) {
-	e.emit(spotfleet.DetailRebalance, "aws.ec2", []string{e.instanceArn(in)},
+	e.emit(spotfleet.DetailRebalance, spotfleet.SourceEC2, []string{e.instanceArn(in)},
 		spotfleet.RebalanceDetail{InstanceID: in.id})
 }
 
 func (e *Emulator) groupArn(g *group) string {
-	return fmt.Sprintf("arn:aws:autoscaling:%s:%s:autoScalingGroup:%s:autoScalingGroupName/%s", e.m.Region, accountID, e.ids.uuid(), g.cfg.Name)
+	return fmt.Sprintf("arn:aws:autoscaling:%s:%s:autoScalingGroup:%s:autoScalingGroupName/%s", e.m.Region, AccountID, e.ids.uuid(), g.cfg.Name)
 }
 
 func (e *Emulator) emitLaunchFailed(g *group, a Activity, p *pool) {
-	e.emit(spotfleet.DetailLaunchFailed, "aws.autoscaling", []string{e.groupArn(g)}, spotfleet.LaunchFailedDetail{
+	e.emit(spotfleet.DetailLaunchFailed, spotfleet.SourceAutoScaling, []string{e.groupArn(g)}, spotfleet.LaunchFailedDetail{
 		StatusCode: "Failed", AutoScalingGroupName: g.cfg.Name, ActivityID: a.ID,
 		Details:   map[string]string{"Availability Zone": p.Zone, "Subnet ID": "subnet-emulated-" + p.Zone},
 		RequestID: e.ids.uuid(), StatusMessage: a.StatusMessage, EndTime: a.End.UTC(), StartTime: a.Start.UTC(),
@@ -63,11 +63,11 @@ func (e *Emulator) emitLaunchFailed(g *group, a Activity, p *pool) {
 
 func (e *Emulator) emitTaskStateChange(t *task) {
 	t.version++
-	arn := fmt.Sprintf("arn:aws:ecs:%s:%s:task/%s/%s", e.m.Region, accountID, e.m.Name, t.id)
+	arn := fmt.Sprintf("arn:aws:ecs:%s:%s:task/%s/%s", e.m.Region, AccountID, e.m.Name, t.id)
 	d := spotfleet.ECSTaskDetail{
-		ClusterArn:        fmt.Sprintf("arn:aws:ecs:%s:%s:cluster/%s", e.m.Region, accountID, e.m.Name),
+		ClusterArn:        fmt.Sprintf("arn:aws:ecs:%s:%s:cluster/%s", e.m.Region, AccountID, e.m.Name),
 		TaskArn:           arn,
-		TaskDefinitionArn: fmt.Sprintf("arn:aws:ecs:%s:%s:task-definition/%s-%s:1", e.m.Region, accountID, e.m.Name, t.svc.cfg.Name),
+		TaskDefinitionArn: fmt.Sprintf("arn:aws:ecs:%s:%s:task-definition/%s-%s:1", e.m.Region, AccountID, e.m.Name, t.svc.cfg.Name),
 		Group:             "service:" + t.svc.cfg.Name, LaunchType: "EC2", CapacityProviderName: t.provider,
 		LastStatus: t.status, DesiredStatus: spotfleet.TaskRunning,
 		CreatedAt: t.createdAt.UTC(), UpdatedAt: e.now.UTC(), Version: t.version,
@@ -88,5 +88,5 @@ func (e *Emulator) emitTaskStateChange(t *task) {
 			*ts.dst = &u
 		}
 	}
-	e.emit(spotfleet.DetailECSTaskStateChange, "aws.ecs", []string{arn}, d)
+	e.emit(spotfleet.DetailECSTaskStateChange, spotfleet.SourceECS, []string{arn}, d)
 }

@@ -2,6 +2,8 @@ package emulator
 
 import (
 	"crypto/rand"
+	"errors"
+	"fmt"
 	"encoding/hex"
 	"encoding/json"
 	"net"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/internal/iid"
 )
 
 // The instance metadata service answers on each instance's own address. It knows the
@@ -54,8 +57,15 @@ func (e *Emulator) serveIMDS(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	body, ok := e.metadata(in, strings.TrimPrefix(r.URL.Path, "/latest/meta-data/"))
-	if !ok || !strings.HasPrefix(r.URL.Path, "/latest/meta-data/") {
+	var body string
+	var ok bool
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/latest/meta-data/"):
+		body, ok = e.metadata(in, strings.TrimPrefix(r.URL.Path, "/latest/meta-data/"))
+	case strings.HasPrefix(r.URL.Path, "/latest/dynamic/instance-identity/"):
+		body, ok = e.identity(in, strings.TrimPrefix(r.URL.Path, "/latest/dynamic/instance-identity/"))
+	}
+	if !ok {
 		http.Error(w, "Not Found", http.StatusNotFound)
 		return
 	}
@@ -130,4 +140,61 @@ func hostOf(addr string) string {
 		return addr
 	}
 	return h
+}
+
+// identity serves the instance identity document and its base64 signature, signed with the
+// emulator's own key (IdentityCertificate). Callers hold the lock.
+func (e *Emulator) identity(in *instance, path string) (string, bool) {
+	if path != "document" && path != "signature" {
+		return "", false
+	}
+	s, err := e.signer()
+	if err != nil {
+		e.log.Warn("cannot sign instance identity documents", "err", err)
+		return "", false
+	}
+	doc, sig, err := s.Sign(iid.Document{InstanceID: in.id, AccountID: AccountID, Region: e.m.Region,
+		AvailabilityZone: in.pool.Zone, InstanceType: in.pool.InstanceType, PrivateIP: in.ip,
+		Architecture: in.pool.spec.Arch, PendingTime: in.launchedAt.UTC().Truncate(time.Second), Version: "2017-09-30"})
+	if err != nil {
+		return "", false
+	}
+	if path == "signature" {
+		return sig, true
+	}
+	return string(doc), true
+}
+
+// signer is the key the metadata service signs identity documents with, made once: the
+// controller of the same run trusts its certificate.
+func (e *Emulator) signer() (*iid.Signer, error) {
+	e.signerOnce.Do(func() { e.iidSigner, e.iidErr = iid.NewSigner() })
+	return e.iidSigner, e.iidErr
+}
+
+// IdentityCertificate is the certificate of the key the metadata services sign instance
+// identity documents with, for the controller that takes agent reports of this run.
+func (e *Emulator) IdentityCertificate() ([]byte, error) {
+	s, err := e.signer()
+	if err != nil {
+		return nil, err
+	}
+	return s.Certificate(), nil
+}
+
+// IdentityDocument is what the instance's metadata service serves as its instance identity
+// document and signature.
+func (e *Emulator) IdentityDocument(id string) ([]byte, string, error) {
+	e.lock()
+	defer e.unlock()
+	in := e.instances[id]
+	if in == nil {
+		return nil, "", fmt.Errorf("no instance %s", id)
+	}
+	doc, _ := e.identity(in, "document")
+	sig, ok := e.identity(in, "signature")
+	if !ok {
+		return nil, "", errors.New("cannot sign instance identity documents")
+	}
+	return []byte(doc), sig, nil
 }

@@ -305,3 +305,16 @@ func (e *Emulator) group(name string) *group {
 	}
 	return nil
 }
+
+// InterruptionPending says whether the instance has an interruption notice, as its Spot
+// request's status (marked-for-termination) says on AWS. An instance that does not exist is
+// an error, as DescribeInstances makes it.
+func (e *Emulator) InterruptionPending(ctx context.Context, id string) (bool, error) {
+	e.lock()
+	defer e.unlock()
+	in := e.instances[id]
+	if in == nil {
+		return false, fmt.Errorf("InvalidInstanceID.NotFound: the instance ID %q does not exist", id)
+	}
+	return in.noticed() && in.alive(), ctx.Err()
+}

@@ -80,7 +80,8 @@ func runAgent(cmd *cobra.Command, o agentOptions, args []string) error {
 	client := &http.Client{Timeout: 5 * time.Second}
 	imds := &agent.IMDS{Endpoint: o.imds, Client: client, Clock: clock.Real{}}
 
-	act := &agent.Actions{Report: o.report, Instance: o.instance, Hook: o.hook, Delay: o.delay, Client: client, Clock: clock.Real{}, Log: log}
+	act := &agent.Actions{Report: o.report, Instance: o.instance, Hook: o.hook, Delay: o.delay, Client: client, Clock: clock.Real{}, Log: log,
+		Identity: imds.Identity}
 	if act.Instance == "" && o.report != "" {
 		id, err := imds.Get(ctx, "instance-id")
 		if err != nil {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/spotfleet/spotfleet/aws"
 	"github.com/spotfleet/spotfleet/controller"
+	"github.com/spotfleet/spotfleet/internal/iid"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
@@ -246,6 +247,7 @@ to the role <name>-controller; print it to attach it elsewhere. Works offline.`,
 func newControllerCmd() *cobra.Command {
 	var f awsFlags
 	var listen string
+	var certs []string
 	cmd := &cobra.Command{
 		Use:   "controller -f FILE [--listen ADDR]",
 		Short: "Run the spotfleet controller against the fleet on AWS",
@@ -270,8 +272,17 @@ left (docs/controller.md). It needs the policy of spotfleet iam-policy.`,
 			if err := aws.SelfCheck(ctx, cfg, m); err != nil {
 				return err
 			}
+			account, err := aws.Account(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			identity, err := identityVerifier(certs)
+			if err != nil {
+				return err
+			}
 			p := aws.NewProvider(cfg, m)
 			c, err := controller.New(controller.Config{Manifest: m, Provider: p, Queue: p, Log: log,
+				Account: account, Identity: identity,
 				// A snapshot is a dozen describe calls: every 5 s without events, at once on one.
 				Tick: 5 * time.Second})
 			if err != nil {
@@ -292,5 +303,19 @@ left (docs/controller.md). It needs the policy of spotfleet iam-policy.`,
 	}
 	f.add(cmd)
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7078", "address of /metrics, /healthz and /v1/notices")
+	cmd.Flags().StringArrayVar(&certs, "identity-cert", nil, "a PEM file of AWS's certificate for the base64 instance identity signature, for a region with its own (docs/aws.md); repeatable")
 	return cmd
+}
+
+// identityVerifier trusts AWS's shared certificate and the files given.
+func identityVerifier(files []string) (*iid.Verifier, error) {
+	var extra [][]byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("--identity-cert: %w", err)
+		}
+		extra = append(extra, b)
+	}
+	return iid.AWS(extra...)
 }

@@ -232,8 +232,8 @@ instances:
   loadBalancer: {listenerPort: %d, deregistrationDelay: 30s, healthCheck: {path: /healthcheck}}
 `, api, lport)), 0o644)
 	r, out := upWithInterruption(t, bin, m, "count: 1", api)
-	if r.ControllerStats == nil || r.ControllerStats.Events["duplicate"] < 1 {
-		t.Errorf("the agent's report and the queue's event should meet as one notice and a duplicate: %+v\n%s", r.ControllerStats, out)
+	if r.ControllerStats == nil || r.ControllerStats.Events["duplicate"] < 1 || r.ControllerStats.Events["unauthenticated"] != 0 {
+		t.Errorf("the agent's report (signed with its identity document) and the queue's event should meet as one notice and a duplicate: %+v\n%s", r.ControllerStats, out)
 	}
 	if r.Requests.Failed != 0 || r.Interruptions.DeadlineMissed != 0 || r.Interruptions.TasksStoppedWhileRegistered != 0 {
 		t.Errorf("requests %+v, interruptions %+v: want none failed, no deadline missed\n%s", r.Requests, r.Interruptions, out)

@@ -10,6 +10,7 @@ import (
 	"github.com/spotfleet/spotfleet/clock"
 	"github.com/spotfleet/spotfleet/controller"
 	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/internal/iid"
 	"github.com/spotfleet/spotfleet/manifest"
 	"golang.org/x/sync/errgroup"
 )
@@ -31,8 +32,18 @@ func startController(ctx context.Context, g *errgroup.Group, kind string, m *man
 	if err != nil {
 		return nil, err
 	}
-	cfg := controller.Config{Manifest: m, Provider: e, Queue: e.Queue(), Clock: clk,
+	cfg := controller.Config{Manifest: m, Provider: e, Queue: e.Queue(), Clock: clk, Account: emulator.AccountID,
 		Log: slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	// Agents prove who they are with the identity documents the emulator's metadata
+	// services sign.
+	cert, err := e.IdentityCertificate()
+	if err == nil {
+		cfg.Identity, err = iid.NewVerifier(cert)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
 	run := func(r interface{ Run(context.Context) error }) {
 		g.Go(func() error {
 			defer f.Close()

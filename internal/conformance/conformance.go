@@ -30,6 +30,9 @@ type Fixture struct {
 	// Flat runs the cases one after the other in the same test instead of as subtests
 	// (inside a testing/synctest bubble, where t.Run may not be called).
 	Flat bool
+	// Interrupt gives an instance its interruption notice, where the backend can (moto
+	// cannot); may be nil.
+	Interrupt func(id string)
 }
 
 // Run runs the contract against a fixture. Each subtest works on different objects of
@@ -257,6 +260,25 @@ func Run(t *testing.T, f Fixture) {
 		}
 		if gone, _ := f.Queue.ReceiveMessages(ctx, 10, 0, 30*time.Second); len(gone) != 0 {
 			t.Errorf("a deleted message came back: %s", gone[0].Body)
+		}
+	})
+
+	sub("InterruptionPending", func(t *testing.T) {
+		in := instancesOf(snap(t), "spot")[0]
+		pending, err := f.Provider.InterruptionPending(ctx, in.ID)
+		if err != nil || pending {
+			t.Errorf("InterruptionPending(%s) of a healthy instance = %v, %v; want false", in.ID, pending, err)
+		}
+		if _, err := f.Provider.InterruptionPending(ctx, "i-0000000000000dead"); err == nil {
+			t.Errorf("InterruptionPending of an instance that does not exist: no error")
+		}
+		if f.Interrupt == nil {
+			return
+		}
+		f.Interrupt(in.ID)
+		settle()
+		if pending, err := f.Provider.InterruptionPending(ctx, in.ID); err != nil || !pending {
+			t.Errorf("InterruptionPending(%s) after its notice = %v, %v; want true", in.ID, pending, err)
 		}
 	})
 }
