@@ -2,10 +2,10 @@ package emulator
 
 import (
 	"crypto/rand"
-	"errors"
-	"fmt"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
