@@ -31,23 +31,38 @@ type Actions struct {
 	// Identity reads the instance identity document and signature sent with a report
 	// (IMDS.Identity); the controller takes no report without them.
 	Identity func(context.Context) ([]byte, string, error)
+	// StopTimeout is the time the service needs between SIGTERM and its end: once the
+	// controller took a report, the agent signals no later than this (and a margin)
+	// before the deadline.
+	StopTimeout time.Duration
 }
 
 // reportAttempts bounds the retries of a report: the notice gives two minutes, and the
 // EventBridge event reaches the controller anyway.
 const reportAttempts = 5
 
-// Handle acts on one notice.
+// stopMargin is kept between the service's stop timeout and the end of the notice, as the
+// controller keeps it.
+const stopMargin = 5 * time.Second
+
+// Handle acts on one notice. When the controller took the report, it owns the timing: it
+// keeps the instance serving until its replacement does (or the latest safe moment), takes
+// it out of the load balancer, and shuts it down, which sends SIGTERM to the service; the
+// agent signals the service itself only if that has not happened a stop timeout and a
+// margin before the deadline. Without a controller (or when it refused the report), the
+// agent signals after Delay, the time the load balancer needs to stop routing.
 func (a *Actions) Handle(ctx context.Context, n Notice) {
 	a.Log.Info("notice", "kind", n.Kind, "action", n.Action, "time", n.Time)
-	if a.Report != "" {
-		a.report(ctx, n)
+	wait := a.Delay
+	if a.Report != "" && a.report(ctx, n) && n.Kind == spotfleet.KindInterruption && !n.Time.IsZero() {
+		wait = max(n.Time.Sub(a.Clock.Now())-a.StopTimeout-stopMargin, 0)
+		a.Log.Info("the controller takes the instance out; signalling the service only if it still runs then", "in", wait.Round(time.Second))
 	}
-	if a.Delay > 0 {
+	if wait > 0 {
 		select {
 		case <-ctx.Done():
 			return
-		case <-a.Clock.After(a.Delay):
+		case <-a.Clock.After(wait):
 		}
 	}
 	if a.Hook != "" {
@@ -66,7 +81,8 @@ func (a *Actions) Handle(ctx context.Context, n Notice) {
 	}
 }
 
-func (a *Actions) report(ctx context.Context, n Notice) {
+// report posts the notice to the controller and says whether it took it.
+func (a *Actions) report(ctx context.Context, n Notice) bool {
 	rep := map[string]any{"instance": a.Instance, "kind": n.Kind, "deadline": deadlineOf(n)}
 	if a.Identity != nil {
 		doc, sig, err := a.Identity(ctx)
@@ -82,15 +98,15 @@ func (a *Actions) report(ctx context.Context, n Notice) {
 		err := post(ctx, a.Client, url, body)
 		if err == nil {
 			a.Log.Info("reported to the controller", "url", url)
-			return
+			return true
 		}
 		if attempt == reportAttempts || ctx.Err() != nil {
 			a.Log.Warn("cannot report the notice to the controller; it will act on the EventBridge event", "err", err)
-			return
+			return false
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return false
 		case <-a.Clock.After(backoff):
 		}
 		backoff *= 2

@@ -77,6 +77,8 @@ func ControllerPolicy(m *manifest.Manifest, region, account string) PolicyDocume
 				Action: []string{"ecs:UpdateContainerInstancesState"}},
 			Statement{Sid: "Services", Effect: "Allow", Resource: []string{arn("ecs", "service/"+n.cluster()+"/*")},
 				Action: []string{"ecs:UpdateService"}},
+			Statement{Sid: "StopTasks", Effect: "Allow", Resource: []string{arn("ecs", "task/"+n.cluster()+"/*")},
+				Action: []string{"ecs:StopTask"}},
 			Statement{Sid: "PassInstanceRole", Effect: "Allow", Resource: []string{fmt.Sprintf("arn:aws:iam::%s:role/%s", account, n.instanceRole())},
 				Action: []string{"iam:PassRole"}})
 	}

@@ -76,6 +76,7 @@ func fleetResources(m *manifest.Manifest) map[string][]iamResource {
 	}
 	out["ec2:TerminateInstances"] = []iamResource{arn("ec2", "instance/i-0123456789abcdef0")}
 	out["ecs:UpdateContainerInstancesState"] = []iamResource{arn("ecs", "container-instance/"+n.cluster()+"/abc")}
+	out["ecs:StopTask"] = []iamResource{arn("ecs", "task/"+n.cluster()+"/0123456789abcdef")}
 	out["sqs:DeleteMessage"] = []iamResource{arn("sqs", n.queue())}
 	out["iam:PassRole"] = []iamResource{{"arn:aws:iam::123456789012:role/" + n.instanceRole(), m.Name}}
 	return out

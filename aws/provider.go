@@ -273,3 +273,19 @@ func (p *Provider) InterruptionPending(ctx context.Context, id string) (bool, er
 	}
 	return false, nil
 }
+
+// StopTasks stops each task (StopTask takes one): ECS sends SIGTERM, then SIGKILL after
+// the task's stop timeout. A task that is already stopped is not an error.
+func (p *Provider) StopTasks(ctx context.Context, tasks []string, reason string) error {
+	for _, t := range tasks {
+		_, err := p.ecs.StopTask(ctx, &ecs.StopTaskInput{Cluster: awssdk.String(p.n.cluster()), Task: awssdk.String(t),
+			Reason: awssdk.String(trimReason(reason))})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// trimReason fits StopTask's reason (at most 255 characters).
+func trimReason(s string) string { return s[:min(len(s), 255)] }

@@ -54,11 +54,11 @@ func TestAPIServesMetricsAndTakesAgentReports(t *testing.T) {
 		mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 		body := w.Body.String()
 		for _, want := range []string{
-			`spotfleet_notice_phase_seconds_count{kind="interruption",phase="deregistered"} 1`,
 			`spotfleet_events_total{kind="interruption",outcome="accepted"} 1`,
 			`spotfleet_deadline_missed_total 0`,
 			`spotfleet_notices_active 1`,
-			`spotfleet_provider_calls_total{call="DeregisterTargets",result="ok"}`,
+			`spotfleet_provider_calls_total{call="DrainContainerInstances",result="ok"} 1`,
+			`spotfleet_provider_calls_total{call="DetachInstances",result="ok"} 1`,
 		} {
 			if !strings.Contains(body, want) {
 				t.Errorf("/metrics lacks %s", want)

@@ -16,8 +16,8 @@ import (
 const callTimeout = 10 * time.Second
 
 // apply makes the plan's calls, batched (one call per target group, per group, per kind):
-// deregistration delays, then deregistrations and pools to avoid, then drains, detaches and
-// terminations. It records on each notice the calls that succeeded. A failed
+// deregistration delays, then deregistrations and pools to avoid, then drains, detaches,
+// task stops and terminations. It records on each notice the calls that succeeded. A failed
 // call is logged and counted; the next round derives it again.
 func (c *Controller) apply(ctx context.Context, p plan) {
 	var mu sync.Mutex // guards notice flags and phases written from the goroutines
@@ -96,6 +96,16 @@ func (c *Controller) apply(ctx context.Context, p plan) {
 		g.Go(func() error {
 			if c.call(ctx, "DetachInstances", func(ctx context.Context) error { return c.p.DetachInstances(ctx, group, ids(ds)) }) == nil {
 				mark(keys(ds), func(n *notice) { n.detached = true })
+			}
+			return nil
+		})
+	}
+	if len(p.stop) > 0 {
+		g.Go(func() error {
+			if c.call(ctx, "StopTasks", func(ctx context.Context) error {
+				return c.p.StopTasks(ctx, ids(p.stop), "spotfleet: the Spot instance is interrupted; stopped within its stop timeout before the deadline")
+			}) == nil {
+				mark(keys(p.stop), func(n *notice) { n.tasksStopped = true })
 			}
 			return nil
 		})

@@ -24,6 +24,7 @@ type plan struct {
 	drain      []targeted // container instance ARNs
 	detach     []targeted // instance IDs, with their group
 	terminate  []targeted // instance IDs
+	stop       []targeted // task IDs
 	admit      []key
 	reached    []reach
 	done       []key
@@ -122,13 +123,33 @@ func decide(v *view, notices []*notice, pol policy, remember func(spotfleet.Pool
 					want[t.TargetGroup] = budget
 				}
 			}
-			takeOut()
+			// Make before break: the instance drains at once (ECS starts the replacement
+			// tasks and stops each old one once a new one is healthy) and leaves its group
+			// (which launches its replacement now), but its targets serve until what they
+			// served is served elsewhere, or until the latest moment that still leaves
+			// them their deregistration delay, their stop timeout and the margin.
+			if ready || !v.now.Before(takeOutAt(n, v, pol)) {
+				takeOut()
+			} else {
+				drain()
+			}
 			detach()
-			// Under workload instances nothing else stops the service: shut the instance
-			// down once it is out of the load balancer, leaving its processes their stop
-			// timeout before the deadline (on ECS, draining stops the tasks).
-			if in.ContainerInstance == "" && stopped && !v.now.Before(n.deadline.Add(-n.stop-pol.margin)) {
-				terminate()
+			// Once out of the load balancer, what still runs must stop with its full stop
+			// timeout before the deadline. On ECS, draining stops the tasks, when the
+			// scheduler gets to them: at the latest moment they are stopped (StopTask).
+			// Under workload instances nothing else stops the service: the instance is
+			// shut down.
+			if lastStop := n.deadline.Add(-n.stop - pol.margin); len(registered) == 0 && !v.now.Before(lastStop) {
+				switch {
+				case in.ContainerInstance == "" && stopped:
+					terminate()
+				case in.ContainerInstance != "" && !n.tasksStopped:
+					for _, t := range v.tasksOn[n.instance] {
+						if t.Status == spotfleet.TaskPending || t.Status == spotfleet.TaskRunning {
+							p.stop = append(p.stop, targeted{notice: n.key, id: t.ID})
+						}
+					}
+				}
 			}
 		case manifest.RebalanceDrain:
 			takeOut()
@@ -183,6 +204,20 @@ func leavingOf(notices []*notice) map[string]bool {
 		}
 	}
 	return leaving
+}
+
+// takeOutAt is the latest moment an interrupted instance's targets can leave the load
+// balancer and still drain for their target group's deregistration delay, then stop within
+// their stop timeout, a margin before the deadline. It is fixed in the first round.
+func takeOutAt(n *notice, v *view, pol policy) time.Time {
+	if n.takeOutAt.IsZero() {
+		var drain time.Duration
+		for _, t := range v.targetsOn[n.instance] {
+			drain = max(drain, pol.baseDelay[t.TargetGroup])
+		}
+		n.takeOutAt = n.deadline.Add(-n.stop - pol.margin - drain)
+	}
+	return n.takeOutAt
 }
 
 // drainBudget is how long an interrupted instance's targets may drain: what is left of the

@@ -36,9 +36,10 @@ type notice struct {
 	held       []held        // queue messages kept until the notice is done
 	services   []string      // services that had tasks on the instance
 	stop       time.Duration // the longest stop timeout of what runs on the instance
+	takeOutAt  time.Time     // interruptions: when the targets must leave at the latest
 
-	admitted                                    bool // rebalance replace: counted against the rate limit
-	deregistered, drained, detached, terminated bool
+	admitted                                                  bool // rebalance replace: counted against the rate limit
+	deregistered, drained, detached, terminated, tasksStopped bool
 	reached                                     map[Phase]time.Time
 }
 

@@ -51,15 +51,30 @@ func checkClean(t *testing.T, rep emulator.Report) {
 	}
 }
 
-func TestInterruptionTakesTheInstanceOutBeforeAnythingStops(t *testing.T) {
+// healthyOf counts the healthy tasks of a service in a snapshot.
+func healthyOf(s spotfleet.Snapshot, service string) int {
+	n := 0
+	for _, t := range s.Tasks {
+		if t.Service == service && t.Healthy {
+			n++
+		}
+	}
+	return n
+}
+
+// TestInterruptedInstanceServesUntilItsReplacementDoes: at the notice the instance drains
+// (ECS starts the replacement tasks), leaves its group (which launches a replacement) and
+// its pool is avoided, but its targets serve until the replacements are healthy: the
+// service never runs below desired, and nothing stops while registered.
+func TestInterruptedInstanceServesUntilItsReplacementDoes(t *testing.T) {
 	withRig(t, fleet, func(t *testing.T, r *rig) {
 		r.startController()
 		in := r.busySpot()
 		r.interrupt(in.Pool)
 
 		s := r.snapshot()
-		if n := registeredOn(s, in.ID); n != 0 {
-			t.Errorf("a second after the notice, %d targets of %s are still registered", n, in.ID)
+		if n := registeredOn(s, in.ID); n == 0 {
+			t.Errorf("a second after the notice the targets of %s are out: they should serve until their replacements do", in.ID)
 		}
 		got := r.instance(in.ID)
 		if got.ContainerStatus != spotfleet.ContainerInstanceDraining || got.Group != "" {
@@ -70,8 +85,21 @@ func TestInterruptionTakesTheInstanceOutBeforeAnythingStops(t *testing.T) {
 				t.Errorf("pool %s was just interrupted but group spot avoids %v", in.Pool, g.Avoided)
 			}
 		}
-
-		time.Sleep(3 * time.Minute)
+		out := time.Duration(-1)
+		for sec := time.Duration(0); sec < 3*time.Minute; sec += time.Second {
+			s := r.snapshot()
+			if h := healthyOf(s, "web"); h < 4 {
+				t.Fatalf("%d healthy tasks %s after the notice, want 4 throughout", h, sec)
+			}
+			if out < 0 && registeredOn(s, in.ID) == 0 {
+				out = sec
+			}
+			time.Sleep(time.Second)
+		}
+		// Replacements start at once on the other instances and pass two health checks.
+		if out < 0 || out > 15*time.Second {
+			t.Errorf("the targets left %s after the notice, want once the replacements serve (within 15s)", out)
+		}
 		checkClean(t, r.report())
 		st := r.c.Stats()
 		if st.Notices != 1 || st.Active != 0 || st.DeadlineMissed != 0 {
@@ -82,14 +110,44 @@ func TestInterruptionTakesTheInstanceOutBeforeAnythingStops(t *testing.T) {
 				t.Errorf("phase %s reached %d times, want 1", ph, st.Phases[ph].Count)
 			}
 		}
-		if p := st.Phases[PhaseDeregistered].Max; p > 1 {
-			t.Errorf("notice → deregistered took %.3fs, want ≤ 1s", p)
+		if r.report().Capacity.SecondsBelowDesired != 0 {
+			t.Errorf("%.0fs below desired, want 0", r.report().Capacity.SecondsBelowDesired)
 		}
 		if n := r.rec.count("DrainContainerInstances", in.ContainerInstance); n != 1 {
 			t.Errorf("drained %d times, want 1", n)
 		}
 		if n := r.e.Queue().Len(); n != 0 {
 			t.Errorf("%d messages left on the queue, want 0", n)
+		}
+	})
+}
+
+// TestInterruptedTargetsLeaveAtTheLatestSafeMoment: with no room to start replacements
+// first (maximumPercent 100), the targets serve until the notice leaves just their
+// deregistration delay, stop timeout and margin; then they leave, the tasks are stopped
+// with their full stop timeout, and the instance ends with nothing running.
+func TestInterruptedTargetsLeaveAtTheLatestSafeMoment(t *testing.T) {
+	yaml := strings.Replace(fleet, "    desiredCount: 4\n", "    desiredCount: 4\n    maximumPercent: 100\n    stopTimeout: 30s\n", 1)
+	yaml = strings.Replace(yaml, "loadBalancer: {listenerPort: 8080}", "loadBalancer: {listenerPort: 8080, deregistrationDelay: 20s}", 1)
+	withRig(t, yaml, func(t *testing.T, r *rig) {
+		r.startController()
+		in := r.busySpot()
+		noticeAt := r.e.Now()
+		r.interrupt(in.Pool)
+		var outAt time.Time
+		for range 130 {
+			if outAt.IsZero() && registeredOn(r.snapshot(), in.ID) == 0 {
+				outAt = r.e.Now()
+			}
+			time.Sleep(time.Second)
+		}
+		// 2m - 30s stop - 5s margin - 20s delay = 65s after the notice, within a round.
+		if d := outAt.Sub(noticeAt); d < 63*time.Second || d > 68*time.Second {
+			t.Errorf("the targets left %s after the notice, want at the latest safe moment (65s)", d)
+		}
+		checkClean(t, r.report())
+		if n := r.rec.count("StopTasks", "*"); n == 0 {
+			t.Log("ECS stopped the tasks before the controller had to")
 		}
 	})
 }
@@ -276,8 +334,8 @@ func TestAgentReportStartsTheSamePipeline(t *testing.T) {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Second)
-		if n := registeredOn(r.snapshot(), in.ID); n != 0 {
-			t.Errorf("%d targets still registered after the agent's report", n)
+		if got := r.instance(in.ID); got.ContainerStatus != spotfleet.ContainerInstanceDraining || got.Group != "" {
+			t.Errorf("after the agent's report: container %s, group %q; want DRAINING and detached", got.ContainerStatus, got.Group)
 		}
 		if err := r.c.Report(context.Background(), "reboot", in.ID, time.Time{}); err == nil {
 			t.Error("a report of an unknown kind was accepted")

@@ -24,11 +24,15 @@ type LoadBalancer interface {
 	SetDeregistrationDelay(ctx context.Context, targetGroup string, d time.Duration) error
 }
 
-// Cluster drains ECS container instances and scales the fallback's companion services.
+// Cluster drains ECS container instances, stops tasks and scales the fallback's companion
+// services.
 type Cluster interface {
 	DrainContainerInstances(ctx context.Context, arns []string) error
 	// SetDesiredCount is UpdateService with a new desired count.
 	SetDesiredCount(ctx context.Context, service string, count int) error
+	// StopTasks is StopTask for each task: SIGTERM, then SIGKILL after its stop timeout. A
+	// task already stopping or gone is left as it is.
+	StopTasks(ctx context.Context, tasks []string, reason string) error
 }
 
 // Capacity replaces and retires instances.

@@ -150,12 +150,17 @@ func (s *service) ownHealthy() int {
 	return n
 }
 
-// healthyUnits is the capacity of the group's instances whose service is healthy
-// (workload instances).
+// healthyUnits is the capacity of the group's instances whose service serves (workload
+// instances): those the load balancer sends requests to, or whose service runs when there
+// is no load balancer. An instance detached from the group (its replacement launching)
+// serves until its target leaves, and counts until then.
 func (g *group) healthyUnits() int {
 	n := 0
-	for _, in := range g.live {
-		if !in.leaving && in.app != nil && in.app.proc != nil && (in.app.target == nil || in.app.target.state == spotfleet.TargetHealthy) {
+	for _, in := range g.e.instOrder {
+		if in.g != g || !in.alive() || in.app == nil || in.app.proc == nil {
+			continue
+		}
+		if t := in.app.target; (t == nil && !in.leaving) || (t != nil && t.state == spotfleet.TargetHealthy) {
 			n += in.weight
 		}
 	}

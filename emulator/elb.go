@@ -205,6 +205,7 @@ func (tg *targetGroup) deregister(t *target, reason string) {
 	t.draining.Store(true)
 	tg.refreshRoutable()
 	e.targetDeregistered(t)
+	e.targetHealthChanged(t) // ECS sees its task's target leave: a DRAINING instance's task may stop
 	e.note("target %s (%s) draining: %s", t.id, t.instanceID, reason)
 	if t.inflight.Load() == 0 {
 		tg.unused(t)

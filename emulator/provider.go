@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"syscall"
 	"time"
 
@@ -317,4 +318,25 @@ func (e *Emulator) InterruptionPending(ctx context.Context, id string) (bool, er
 		return false, fmt.Errorf("InvalidInstanceID.NotFound: the instance ID %q does not exist", id)
 	}
 	return in.noticed() && in.alive(), ctx.Err()
+}
+
+// StopTasks is ECS StopTask for each task: it leaves its target group first (when it is
+// still registered), then gets SIGTERM and SIGKILL after its stop timeout. A task already
+// stopping or stopped is left as it is, as ECS does (the emulator forgets a STOPPED task at
+// once, where ECS shows it for an hour, so a task it does not know is taken as stopped).
+func (e *Emulator) StopTasks(ctx context.Context, ids []string, reason string) error {
+	e.lock()
+	defer e.unlock()
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	for _, s := range e.services {
+		for _, t := range slices.Clone(s.tasks) {
+			if want[t.id] {
+				e.stopTask(t, "UserInitiated", reason)
+			}
+		}
+	}
+	return ctx.Err()
 }

@@ -153,7 +153,7 @@ func (e *Emulator) Status(load *Load) Status {
 			st.Targets = append(st.Targets, TargetStatus{Group: tg.name, ID: t.id, Instance: t.instanceID, State: t.state, InFlight: t.inflight.Load(), Requests: t.requests.Load()})
 		}
 	}
-	st.Recent = slices.Clone(e.recent[max(0, len(e.recent)-8):])
+	st.Recent = slices.Clone(e.recent[max(0, len(e.recent)-200):])
 	return st
 }
 

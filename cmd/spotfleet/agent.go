@@ -21,7 +21,7 @@ import (
 
 type agentOptions struct {
 	imds, report, hook, instance, sig string
-	interval, delay                   time.Duration
+	interval, delay, stopTimeout      time.Duration
 	pid                               int
 	rebalance                         bool
 }
@@ -33,11 +33,15 @@ func newAgentCmd() *cobra.Command {
 		Short: "Watch this instance's metadata service and act on a Spot interruption notice",
 		Long: `agent runs on an instance. It polls the metadata service (IMDSv2) every second, and when
 a Spot interruption notice appears it:
-  1. reports it to the controller (--report), which takes the instance out of the load
-     balancer at once (it may not have the EventBridge event yet);
-  2. after --delay, runs --on-notice (with SPOTFLEET_NOTICE_KIND, _ACTION, _TIME and
-     SPOTFLEET_INSTANCE_ID set);
-  3. sends --signal to --pid, or to COMMAND when the agent runs it.
+  1. reports it to the controller (--report) with this instance's signed identity document
+     (the controller takes reports only for the instance the document names). The
+     controller then keeps the instance serving until its replacement does (or until the
+     latest moment that leaves the drain and the stop timeout before the deadline), takes
+     it out of the load balancer, and shuts it down, which sends SIGTERM to the service;
+  2. runs --on-notice (with SPOTFLEET_NOTICE_KIND, _ACTION, _TIME and SPOTFLEET_INSTANCE_ID
+     set) and sends --signal to --pid, or to COMMAND when the agent runs it: after --delay
+     when no controller took the report, else only if the service still runs --stop-timeout
+     and 5s before the deadline.
 With --rebalance it also reports rebalance recommendations and runs the hook for them (the
 service is not signalled: the controller replaces the instance first).
 
@@ -55,7 +59,8 @@ status when it ends.`,
 	f.StringVar(&o.hook, "on-notice", "", "a shell command to run on a notice")
 	f.IntVar(&o.pid, "pid", 0, "a process to signal on an interruption notice")
 	f.StringVar(&o.sig, "signal", "TERM", "the signal sent on an interruption notice (TERM, INT, QUIT, USR1 or USR2)")
-	f.DurationVar(&o.delay, "delay", 5*time.Second, "time between the report and the hook or signal, for the load balancer to stop routing")
+	f.DurationVar(&o.delay, "delay", 5*time.Second, "without a controller that takes the report: time between the notice and the hook or signal, for the load balancer to stop routing")
+	f.DurationVar(&o.stopTimeout, "stop-timeout", 30*time.Second, "how long the service takes to stop after the signal: when the controller took the report, it shuts the instance down when it is out of the load balancer, and the agent signals the service itself only this long (and 5s) before the deadline if it still runs")
 	f.StringVar(&o.instance, "instance-id", "", "this instance's ID (default: from the metadata service)")
 	f.BoolVar(&o.rebalance, "rebalance", true, "also watch rebalance recommendations")
 	return cmd
@@ -81,7 +86,7 @@ func runAgent(cmd *cobra.Command, o agentOptions, args []string) error {
 	imds := &agent.IMDS{Endpoint: o.imds, Client: client, Clock: clock.Real{}}
 
 	act := &agent.Actions{Report: o.report, Instance: o.instance, Hook: o.hook, Delay: o.delay, Client: client, Clock: clock.Real{}, Log: log,
-		Identity: imds.Identity}
+		Identity: imds.Identity, StopTimeout: o.stopTimeout}
 	if act.Instance == "" && o.report != "" {
 		id, err := imds.Get(ctx, "instance-id")
 		if err != nil {

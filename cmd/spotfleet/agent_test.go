@@ -15,8 +15,10 @@ import (
 )
 
 // TestAgentReportsThenStopsItsCommand runs `spotfleet agent -- sleep 60` against
-// amazon-ec2-metadata-mock: when the notice appears, the controller gets the report, and
-// sleep gets SIGTERM; the agent exits with sleep's status.
+// amazon-ec2-metadata-mock: when the notice appears, the controller gets the report with
+// the identity document, and sleep gets SIGTERM a stop timeout and a margin before the
+// deadline (the controller took the report: it would shut the instance down sooner); the
+// agent exits with sleep's status.
 func TestAgentReportsThenStopsItsCommand(t *testing.T) {
 	bin := buildSpotfleet(t)
 	terminate := time.Now().Add(2 * time.Minute).UTC().Truncate(time.Second)
@@ -39,18 +41,42 @@ func TestAgentReportsThenStopsItsCommand(t *testing.T) {
 	defer ctl.Close()
 
 	start := time.Now()
-	cmd := exec.Command(bin, "agent", "--imds", imds.URL, "--report", ctl.URL, "--delay", "0s", "--interval", "100ms", "--", "sleep", "60")
+	// Deadline 2m away, stop timeout 110s, margin 5s: the signal about 5s in.
+	cmd := exec.Command(bin, "agent", "--imds", imds.URL, "--report", ctl.URL, "--stop-timeout", "110s", "--interval", "100ms", "--", "sleep", "60")
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 128+15 {
 		t.Fatalf("agent: %v, want exit status 143 (sleep ended by SIGTERM)\n%s", err, out)
 	}
-	if d := time.Since(start); d > 10*time.Second {
-		t.Errorf("sleep was stopped after %s, want within seconds of the notice", d)
+	if d := time.Since(start); d < 4*time.Second || d > 10*time.Second {
+		t.Errorf("sleep was stopped after %s, want about 5s (deadline - stop timeout - margin)", d)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(reports) != 1 || reports[0].Instance != "i-0agenttest" || reports[0].Kind != "interruption" || !reports[0].Deadline.Equal(terminate) {
-		t.Errorf("reports %+v: want one interruption of i-0agenttest, deadline %s\n%s", reports, terminate, out)
+	if len(reports) != 1 || reports[0].Instance != "i-0agenttest" || reports[0].Kind != "interruption" || !reports[0].Deadline.Equal(terminate) ||
+		reports[0].Document == "" || reports[0].Signature == "" {
+		t.Errorf("reports %+v: want one interruption of i-0agenttest, deadline %s, with the identity document\n%s", reports, terminate, out)
+	}
+}
+
+// TestAgentWithoutAControllerStopsAfterDelay: when the controller refuses the report (or
+// there is none), the agent stops its command after --delay, as the load balancer needs.
+func TestAgentWithoutAControllerStopsAfterDelay(t *testing.T) {
+	bin := buildSpotfleet(t)
+	imds := imdsmock.Start(time.Now().Add(time.Second), time.Now().Add(2*time.Minute).UTC().Truncate(time.Second), time.Now().Add(time.Hour), "i-0agenttest")
+	defer imds.Close()
+	ctl := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+	}))
+	defer ctl.Close()
+	start := time.Now()
+	cmd := exec.Command(bin, "agent", "--imds", imds.URL, "--report", ctl.URL, "--delay", "1s", "--interval", "100ms", "--", "sleep", "60")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 128+15 {
+		t.Fatalf("agent: %v, want exit status 143\n%s", err, out)
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("sleep was stopped after %s, want within seconds (report retries, then --delay)", d)
 	}
 }

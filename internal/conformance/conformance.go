@@ -167,6 +167,31 @@ func Run(t *testing.T, f Fixture) {
 		}
 	})
 
+	sub("StopTasks", func(t *testing.T) {
+		var task spotfleet.Task
+		for _, x := range snap(t).Tasks {
+			if x.Service == "web" && x.Status == spotfleet.TaskRunning {
+				task = x
+			}
+		}
+		if task.ID == "" {
+			t.Log("no running task to stop: the backend runs none (moto)")
+			return
+		}
+		if err := f.Provider.StopTasks(ctx, []string{task.ID}, "conformance"); err != nil {
+			t.Fatal(err)
+		}
+		settle()
+		for _, x := range snap(t).Tasks {
+			if x.ID == task.ID && x.Status == spotfleet.TaskRunning {
+				t.Errorf("task %s still RUNNING after StopTasks", task.ID)
+			}
+		}
+		if err := f.Provider.StopTasks(ctx, []string{task.ID}, "again"); err != nil {
+			t.Errorf("stopping a stopped task again: %v", err)
+		}
+	})
+
 	sub("DrainContainerInstances", func(t *testing.T) {
 		in := instancesOf(snap(t), "spot")[0]
 		if err := f.Provider.DrainContainerInstances(ctx, []string{in.ContainerInstance}); err != nil {

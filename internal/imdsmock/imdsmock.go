@@ -3,6 +3,7 @@
 package imdsmock
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"time"
@@ -23,6 +24,18 @@ func Start(trigger, terminate, rebalance time.Time, instanceID string) *httptest
 		SpotConfig:           spotcfg.Config{InstanceAction: "terminate", TerminationTime: terminate.UTC().Format(time.RFC3339)}})
 	mux := http.NewServeMux()
 	mux.HandleFunc("/latest/api/token", imdsv2.GenerateToken)
+	// An identity document with a signature nobody can verify: the agent passes both on,
+	// and the tests' controllers do not check them.
+	mux.HandleFunc("/latest/dynamic/instance-identity/", imdsv2.ValidateToken(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/latest/dynamic/instance-identity/document":
+			fmt.Fprintf(w, `{"instanceId": %q, "region": "us-east-1", "accountId": "123456789012"}`, instanceID)
+		case "/latest/dynamic/instance-identity/signature":
+			w.Write([]byte("bm90IGEgc2lnbmF0dXJl"))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
 	mux.HandleFunc("/latest/meta-data/", imdsv2.ValidateToken(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/latest/meta-data/instance-id" {
 			w.Write([]byte(instanceID))
