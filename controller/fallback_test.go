@@ -265,3 +265,27 @@ func TestFlappingPoolMakesOneCyclePerReturnAfter(t *testing.T) {
 		})
 	}
 }
+
+// TestColdStartIsNotCovered: a fleet that is only starting (managed scaling reads once a
+// minute, instances boot in one) is not a Spot shortfall: no launch is refused, and the
+// default fallback.after outlasts a normal launch, so nothing is covered On-Demand.
+func TestColdStartIsNotCovered(t *testing.T) {
+	yaml := strings.Replace(fallbackECS, "fallback: {from: spot, to: on-demand, returnAfter: 2m}", "fallback: {from: spot, to: on-demand}", 1)
+	yaml = strings.Replace(yaml, "    desiredCapacity: 2\nfallback", "    desiredCapacity: 0\nfallback", 1) // Spot starts empty
+	withRigAt(t, yaml, 0, func(t *testing.T, r *rig) {
+		r.startController()
+		time.Sleep(6 * time.Minute)
+		if !r.e.Ready() {
+			t.Fatal("the fleet does not serve after 6 minutes")
+		}
+		if n := r.rec.count("SetDesiredCount", "*"); n != 0 {
+			t.Errorf("the fallback covered a cold start (%d UpdateService calls: %v)", n, r.rec.calls["SetDesiredCount"])
+		}
+		if st := r.c.Stats().Fallback; st.Cycles != 0 || len(st.Reaction) != 0 {
+			t.Errorf("fallback stats %+v: want no cover", st)
+		}
+		if f := r.report().Capacity.LaunchFailures; f != 0 {
+			t.Errorf("%d launch failures, want 0", f)
+		}
+	})
+}

@@ -155,6 +155,12 @@ type rig struct {
 // withRig runs f with a fleet that is up and serving (3 emulated minutes in).
 func withRig(t *testing.T, yaml string, f func(t *testing.T, r *rig)) {
 	t.Helper()
+	withRigAt(t, yaml, 3*time.Minute, f)
+}
+
+// withRigAt runs f once the fleet has run for warmup (0: as it is created).
+func withRigAt(t *testing.T, yaml string, warmup time.Duration, f func(t *testing.T, r *rig)) {
+	t.Helper()
 	m, diags := manifest.Parse("test.yaml", []byte(yaml))
 	if err := diags.Err(); err != nil {
 		t.Fatal(err)
@@ -188,9 +194,9 @@ func withRig(t *testing.T, yaml string, f func(t *testing.T, r *rig)) {
 			<-worldDone
 			e.Close()
 		}()
-		time.Sleep(3 * time.Minute)
-		if !e.Ready() {
-			t.Fatal("the fleet is not serving after 3 minutes")
+		time.Sleep(warmup)
+		if warmup > 0 && !e.Ready() {
+			t.Fatalf("the fleet is not serving after %s", warmup)
 		}
 		f(t, r)
 	})
