@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -100,4 +101,28 @@ services: [{name: w, command: [x]}]
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
+}
+
+// FuzzParseScenario feeds arbitrary bytes to the scenario parser and its check against a
+// fleet: no panic, every finding located.
+func FuzzParseScenario(f *testing.F) {
+	files, _ := filepath.Glob("../examples/scenarios/*.yaml")
+	for _, file := range files {
+		b, _ := os.ReadFile(file)
+		f.Add(b)
+	}
+	f.Add([]byte("steps: [{at: 1m, interrupt: {pools: ['[', '*'], count: 2, fraction: 0.5}}]\nload: {rps: 1, path: x}\n"))
+	m, diags := manifest.Parse("m.yaml", []byte("name: t\ncapacity: [{name: s, instanceTypes: [m5.large, m5a.large, m6i.large]}]\nservices: [{name: w, command: [x]}]\n"))
+	if err := diags.Err(); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sc, diags := ParseScenario("s.yaml", data)
+		diags = append(diags, sc.Check(m, time.Hour)...)
+		for _, d := range diags {
+			if d.Line < 1 || d.Col < 1 || d.Msg == "" {
+				t.Fatalf("finding without a position or message: %+v", d)
+			}
+		}
+	})
 }
