@@ -175,7 +175,12 @@ func ParseEvent(body []byte) (Event, error) {
 		ev.Kind, ev.Group, ev.Message, ev.InstanceID = KindLaunchFailed, d.AutoScalingGroupName, d.StatusMessage, d.EC2InstanceID
 		ev.Zone, ev.Activity = d.Details["Availability Zone"], d.ActivityID
 	case DetailECSTaskStateChange:
-		var d ECSTaskDetail
+		// Only the stop code and the container instance are read: most task state changes
+		// are not interruptions, and a fleet sends thousands of them.
+		var d struct {
+			ContainerInstanceArn string `json:"containerInstanceArn"`
+			StopCode             string `json:"stopCode"`
+		}
 		if err := json.Unmarshal(env.Detail, &d); err != nil {
 			return bad(err)
 		}

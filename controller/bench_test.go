@@ -14,7 +14,9 @@ import (
 
 // BenchmarkThousandNotices interrupts 1,000 instances at once, each a load balancer
 // target, and measures the wall time until the controller has deregistered every one of
-// them (the emulator in-process, on the real clock). One op is the whole burst.
+// them (the emulator in-process, on the real clock). One op is the whole burst. The
+// deregistration delay and stop timeout (90s + 30s) fill the notice, so the targets must
+// leave at once rather than serve until their replacements do.
 func BenchmarkThousandNotices(b *testing.B) {
 	const n = 1000
 	m, diags := manifest.Parse("bench.yaml", []byte(`name: bench
@@ -29,7 +31,8 @@ capacity:
 instances:
   name: web
   command: [web]
-  loadBalancer: {listenerPort: 8080}
+  stopTimeout: 30s
+  loadBalancer: {listenerPort: 8080, deregistrationDelay: 90s}
 `))
 	if err := diags.Err(); err != nil {
 		b.Fatal(err)

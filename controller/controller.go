@@ -18,7 +18,6 @@ import (
 	"github.com/spotfleet/spotfleet/clock"
 	"github.com/spotfleet/spotfleet/internal/iid"
 	"github.com/spotfleet/spotfleet/manifest"
-	"golang.org/x/sync/errgroup"
 )
 
 // Config configures a controller. Zero values take the defaults given.
@@ -48,6 +47,9 @@ type Config struct {
 	// Identity verifies the instance identity documents of agent reports; nil refuses
 	// every report.
 	Identity *iid.Verifier
+	// Sequential makes each round's calls one after the other, in a fixed order, for a
+	// simulation that must give the same result on every run (Step).
+	Sequential bool
 }
 
 // Controller runs the interruption and rebalance pipeline.
@@ -439,13 +441,11 @@ func (c *Controller) settle(ctx context.Context, drop []string, now time.Time) {
 	if c.q == nil {
 		return
 	}
-	var g errgroup.Group
-	g.SetLimit(16)
+	g := c.calls(16)
 	for _, h := range drop {
 		delete(c.extended, h)
-		g.Go(func() error {
+		g.do(func() {
 			c.call(ctx, "DeleteMessage", func(ctx context.Context) error { return c.q.DeleteMessage(ctx, h) })
-			return nil
 		})
 	}
 	for _, n := range c.notices {
@@ -454,15 +454,14 @@ func (c *Controller) settle(ctx context.Context, drop []string, now time.Time) {
 				continue
 			}
 			c.extended[h.receipt] = now
-			g.Go(func() error {
+			g.do(func() {
 				c.call(ctx, "ChangeMessageVisibility", func(ctx context.Context) error {
 					return c.q.ChangeMessageVisibility(ctx, h.receipt, c.cfg.Visibility)
 				})
-				return nil
 			})
 		}
 	}
-	g.Wait()
+	g.wait()
 }
 
 func aliveInstances(s *spotfleet.Snapshot) int {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
-	"golang.org/x/sync/errgroup"
 )
 
 // weightRefusal is a refused pool's memory. It is not added up per refusal, as
@@ -94,20 +93,18 @@ func (c *Controller) cover(ctx context.Context, v *view, leaving map[string]bool
 	}
 	fb.covers, fb.toFloor = p.covers, p.toFloor
 
-	var g errgroup.Group
+	g := c.calls(0)
 	for _, name := range slices.Sorted(maps.Keys(p.count)) {
 		n := p.count[name]
-		g.Go(func() error {
+		g.do(func() {
 			c.call(ctx, "SetDesiredCount", func(ctx context.Context) error { return c.p.SetDesiredCount(ctx, name, n) })
-			return nil
 		})
 	}
 	for _, group := range slices.Sorted(maps.Keys(p.desired)) {
 		n := p.desired[group]
-		g.Go(func() error {
+		g.do(func() {
 			c.call(ctx, "SetDesiredCapacity", func(ctx context.Context) error { return c.p.SetDesiredCapacity(ctx, group, n) })
-			return nil
 		})
 	}
-	g.Wait()
+	g.wait()
 }

@@ -75,3 +75,21 @@ func avoided(pools []spotfleet.Pool, value func(spotfleet.Pool) float64) []spotf
 	}
 	return out
 }
+
+// forgetting is when the next remembered pool falls below the level at which it is avoided
+// (zero: none is above it).
+func (pm *poolMemory) forgetting(now time.Time) time.Time {
+	var next time.Time
+	for p := range pm.m {
+		v := pm.value(p, now)
+		if v < avoidBelow || pm.halfLife <= 0 {
+			continue
+		}
+		// v·2^(-t/H) = avoidBelow at t = H·log2(v/avoidBelow); a second past it, to be below.
+		t := now.Add(time.Duration(pm.halfLife.Seconds()*math.Log2(v/avoidBelow)*float64(time.Second)) + time.Second)
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	return next
+}

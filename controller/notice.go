@@ -40,7 +40,7 @@ type notice struct {
 
 	admitted                                                  bool // rebalance replace: counted against the rate limit
 	deregistered, drained, detached, terminated, tasksStopped bool
-	reached                                     map[Phase]time.Time
+	reached                                                   map[Phase]time.Time
 }
 
 // held is a queue message kept invisible while its notice is handled.

@@ -19,6 +19,9 @@ type Seed struct {
 	cfg      Config
 	notifier *notifier
 	upi      int // S1: units per instance of the On-Demand group
+
+	s1     s1        // S1's state between its runs
+	s1Next time.Time // Step: when S1's function runs next
 }
 
 // NewSeed builds the S2 function from the same configuration as a controller (Queue is
@@ -91,3 +94,33 @@ func (s *Seed) handle(ctx context.Context, m spotfleet.Message) error {
 		Action: "deregister", Phase: PhaseDeregistered, Time: ev.Time, Deadline: &ev.Deadline})
 	return nil
 }
+
+// Step handles every visible message of the queue without waiting, and runs S1's function
+// when its minute has come: the seed function driven from outside on virtual time.
+func (s *Seed) Step(ctx context.Context) {
+	for {
+		msgs, err := s.cfg.Queue.ReceiveMessages(ctx, 10, 0, 30*time.Second)
+		if err != nil || len(msgs) == 0 {
+			break
+		}
+		for _, m := range msgs {
+			if err := s.handle(ctx, m); err == nil {
+				s.cfg.Queue.DeleteMessage(ctx, m.ReceiptHandle)
+			}
+		}
+	}
+	if s.cfg.Manifest.Fallback == nil {
+		return
+	}
+	now := s.cfg.Clock.Now()
+	if s.s1Next.IsZero() {
+		s.s1Next = now.Add(s1Period)
+	}
+	for !now.Before(s.s1Next) {
+		s.s1Next = s.s1Next.Add(s1Period)
+		s.runS1Once(ctx, &s.s1)
+	}
+}
+
+// NextRun is when S1's function runs next under Step (zero without a fallback block).
+func (s *Seed) NextRun() time.Time { return s.s1Next }

@@ -35,21 +35,26 @@ func (s *Seed) runS1(ctx context.Context) {
 			return
 		case <-s.cfg.Clock.After(s1Period):
 		}
-		snap, err := s.cfg.Provider.Snapshot(ctx)
-		if err != nil {
-			continue // the next invocation tries again
-		}
-		want, ok := st.decide(&snap, s.upi, s.cfg.Manifest.Fallback.From, s.cfg.Manifest.Fallback.To)
-		if !ok {
-			continue
-		}
-		if err := s.cfg.Provider.SetDesiredCapacity(ctx, s.cfg.Manifest.Fallback.To, want); err != nil {
-			s.cfg.Log.Warn("S1 function: setting the On-Demand group failed", "err", err)
-			continue
-		}
-		st.scaledAt = snap.Time
-		s.cfg.Log.Info("S1 function: On-Demand group resized", "group", s.cfg.Manifest.Fallback.To, "desired", want)
+		s.runS1Once(ctx, &st)
 	}
+}
+
+// runS1Once is one invocation of the S1 function.
+func (s *Seed) runS1Once(ctx context.Context, st *s1) {
+	snap, err := s.cfg.Provider.Snapshot(ctx)
+	if err != nil {
+		return // the next invocation tries again
+	}
+	want, ok := st.decide(&snap, s.upi, s.cfg.Manifest.Fallback.From, s.cfg.Manifest.Fallback.To)
+	if !ok {
+		return
+	}
+	if err := s.cfg.Provider.SetDesiredCapacity(ctx, s.cfg.Manifest.Fallback.To, want); err != nil {
+		s.cfg.Log.Warn("S1 function: setting the On-Demand group failed", "err", err)
+		return
+	}
+	st.scaledAt = snap.Time
+	s.cfg.Log.Info("S1 function: On-Demand group resized", "group", s.cfg.Manifest.Fallback.To, "desired", want)
 }
 
 // decide is one run of the S1 function: the On-Demand group's new desired capacity, and

@@ -19,18 +19,17 @@ type view struct {
 	byTG        map[string]*spotfleet.Service
 	delay       map[string]time.Duration
 	group       map[string]*spotfleet.Group
-	healthy     map[string]int            // service → healthy tasks
-	healthyOn   map[string]map[string]int // instance → service → healthy tasks
-	serving     map[string]int            // group → capacity units of its healthy instances
+	healthy     map[string]int // service → healthy tasks
+	serving     map[string]int // group → capacity units of its healthy instances
 }
 
 func newView(s *spotfleet.Snapshot) *view {
+	n := len(s.Instances)
 	v := &view{snap: s, now: s.Time,
-		instance: map[string]*spotfleet.Instance{}, byContainer: map[string]*spotfleet.Instance{},
-		tasksOn: map[string][]*spotfleet.Task{}, targetsOn: map[string][]*spotfleet.Target{},
-		service: map[string]*spotfleet.Service{}, byTG: map[string]*spotfleet.Service{},
-		delay: map[string]time.Duration{}, group: map[string]*spotfleet.Group{},
-		healthy: map[string]int{}, healthyOn: map[string]map[string]int{}, serving: map[string]int{}}
+		instance: make(map[string]*spotfleet.Instance, n), byContainer: make(map[string]*spotfleet.Instance, n),
+		service: make(map[string]*spotfleet.Service, len(s.Services)), byTG: map[string]*spotfleet.Service{},
+		delay: map[string]time.Duration{}, group: make(map[string]*spotfleet.Group, len(s.Groups)),
+		healthy: map[string]int{}, serving: map[string]int{}}
 	for i := range s.Instances {
 		in := &s.Instances[i]
 		v.instance[in.ID] = in
@@ -41,25 +40,23 @@ func newView(s *spotfleet.Snapshot) *view {
 			v.serving[in.Group] += in.Weight
 		}
 	}
+	v.tasksOn = byInstance(s.Tasks, func(t *spotfleet.Task) string {
+		if t.Status == spotfleet.TaskStopped {
+			return ""
+		}
+		return t.Instance
+	})
 	for i := range s.Tasks {
-		t := &s.Tasks[i]
-		if t.Instance != "" && t.Status != spotfleet.TaskStopped {
-			v.tasksOn[t.Instance] = append(v.tasksOn[t.Instance], t)
-		}
-		if t.Healthy {
+		if t := &s.Tasks[i]; t.Healthy {
 			v.healthy[t.Service]++
-			if v.healthyOn[t.Instance] == nil {
-				v.healthyOn[t.Instance] = map[string]int{}
-			}
-			v.healthyOn[t.Instance][t.Service]++
 		}
 	}
-	for i := range s.Targets {
-		t := &s.Targets[i]
-		if t.State != spotfleet.TargetUnused {
-			v.targetsOn[t.Instance] = append(v.targetsOn[t.Instance], t)
+	v.targetsOn = byInstance(s.Targets, func(t *spotfleet.Target) string {
+		if t.State == spotfleet.TargetUnused {
+			return ""
 		}
-	}
+		return t.Instance
+	})
 	for i := range s.Services {
 		sv := &s.Services[i]
 		v.service[sv.Name] = sv
@@ -74,6 +71,29 @@ func newView(s *spotfleet.Snapshot) *view {
 		v.group[s.Groups[i].Name] = &s.Groups[i]
 	}
 	return v
+}
+
+// byInstance groups items by the instance key gives ("" leaves one out), in one backing
+// array: a view is built every round, over thousands of tasks.
+func byInstance[T any](items []T, key func(*T) string) map[string][]*T {
+	counts := map[string]int{}
+	for i := range items {
+		if k := key(&items[i]); k != "" {
+			counts[k]++
+		}
+	}
+	all := make([]*T, 0, len(items))
+	out := make(map[string][]*T, len(counts))
+	for k, c := range counts {
+		out[k] = all[len(all) : len(all) : len(all)+c]
+		all = all[:len(all)+c]
+	}
+	for i := range items {
+		if k := key(&items[i]); k != "" {
+			out[k] = append(out[k], &items[i])
+		}
+	}
+	return out
 }
 
 // registeredOn lists the targets on an instance that the load balancer may still route to.
@@ -130,8 +150,10 @@ func (r *remaining) leave(id string) {
 		return
 	}
 	r.out[id] = true
-	for s, n := range r.v.healthyOn[id] {
-		r.healthy[s] -= n
+	for _, t := range r.v.tasksOn[id] {
+		if t.Healthy {
+			r.healthy[t.Service]--
+		}
 	}
 	if in := r.v.instance[id]; in != nil && servesIn(in) {
 		r.serving[in.Group] -= in.Weight

@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -15,7 +16,10 @@ type accounting struct {
 	deadlineMissed         int // notices whose instance died with processes still running
 	stoppedWhileRegistered int // tasks signalled or killed while the load balancer could still route to them
 	launchFailures         int
-	failedStarts           int // tasks that stopped before they ran (PENDING to STOPPED)
+	failedStarts           int       // tasks that stopped before they ran (PENDING to STOPPED)
+	largestBurst           int       // the most notices one market event gave
+	deregisteredWallMs     []float64 // per notice with targets: real time until they were all out
+	notDeregistered        int       // notices whose instance ended with a target in service
 
 	ready                   bool // every service reached its desired count once; below-desired counts from here
 	readyAt                 time.Duration
@@ -23,16 +27,33 @@ type accounting struct {
 	onDemandSec, spotSec    float64
 	onDemandExcessSec       float64
 	costUSD, allOnDemandUSD float64
+
+	// For the simulation's report: the stretches below desired, the capacity units
+	// missing over time, what an omniscient fleet would have paid, and when notices and
+	// refused launches happened (the first maxMarks of each, for the timeline).
+	belowSince           time.Time
+	outages              []time.Duration
+	shortfallUnitSeconds float64
+	omniscientUSD        float64
+	noticeMarks          []time.Duration
+	refusalMarks         []time.Duration
 }
 
-// noticeRecord follows one interruption notice until its instance's targets are all out of
-// the load balancer.
+// maxMarks bounds the times kept of notices and of refused launches.
+const maxMarks = 10_000
+
+func mark(marks []time.Duration, at time.Duration) []time.Duration {
+	if len(marks) < maxMarks {
+		marks = append(marks, at)
+	}
+	return marks
+}
+
+// noticeRecord follows one interruption notice of an instance with targets until they are
+// all out of the load balancer, or the instance ends first.
 type noticeRecord struct {
-	in             *instance
-	wallAt         time.Time
-	hadTargets     bool
-	deregistered   bool
-	toDeregistered time.Duration // wall time
+	in     *instance
+	wallAt time.Time
 }
 
 func (a *accounting) integrate(e *Emulator, from, to time.Time) {
@@ -53,11 +74,14 @@ func (a *accounting) integrate(e *Emulator, from, to time.Time) {
 		}
 	}
 	a.onDemandExcessSec += float64(e.onDemandExcess()) * dt
-	below, wanted := false, false
+	a.omniscientUSD += e.omniscientRate(elapsed) * dt / 3600
+	below, wanted, short := false, false, 0
 	for _, s := range e.services {
 		if s.covers == nil {
-			below = below || s.healthyUnits() < s.desiredUnits()
-			wanted = wanted || s.desiredUnits() > 0
+			h, d := s.healthyUnits(), s.desiredUnits()
+			below = below || h < d
+			wanted = wanted || d > 0
+			short += max(0, d-h)
 		}
 	}
 	switch {
@@ -65,7 +89,43 @@ func (a *accounting) integrate(e *Emulator, from, to time.Time) {
 		a.ready, a.readyAt = true, elapsed
 	case a.ready && below:
 		a.belowDesired += to.Sub(from)
+		a.shortfallUnitSeconds += float64(short) * dt
+		if a.belowSince.IsZero() {
+			a.belowSince = from
+		}
+	case a.ready && !a.belowSince.IsZero():
+		a.outages = append(a.outages, from.Sub(a.belowSince))
+		a.belowSince = time.Time{}
 	}
+}
+
+// omniscientRate is what the groups' manifest capacity costs per hour now if every unit
+// runs where it is cheapest and available: the On-Demand share on the cheapest On-Demand
+// type, the rest on the cheapest Spot pool that has capacity (else On-Demand). A fleet that
+// knew every loss in advance would pay this and never run short: the simulation's lower
+// bound.
+func (e *Emulator) omniscientRate(elapsed time.Duration) float64 {
+	rate := 0.0
+	for _, g := range e.groups {
+		od, spot := math.Inf(1), math.Inf(1)
+		for _, it := range g.cfg.InstanceTypes {
+			w := float64(max(it.Weight, 1))
+			for _, z := range g.cfg.Zones {
+				p := e.market.byKey[spotfleet.Pool{InstanceType: it.Type, Zone: z}]
+				if p == nil {
+					continue
+				}
+				od = min(od, p.onDemandPrice()/w)
+				if p.capacity != 0 {
+					spot = min(spot, p.spotPrice(elapsed)/w)
+				}
+			}
+		}
+		units := max(g.cfg.DesiredCapacity, g.cfg.MinSize)
+		odUnits := wantOnDemand(units, g.cfg.OnDemandBaseCapacity, g.cfg.OnDemandPercentageAboveBaseCapacity)
+		rate += float64(odUnits)*od + float64(units-odUnits)*min(spot, od)
+	}
+	return rate
 }
 
 // healthyUnits counts what serves: healthy tasks (its fallback companion's too), or under
@@ -183,17 +243,34 @@ func (s *service) desiredUnits() int {
 	return n
 }
 
-// targetDeregistered completes the notice records whose instance has no target left in
-// service. Only a deregistration before the instance terminated counts.
+// targetDeregistered completes the open notice records whose instance has no target left
+// in service: the wall time from the notice goes into the report.
 func (e *Emulator) targetDeregistered(t *target) {
-	for _, r := range e.notices {
-		if r.deregistered || r.in.id != t.instanceID || !r.in.alive() || e.hasRegisteredTargets(r.in) {
-			continue
+	e.notices = slices.DeleteFunc(e.notices, func(r *noticeRecord) bool {
+		if r.in.id != t.instanceID || !r.in.alive() || e.hasRegisteredTargets(r.in) {
+			return false
 		}
-		r.deregistered = true
-		r.toDeregistered = time.Since(r.wallAt)
-	}
+		if len(e.acct.deregisteredWallMs) < maxDeregisteredKept {
+			e.acct.deregisteredWallMs = append(e.acct.deregisteredWallMs, float64(time.Since(r.wallAt).Microseconds())/1000)
+		}
+		return true
+	})
 }
+
+// instanceEnded closes the open notice records of an instance that terminated with a
+// target still in service.
+func (e *Emulator) instanceEnded(in *instance) {
+	e.notices = slices.DeleteFunc(e.notices, func(r *noticeRecord) bool {
+		if r.in != in {
+			return false
+		}
+		e.acct.notDeregistered++
+		return true
+	})
+}
+
+// maxDeregisteredKept bounds the notice → deregistered latencies kept for the report.
+const maxDeregisteredKept = 100_000
 
 func (e *Emulator) hasRegisteredTargets(in *instance) bool {
 	for _, tg := range e.tgs {
@@ -215,3 +292,6 @@ func plural(n int, one, many string) string {
 	}
 	return fmt.Sprintf(many, n)
 }
+
+// burst records a market event that gave n notices.
+func (a *accounting) burst(n int) { a.largestBurst = max(a.largestBurst, n) }

@@ -20,21 +20,20 @@ func (e *Emulator) startInstanceApp(in *instance) {
 	}
 	svc := e.services[0]
 	cfg := svc.cfg
-	env := e.processEnv(cfg, in.ip, in)
 	if in.app == nil {
 		in.app = &instanceApp{svc: svc}
 	}
-	proc, err := e.opt.Runner.Start(ProcSpec{Name: cfg.Name + "-" + in.id, Argv: cfg.Command, Env: env})
+	proc, err := e.startProcess(ProcSpec{Name: cfg.Name + "-" + in.id, Argv: cfg.Command, Env: e.processEnv(cfg, in.ip, in)})
 	if err != nil {
 		e.note("%s: service %s failed to start: %v; retrying in %s", in.id, cfg.Name, err, appRestartDelay)
 		e.after(appRestartDelay, func() { e.startInstanceApp(in) })
 		return
 	}
 	in.app.proc = proc
-	go func() {
-		<-proc.Done()
-		e.lock()
-		defer e.unlock()
+	e.whenExited(proc, func() {
+		if t := in.app.target; t != nil {
+			t.tg.simWatch(t)
+		}
 		switch code := proc.ExitCode(); {
 		case !in.alive() || in.leaving:
 		case code == 0 || code == 128+15:
@@ -45,7 +44,7 @@ func (e *Emulator) startInstanceApp(in *instance) {
 			e.note("%s: service %s exited (code %d); restarting in %s", in.id, cfg.Name, proc.ExitCode(), appRestartDelay)
 			e.after(appRestartDelay, func() { e.startInstanceApp(in) })
 		}
-	}()
+	})
 	if svc.tg != nil && in.app.target == nil {
 		in.app.target = svc.tg.register(in.ip, in.id, nil)
 	}

@@ -67,6 +67,7 @@ func (g *group) weightOf(instanceType string) int {
 func (g *group) setDesired(n int, cause string) {
 	n = min(max(n, g.cfg.MinSize), g.cfg.MaxSize)
 	if n != g.desired {
+		g.e.changed()
 		g.e.note("group %s: desired capacity %d -> %d (%s)", g.cfg.Name, g.desired, n, cause)
 	}
 	g.desired = n
@@ -145,6 +146,7 @@ func (g *group) launchOne(lc spotfleet.Lifecycle, from int) *instance {
 			act.StatusCode, act.StatusMessage, act.zone = "Failed", ICEMessage, p.Zone
 			g.record(act)
 			e.acct.launchFailures++
+			e.acct.refusalMarks = mark(e.acct.refusalMarks, e.elapsed())
 			e.emitLaunchFailed(g, act, p)
 			continue
 		}

@@ -17,6 +17,9 @@ const autoscalingPeriod = time.Minute
 // from the task processes, RequestCountPerTarget from the load balancer. The policy that
 // asks for the most capacity wins; scale-out and scale-in honour their cooldowns.
 func (e *Emulator) scheduleAutoscaling() {
+	if e.opt.Simulated {
+		return // no load to measure: the services keep their desired counts
+	}
 	for _, s := range e.services {
 		if s.cfg.Autoscaling == nil {
 			continue

@@ -63,7 +63,9 @@ func (e *Emulator) launch(g *group, p *pool, lc spotfleet.Lifecycle, weight int)
 	}
 	e.instances[in.id] = in
 	e.instOrder = append(e.instOrder, in)
-	if l, err := e.opt.Listen(net.JoinHostPort(in.ip, "0")); err == nil {
+	if e.opt.Simulated {
+		// no metadata service: nothing in a simulation reads it
+	} else if l, err := e.opt.Listen(net.JoinHostPort(in.ip, "0")); err == nil {
 		in.imds = l
 		go e.imdsServer().Serve(l)
 	} else {
@@ -97,7 +99,10 @@ func (e *Emulator) interrupt(in *instance) {
 	}
 	in.noticeAt, in.deadline = e.now, e.now.Add(spotfleet.SpotNotice)
 	e.acct.notices++
-	e.notices = append(e.notices, &noticeRecord{in: in, wallAt: time.Now(), hadTargets: e.hasRegisteredTargets(in)})
+	e.acct.noticeMarks = mark(e.acct.noticeMarks, e.elapsed())
+	if e.hasRegisteredTargets(in) {
+		e.notices = append(e.notices, &noticeRecord{in: in, wallAt: time.Now()})
+	}
 	e.emitSpotInterruption(in)
 	e.note("%s %s gets the Spot interruption notice (terminates at +2m)", in.id, in.pool)
 	if e.opt.AgentDrainsOnNotice && in.ci != nil {
@@ -142,6 +147,7 @@ func (e *Emulator) terminate(in *instance, reason string) {
 		e.acct.deadlineMissed++
 	}
 	e.note("%s %s terminated (%s)%s", in.id, in.pool, reason, plural(alive, ", killing %d running process", ", killing %d running processes"))
+	e.instanceEnded(in)
 	if in.ci != nil {
 		e.instanceLost(in.ci)
 	}
@@ -173,6 +179,7 @@ func (e *Emulator) spotInstancesIn(p spotfleet.Pool) []*instance {
 // forget drops a terminated instance from the world, so that long runs stay small; the
 // status shows it as terminated until then.
 func (e *Emulator) forget(in *instance) {
+	e.ids.release(in.ip)
 	delete(e.instances, in.id)
 	e.instOrder = slices.DeleteFunc(e.instOrder, func(x *instance) bool { return x == in })
 }

@@ -82,6 +82,7 @@ func (e *Emulator) drainContainerInstance(ci *containerInstance, reason string) 
 		return
 	}
 	ci.status = spotfleet.ContainerInstanceDraining
+	e.changed()
 	e.note("container instance on %s DRAINING: %s", ci.in.id, reason)
 	e.kickServices()
 }
@@ -177,8 +178,9 @@ func (s *service) kick() {
 // stopping tasks on DRAINING instances while the healthy count stays at or above
 // minimumHealthyPercent.
 func (s *service) reconcile() {
+	pl := s.placement()
 	for _, t := range slices.Clone(s.tasks) {
-		s.e.place(t) // PROVISIONING tasks take room that opened since
+		pl.place(t) // PROVISIONING tasks take room that opened since
 	}
 	var keep, draining []*task
 	for _, t := range s.tasks {
@@ -195,8 +197,12 @@ func (s *service) reconcile() {
 	minHealthy := int(math.Ceil(float64(s.desired*s.cfg.MinimumHealthyPercent) / 100))
 
 	if !s.throttled() {
+		counts := map[string]int{}
+		for _, t := range keep {
+			counts[t.provider]++
+		}
 		for range min(s.desired-len(keep), maxTotal-live) {
-			keep = append(keep, s.startTask(keep))
+			keep = append(keep, s.startTask(counts, pl))
 		}
 	}
 	if extra := len(keep) - s.desired; extra > 0 {
@@ -234,59 +240,83 @@ func (s *service) reconcile() {
 	}
 }
 
-// startTask creates a task on the provider the strategy picks, given the tasks kept.
-func (s *service) startTask(keep []*task) *task {
+// startTask creates a task on the provider the strategy picks, given the tasks kept per
+// provider (which it counts in).
+func (s *service) startTask(counts map[string]int, pl *placement) *task {
 	e := s.e
-	counts := map[string]int{}
-	for _, t := range keep {
-		counts[t.provider]++
-	}
 	t := &task{id: e.ids.uuid(), svc: s, provider: manifest.NextProvider(s.cfg.CapacityProviderStrategy, counts),
 		status: spotfleet.TaskProvisioning, createdAt: e.now}
+	counts[t.provider]++
 	s.tasks = append(s.tasks, t)
-	e.place(t)
+	pl.place(t)
 	return t
 }
 
-// place puts a PROVISIONING task on an instance of its provider with room, spread across
-// zones and then instances; without room it waits, as ECS leaves it in PROVISIONING.
-func (e *Emulator) place(t *task) {
+// placement places a service's PROVISIONING tasks: spread across zones, then instances. It
+// counts the service's tasks per zone once and keeps the counts as it places.
+type placement struct {
+	s       *service
+	perZone map[string]int
+}
+
+func (s *service) placement() *placement {
+	pl := &placement{s: s, perZone: map[string]int{}}
+	for _, x := range s.tasks {
+		if x.ci != nil {
+			pl.perZone[x.ci.in.pool.Zone]++
+		}
+	}
+	return pl
+}
+
+// place puts a PROVISIONING task on an instance of its provider with room, in the zone with
+// the fewest of the service's tasks, then on the instance with the fewest; without room it
+// waits, as ECS leaves it in PROVISIONING.
+func (pl *placement) place(t *task) {
 	if t.status != spotfleet.TaskProvisioning {
 		return
 	}
-	perZone, perInst := map[string]int{}, map[*containerInstance]int{}
-	for _, x := range t.svc.tasks {
-		if x.ci != nil {
-			perZone[x.ci.in.pool.Zone]++
-			perInst[x.ci]++
-		}
-	}
+	e, s := pl.s.e, pl.s
 	var best *containerInstance
+	bestN := 0
 	for _, ci := range e.cluster.cis {
-		if ci.in.g.cfg.Name != t.provider || !ci.fits(t.svc.cfg.CPU, t.svc.cfg.Memory) {
+		if ci.in.g.cfg.Name != t.provider || !ci.fits(s.cfg.CPU, s.cfg.Memory) {
 			continue
 		}
-		if best == nil || cmp.Or(cmp.Compare(perZone[ci.in.pool.Zone], perZone[best.in.pool.Zone]), cmp.Compare(perInst[ci], perInst[best])) < 0 {
-			best = ci
+		n := ci.tasksOf(s)
+		if best == nil || cmp.Or(cmp.Compare(pl.perZone[ci.in.pool.Zone], pl.perZone[best.in.pool.Zone]), cmp.Compare(n, bestN)) < 0 {
+			best, bestN = ci, n
 		}
 	}
 	if best == nil {
 		return
 	}
+	pl.perZone[best.in.pool.Zone]++
 	t.ci = best
 	best.tasks = append(best.tasks, t)
-	best.cpuUsed += t.svc.cfg.CPU
-	best.memUsed += t.svc.cfg.Memory
+	best.cpuUsed += s.cfg.CPU
+	best.memUsed += s.cfg.Memory
 	t.ip = e.ids.taskIPAddr()
 	t.status = spotfleet.TaskPending
 	e.emitTaskStateChange(t)
 	e.startTaskProcess(t)
 }
 
+// tasksOf counts the service's tasks on the container instance.
+func (ci *containerInstance) tasksOf(s *service) int {
+	n := 0
+	for _, t := range ci.tasks {
+		if t.svc == s {
+			n++
+		}
+	}
+	return n
+}
+
 func (e *Emulator) startTaskProcess(t *task) {
 	cfg := t.svc.cfg
-	env := append(e.processEnv(cfg, t.ip, t.ci.in), "TASK_ID="+t.id)
-	proc, err := e.opt.Runner.Start(ProcSpec{Name: cfg.Name + "-" + t.id, Argv: cfg.Command, Env: env})
+	proc, err := e.startProcess(ProcSpec{Name: cfg.Name + "-" + t.id, Argv: cfg.Command,
+		Env: append(e.processEnv(cfg, t.ip, t.ci.in), "TASK_ID="+t.id)})
 	if err != nil {
 		// As ECS: the task goes from PENDING to STOPPED with the container's error, a
 		// moment later (not within the placement that is still going on).
@@ -296,12 +326,12 @@ func (e *Emulator) startTaskProcess(t *task) {
 		return
 	}
 	t.proc = proc
-	go func() {
-		<-proc.Done()
-		e.lock()
+	e.whenExited(proc, func() {
 		e.procExited(t)
-		e.unlock()
-	}()
+		if t.target != nil {
+			t.target.tg.simWatch(t.target) // its load balancer notices a process that died
+		}
+	})
 	// The container is up a moment after the process starts.
 	e.after(time.Second, func() {
 		if t.status != spotfleet.TaskPending {
@@ -399,6 +429,9 @@ func (e *Emulator) finishStop(t *task) {
 	}
 	t.status = spotfleet.TaskStopped
 	t.stoppedAt = e.now
+	if t.ip != "" && (t.target == nil || t.target.state == spotfleet.TargetUnused) {
+		e.ids.release(t.ip) // else once its target is unused
+	}
 	if ci := t.ci; ci != nil {
 		ci.tasks = slices.DeleteFunc(ci.tasks, func(x *task) bool { return x == t })
 		ci.cpuUsed -= t.svc.cfg.CPU

@@ -199,3 +199,26 @@ func TestTasksThatCannotStartAreThrottled(t *testing.T) {
 		})
 	}
 }
+
+// TestAddressesAreNotReusedWhileInUse: a month of churn goes through the 32,512 addresses
+// of a half of 127.X.0.0/16; one comes back only once released (two targets with one
+// address made a deregistration take the wrong task out).
+func TestAddressesAreNotReusedWhileInUse(t *testing.T) {
+	g := idGen{octet: 9}
+	first := g.taskIPAddr()
+	held := map[string]bool{first: true}
+	for range 128*254 - 1 {
+		ip := g.taskIPAddr()
+		if held[ip] {
+			t.Fatalf("%s handed out twice", ip)
+		}
+		held[ip] = true
+	}
+	g.release(first)
+	if got := g.taskIPAddr(); got != first {
+		t.Errorf("after every address and one released, got %s, want the released %s", got, first)
+	}
+	if g.instanceIP() == first {
+		t.Error("instances and tasks share addresses")
+	}
+}

@@ -189,6 +189,7 @@ func (tg *targetGroup) register(ip string, instanceID string, tk *task) *target 
 	t := &target{tg: tg, id: id, url: &url.URL{Scheme: "http", Host: id}, instanceID: instanceID, task: tk,
 		state: spotfleet.TargetInitial, registeredAt: tg.e.now}
 	tg.targets = append(tg.targets, t)
+	tg.simWatch(t)
 	return t
 }
 
@@ -201,6 +202,7 @@ func (tg *targetGroup) deregister(t *target, reason string) {
 	}
 	e := tg.e
 	t.state = spotfleet.TargetDraining
+	e.changed()
 	t.deregisteredAt = e.now
 	t.draining.Store(true)
 	tg.refreshRoutable()
@@ -219,7 +221,11 @@ func (tg *targetGroup) unused(t *target) {
 		return
 	}
 	t.state = spotfleet.TargetUnused
+	tg.e.changed()
 	tg.targets = slices.DeleteFunc(tg.targets, func(x *target) bool { return x == t })
+	if t.task != nil && t.task.status == spotfleet.TaskStopped {
+		tg.e.ids.release(t.task.ip) // its task is done with the address
+	}
 	if f := t.onUnused; f != nil {
 		t.onUnused = nil
 		f()
@@ -283,6 +289,7 @@ func (tg *targetGroup) probed(t *target, ok bool) {
 		}
 	}
 	if t.state != before {
+		tg.e.changed()
 		tg.refreshRoutable()
 		tg.e.note("target %s (%s) %s -> %s", t.id, t.instanceID, before, t.state)
 		tg.e.targetHealthChanged(t)

@@ -39,6 +39,10 @@ type Options struct {
 	// Listen opens the listeners of the load balancers and metadata services; default
 	// net.Listen("tcp", addr). Tests under testing/synctest pass in-memory listeners.
 	Listen func(addr string) (net.Listener, error)
+	// Simulated runs the world without the outside (sim.go): simulated processes, health
+	// checks computed rather than sent, no listener, no metadata service, no target
+	// tracking (it has no load to measure); Runner, Prober and Listen are not used.
+	Simulated bool
 }
 
 // Emulator is the emulated AWS account: its zero value is not usable; use New.
@@ -69,6 +73,8 @@ type Emulator struct {
 	notices   []*noticeRecord
 	imdsHTTP  *http.Server
 	closed    bool
+
+	version uint64 // counts the changes a snapshot can show (Version)
 
 	signerOnce sync.Once // the metadata services' identity document key, made when first asked
 	iidSigner  *iid.Signer
@@ -105,6 +111,9 @@ func New(m *manifest.Manifest, opt Options) (*Emulator, error) {
 		opt.ListenHost = "127.0.0.1"
 	}
 	rng := rand.New(rand.NewPCG(opt.Seed, opt.Seed^0x5eed))
+	if opt.IPOctet == 0 && opt.Simulated {
+		opt.IPOctet = 16 // nothing listens: the same addresses every run
+	}
 	if opt.IPOctet == 0 {
 		opt.IPOctet = byte(16 + rand.IntN(230)) // not seeded: must differ between runs
 	}
@@ -143,6 +152,9 @@ func New(m *manifest.Manifest, opt Options) (*Emulator, error) {
 // Start opens the load balancer listeners and launches the groups' starting capacity.
 func (e *Emulator) Start() error {
 	for _, tg := range e.tgs {
+		if e.opt.Simulated {
+			break
+		}
 		if err := tg.listen(e.opt.Listen, e.opt.ListenHost); err != nil {
 			e.Close()
 			return err
@@ -236,6 +248,9 @@ func (e *Emulator) Elapsed() time.Duration {
 
 // note records a happening for the live view and the log. Callers hold the lock.
 func (e *Emulator) note(format string, args ...any) {
+	if e.opt.Simulated {
+		return // a month of lines nobody reads
+	}
 	msg := fmt.Sprintf(format, args...)
 	e.log.Info(msg, "t", e.now.Sub(e.start).Round(time.Second).String())
 	line := fmt.Sprintf("%7s  %s", fmtElapsed(e.now.Sub(e.start)), msg)
@@ -256,6 +271,7 @@ type idGen struct {
 	octet          byte
 	rng            *rand.Rand
 	instIP, taskIP int
+	inUse          map[string]bool // addresses handed out and not yet released
 }
 
 // next is an EC2-style ID: "i-0" and 16 hex digits.
@@ -268,15 +284,28 @@ func (g *idGen) uuid() string {
 }
 
 // instanceIP and taskIP split 127.octet.0.0/16: instances take the lower half, tasks the
-// upper, as an awsvpc task has an address of its own.
-func (g *idGen) instanceIP() string {
-	n := g.instIP
-	g.instIP++
-	return fmt.Sprintf("127.%d.%d.%d", g.octet, (n/254)%128, n%254+1)
+// upper, as an awsvpc task has an address of its own. Each half holds 32,512 addresses,
+// which a month of churn goes through: an address comes back only once released (its
+// instance forgotten, its task stopped and out of its target group), as a subnet reuses an
+// address only once it is free.
+func (g *idGen) instanceIP() string { return g.next4(&g.instIP, 0) }
+
+func (g *idGen) taskIPAddr() string { return g.next4(&g.taskIP, 128) }
+
+func (g *idGen) next4(n *int, base int) string {
+	if g.inUse == nil {
+		g.inUse = map[string]bool{}
+	}
+	for range 128 * 254 {
+		ip := fmt.Sprintf("127.%d.%d.%d", g.octet, base+(*n/254)%128, *n%254+1)
+		*n++
+		if !g.inUse[ip] {
+			g.inUse[ip] = true
+			return ip
+		}
+	}
+	panic("emulator: more than 32,512 addresses in use")
 }
 
-func (g *idGen) taskIPAddr() string {
-	n := g.taskIP
-	g.taskIP++
-	return fmt.Sprintf("127.%d.%d.%d", g.octet, 128+(n/254)%128, n%254+1)
-}
+// release gives an address back.
+func (g *idGen) release(ip string) { delete(g.inUse, ip) }

@@ -13,6 +13,12 @@ const AccountID = "123456789012"
 
 // emit wraps a detail in an EventBridge envelope and delivers it to the queue.
 func (e *Emulator) emit(detailType, source string, resources []string, detail any) {
+	e.changed()
+	e.bus.send(e.envelope(detailType, source, resources, detail))
+}
+
+// envelope renders an EventBridge event.
+func (e *Emulator) envelope(detailType, source string, resources []string, detail any) []byte {
 	d, err := json.Marshal(detail)
 	if err != nil {
 		panic(err) // details are our own structs
@@ -26,7 +32,7 @@ func (e *Emulator) emit(detailType, source string, resources []string, detail an
 	if err != nil {
 		panic(err)
 	}
-	e.bus.send(b)
+	return b
 }
 
 func (e *Emulator) instanceArn(in *instance) string {
@@ -61,8 +67,19 @@ func (e *Emulator) emitLaunchFailed(g *group, a Activity, p *pool) {
 	})
 }
 
+// emitTaskStateChange sends a task's change to the queue when the fleet's rule matches it:
+// the rule `spotfleet apply` creates takes only the tasks that ECS stopped for a Spot
+// interruption (stopCode SpotInterruption), not the thousands of others a fleet makes.
 func (e *Emulator) emitTaskStateChange(t *task) {
 	t.version++
+	e.changed()
+	if t.stopCode == "SpotInterruption" {
+		e.bus.send(e.taskEvent(t))
+	}
+}
+
+// taskEvent renders an "ECS Task State Change" of a task as it is now.
+func (e *Emulator) taskEvent(t *task) []byte {
 	arn := fmt.Sprintf("arn:aws:ecs:%s:%s:task/%s/%s", e.m.Region, AccountID, e.m.Name, t.id)
 	d := spotfleet.ECSTaskDetail{
 		ClusterArn:        fmt.Sprintf("arn:aws:ecs:%s:%s:cluster/%s", e.m.Region, AccountID, e.m.Name),
@@ -88,5 +105,5 @@ func (e *Emulator) emitTaskStateChange(t *task) {
 			*ts.dst = &u
 		}
 	}
-	e.emit(spotfleet.DetailECSTaskStateChange, spotfleet.SourceECS, []string{arn}, d)
+	return e.envelope(spotfleet.DetailECSTaskStateChange, spotfleet.SourceECS, []string{arn}, d)
 }

@@ -74,6 +74,15 @@ func TestEventsMatchAWSShapes(t *testing.T) {
 		})
 		time.Sleep(30 * time.Second)
 		first := map[string][]byte{}
+		inspect(e, func() { // the fleet's rule takes no task change but a Spot interruption's
+			for _, s := range e.services {
+				for _, t := range s.tasks {
+					if t.ci != nil && first[spotfleet.DetailECSTaskStateChange] == nil {
+						first[spotfleet.DetailECSTaskStateChange] = e.taskEvent(t)
+					}
+				}
+			}
+		})
 		for _, m := range e.Queue().receive(maxQueued, time.Hour) {
 			var env spotfleet.Envelope
 			if err := json.Unmarshal(m.Body, &env); err != nil {

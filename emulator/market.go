@@ -18,19 +18,36 @@ const Unlimited = -1
 
 // MarketOptions choose how the market interrupts instances besides the scenario's steps.
 type MarketOptions struct {
-	// Model "advisor" interrupts Spot instances at the rate of their type's Spot Advisor
-	// band; "" (the default) interrupts only where the scenario says.
+	// Model is "" (the default: only the scenario's steps interrupt), "advisor" (each
+	// type's Spot Advisor band, read as a monthly share of instances interrupted), "stress"
+	// (pools go unavailable and come back as the measured traces do, availability.go) or
+	// "trace" (Traces replayed, one per pool).
 	Model string
 	// Intensity multiplies the advisor rates, so that a short run sees interruptions
 	// (the real rates are a few percent a month). Default 1.
 	Intensity float64
+	// Traces are the availability series the trace model replays.
+	Traces []spotdata.Trace
 }
+
+// Market models.
+const (
+	MarketScripted = ""
+	MarketAdvisor  = "advisor"
+	MarketStress   = "stress"
+	MarketTrace    = "trace"
+)
 
 type pool struct {
 	spotfleet.Pool
 	spec     spotdata.InstanceType
 	capacity int // free Spot instances; Unlimited
 	phase    float64
+
+	// The stress and trace models: whether the pool has capacity, and a generation that
+	// cancels the transitions scheduled before a shared shortage took it down.
+	unavailable bool
+	gen         int
 }
 
 type market struct {
@@ -42,8 +59,14 @@ type market struct {
 
 func newMarket(m *manifest.Manifest, opt MarketOptions, rng *rand.Rand) (*market, error) {
 	mk := &market{byKey: map[spotfleet.Pool]*pool{}, opt: opt, rng: rng}
-	if opt.Model != "" && opt.Model != "advisor" {
-		return nil, fmt.Errorf("market model %q: use advisor, or leave it out", opt.Model)
+	switch opt.Model {
+	case MarketScripted, MarketAdvisor, MarketStress:
+	case MarketTrace:
+		if len(opt.Traces) == 0 {
+			return nil, fmt.Errorf("the trace market needs traces")
+		}
+	default:
+		return nil, fmt.Errorf("market model %q: use advisor, stress or trace, or leave it out", opt.Model)
 	}
 	if mk.opt.Intensity == 0 {
 		mk.opt.Intensity = 1
@@ -122,7 +145,13 @@ const (
 // schedule starts the advisor model: once a minute, each pool with Spot instances is
 // interrupted with the probability its band gives, in a burst.
 func (mk *market) schedule(e *Emulator) {
-	if mk.opt.Model != "advisor" {
+	switch mk.opt.Model {
+	case MarketStress:
+		mk.startStress(e)
+	case MarketTrace:
+		mk.startTrace(e)
+	}
+	if mk.opt.Model == MarketScripted {
 		return
 	}
 	var tick func()
@@ -152,6 +181,7 @@ func (mk *market) maybeBurst(e *Emulator, p *pool) {
 		n++
 	}
 	n = min(n, len(live))
+	e.acct.burst(n)
 	mk.rng.Shuffle(len(live), func(i, j int) { live[i], live[j] = live[j], live[i] })
 	// Half the time the instances get a rebalance recommendation a few minutes first.
 	if mk.rng.Float64() < 0.5 {

@@ -33,8 +33,8 @@ func TestTaskLogIsCapped(t *testing.T) {
 	}
 }
 
-// alive lists the sleep processes whose command line holds mark.
-func alive(mark string) []int {
+// sleeping lists the sleep processes whose command line holds mark.
+func sleeping(mark string) []int {
 	var out []int
 	dirs, _ := os.ReadDir("/proc")
 	for _, d := range dirs {
@@ -56,9 +56,9 @@ func alive(mark string) []int {
 func waitGone(t *testing.T, mark string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for len(alive(mark)) > 0 {
+	for len(sleeping(mark)) > 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("processes survived: %v", alive(mark))
+			t.Fatalf("processes survived: %v", sleeping(mark))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -90,7 +90,7 @@ func TestStoppedTaskTakesItsEscapedProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for len(alive(mark)) < 3 {
+	for len(sleeping(mark)) < 3 {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if r.cgroups == nil {
@@ -100,7 +100,7 @@ func TestStoppedTaskTakesItsEscapedProcesses(t *testing.T) {
 	<-p.Done()
 	if r.cgroups == nil {
 		// The process that cleared its environment is caught by Close's cgroup only.
-		if left := alive(mark); len(left) > 1 {
+		if left := sleeping(mark); len(left) > 1 {
 			t.Fatalf("%d processes survived the task", len(left))
 		}
 		r.Close()
@@ -123,7 +123,7 @@ func TestReaperTakesEscapedProcesses(t *testing.T) {
 	if _, err := r.Start(ProcSpec{Name: "web-1", Argv: escaper(mark)}); err != nil {
 		t.Fatal(err)
 	}
-	for len(alive(mark)) < 3 {
+	for len(sleeping(mark)) < 3 {
 		time.Sleep(10 * time.Millisecond)
 	}
 	pw.Close() // up is gone

@@ -20,7 +20,16 @@ import (
 func (e *Emulator) Snapshot(ctx context.Context) (spotfleet.Snapshot, error) {
 	e.lock()
 	defer e.unlock()
-	snap := spotfleet.Snapshot{Time: e.now}
+	snap := spotfleet.Snapshot{Time: e.now, Instances: make([]spotfleet.Instance, 0, len(e.instOrder)),
+		Services: make([]spotfleet.Service, 0, len(e.services)), TargetGroups: make([]spotfleet.TargetGroup, 0, len(e.tgs))}
+	tasks, targets := 0, 0
+	for _, s := range e.services {
+		tasks += len(s.tasks)
+	}
+	for _, tg := range e.tgs {
+		targets += len(tg.targets)
+	}
+	snap.Tasks, snap.Targets = make([]spotfleet.Task, 0, tasks), make([]spotfleet.Target, 0, targets)
 	for _, g := range e.groups {
 		sg := spotfleet.Group{Name: g.cfg.Name, Desired: g.desired, MinSize: g.cfg.MinSize, MaxSize: g.cfg.MaxSize}
 		if e.cluster != nil {
@@ -231,14 +240,14 @@ func (e *Emulator) shutdown(in *instance) {
 	}
 	e.note("%s shutting down: its processes got SIGTERM", in.id)
 	e.after(timeout, func() { e.terminate(in, "TerminateInstances") })
-	go func() {
-		for _, p := range procs {
-			<-p.Done()
-		}
-		e.lock()
-		defer e.unlock()
-		e.terminate(in, "TerminateInstances")
-	}()
+	left := len(procs)
+	for _, p := range procs {
+		e.whenExited(p, func() {
+			if left--; left == 0 {
+				e.terminate(in, "TerminateInstances")
+			}
+		})
+	}
 }
 
 // failuresShown is how far back a snapshot shows a group's failed launches: DescribeScalingActivities

@@ -126,3 +126,16 @@ func (q *Queue) Len() int {
 
 // Queue returns the event queue.
 func (e *Emulator) Queue() *Queue { return e.bus }
+
+// Visible is how many messages a receive would return now.
+func (q *Queue) Visible() int {
+	q.e.lock()
+	defer q.e.unlock()
+	n := 0
+	for _, m := range q.msgs {
+		if !m.visibleAt.After(q.e.now) {
+			n++
+		}
+	}
+	return n
+}

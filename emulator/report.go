@@ -98,15 +98,8 @@ func (e *Emulator) Report(load *Load) Report {
 		r.LoadBalancer.Target5xx += tg.target5xx.Load()
 		r.LoadBalancer.ClientClosed += tg.clientClosed.Load()
 	}
-	var ms []float64
-	for _, n := range e.notices {
-		switch {
-		case n.deregistered && n.hadTargets:
-			ms = append(ms, float64(n.toDeregistered.Microseconds())/1000)
-		case n.hadTargets && !n.in.alive():
-			r.Interruptions.NotDeregistered++
-		}
-	}
+	r.Interruptions.NotDeregistered = a.notDeregistered
+	ms := slices.Clone(a.deregisteredWallMs)
 	slices.Sort(ms)
 	if len(ms) > 0 {
 		r.Interruptions.NoticeToDeregisteredWall = Percentiles{P50: round(quantile(ms, 0.5), 2), P99: round(quantile(ms, 0.99), 2), Max: round(ms[len(ms)-1], 2)}

@@ -240,6 +240,7 @@ func (e *Emulator) step(st Step) {
 			n = int(math.Ceil(st.Interrupt.Fraction * float64(len(live))))
 		}
 		e.note("market: interrupting %d of %d Spot instances in %v", min(n, len(live)), len(live), st.Interrupt.Pools)
+		e.acct.burst(min(n, len(live)))
 		for _, in := range live[:min(n, len(live))] {
 			e.interrupt(in)
 		}

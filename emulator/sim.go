@@ -1,0 +1,166 @@
+package emulator
+
+import (
+	"syscall"
+	"time"
+
+	"github.com/spotfleet/spotfleet"
+)
+
+// Simulated mode (Options.Simulated) is the emulator without the outside world, for
+// `spotfleet simulate`: tasks are simulated processes, health checks are computed rather
+// than sent, nothing listens, and time is whatever the clock says (a virtual clock that the
+// simulator moves from one timer to the next). Everything else (the market, EC2, Auto
+// Scaling, ECS, target states, the queue and the accounting) is the code `up` runs.
+
+// simGraceful is how long a simulated service takes to finish its in-flight requests and
+// exit after SIGTERM (a service that handles SIGTERM; the stop timeout bounds it).
+const simGraceful = time.Second
+
+// simProcess is a process that exists only in the world's timeline: it runs until it is
+// signalled, and its exit is a timer of the world, not a goroutine, so that a simulation
+// is the same on every run.
+type simProcess struct {
+	e      *Emulator
+	done   chan struct{}
+	exited bool
+	code   int
+	onExit []func()
+	term   bool
+}
+
+func (e *Emulator) startSim() *simProcess { return &simProcess{e: e, done: make(chan struct{})} }
+
+// Signal is called under the world lock: SIGKILL ends the process now, any other signal
+// (SIGTERM) after the service's graceful exit.
+func (p *simProcess) Signal(sig syscall.Signal) error {
+	if p.exited {
+		return nil
+	}
+	if sig == syscall.SIGKILL {
+		p.exit(-1)
+		return nil
+	}
+	if !p.term {
+		p.term = true
+		p.e.after(simGraceful, func() { p.exit(128 + int(syscall.SIGTERM)) })
+	}
+	return nil
+}
+
+func (p *simProcess) Kill()                 { p.Signal(syscall.SIGKILL) }
+func (p *simProcess) Done() <-chan struct{} { return p.done }
+func (p *simProcess) ExitCode() int         { return p.code }
+
+func (p *simProcess) exit(code int) {
+	if p.exited {
+		return
+	}
+	p.exited, p.code = true, code
+	close(p.done)
+	if p.e.closed {
+		return
+	}
+	for _, f := range p.onExit {
+		p.e.after(0, f)
+	}
+}
+
+// whenExited runs f under the world lock once the process has ended: a timer of the world
+// for a simulated process, a goroutine that waits for a real one. Callers hold the lock.
+func (e *Emulator) whenExited(p Process, f func()) {
+	if sp, ok := p.(*simProcess); ok {
+		sp.onExit = append(sp.onExit, f)
+		return
+	}
+	go func() {
+		<-p.Done()
+		e.lock()
+		defer e.unlock()
+		f()
+	}()
+}
+
+// alive says whether a process still runs. Callers hold the lock.
+func alive(p Process) bool {
+	if p == nil {
+		return false
+	}
+	select {
+	case <-p.Done():
+		return false
+	default:
+		return true
+	}
+}
+
+// simWatch computes a target's health checks in simulated mode, where the check of a
+// simulated process is known without sending it: the target is checked at the target
+// group's ticks while its state can still change (initial, or its process ended), and not
+// at all while it is stable, so that a month of a thousand healthy targets costs nothing.
+func (tg *targetGroup) simWatch(t *target) {
+	e := tg.e
+	if !e.opt.Simulated || t.probing || !t.state.Registered() {
+		return
+	}
+	t.probing = true
+	interval := tg.lb.HealthCheck.Interval.D()
+	next := e.start.Add(e.now.Sub(e.start).Truncate(interval) + interval)
+	e.at(next, func() {
+		t.probing = false
+		if !t.state.Registered() {
+			return
+		}
+		ok := tg.serving(t)
+		tg.probed(t, ok)
+		if stable := (ok && t.state == spotfleet.TargetHealthy) || (!ok && t.state == spotfleet.TargetUnhealthy); !stable {
+			tg.simWatch(t)
+		}
+	})
+}
+
+// serving says whether a target's process answers its health check: it runs.
+func (tg *targetGroup) serving(t *target) bool {
+	if t.task != nil {
+		return alive(t.task.proc)
+	}
+	if in := tg.e.instances[t.instanceID]; in != nil && in.app != nil {
+		return alive(in.app.proc)
+	}
+	return false
+}
+
+// NextEvent is when the world's next timer is due; ok is false when none is.
+func (e *Emulator) NextEvent() (time.Time, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.timers) == 0 {
+		return time.Time{}, false
+	}
+	return e.timers[0].at, true
+}
+
+// Advance brings the world to its clock's time, running every timer due by then.
+func (e *Emulator) Advance() {
+	e.lock()
+	e.unlock()
+}
+
+// start starts a service's process: a simulated one in simulated mode.
+func (e *Emulator) startProcess(spec ProcSpec) (Process, error) {
+	if e.opt.Simulated {
+		return e.startSim(), nil
+	}
+	return e.opt.Runner.Start(spec)
+}
+
+// changed counts a change of what a snapshot shows. Callers hold the lock.
+func (e *Emulator) changed() { e.version++ }
+
+// Version counts the changes a snapshot can show (instances, tasks, targets, desired
+// capacities, container instance states): a simulation steps the controller when it moves.
+func (e *Emulator) Version() uint64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.version
+}

@@ -1,0 +1,85 @@
+package emulator
+
+import (
+	"slices"
+	"time"
+
+	"github.com/spotfleet/spotfleet"
+)
+
+// SimStats is what a simulation adds to the report: the shape of the time below desired,
+// the capacity missing, the cost bound, and the timeline's marks.
+type SimStats struct {
+	// Outages are the stretches below desired (from when the fleet first served), the one
+	// still going at the end included.
+	Outages []time.Duration
+	// ShortfallUnitSeconds is the desired capacity not served, in tasks (or capacity units
+	// under workload instances) times seconds.
+	ShortfallUnitSeconds float64
+	// ServedSeconds is the time from when the fleet first served to now.
+	ServedSeconds float64
+	// OmniscientUSD is the cost of the manifest's capacity at the cheapest available price
+	// at every moment (omniscientRate).
+	OmniscientUSD float64
+	// LargestBurst is the most notices one market event gave.
+	LargestBurst int
+	// NoticeMarks and RefusalMarks are when notices came and launches were refused (the
+	// first 10,000 of each), from the start.
+	NoticeMarks, RefusalMarks []time.Duration
+}
+
+// SimStats measures the run so far.
+func (e *Emulator) SimStats() SimStats {
+	e.lock()
+	defer e.unlock()
+	a := e.acct
+	st := SimStats{ShortfallUnitSeconds: a.shortfallUnitSeconds, OmniscientUSD: a.omniscientUSD,
+		LargestBurst: a.largestBurst, Outages: slices.Clone(a.outages),
+		NoticeMarks: slices.Clone(a.noticeMarks), RefusalMarks: slices.Clone(a.refusalMarks)}
+	if a.ready {
+		st.ServedSeconds = (e.elapsed() - a.readyAt).Seconds()
+	}
+	if !a.belowSince.IsZero() {
+		st.Outages = append(st.Outages, e.now.Sub(a.belowSince))
+	}
+	return st
+}
+
+// Sample is the fleet at one moment, for a timeline.
+type Sample struct {
+	At               time.Duration
+	Desired, Healthy int // tasks (or capacity units) of the manifest's services
+	Spot, OnDemand   int // live instances
+	CoverTasks       int // tasks of the fallback's companion services
+	UnavailablePools int
+}
+
+// Sample reads the fleet now.
+func (e *Emulator) Sample() Sample {
+	e.lock()
+	defer e.unlock()
+	s := Sample{At: e.elapsed()}
+	for _, sv := range e.services {
+		if sv.covers == nil {
+			s.Desired += sv.desiredUnits()
+			s.Healthy += sv.healthyUnits()
+		} else {
+			s.CoverTasks += len(sv.tasks)
+		}
+	}
+	for _, in := range e.instOrder {
+		switch {
+		case !in.alive():
+		case in.lifecycle == spotfleet.Spot:
+			s.Spot++
+		default:
+			s.OnDemand++
+		}
+	}
+	for _, p := range e.market.pools {
+		if p.capacity == 0 {
+			s.UnavailablePools++
+		}
+	}
+	return s
+}

@@ -1,0 +1,299 @@
+// Package simulate answers the question users ask before they move a service to Spot:
+// over weeks of realistic Spot behaviour, what does this fleet cost, how available does it
+// stay, and how does spotfleet compare with what runs today (ECS alone, the reference
+// designs' functions)? A simulation is the emulator in simulated mode (simulated processes,
+// no network) on a virtual clock that jumps from one timer to the next, with the same
+// controller code that `up` and `controller` run, stepped synchronously: at once when an
+// event arrives or the fleet changes, and at the moments its own timing decides
+// (Controller.NextWake). docs/simulation.md.
+package simulate
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spotfleet/spotfleet/clock"
+	"github.com/spotfleet/spotfleet/controller"
+	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/internal/spotdata"
+	"github.com/spotfleet/spotfleet/manifest"
+)
+
+// Controllers that a simulation compares.
+const (
+	Spotfleet = "spotfleet" // spotfleet's controller
+	Seed      = "seed"      // the reference designs' functions (S2's, and S1's with a fallback block)
+	None      = "none"      // ECS and Auto Scaling alone
+)
+
+// Input is one manifest to simulate, named as the report shows it.
+type Input struct {
+	Name     string
+	Manifest *manifest.Manifest
+}
+
+// Options choose what to simulate.
+type Options struct {
+	Manifests   []Input
+	Controllers []string
+	Duration    time.Duration // of each run, emulated
+	Runs        int           // per manifest × controller; run i has seed Seed+i
+	Seed        uint64
+	// Market is the market model (emulator.MarketAdvisor, MarketStress, MarketTrace, or
+	// MarketScripted with Scenario's steps); Traces feed the trace model.
+	Market   string
+	Traces   []spotdata.Trace
+	Scenario *emulator.Scenario // steps and boot time; may be nil
+	// Parallel is how many runs go at once; default the number of cores.
+	Parallel int
+	// Progress is told of each run done (done of total); may be nil.
+	Progress func(done, total int)
+	// SampleEvery is the spacing of the timeline kept of each manifest × controller's first
+	// run; default an hour, 0 of a run's length / 2,000 at the finest.
+	SampleEvery time.Duration
+}
+
+// epoch is when every simulation starts: a fixed time keeps runs the same byte for byte.
+var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// controllerTick is the controller's tick, as Run has it by default: a simulation steps the
+// controller at most this often for changes, and at the moments NextWake says.
+const controllerTick = time.Second
+
+// Run simulates every manifest × controller × run and reports the means and intervals.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	if o.Runs < 1 || o.Duration <= 0 || len(o.Manifests) == 0 || len(o.Controllers) == 0 {
+		return nil, fmt.Errorf("simulate: need manifests, controllers, a duration and runs")
+	}
+	if o.SampleEvery <= 0 {
+		o.SampleEvery = max(o.Duration/2000, time.Minute)
+	}
+	type job struct {
+		mi, ci, run int
+	}
+	var jobs []job
+	for mi := range o.Manifests {
+		for ci := range o.Controllers {
+			for run := range o.Runs {
+				jobs = append(jobs, job{mi, ci, run})
+			}
+		}
+	}
+	runs := make([]runResult, len(jobs))
+	parallel := o.Parallel
+	if parallel <= 0 {
+		parallel = runtime.GOMAXPROCS(0)
+	}
+	// A simulation allocates a snapshot per controller round and keeps little: collecting
+	// less often makes a month of a large fleet a third faster (BENCHMARKS.md).
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	start := time.Now()
+	var done atomic.Int64
+	var firstErr error
+	var errOnce sync.Once
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			in := o.Manifests[j.mi]
+			r, err := runOne(ctx, in.Manifest, o.Controllers[j.ci], o, o.Seed+uint64(j.run), j.run == 0)
+			if err != nil {
+				errOnce.Do(func() {
+					firstErr = fmt.Errorf("%s, controller %s, run %d: %w", in.Name, o.Controllers[j.ci], j.run, err)
+				})
+				return
+			}
+			runs[i] = r
+			if o.Progress != nil {
+				o.Progress(int(done.Add(1)), len(jobs))
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	rep := &Report{Market: marketName(o.Market), Days: o.Duration.Hours() / 24, Runs: o.Runs, Seed: o.Seed}
+	for mi, in := range o.Manifests {
+		for ci, ctl := range o.Controllers {
+			k := (mi*len(o.Controllers) + ci) * o.Runs
+			rep.Results = append(rep.Results, aggregate(in.Name, ctl, runs[k:k+o.Runs]))
+		}
+	}
+	rep.WallSeconds = time.Since(start).Seconds()
+	return rep, nil
+}
+
+func marketName(m string) string {
+	if m == emulator.MarketScripted {
+		return "scripted"
+	}
+	return m
+}
+
+// stepper is a controller as the simulation drives it.
+type stepper interface {
+	step(ctx context.Context)
+	// next is when it wants to be stepped with nothing happening (zero: not until then).
+	next(now time.Time) time.Time
+}
+
+type spotfleetStepper struct{ c *controller.Controller }
+
+func (s *spotfleetStepper) step(ctx context.Context) { s.c.Step(ctx) }
+func (s *spotfleetStepper) next(time.Time) time.Time { return s.c.NextWake() }
+
+type seedStepper struct{ s *controller.Seed }
+
+func (s seedStepper) step(ctx context.Context) { s.s.Step(ctx) }
+func (s seedStepper) next(time.Time) time.Time { return s.s.NextRun() }
+
+// noneStepper is ECS alone: nothing reads the events, which are dropped so that a month's
+// queue does not fill memory.
+type noneStepper struct{ q *emulator.Queue }
+
+func (s noneStepper) step(ctx context.Context) {
+	for {
+		msgs, _ := s.q.ReceiveMessages(ctx, 10, 0, time.Hour)
+		if len(msgs) == 0 {
+			return
+		}
+		for _, m := range msgs {
+			s.q.DeleteMessage(ctx, m.ReceiptHandle)
+		}
+	}
+}
+func (noneStepper) next(time.Time) time.Time { return time.Time{} }
+
+// runResult is what one run measured.
+type runResult struct {
+	report     emulator.Report
+	sim        emulator.SimStats
+	ctl        *controller.Stats
+	timeline   []emulator.Sample
+	wallSecond float64
+}
+
+// runOne simulates one manifest under one controller for o.Duration.
+func runOne(ctx context.Context, m *manifest.Manifest, ctl string, o Options, seed uint64, keepTimeline bool) (runResult, error) {
+	wall := time.Now()
+	m = quiet(m)
+	clk := clock.NewVirtual(epoch)
+	boot := emulator.DefaultBootTime
+	if o.Scenario != nil && o.Scenario.BootTime > 0 {
+		boot = o.Scenario.BootTime.D()
+	}
+	e, err := emulator.New(m, emulator.Options{Clock: clk, Simulated: true, Seed: seed, BootTime: boot,
+		AgentDrainsOnNotice: m.Workload == manifest.WorkloadECS,
+		Market:              emulator.MarketOptions{Model: o.Market, Traces: o.Traces, Intensity: 1}})
+	if err != nil {
+		return runResult{}, err
+	}
+	defer e.Close()
+	if err := e.Start(); err != nil {
+		return runResult{}, err
+	}
+	if o.Scenario != nil {
+		if err := e.Play(o.Scenario); err != nil {
+			return runResult{}, err
+		}
+	}
+	cfg := controller.Config{Manifest: m, Provider: e, Queue: e.Queue(), Clock: clk, Account: emulator.AccountID,
+		Log: slog.New(slog.DiscardHandler), Sequential: true, Tick: controllerTick}
+	var st stepper
+	var c *controller.Controller
+	switch ctl {
+	case Spotfleet:
+		if c, err = controller.New(cfg); err != nil {
+			return runResult{}, err
+		}
+		st = &spotfleetStepper{c: c}
+	case Seed:
+		s, err := controller.NewSeed(cfg)
+		if err != nil {
+			return runResult{}, err
+		}
+		st = seedStepper{s}
+	case None:
+		st = noneStepper{e.Queue()}
+	default:
+		return runResult{}, fmt.Errorf("controller %q: use %s, %s or %s", ctl, Spotfleet, Seed, None)
+	}
+
+	var r runResult
+	end := epoch.Add(o.Duration)
+	nextSample := epoch
+	q := e.Queue()
+	wake := st.next(epoch)
+	var seen uint64 // the world's version at the last step
+	lastStep := epoch.Add(-controllerTick)
+	for ctx.Err() == nil {
+		now := clk.Now()
+		if keepTimeline && !now.Before(nextSample) {
+			r.timeline = append(r.timeline, e.Sample())
+			nextSample = nextSample.Add(o.SampleEvery)
+		}
+		// A round reads every change since the last: at most one per controllerTick, as a
+		// round on AWS takes about that long and reads what arrived meanwhile.
+		changed := e.Version() != seen || q.Visible() > 0
+		due := changed && !now.Before(lastStep.Add(controllerTick))
+		if due || (!wake.IsZero() && !now.Before(wake)) {
+			st.step(ctx)
+			lastStep = now
+			seen = e.Version() // what the step itself changed is acted on with it
+			wake = st.next(now)
+			changed = e.Version() != seen || q.Visible() > 0
+		}
+		next := end
+		if t, ok := e.NextEvent(); ok && t.Before(next) {
+			next = t
+		}
+		if !wake.IsZero() && wake.Before(next) {
+			next = wake
+		}
+		if changed {
+			if t := lastStep.Add(controllerTick); t.Before(next) {
+				next = t
+			}
+		}
+		if keepTimeline && nextSample.Before(next) {
+			next = nextSample
+		}
+		if !next.After(now) && next.Equal(end) {
+			break
+		}
+		clk.Set(next)
+		e.Advance()
+	}
+	if err := ctx.Err(); err != nil {
+		return runResult{}, err
+	}
+	r.report, r.sim = e.Report(nil), e.SimStats()
+	if c != nil {
+		s := c.Stats()
+		r.ctl = &s
+	}
+	r.wallSecond = time.Since(wall).Seconds()
+	return r, nil
+}
+
+// quiet copies a manifest without its webhooks: a simulation calls nothing outside.
+func quiet(m *manifest.Manifest) *manifest.Manifest {
+	c := *m
+	c.Interruptions.Notify = nil
+	return &c
+}

@@ -1,0 +1,116 @@
+package simulate
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/manifest"
+)
+
+func load(t testing.TB, file string) Input {
+	t.Helper()
+	m, diags, err := manifest.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := diags.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return Input{Name: file, Manifest: m}
+}
+
+var wall = regexp.MustCompile(`"wallSeconds": [0-9.e+-]+`)
+
+// TestSameOptionsSameReport: a simulation is a function of its options: the same flags
+// give the same JSON, byte for byte, but for the wall times.
+func TestSameOptionsSameReport(t *testing.T) {
+	o := Options{Manifests: []Input{load(t, "../examples/s3-ecs-service-autoscaled.yaml")},
+		Controllers: []string{Spotfleet, None}, Duration: 2 * 24 * time.Hour, Runs: 2, Seed: 3, Market: emulator.MarketStress}
+	var out [2][]byte
+	for i := range out {
+		rep, err := Run(context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := rep.JSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = wall.ReplaceAll(b, []byte(`"wallSeconds": 0`))
+	}
+	if !bytes.Equal(out[0], out[1]) {
+		os.WriteFile(t.TempDir()+"/a.json", out[0], 0o644)
+		t.Fatalf("two runs of the same options differ:\n%s\n---\n%s", out[0], out[1])
+	}
+	rep, _ := Run(context.Background(), o)
+	rep.WriteTable(os.Stdout)
+}
+
+// BenchmarkMonthS3 is 30 days of the S3 example under the spotfleet controller on the
+// stress market, one run on one core (goal: at most 5 s).
+func BenchmarkMonthS3(b *testing.B) {
+	o := Options{Manifests: []Input{load(b, "../examples/s3-ecs-service-autoscaled.yaml")},
+		Controllers: []string{Spotfleet}, Duration: 30 * 24 * time.Hour, Runs: 1, Seed: 1, Market: emulator.MarketStress, Parallel: 1}
+	for b.Loop() {
+		if _, err := Run(context.Background(), o); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// largeFleet is 1,000 tasks on about 100 instances: a quarter On-Demand, the rest on six
+// Spot types in three zones, with a fallback.
+const largeFleet = `name: large
+capacity:
+  - name: on-demand
+    instanceTypes: [m5.xlarge, m6i.xlarge]
+    zones: [us-east-1a, us-east-1b, us-east-1c]
+    maxSize: 200
+    onDemandPercentageAboveBaseCapacity: 100
+  - name: spot
+    instanceTypes: [m5.xlarge, m5a.xlarge, m5d.xlarge, m6i.xlarge, m6a.xlarge, m7i.xlarge]
+    zones: [us-east-1a, us-east-1b, us-east-1c]
+    maxSize: 200
+fallback: {from: spot, to: on-demand}
+services:
+  - name: web
+    command: [web]
+    desiredCount: 1000
+    cpu: 384
+    memory: 768
+    capacityProviderStrategy:
+      - {capacityProvider: on-demand, weight: 1}
+      - {capacityProvider: spot, weight: 3}
+    loadBalancer: {listenerPort: 8080, deregistrationDelay: 10s}
+`
+
+// BenchmarkMonthLargeFleet is 30 days of 1,000 tasks on about 100 instances under the
+// spotfleet controller on the stress market, one run on one core (goal: at most 60 s).
+func BenchmarkMonthLargeFleet(b *testing.B) {
+	m, diags := manifest.Parse("large.yaml", []byte(largeFleet))
+	if err := diags.Err(); err != nil {
+		b.Fatal(err)
+	}
+	o := Options{Manifests: []Input{{Name: "large", Manifest: m}},
+		Controllers: []string{Spotfleet}, Duration: benchDays() * 24 * time.Hour, Runs: 1, Seed: 1, Market: emulator.MarketStress, Parallel: 1}
+	for b.Loop() {
+		rep, err := Run(context.Background(), o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rep.WriteTable(os.Stdout)
+	}
+}
+
+// benchDays is SIM_DAYS (for profiling a shorter run), 30 by default.
+func benchDays() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("SIM_DAYS") + "h"); err == nil && d > 0 {
+		return time.Duration(d.Hours())
+	}
+	return 30
+}
