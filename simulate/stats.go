@@ -25,7 +25,11 @@ type Result struct {
 	SavingsPercent Stat `json:"savingsPercent"`
 	OmniscientUSD  Stat `json:"omniscientUsd"`
 
+	SpotInstanceHours     Stat `json:"spotInstanceHours"`
+	OnDemandInstanceHours Stat `json:"onDemandInstanceHours"`
+
 	AvailabilityPercent Stat `json:"availabilityPercent"`
+	BelowDesiredSeconds Stat `json:"belowDesiredSeconds"`
 	ShortfallTaskHours  Stat `json:"shortfallTaskHours"`
 	OutageP99Seconds    Stat `json:"outageP99Seconds"`
 	OutageMaxSeconds    Stat `json:"outageMaxSeconds"`
@@ -84,6 +88,9 @@ func aggregate(name, ctl string, runs []runResult) Result {
 		}
 		return 100 * (1 - r.report.Capacity.SecondsBelowDesired/r.sim.ServedSeconds)
 	})
+	res.SpotInstanceHours = always(func(r runResult) float64 { return r.report.Capacity.SpotInstanceSeconds / 3600 })
+	res.OnDemandInstanceHours = always(func(r runResult) float64 { return r.report.Capacity.OnDemandInstanceSeconds / 3600 })
+	res.BelowDesiredSeconds = always(func(r runResult) float64 { return r.report.Capacity.SecondsBelowDesired })
 	res.ShortfallTaskHours = always(func(r runResult) float64 { return r.sim.ShortfallUnitSeconds / 3600 })
 	res.OutageP99Seconds = always(func(r runResult) float64 { return quantile(seconds(r.sim.Outages), 0.99) })
 	res.OutageMaxSeconds = always(func(r runResult) float64 { return quantile(seconds(r.sim.Outages), 1) })

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/internal/spotdata"
+	"github.com/spotfleet/spotfleet/simulate"
+)
+
+type simulateOptions struct {
+	files, controllers       []string
+	days                     float64
+	runs                     int
+	seed                     uint64
+	market, traces, scenario string
+	output, html             string
+}
+
+func newSimulateCmd() *cobra.Command {
+	var o simulateOptions
+	cmd := &cobra.Command{
+		Use:   "simulate -f FILE [-f FILE2 ...] [--days 30] [--runs 20] [--market stress|advisor|trace]",
+		Short: "Simulate weeks of Spot for a fleet: its cost, how available it stays, strategy against strategy",
+		Long: `Runs each manifest under each controller for --days of emulated time, --runs times (run i
+with seed --seed + i), and reports per manifest × controller the mean and 95% interval of
+what the fleet cost (and what all On-Demand would have cost), the share of time every
+service had its desired count serving, the outages, the interruptions, and the fallback's
+reaction and return. No process is started and no port is opened: the emulator runs with
+simulated processes on a virtual clock that jumps from one event to the next, with the
+same controller code as up and controller. The same flags give the same report.
+
+Markets (printed in the report):
+  stress   (default) pools lose their Spot capacity for hours at a time, as the SkyPilot
+           traces measured it, scaled by each type's Spot Advisor band: pessimistic.
+  advisor  each type's Spot Advisor band read as a monthly share of instances interrupted,
+           launches never refused: optimistic.
+  trace    the availability traces in --traces DIR replayed, one per pool.
+  scripted only the steps of --scenario.
+Controllers: spotfleet (this controller), seed (the reference designs' functions: S2's on
+interruptions, S1's with a fallback block), none (ECS and Auto Scaling alone).
+docs/simulation.md explains the model and how it compares with the traces.`,
+		Example: `  spotfleet simulate -f examples/s3-ecs-service-autoscaled.yaml
+  spotfleet simulate -f fleet-4-types.yaml -f fleet-10-types.yaml --days 30 --runs 20 --html report.html
+  spotfleet simulate -f spotfleet.yaml --market trace --traces ../shared/data/spot/traces/skypilot/availability/1-node -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runSimulate(cmd, o) },
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&o.files, "file", "f", nil, "a manifest (repeat to compare several)")
+	f.StringSliceVar(&o.controllers, "controller", []string{simulate.Spotfleet, simulate.Seed, simulate.None}, "the controllers to compare: spotfleet, seed, none")
+	f.Float64Var(&o.days, "days", 30, "emulated days of each run")
+	f.IntVar(&o.runs, "runs", 20, "runs per manifest and controller (they differ by seed)")
+	f.Uint64Var(&o.seed, "seed", 1, "the seed of the first run")
+	f.StringVar(&o.market, "market", emulator.MarketStress, "the Spot market: stress, advisor, trace or scripted")
+	f.StringVar(&o.traces, "traces", "", "a directory of availability traces (SkyPilot's JSON), for --market trace")
+	f.StringVar(&o.scenario, "scenario", "", "a scenario file whose steps (and boot time) play on top of the market")
+	f.StringVarP(&o.output, "output", "o", "table", "table or json")
+	f.StringVar(&o.html, "html", "", "also write a self-contained HTML report with charts to this file")
+	return cmd
+}
+
+func runSimulate(cmd *cobra.Command, o simulateOptions) error {
+	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	if len(o.files) == 0 {
+		o.files = []string{"spotfleet.yaml"}
+	}
+	if o.output != "table" && o.output != "json" {
+		return fmt.Errorf("-o %q: use table or json", o.output)
+	}
+	if o.days <= 0 || o.days > 3650 {
+		return fmt.Errorf("--days %g: use more than 0 and at most 3650", o.days)
+	}
+	if o.runs < 1 || o.runs > 10000 {
+		return fmt.Errorf("--runs %d: use 1 to 10000", o.runs)
+	}
+	for _, c := range o.controllers {
+		if c != simulate.Spotfleet && c != simulate.Seed && c != simulate.None {
+			return fmt.Errorf("--controller %q: use spotfleet, seed or none (comma separated)", c)
+		}
+	}
+	opt := simulate.Options{Controllers: o.controllers, Duration: time.Duration(o.days * 24 * float64(time.Hour)),
+		Runs: o.runs, Seed: o.seed}
+	switch o.market {
+	case emulator.MarketStress, emulator.MarketAdvisor:
+		opt.Market = o.market
+	case emulator.MarketTrace:
+		if o.traces == "" {
+			return fmt.Errorf("--market trace needs --traces DIR: a directory of SkyPilot availability traces (JSON), such as shared/data/spot/traces/skypilot/availability/1-node")
+		}
+		traces, err := spotdata.LoadTraces(o.traces)
+		if err != nil {
+			return fmt.Errorf("--traces: %w", err)
+		}
+		opt.Market, opt.Traces = o.market, traces
+	case "scripted":
+		if o.scenario == "" {
+			return fmt.Errorf("--market scripted needs --scenario FILE: its steps are the market")
+		}
+		opt.Market = emulator.MarketScripted
+	default:
+		return fmt.Errorf("--market %q: use stress, advisor, trace or scripted", o.market)
+	}
+	for _, file := range o.files {
+		m, err := loadManifest(file, errOut)
+		if err != nil {
+			return err
+		}
+		opt.Manifests = append(opt.Manifests, simulate.Input{Name: strings.TrimSuffix(filepath.Base(file), filepath.Ext(file)), Manifest: m})
+	}
+	if o.scenario != "" {
+		sc, diags, err := emulator.LoadScenario(o.scenario)
+		if err != nil {
+			return err
+		}
+		for _, in := range opt.Manifests {
+			diags = append(diags, sc.Check(in.Manifest, opt.Duration)...)
+		}
+		for _, d := range diags {
+			fmt.Fprintln(errOut, d.String())
+		}
+		if diags.Err() != nil {
+			return exitError{"invalid scenario"}
+		}
+		opt.Scenario = sc
+		if sc.Load != nil {
+			fmt.Fprintln(errOut, "note: a simulation sends no requests; the scenario's load is not used")
+		}
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if isTerminal(errOut) {
+		opt.Progress = progressBar(errOut)
+	}
+	rep, err := simulate.Run(ctx, opt)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("interrupted: no report")
+		}
+		return err
+	}
+	if o.html != "" {
+		if err := writeHTML(o.html, rep); err != nil {
+			return err
+		}
+	}
+	if o.output == "json" {
+		b, err := rep.JSON()
+		if err != nil {
+			return err
+		}
+		_, err = out.Write(b)
+		return err
+	}
+	if err := rep.WriteTable(out); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%d simulations in %s", len(rep.Results)*rep.Runs, time.Duration(rep.WallSeconds*float64(time.Second)).Round(time.Millisecond))
+	if o.html != "" {
+		fmt.Fprintf(out, "; charts in %s", o.html)
+	}
+	fmt.Fprintln(out)
+	return nil
+}
+
+func writeHTML(file string, rep *simulate.Report) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return fmt.Errorf("--html: %w", err)
+	}
+	if err := rep.WriteHTML(f); err != nil {
+		f.Close()
+		return fmt.Errorf("--html: %w", err)
+	}
+	return f.Close()
+}
+
+// progressBar redraws one line on a terminal as runs complete.
+func progressBar(w io.Writer) func(done, total int) {
+	var mu sync.Mutex
+	start := time.Now()
+	return func(done, total int) {
+		mu.Lock()
+		defer mu.Unlock()
+		const width = 30
+		n := width * done / total
+		eta := ""
+		if done < total {
+			left := time.Duration(float64(time.Since(start)) / float64(done) * float64(total-done))
+			eta = fmt.Sprintf(", about %s left", left.Round(time.Second))
+		}
+		fmt.Fprintf(w, "\r\x1b[Ksimulating [%s%s] %d/%d runs%s", strings.Repeat("#", n), strings.Repeat(".", width-n), done, total, eta)
+		if done == total {
+			fmt.Fprint(w, "\r\x1b[K")
+		}
+	}
+}
