@@ -44,13 +44,17 @@ func (l *Load) Run(ctx context.Context, clk clock.Clock, url string, rps float64
 	for {
 		select {
 		case <-ctx.Done():
+			// What fell due but did not leave before the end is behind too.
+			if due := int64(clk.Now().Sub(start).Seconds() * rps); due > sent {
+				l.behind.Add(due - sent)
+			}
 			wg.Wait()
 			client.CloseIdleConnections()
 			return
 		case <-tick.C:
 		}
 		due := int64(clk.Now().Sub(start).Seconds() * rps)
-		for ; sent < due; sent++ {
+		for ; sent < due && ctx.Err() == nil; sent++ {
 			if l.inflight.Load() >= maxInflight {
 				l.behind.Add(1)
 				continue

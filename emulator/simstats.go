@@ -83,3 +83,24 @@ func (e *Emulator) Sample() Sample {
 	}
 	return s
 }
+
+// PoolsAvailable says, for each Spot pool in the market's order (Pools), whether it has
+// capacity now.
+func (e *Emulator) PoolsAvailable() []bool {
+	e.lock()
+	defer e.unlock()
+	out := make([]bool, len(e.market.pools))
+	for i, p := range e.market.pools {
+		out[i] = p.capacity != 0
+	}
+	return out
+}
+
+// Pools lists the market's Spot pools.
+func (e *Emulator) Pools() []spotfleet.Pool {
+	out := make([]spotfleet.Pool, len(e.market.pools))
+	for i, p := range e.market.pools {
+		out[i] = p.Pool
+	}
+	return out
+}

@@ -3,12 +3,15 @@ package simulate
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
 
 	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/internal/spotdata"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
@@ -47,8 +50,6 @@ func TestSameOptionsSameReport(t *testing.T) {
 		os.WriteFile(t.TempDir()+"/a.json", out[0], 0o644)
 		t.Fatalf("two runs of the same options differ:\n%s\n---\n%s", out[0], out[1])
 	}
-	rep, _ := Run(context.Background(), o)
-	rep.WriteTable(os.Stdout)
 }
 
 // BenchmarkMonthS3 is 30 days of the S3 example under the spotfleet controller on the
@@ -80,7 +81,7 @@ fallback: {from: spot, to: on-demand}
 services:
   - name: web
     command: [web]
-    desiredCount: 1000
+    desiredCount: %d
     cpu: 384
     memory: 768
     capacityProviderStrategy:
@@ -92,18 +93,13 @@ services:
 // BenchmarkMonthLargeFleet is 30 days of 1,000 tasks on about 100 instances under the
 // spotfleet controller on the stress market, one run on one core (goal: at most 60 s).
 func BenchmarkMonthLargeFleet(b *testing.B) {
-	m, diags := manifest.Parse("large.yaml", []byte(largeFleet))
-	if err := diags.Err(); err != nil {
-		b.Fatal(err)
-	}
+	m := largeManifest(b, 1000)
 	o := Options{Manifests: []Input{{Name: "large", Manifest: m}},
 		Controllers: []string{Spotfleet}, Duration: benchDays() * 24 * time.Hour, Runs: 1, Seed: 1, Market: emulator.MarketStress, Parallel: 1}
 	for b.Loop() {
-		rep, err := Run(context.Background(), o)
-		if err != nil {
+		if _, err := Run(context.Background(), o); err != nil {
 			b.Fatal(err)
 		}
-		rep.WriteTable(os.Stdout)
 	}
 }
 
@@ -113,4 +109,68 @@ func benchDays() time.Duration {
 		return time.Duration(d.Hours())
 	}
 	return 30
+}
+
+func largeManifest(tb testing.TB, tasks int) *manifest.Manifest {
+	m, diags := manifest.Parse("large.yaml", []byte(fmt.Sprintf(largeFleet, tasks)))
+	if err := diags.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}
+
+// BenchmarkGrowth shows how a simulation's time grows with its length (the S3 example) and
+// with the fleet (7 days of 100, 300 and 1,000 tasks, a task per 0.1 instance), one core.
+func BenchmarkGrowth(b *testing.B) {
+	s3 := load(b, "../examples/s3-ecs-service-autoscaled.yaml")
+	for _, days := range []int{1, 7, 30, 90} {
+		b.Run(fmt.Sprintf("s3/days=%d", days), func(b *testing.B) {
+			o := Options{Manifests: []Input{s3}, Controllers: []string{Spotfleet}, Duration: time.Duration(days) * 24 * time.Hour,
+				Runs: 1, Seed: 1, Market: emulator.MarketStress, Parallel: 1}
+			for b.Loop() {
+				if _, err := Run(context.Background(), o); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	for _, tasks := range []int{100, 300, 1000} {
+		b.Run(fmt.Sprintf("fleet/days=7/tasks=%d", tasks), func(b *testing.B) {
+			o := Options{Manifests: []Input{{Name: "large", Manifest: largeManifest(b, tasks)}}, Controllers: []string{Spotfleet},
+				Duration: 7 * 24 * time.Hour, Runs: 1, Seed: 1, Market: emulator.MarketStress, Parallel: 1}
+			for b.Loop() {
+				if _, err := Run(context.Background(), o); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestEveryExampleUnderEveryController: each example runs under each controller on each
+// market, and the figures hold together.
+func TestEveryExampleUnderEveryController(t *testing.T) {
+	files, _ := filepath.Glob("../examples/*.yaml")
+	var inputs []Input
+	for _, f := range files {
+		inputs = append(inputs, load(t, f))
+	}
+	traces := []spotdata.Trace{{Name: "t", Gap: time.Hour, Up: []bool{true, true, true, false, true, false, false, true}}}
+	for _, market := range []string{emulator.MarketStress, emulator.MarketAdvisor, emulator.MarketTrace} {
+		rep, err := Run(context.Background(), Options{Manifests: inputs, Controllers: []string{Spotfleet, Seed, None},
+			Duration: 2 * 24 * time.Hour, Runs: 2, Seed: 5, Market: market, Traces: traces})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Results) != 3*len(inputs) {
+			t.Fatalf("%d results, want %d", len(rep.Results), 3*len(inputs))
+		}
+		for _, x := range rep.Results {
+			a := x.AvailabilityPercent.Mean
+			if a <= 0 || a > 100 || x.CostUSD.Mean <= 0 || x.CostUSD.Mean > x.AllOnDemandUSD.Mean+1e-9 || x.OmniscientUSD.Mean > x.AllOnDemandUSD.Mean {
+				t.Errorf("%s market, %s under %s: availability %.3f%%, cost %.2f, all On-Demand %.2f, omniscient %.2f",
+					market, x.Manifest, x.Controller, a, x.CostUSD.Mean, x.AllOnDemandUSD.Mean, x.OmniscientUSD.Mean)
+			}
+		}
+	}
 }
