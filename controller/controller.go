@@ -78,7 +78,16 @@ type Controller struct {
 	mu    sync.Mutex // guards stats, read by Stats from other goroutines
 	stats Stats
 	lat   map[Phase][]time.Duration
+
+	// The periodic summary in the log: when the last was, and what happened since.
+	summarizedAt   time.Time
+	rounds         int
+	lastRound      time.Duration
+	eventsSinceSum int
 }
+
+// summaryEvery is how often the controller logs a line of what it is doing.
+const summaryEvery = time.Minute
 
 // maxKept bounds the latencies (per phase) kept for Stats; the histograms keep the rest.
 const maxKept = 10_000
@@ -237,6 +246,13 @@ func (c *Controller) Report(ctx context.Context, kind spotfleet.EventKind, insta
 
 // round is one observe-decide-act cycle.
 func (c *Controller) round(ctx context.Context, batch []input) {
+	began := c.clk.Now()
+	defer func() {
+		d := c.clk.Now().Sub(began)
+		c.metrics.round.Observe(d.Seconds())
+		c.rounds, c.lastRound, c.eventsSinceSum = c.rounds+1, d, c.eventsSinceSum+len(batch)
+		c.summarize(began)
+	}()
 	snap, err := c.p.Snapshot(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -382,7 +398,11 @@ func (c *Controller) intake(in input, v *view, now time.Time) []string {
 		}
 	}
 	c.mem.add(n.pool, weight, now)
-	c.log.Info("notice", "kind", s.kind, "instance", s.instance, "pool", n.pool, "action", n.action, "deadline", n.deadline)
+	if n.deadline.IsZero() { // a rebalance recommendation has none
+		c.log.Info("notice", "kind", s.kind, "instance", s.instance, "pool", n.pool, "action", n.action)
+	} else {
+		c.log.Info("notice", "kind", s.kind, "instance", s.instance, "pool", n.pool, "action", n.action, "deadline", n.deadline)
+	}
 	c.reach(n, PhaseReceived, now)
 	if n.action == manifest.RebalanceIgnore {
 		delete(c.notices, n.key)
@@ -472,4 +492,28 @@ func aliveInstances(s *spotfleet.Snapshot) int {
 		}
 	}
 	return n
+}
+
+// summarize logs, at most once every summaryEvery, one line of what the controller is
+// doing: notices in flight, covers, rounds and events since the last line, the last round's
+// duration.
+func (c *Controller) summarize(now time.Time) {
+	if now.Sub(c.summarizedAt) < summaryEvery {
+		return
+	}
+	if c.summarizedAt.IsZero() {
+		c.summarizedAt = now
+		return
+	}
+	attrs := []any{"notices", len(c.notices), "rounds", c.rounds, "events", c.eventsSinceSum,
+		"lastRound", c.lastRound.Round(time.Millisecond)}
+	if c.fb != nil {
+		covered := 0
+		for _, cv := range c.fb.covers {
+			covered += cv.target
+		}
+		attrs = append(attrs, "covered", covered)
+	}
+	c.log.Info("summary", attrs...)
+	c.summarizedAt, c.rounds, c.eventsSinceSum = now, 0, 0
 }

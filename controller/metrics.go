@@ -21,6 +21,7 @@ type metrics struct {
 	fallbackReaction prometheus.Histogram
 	backToSpot       prometheus.Histogram
 	fallbackCycles   prometheus.Counter
+	round            prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer, active func() float64) *metrics {
@@ -37,7 +38,7 @@ func newMetrics(reg prometheus.Registerer, active func() float64) *metrics {
 		}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "spotfleet_events_total",
-			Help: "Events read, by kind and outcome (accepted, duplicate, superseded, foreign, late, rejected, observed, ignored, malformed).",
+			Help: "Events and agent reports read, by kind and outcome (accepted, duplicate, superseded, foreign, late, rejected, observed, ignored, malformed, untrusted, unauthenticated, unconfirmed).",
 		}, []string{"kind", "outcome"}),
 		missed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "spotfleet_deadline_missed_total",
@@ -83,7 +84,12 @@ func newMetrics(reg prometheus.Registerer, active func() float64) *metrics {
 		Name: "spotfleet_fallback_cycles_total",
 		Help: "Cover-and-return cycles completed.",
 	})
+	m.round = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "spotfleet_round_seconds",
+		Help:    "Time one observe-decide-act round takes (the snapshot and the calls).",
+		Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	})
 	reg.MustRegister(m.phase, m.delivery, m.events, m.missed, m.calls, m.notify, m.warnings, m.active,
-		m.launchFailures, m.cover, m.fallbackReaction, m.backToSpot, m.fallbackCycles)
+		m.launchFailures, m.cover, m.fallbackReaction, m.backToSpot, m.fallbackCycles, m.round)
 	return m
 }
