@@ -153,37 +153,38 @@ func (e *Emulator) Status(load *Load) Status {
 			st.Targets = append(st.Targets, TargetStatus{Group: tg.name, ID: t.id, Instance: t.instanceID, State: t.state, InFlight: t.inflight.Load(), Requests: t.requests.Load()})
 		}
 	}
-	st.Recent = slices.Clone(e.recent[max(0, len(e.recent)-200):])
+	st.Recent = slices.Clone(e.recent[max(0, len(e.recent)-8):])
 	return st
 }
 
-// WriteText renders a status for a terminal or a log.
-func (st Status) WriteText(w io.Writer) {
+// WriteText renders a status for a terminal or a log, every row.
+func (st Status) WriteText(w io.Writer) { st.WriteView(w, 0) }
+
+// WriteView renders a status in at most height lines (0: no bound), for a live view that
+// must keep its first lines (the header, the totals) on a small terminal: each table gets
+// its share of the rows and says how many it leaves out.
+func (st Status) WriteView(w io.Writer, height int) {
 	r := st.Report
-	fmt.Fprintf(w, "fleet %s (%s)  emulated %s", st.Fleet, st.Workload, fmtElapsed(time.Duration(st.EmulatedSeconds*float64(time.Second))))
-	for name, url := range st.Listeners {
-		fmt.Fprintf(w, "  %s: %s", name, url)
-	}
-	fmt.Fprintln(w)
+	var b strings.Builder
+	fmt.Fprintf(&b, "fleet %s (%s)  emulated %s\n", st.Fleet, st.Workload, fmtElapsed(time.Duration(st.EmulatedSeconds*float64(time.Second))))
 	savings := 0.0
 	if st.AllOnDemandHour > 0 {
 		savings = 100 * (1 - st.CostPerHour/st.AllOnDemandHour)
 	}
-	fmt.Fprintf(w, "cost $%.4f/h, all On-Demand $%.4f/h (%.0f%% saved)   requests %d (elb 5xx %d, target 5xx %d)   load %d sent, %d failed\n",
+	fmt.Fprintf(&b, "cost $%.4f/h, all On-Demand $%.4f/h (%.0f%% saved)   load balancer %d requests (elb 5xx %d, target 5xx %d)   load %d sent, %d failed\n",
 		st.CostPerHour, st.AllOnDemandHour, savings, r.LoadBalancer.Requests, r.LoadBalancer.ELB5xx, r.LoadBalancer.Target5xx, r.Requests.Total, r.Requests.Failed)
-	fmt.Fprintf(w, "interruptions %d, rebalance recommendations %d, tasks stopped while registered %d, below desired %.0fs\n\n",
-		r.Interruptions.Notices, r.Interruptions.RebalanceRecommendations, r.Interruptions.TasksStoppedWhileRegistered, r.Capacity.SecondsBelowDesired)
+	fmt.Fprintf(&b, "interruptions %d, rebalance recommendations %d, tasks stopped while registered %d, below desired %s\n",
+		r.Interruptions.Notices, r.Interruptions.RebalanceRecommendations, r.Interruptions.TasksStoppedWhileRegistered, seconds(r.Capacity.SecondsBelowDesired))
+	io.WriteString(w, b.String())
 
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "GROUP\tDESIRED\tIN SERVICE\tPENDING\tLAST ACTIVITY")
+	var groups, services, instances, tasks, targets []string
 	for _, g := range st.Groups {
 		last := ""
 		if g.LastActivity != nil {
 			last = g.LastActivity.StatusCode + ": " + trim(g.LastActivity.Description, 70)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\n", g.Name, g.Desired, g.InService, g.Pending, last)
+		groups = append(groups, fmt.Sprintf("%s\t%d\t%d\t%d\t%s", g.Name, g.Desired, g.InService, g.Pending, last))
 	}
-	fmt.Fprintln(tw, "\nSERVICE\tDESIRED\tHEALTHY\tNOTE")
 	for _, s := range st.Services {
 		note := ""
 		switch {
@@ -192,9 +193,8 @@ func (st Status) WriteText(w io.Writer) {
 		case s.Covers != "":
 			note = "fallback tasks for " + s.Covers
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", s.Name, s.Desired, s.Healthy, note)
+		services = append(services, fmt.Sprintf("%s\t%d\t%d\t%s", s.Name, s.Desired, s.Healthy, note))
 	}
-	fmt.Fprintln(tw, "\nINSTANCE\tGROUP\tPOOL\tLIFECYCLE\tSTATE\tECS\tNOTICE")
 	for _, in := range st.Instances {
 		notice := in.NoticeIn
 		if notice != "" {
@@ -202,25 +202,86 @@ func (st Status) WriteText(w io.Writer) {
 		} else if in.Rebalance {
 			notice = "rebalance recommended"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, in.Group, in.Pool, in.Lifecycle, in.State, in.Container, notice)
+		instances = append(instances, fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", in.ID, in.Group, in.Pool, in.Lifecycle, in.State, in.Container, notice))
 	}
-	if len(st.Tasks) > 0 {
-		fmt.Fprintln(tw, "\nTASK\tSERVICE\tSTATUS\tINSTANCE\tPROVIDER\tADDRESS")
-		for _, t := range st.Tasks {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", short(t.ID), t.Service, t.Status, t.Instance, t.Provider, t.Address)
+	for _, t := range st.Tasks {
+		tasks = append(tasks, fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", short(t.ID), t.Service, t.Status, t.Instance, t.Provider, t.Address))
+	}
+	for _, t := range st.Targets {
+		targets = append(targets, fmt.Sprintf("%s\t%s\t%s\t%d\t%d", t.ID, t.Instance, t.State, t.InFlight, t.Requests))
+	}
+	tables := []struct {
+		head string
+		rows []string
+	}{
+		{"GROUP\tDESIRED\tIN SERVICE\tPENDING\tLAST ACTIVITY", groups},
+		{"SERVICE\tDESIRED\tHEALTHY\tNOTE", services},
+		{"INSTANCE\tGROUP\tPOOL\tLIFECYCLE\tSTATE\tECS\tNOTICE", instances},
+		{"TASK\tSERVICE\tSTATUS\tINSTANCE\tPROVIDER\tADDRESS", tasks},
+		{"TARGET\tINSTANCE\tSTATE\tIN FLIGHT\tREQUESTS", targets},
+	}
+	recent := st.Recent[max(0, len(st.Recent)-8):]
+	// The rows left once the header, the tables' titles and blank lines and the recent
+	// lines are counted go to the tables in turn, each cut with a line saying so.
+	budget := -1
+	if height > 0 {
+		budget = height - 3 - 2*len(tables) - 2 - min(len(recent), 5)
+		recent = recent[max(0, len(recent)-5):]
+	}
+	shown := make([]int, len(tables))
+	for i, t := range tables {
+		shown[i] = len(t.rows)
+	}
+	for budget >= 0 {
+		total := 0
+		for i, t := range tables {
+			total += shown[i]
+			if shown[i] < len(t.rows) {
+				total++ // the "... and N more" line
+			}
+		}
+		if total <= budget {
+			break
+		}
+		big := 0 // take a row from the longest table shown
+		for i := range tables {
+			if shown[i] > shown[big] {
+				big = i
+			}
+		}
+		if shown[big] == 0 {
+			break
+		}
+		shown[big]--
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	for i, t := range tables {
+		if len(t.rows) == 0 {
+			continue
+		}
+		fmt.Fprintln(tw, "\n"+t.head)
+		for _, row := range t.rows[:shown[i]] {
+			fmt.Fprintln(tw, row)
+		}
+		if n := len(t.rows) - shown[i]; n > 0 {
+			fmt.Fprintf(tw, "... and %d more (spotfleet status shows all)\n", n)
 		}
 	}
-	fmt.Fprintln(tw, "\nTARGET\tINSTANCE\tSTATE\tIN FLIGHT\tREQUESTS")
-	for _, t := range st.Targets {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", t.ID, t.Instance, t.State, t.InFlight, t.Requests)
-	}
 	tw.Flush()
-	if len(st.Recent) > 0 {
+	if len(recent) > 0 {
 		fmt.Fprintln(w, "\nRECENT")
-		for _, l := range st.Recent {
+		for _, l := range recent {
 			fmt.Fprintln(w, l)
 		}
 	}
+}
+
+// seconds prints a duration in seconds for people: "0 s", "12 s", "3m20s".
+func seconds(s float64) string {
+	if s < 120 {
+		return fmt.Sprintf("%.0f s", s)
+	}
+	return time.Duration(s * float64(time.Second)).Round(time.Second).String()
 }
 
 // Summary is one line for logs when there is no terminal.

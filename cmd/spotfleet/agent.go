@@ -33,7 +33,7 @@ func newAgentCmd() *cobra.Command {
 		Short: "Watch this instance's metadata service and act on a Spot interruption notice",
 		Long: `agent runs on an instance. It polls the metadata service (IMDSv2) every second, and when
 a Spot interruption notice appears it:
-  1. reports it to the controller (--report) with this instance's signed identity document
+  1. reports it to the controller (--controller-url) with this instance's signed identity document
      (the controller takes reports only for the instance the document names). The
      controller then keeps the instance serving until its replacement does (or until the
      latest moment that leaves the drain and the stop timeout before the deadline), takes
@@ -47,7 +47,7 @@ service is not signalled: the controller replaces the instance first).
 
 Given COMMAND, the agent runs it, passes SIGTERM and SIGINT on to it, and exits with its
 status when it ends.`,
-		Example: `  spotfleet agent --report http://10.0.0.5:7077 -- ./server --port 8080
+		Example: `  spotfleet agent --controller-url http://10.0.0.5:7077 -- ./server --port 8080
   spotfleet agent --pid 4242 --on-notice 'logger spot notice'`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runAgent(cmd, o, args) },
 	}
@@ -55,7 +55,8 @@ status when it ends.`,
 	f.SetInterspersed(false) // flags after COMMAND are COMMAND's
 	f.StringVar(&o.imds, "imds", cmp.Or(os.Getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT"), agent.DefaultEndpoint), "the metadata service (default from AWS_EC2_METADATA_SERVICE_ENDPOINT)")
 	f.DurationVar(&o.interval, "interval", time.Second, "how often to poll the metadata service")
-	f.StringVar(&o.report, "report", "", "the controller's API address (http://HOST:PORT) to report notices to")
+	f.StringVar(&o.report, "controller-url", "", "the controller's API (http://HOST:PORT, its --api address) to report notices to")
+	renamed(cmd, "report", "controller-url")
 	f.StringVar(&o.hook, "on-notice", "", "a shell command to run on a notice")
 	f.IntVar(&o.pid, "pid", 0, "a process to signal on an interruption notice")
 	f.StringVar(&o.sig, "signal", "TERM", "the signal sent on an interruption notice (TERM, INT, QUIT, USR1 or USR2)")

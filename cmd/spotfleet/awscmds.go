@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -32,7 +31,7 @@ type awsFlags struct {
 }
 
 func (f *awsFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&f.file, "file", "f", "spotfleet.yaml", "the manifest")
+	fileFlag(cmd, &f.file)
 	cmd.Flags().StringVar(&f.region, "region", "", "AWS region (default: AWS_REGION or the profile's, else the manifest's)")
 	cmd.Flags().StringVar(&f.profile, "profile", "", "AWS profile (default: AWS_PROFILE)")
 }
@@ -55,7 +54,7 @@ func newPlanCmd() *cobra.Command {
 	var f awsFlags
 	var output string
 	cmd := &cobra.Command{
-		Use:   "plan -f FILE [-o table|json]",
+		Use:   "plan -f FILE [-o table|json|yaml]",
 		Short: "Show what apply would create, change or delete on AWS",
 		Long: `Reads what exists of the fleet on AWS (by name and the tag spotfleet:fleet=<name>) and
 compares it with what the manifest needs: each resource to create, to update (with the fields
@@ -66,10 +65,10 @@ own them).`,
   AWS_PROFILE=prod spotfleet plan -f spotfleet.yaml -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "table" && output != "json" {
-				return fmt.Errorf("-o %q: use table or json", output)
+			if err := checkOutput(output, "table", "json", "yaml"); err != nil {
+				return err
 			}
-			_, st, _, err := f.load(cmd.Context(), cmd.ErrOrStderr())
+			m, st, _, err := f.load(cmd.Context(), cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -77,23 +76,68 @@ own them).`,
 			if err != nil {
 				return err
 			}
-			return printPlan(cmd.OutOrStdout(), plan, output)
+			res := newChanges(m.Name, "plan", plan)
+			return render(cmd.OutOrStdout(), output, res, func(w io.Writer) error { return printPlan(w, plan) })
 		},
 	}
 	f.add(cmd)
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	outputFlag(cmd, &output, "table", "json", "yaml")
 	return cmd
 }
 
-func printPlan(w io.Writer, plan []aws.Change, output string) error {
-	if output == "json" {
-		if plan == nil {
-			plan = []aws.Change{}
-		}
-		b, _ := json.MarshalIndent(plan, "", "  ")
-		_, err := fmt.Fprintln(w, string(b))
-		return err
+// changes is what plan, apply and delete print with -o json or yaml: one schema for the
+// three (docs/aws.md).
+type changes struct {
+	Fleet   string         `json:"fleet"`
+	Command string         `json:"command"` // plan, apply or delete
+	Changes []changeResult `json:"changes"`
+	Summary map[string]int `json:"summary"` // create, update, delete
+}
+
+type changeResult struct {
+	aws.Change
+	Status string `json:"status"` // planned, done, failed
+	Error  string `json:"error,omitempty"`
+}
+
+func newChanges(fleet, command string, plan []aws.Change) *changes {
+	c := &changes{Fleet: fleet, Command: command, Changes: []changeResult{}, Summary: map[string]int{"create": 0, "update": 0, "delete": 0}}
+	for _, x := range plan {
+		c.Changes = append(c.Changes, changeResult{Change: x, Status: "planned"})
+		c.Summary[x.Action]++
 	}
+	return c
+}
+
+// record returns a progress function that records each change's result, and prints it on
+// w when w is not nil.
+func (c *changes) record(w io.Writer) func(x aws.Change, err error, done bool) {
+	print := progress(w)
+	return func(x aws.Change, err error, done bool) {
+		if w != nil {
+			print(x, err, done)
+		}
+		if !done {
+			return
+		}
+		r := changeResult{Change: x, Status: "done"}
+		if err != nil {
+			r.Status, r.Error = "failed", err.Error()
+		}
+		for i := range c.Changes {
+			if c.Changes[i].Kind == x.Kind && c.Changes[i].Name == x.Name && c.Changes[i].Status == "planned" {
+				c.Changes[i] = r
+				return
+			}
+		}
+		c.Changes = append(c.Changes, r)
+		if c.Command == "delete" {
+			c.Summary[x.Action]++
+		}
+	}
+}
+
+func printPlan(w io.Writer, plan []aws.Change) error {
 	if len(plan) == 0 {
 		_, err := fmt.Fprintln(w, "No changes: AWS matches the manifest.")
 		return err
@@ -149,8 +193,9 @@ func confirm(cmd *cobra.Command, approve bool, what string) error {
 func newApplyCmd() *cobra.Command {
 	var f awsFlags
 	var approve bool
+	var output string
 	cmd := &cobra.Command{
-		Use:   "apply -f FILE [--approve]",
+		Use:   "apply -f FILE [--approve] [-o table|json|yaml]",
 		Short: "Create or update the fleet's stack on AWS",
 		Long: `Plans (as spotfleet plan), shows the plan, asks for confirmation on a terminal (--approve
 skips it; it is required without a terminal), then makes the changes in dependency order,
@@ -160,8 +205,11 @@ changes and calls nothing that mutates. docs/aws.md lists what is created.`,
   spotfleet apply -f spotfleet.yaml --approve --region eu-west-1   # in CI`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(output, "table", "json", "yaml"); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
-			_, st, _, err := f.load(ctx, cmd.ErrOrStderr())
+			m, st, _, err := f.load(ctx, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -169,30 +217,41 @@ changes and calls nothing that mutates. docs/aws.md lists what is created.`,
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			if err := printPlan(out, plan, "table"); err != nil || len(plan) == 0 {
+			// For people the plan and the progress go to stdout; with -o json or yaml, the
+			// result alone does, and the progress to stderr.
+			out, talk := cmd.OutOrStdout(), cmd.OutOrStdout()
+			if output != "table" {
+				talk = cmd.ErrOrStderr()
+			}
+			if err := printPlan(talk, plan); err != nil {
 				return err
 			}
-			if err := confirm(cmd, approve, "apply these changes"); err != nil {
-				return err
+			res := newChanges(m.Name, "apply", plan)
+			if len(plan) > 0 {
+				if err := confirm(cmd, approve, "apply these changes"); err != nil {
+					return err
+				}
+				if err := st.Apply(ctx, plan, res.record(talk)); err != nil {
+					render(out, output, res, func(io.Writer) error { return nil })
+					return fmt.Errorf("%w\n(what was done stays; run spotfleet apply again to go on)", err)
+				}
+				fmt.Fprintln(talk, "Applied. Run the controller: spotfleet controller -f", f.file)
 			}
-			if err := st.Apply(ctx, plan, progress(out)); err != nil {
-				return fmt.Errorf("%w\n(what was done stays; run spotfleet apply again to go on)", err)
-			}
-			fmt.Fprintln(out, "Applied. Run the controller: spotfleet controller -f", f.file)
-			return nil
+			return render(out, output, res, func(io.Writer) error { return nil })
 		},
 	}
 	f.add(cmd)
 	cmd.Flags().BoolVar(&approve, "approve", false, "apply without asking")
+	outputFlag(cmd, &output, "table", "json", "yaml")
 	return cmd
 }
 
 func newDeleteCmd() *cobra.Command {
 	var f awsFlags
 	var approve bool
+	var output string
 	cmd := &cobra.Command{
-		Use:   "delete -f FILE [--approve]",
+		Use:   "delete -f FILE [--approve] [-o table|json|yaml]",
 		Short: "Delete everything apply created for the fleet",
 		Long: `Deletes, in reverse dependency order, every resource of the fleet that carries the tag
 spotfleet:fleet=<name> (instances are terminated with their groups), and nothing else. Asks
@@ -200,6 +259,9 @@ on a terminal; --approve skips it and is required without one.`,
 		Example: `  spotfleet delete -f spotfleet.yaml`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(output, "table", "json", "yaml"); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			m, st, _, err := f.load(ctx, cmd.ErrOrStderr())
 			if err != nil {
@@ -208,11 +270,21 @@ on a terminal; --approve skips it and is required without one.`,
 			if err := confirm(cmd, approve, "delete fleet "+m.Name+" and everything apply made for it"); err != nil {
 				return err
 			}
-			return st.Delete(ctx, progress(cmd.OutOrStdout()))
+			out, talk := cmd.OutOrStdout(), cmd.OutOrStdout()
+			if output != "table" {
+				talk = cmd.ErrOrStderr()
+			}
+			res := newChanges(m.Name, "delete", nil)
+			err = st.Delete(ctx, res.record(talk))
+			if rerr := render(out, output, res, func(io.Writer) error { return nil }); err == nil {
+				err = rerr
+			}
+			return err
 		},
 	}
 	f.add(cmd)
 	cmd.Flags().BoolVar(&approve, "approve", false, "delete without asking")
+	outputFlag(cmd, &output, "table", "json", "yaml")
 	return cmd
 }
 
@@ -238,7 +310,7 @@ to the role <name>-controller; print it to attach it elsewhere. Works offline.`,
 			return err
 		},
 	}
-	cmd.Flags().StringVarP(&file, "file", "f", "spotfleet.yaml", "the manifest")
+	fileFlag(cmd, &file)
 	cmd.Flags().StringVar(&region, "region", "", "region of the fleet (default: the manifest's)")
 	cmd.Flags().StringVar(&account, "account", "*", "AWS account ID to put in the resource ARNs")
 	return cmd
@@ -249,17 +321,18 @@ func newControllerCmd() *cobra.Command {
 	var listen string
 	var certs []string
 	cmd := &cobra.Command{
-		Use:   "controller -f FILE [--listen ADDR]",
+		Use:   "controller -f FILE [--api ADDR]",
 		Short: "Run the spotfleet controller against the fleet on AWS",
 		Long: `Checks first that the fleet's event queue exists and that its EventBridge rule is enabled
 and delivers to it (a misconfiguration is an error that says what to run, not silence),
 then runs the controller: interruptions and rebalance recommendations from the queue,
 fallback to On-Demand and back. Prometheus metrics (/metrics), health (/healthz) and agent
-reports (POST /v1/notices) are served on --listen, loopback by default. Logs go to stderr
+reports (POST /v1/notices) are served on --api, loopback by default (agents on the
+instances need an address they can reach, such as --api 0.0.0.0:7077). Logs go to stderr
 as JSON. Stop it with Ctrl-C or SIGTERM; a restarted controller picks up where this one
 left (docs/controller.md). It needs the policy of spotfleet iam-policy.`,
 		Example: `  spotfleet controller -f spotfleet.yaml
-  curl -s 127.0.0.1:7078/metrics | grep spotfleet_fallback`,
+  curl -s 127.0.0.1:7077/metrics | grep spotfleet_fallback`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -292,17 +365,18 @@ left (docs/controller.md). It needs the policy of spotfleet iam-policy.`,
 			c.Routes(mux)
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
-				return fmt.Errorf("--listen %s: %w", listen, err)
+				return fmt.Errorf("--api %s: %w", listen, err)
 			}
 			srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 			go srv.Serve(ln)
 			defer srv.Close()
-			log.Info("controller running", "fleet", m.Name, "region", cfg.Region, "listen", ln.Addr().String())
+			log.Info("controller running", "fleet", m.Name, "region", cfg.Region, "api", ln.Addr().String())
 			return c.Run(ctx)
 		},
 	}
 	f.add(cmd)
-	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7078", "address of /metrics, /healthz and /v1/notices")
+	apiFlag(cmd, &listen, "serve /metrics, /healthz and agents' POST /v1/notices on this address")
+	renamed(cmd, "listen", "api")
 	cmd.Flags().StringArrayVar(&certs, "identity-cert", nil, "a PEM file of AWS's certificate for the base64 instance identity signature, for a region with its own (docs/aws.md); repeatable")
 	return cmd
 }

@@ -28,5 +28,6 @@ default and its allowed values. It validates as printed and runs on the local em
 		},
 	}
 	cmd.Flags().StringVar(&workload, "workload", manifest.WorkloadECS, "ecs (tasks on container instances) or instances (the service on each instance)")
+	completeValues(cmd, "workload", manifest.WorkloadECS, manifest.WorkloadInstances)
 	return cmd
 }

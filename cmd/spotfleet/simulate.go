@@ -57,26 +57,28 @@ docs/simulation.md explains the model and how it compares with the traces.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runSimulate(cmd, o) },
 	}
 	f := cmd.Flags()
-	f.StringArrayVarP(&o.files, "file", "f", nil, "a manifest (repeat to compare several)")
+	f.StringArrayVarP(&o.files, "file", "f", []string{"spotfleet.yaml"}, "the manifest (repeat to compare several)")
+	completeFiles(cmd, "file")
 	f.StringSliceVar(&o.controllers, "controller", []string{simulate.Spotfleet, simulate.Seed, simulate.None}, "the controllers to compare: spotfleet, seed, none")
+	completeValues(cmd, "controller", simulate.Spotfleet, simulate.Seed, simulate.None)
 	f.Float64Var(&o.days, "days", 30, "emulated days of each run")
 	f.IntVar(&o.runs, "runs", 20, "runs per manifest and controller (they differ by seed)")
 	f.Uint64Var(&o.seed, "seed", 1, "the seed of the first run")
 	f.StringVar(&o.market, "market", emulator.MarketStress, "the Spot market: stress, advisor, trace or scripted")
+	completeValues(cmd, "market", emulator.MarketStress, emulator.MarketAdvisor, emulator.MarketTrace, "scripted")
 	f.StringVar(&o.traces, "traces", "", "a directory of availability traces (SkyPilot's JSON), for --market trace")
+	cmd.MarkFlagDirname("traces")
 	f.StringVar(&o.scenario, "scenario", "", "a scenario file whose steps (and boot time) play on top of the market")
-	f.StringVarP(&o.output, "output", "o", "table", "table or json")
+	completeFiles(cmd, "scenario")
+	outputFlag(cmd, &o.output, "table", "json", "yaml")
 	f.StringVar(&o.html, "html", "", "also write a self-contained HTML report with charts to this file")
 	return cmd
 }
 
 func runSimulate(cmd *cobra.Command, o simulateOptions) error {
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
-	if len(o.files) == 0 {
-		o.files = []string{"spotfleet.yaml"}
-	}
-	if o.output != "table" && o.output != "json" {
-		return fmt.Errorf("-o %q: use table or json", o.output)
+	if err := checkOutput(o.output, "table", "json", "yaml"); err != nil {
+		return err
 	}
 	if o.days <= 0 || o.days > 3650 {
 		return fmt.Errorf("--days %g: use more than 0 and at most 3650", o.days)
@@ -161,6 +163,9 @@ func runSimulate(cmd *cobra.Command, o simulateOptions) error {
 		}
 		_, err = out.Write(b)
 		return err
+	}
+	if o.output == "yaml" {
+		return render(out, "yaml", rep, nil)
 	}
 	if err := rep.WriteTable(out); err != nil {
 		return err

@@ -15,7 +15,7 @@ import (
 func newStatusCmd() *cobra.Command {
 	var api, output string
 	cmd := &cobra.Command{
-		Use:   "status [--api ADDR] [-o table|json]",
+		Use:   "status [--api ADDR] [-o table|json|yaml]",
 		Short: "Print the state of a running spotfleet up",
 		Long: `Asks a running "spotfleet up" for its state (instances by pool and lifecycle, groups and
 their last scaling activity, tasks, load balancer targets, requests and errors, cost per
@@ -24,8 +24,8 @@ hour against all On-Demand) and prints it as a table or as JSON.`,
   spotfleet status --api 127.0.0.1:7077 -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "table" && output != "json" {
-				return fmt.Errorf("-o %q: use table or json", output)
+			if err := checkOutput(output, "table", "json", "yaml"); err != nil {
+				return err
 			}
 			client := &http.Client{Timeout: 5 * time.Second}
 			resp, err := client.Get("http://" + api + "/status")
@@ -48,11 +48,10 @@ hour against all On-Demand) and prints it as a table or as JSON.`,
 			if err := json.Unmarshal(body, &st); err != nil {
 				return fmt.Errorf("%s did not answer with a spotfleet status: %v", api, err)
 			}
-			st.WriteText(cmd.OutOrStdout())
-			return nil
+			return render(cmd.OutOrStdout(), output, st, func(w io.Writer) error { st.WriteText(w); return nil })
 		},
 	}
-	cmd.Flags().StringVar(&api, "api", defaultAPI, "the --api address of the running spotfleet up")
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	apiFlag(cmd, &api, "the --api address of the running spotfleet up")
+	outputFlag(cmd, &output, "table", "json", "yaml")
 	return cmd
 }

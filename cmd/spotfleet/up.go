@@ -7,13 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -27,9 +28,6 @@ import (
 	"github.com/spotfleet/spotfleet/internal/strictyaml"
 	"github.com/spotfleet/spotfleet/manifest"
 )
-
-// defaultAPI is where `up` serves its state and `status` looks for it.
-const defaultAPI = "127.0.0.1:7077"
 
 type upOptions struct {
 	file, scenario, report, controller, api string
@@ -65,13 +63,15 @@ started, even when it is itself killed with SIGKILL.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runUp(cmd, o) },
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.file, "file", "f", "spotfleet.yaml", "the manifest")
+	fileFlag(cmd, &o.file)
 	f.StringVar(&o.scenario, "scenario", "", "a scenario file scripting the Spot market and the load")
+	completeFiles(cmd, "scenario")
 	f.Float64Var(&o.speed, "speed", 1, "run emulated time this many times faster than real time (1-1000)")
 	f.DurationVar(&o.duration, "for", 0, "stop after this much emulated time (default: until Ctrl-C)")
 	f.StringVar(&o.report, "report", "", "write a JSON report here on exit")
 	f.StringVar(&o.controller, "controller", "spotfleet", "what reacts to interruptions and Spot shortfalls: spotfleet; seed (the reference designs' functions, for comparison: S2's interruption function, and S1's On-Demand backup with a fallback block); none (ECS and Auto Scaling alone)")
-	f.StringVar(&o.api, "api", defaultAPI, `serve the state as JSON on this loopback address ("" to turn off)`)
+	apiFlag(cmd, &o.api, `serve the state, the metrics and the agents' endpoint on this loopback address ("" to turn off)`)
+	completeValues(cmd, "controller", "spotfleet", "seed", "none")
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the emulator's choices (the scenario's market seed wins)")
 	f.BoolVar(&o.keepLogs, "keep-logs", false, "keep the task and controller logs after the run (they are removed on exit otherwise); each process keeps at most 2 x 10 MiB")
 	return cmd
@@ -218,22 +218,33 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 		}
 	}
 
-	fmt.Fprintf(out, "spotfleet up: fleet %q on the local emulator at speed %gx, controller %s\n", m.Name, o.speed, o.controller)
-	for name, url := range e.Listeners() {
-		fmt.Fprintf(out, "  load balancer for %s: %s\n", name, url)
+	// What a person needs to find things stays on top of the live view.
+	header := []string{fmt.Sprintf("spotfleet up: fleet %q on the local emulator at speed %gx, controller %s", m.Name, o.speed, o.controller)}
+	listeners := e.Listeners()
+	for _, s := range m.AllServices() {
+		if url, ok := listeners[s.Name]; ok {
+			header = append(header, fmt.Sprintf("  load balancer for %s: %s", s.Name, url))
+		}
+	}
+	if m.Fallback != nil && m.Workload == manifest.WorkloadECS {
+		header = append(header, fmt.Sprintf("  (tasks that cover a Spot shortfall run as <service>-fallback on %s, behind the same load balancer)", m.Fallback.To))
 	}
 	if api != "" {
-		fmt.Fprintf(out, "  state: spotfleet status --api %s   (JSON: http://%s/status)\n", api, api)
+		header = append(header, fmt.Sprintf("  state: spotfleet status --api %s   (JSON: http://%s/status)", api, api))
 	}
-	fmt.Fprintf(out, "  task output: %s (removed on exit unless --keep-logs)\n", logDir)
+	logs := "  task output: " + logDir + " (removed on exit unless --keep-logs)"
 	if o.controller != "none" {
-		fmt.Fprintf(out, "  controller log: %s\n", filepath.Join(logDir, "controller.log"))
+		logs += "; controller log: controller.log there"
 	}
+	header = append(header, logs)
 	if o.duration > 0 {
-		fmt.Fprintf(out, "  running for %s of emulated time (about %s)\n", o.duration, clk.Wall(o.duration).Round(time.Second))
+		header = append(header, fmt.Sprintf("  running for %s of emulated time (about %s)", o.duration, clk.Wall(o.duration).Round(time.Second)))
+	}
+	for _, l := range header {
+		fmt.Fprintln(out, l)
 	}
 
-	liveView(ctx, out, e, load, o.duration, isTerminal(out))
+	liveView(ctx, out, e, load, o.duration, header)
 	endRun()
 	if err := g.Wait(); err != nil {
 		return err
@@ -266,15 +277,16 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 		rep.Capacity.OnDemandInstanceSeconds, rep.Capacity.OnDemandExcessInstanceSeconds,
 		rep.Cost.USD, rep.Cost.AllOnDemandUSD, rep.Cost.SavingsPercent)
 	if st := rep.ControllerStats; st != nil && m.Fallback != nil {
-		fmt.Fprintf(out, "fallback: %d cover-and-return cycles; reaction %v s (first shortfall to cover serving); back to Spot %v s (Spot whole again to cover gone)\n",
-			st.Fallback.Cycles, st.Fallback.ReactionSeconds, st.Fallback.BackToSpotSeconds)
+		fmt.Fprintln(out, fallbackLine(st.Fallback))
 	}
 	return nil
 }
 
-// liveView shows the state until ctx ends or the emulated duration has passed: redrawn in
-// place every second on a terminal, a log line every 5 seconds otherwise.
-func liveView(ctx context.Context, w io.Writer, e *emulator.Emulator, load *emulator.Load, duration time.Duration, tty bool) {
+// liveView shows the state until ctx ends or the emulated duration has passed: on a
+// terminal redrawn in place every second under the header, fitted to the terminal's
+// height; otherwise a log line every 5 seconds.
+func liveView(ctx context.Context, w io.Writer, e *emulator.Emulator, load *emulator.Load, duration time.Duration, header []string) {
+	tty := isTerminal(w)
 	every := 5 * time.Second
 	if tty {
 		every = time.Second
@@ -296,12 +308,21 @@ func liveView(ctx context.Context, w io.Writer, e *emulator.Emulator, load *emul
 		}
 		last = time.Now()
 		st := e.Status(load)
-		if tty {
-			fmt.Fprint(w, "\x1b[H\x1b[2J")
-			st.WriteText(w)
-		} else {
+		if !tty {
 			fmt.Fprintln(w, st.Summary())
+			continue
 		}
+		height := 50
+		if f, ok := w.(*os.File); ok {
+			if _, h, err := term.GetSize(int(f.Fd())); err == nil && h > 0 {
+				height = h
+			}
+		}
+		fmt.Fprint(w, "\x1b[H\x1b[2J")
+		for _, l := range header {
+			fmt.Fprintln(w, l)
+		}
+		st.WriteView(w, max(height-len(header)-1, 10))
 	}
 }
 
@@ -403,4 +424,23 @@ func newReaperCmd() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// fallbackLine says what the fallback did, in words when it did nothing.
+func fallbackLine(f controller.FallbackStats) string {
+	if f.Cycles == 0 && len(f.ReactionSeconds) == 0 {
+		return "fallback: no Spot shortfall needed covering"
+	}
+	list := func(xs []float64) string {
+		if len(xs) == 0 {
+			return "-"
+		}
+		var parts []string
+		for _, x := range xs {
+			parts = append(parts, strconv.FormatFloat(math.Round(x), 'f', 0, 64))
+		}
+		return strings.Join(parts, ", ") + " s"
+	}
+	return fmt.Sprintf("fallback: %d cover-and-return cycle(s); covered in %s (first shortfall to cover serving); back to Spot in %s (Spot whole again to cover gone)",
+		f.Cycles, list(f.ReactionSeconds), list(f.BackToSpotSeconds))
 }

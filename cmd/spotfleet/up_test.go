@@ -132,6 +132,15 @@ func TestNoProcessSurvivesKilledUp(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	waitTasksRunning(t, api, 2)
+	// status -o json and yaml against the running up.
+	out, _, err := run(t, "status", "--api", api, "-o", "json")
+	var st emulator.Status
+	if err != nil || json.Unmarshal([]byte(out), &st) != nil || st.Fleet != "py" {
+		t.Errorf("status -o json: %v\n%s", err, out)
+	}
+	if out, _, err := run(t, "status", "--api", api, "-o", "yaml"); err != nil || !strings.Contains(out, "fleet: py") {
+		t.Errorf("status -o yaml: %v\n%s", err, out)
+	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	deadline = time.Now().Add(10 * time.Second)

@@ -12,20 +12,20 @@ import (
 func newValidateCmd() *cobra.Command {
 	var file, output string
 	cmd := &cobra.Command{
-		Use:   "validate [-f FILE] [-o yaml|json]",
+		Use:   "validate [-f FILE] [-o table|json|yaml]",
 		Short: "Check a manifest and report every problem in it",
 		Long: `Decodes the manifest strictly and checks it. Every error is reported at once as
 FILE:LINE:COL: message (hint), and the exit status is 1. Warnings (legal but unwise: a
 drain that cannot fit the 2-minute notice, a Spot group with too few instance types or
 zones) are printed the same way with exit status 0.
 
-With -o, prints the effective manifest, every default filled in, as YAML or JSON.`,
+With -o json or -o yaml, prints the effective manifest, every default filled in.`,
 		Example: `  spotfleet validate -f examples/s3-ecs-service-autoscaled.yaml
   spotfleet validate -f spotfleet.yaml -o yaml   # the manifest with its defaults`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "" && output != "yaml" && output != "json" {
-				return fmt.Errorf("-o %q: use yaml or json", output)
+			if err := checkOutput(output, "table", "json", "yaml"); err != nil {
+				return err
 			}
 			m, err := loadManifest(file, cmd.ErrOrStderr())
 			if err != nil {
@@ -43,8 +43,8 @@ With -o, prints the effective manifest, every default filled in, as YAML or JSON
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&file, "file", "f", "spotfleet.yaml", "the manifest")
-	cmd.Flags().StringVarP(&output, "output", "o", "", "print the effective manifest: yaml or json")
+	fileFlag(cmd, &file)
+	outputFlag(cmd, &output, "table", "json", "yaml")
 	return cmd
 }
 

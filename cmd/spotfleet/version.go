@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"runtime"
 	"runtime/debug"
 
@@ -12,14 +13,31 @@ import (
 var version = ""
 
 func newVersionCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
+	var output string
+	cmd := &cobra.Command{
+		Use:   "version [-o table|json|yaml]",
 		Short: "Print the version of spotfleet",
 		Args:  cobra.NoArgs,
-		Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprintf(cmd.OutOrStdout(), "spotfleet %s (%s %s/%s)\n", versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(output, "table", "json", "yaml"); err != nil {
+				return err
+			}
+			v := versionInfo{Version: versionString(), Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH}
+			return render(cmd.OutOrStdout(), output, v, func(w io.Writer) error {
+				_, err := fmt.Fprintf(w, "spotfleet %s (%s %s/%s)\n", v.Version, v.Go, v.OS, v.Arch)
+				return err
+			})
 		},
 	}
+	outputFlag(cmd, &output, "table", "json", "yaml")
+	return cmd
+}
+
+type versionInfo struct {
+	Version string `json:"version"`
+	Go      string `json:"go"`
+	OS      string `json:"os"`
+	Arch    string `json:"arch"`
 }
 
 func versionString() string {
