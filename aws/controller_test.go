@@ -44,12 +44,17 @@ func runController(t *testing.T, cfg awssdk.Config, m *manifest.Manifest) *Provi
 	return p
 }
 
-// event is an EventBridge envelope as the rule delivers it to the queue.
+// event is an EventBridge envelope as the rule delivers it to the queue, sent now.
 func event(t *testing.T, id, detailType, source string, detail any) []byte {
+	t.Helper()
+	return eventAt(t, time.Now(), id, detailType, source, detail)
+}
+
+func eventAt(t *testing.T, at time.Time, id, detailType, source string, detail any) []byte {
 	t.Helper()
 	d, _ := json.Marshal(detail)
 	b, _ := json.Marshal(spotfleet.Envelope{Version: "0", ID: id, DetailType: detailType, Source: source,
-		Account: "123456789012", Time: time.Now().UTC().Truncate(time.Second), Region: "us-east-1", Detail: d})
+		Account: "123456789012", Time: at.UTC().Truncate(time.Second), Region: "us-east-1", Detail: d})
 	return b
 }
 
@@ -82,7 +87,10 @@ func queued(t *testing.T, cfg awssdk.Config, m *manifest.Manifest) (visible, hid
 
 // TestControllerOnMotoInterruption: an interruption warning for an instance of the fleet
 // takes its targets out and its container instance to DRAINING; a duplicate and an event
-// for a foreign instance change nothing and are deleted.
+// for a foreign instance change nothing and are deleted. The warning was sent 110 s ago:
+// with 10 s left the instance leaves the load balancer at once (a fresh one keeps serving
+// until its replacement does, which moto's instances never do; the emulator's tests show
+// that timing).
 func TestControllerOnMotoInterruption(t *testing.T) {
 	rec := &calls{}
 	cfg := moto(t, func(rt http.RoundTripper) http.RoundTripper { rec.next = rt; return rec })
@@ -92,7 +100,7 @@ func TestControllerOnMotoInterruption(t *testing.T) {
 	p := runController(t, cfg, m)
 	ctx := context.Background()
 
-	if err := p.SendMessage(ctx, event(t, "e-1", spotfleet.DetailSpotInterruption, "aws.ec2", interruption(spot))); err != nil {
+	if err := p.SendMessage(ctx, eventAt(t, time.Now().Add(-110*time.Second), "e-1", spotfleet.DetailSpotInterruption, "aws.ec2", interruption(spot))); err != nil {
 		t.Fatal(err)
 	}
 	tg, _ := NewStack(cfg, m).targetGroupARN(ctx, "s3-web-web")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -44,6 +45,12 @@ func pythonFleet(t *testing.T, listenerPort int, command string) string {
 	t.Helper()
 	if _, err := exec.LookPath("python3"); err != nil {
 		t.Skip("python3 is not installed")
+	}
+	// The interpreter itself rather than a version manager's shim (pyenv's is a shell
+	// script that takes seconds to start on a loaded machine, longer than the health
+	// checks wait at the tests' speed).
+	if exe, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output(); err == nil && len(bytes.TrimSpace(exe)) > 0 {
+		command = strings.ReplaceAll(command, "python3 ", string(bytes.TrimSpace(exe))+" ")
 	}
 	dir := t.TempDir()
 	m := filepath.Join(dir, "fleet.yaml")
