@@ -65,9 +65,6 @@ own them).`,
   AWS_PROFILE=prod spotfleet plan -f spotfleet.yaml -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output, "table", "json", "yaml"); err != nil {
-				return err
-			}
 			m, st, _, err := f.load(cmd.Context(), cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -108,6 +105,19 @@ func newChanges(fleet, command string, plan []aws.Change) *changes {
 	}
 	return c
 }
+
+// streams says where a command that works for a while writes: for people, its progress and
+// its result both go to stdout (the result is the progress); with -o json or yaml, the
+// result alone goes to stdout, for a program to read, and the progress to stderr.
+func streams(cmd *cobra.Command, output string) (result, progress io.Writer) {
+	if output == "table" {
+		return cmd.OutOrStdout(), cmd.OutOrStdout()
+	}
+	return cmd.OutOrStdout(), cmd.ErrOrStderr()
+}
+
+// nothing is the table of apply and delete: what they did is already printed as progress.
+func nothing(io.Writer) error { return nil }
 
 // record returns a progress function that records each change's result, and prints it on
 // w when w is not nil.
@@ -205,9 +215,6 @@ changes and calls nothing that mutates. docs/aws.md lists what is created.`,
   spotfleet apply -f spotfleet.yaml --approve --region eu-west-1   # in CI`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output, "table", "json", "yaml"); err != nil {
-				return err
-			}
 			ctx := cmd.Context()
 			m, st, _, err := f.load(ctx, cmd.ErrOrStderr())
 			if err != nil {
@@ -217,12 +224,7 @@ changes and calls nothing that mutates. docs/aws.md lists what is created.`,
 			if err != nil {
 				return err
 			}
-			// For people the plan and the progress go to stdout; with -o json or yaml, the
-			// result alone does, and the progress to stderr.
-			out, talk := cmd.OutOrStdout(), cmd.OutOrStdout()
-			if output != "table" {
-				talk = cmd.ErrOrStderr()
-			}
+			out, talk := streams(cmd, output)
 			if err := printPlan(talk, plan); err != nil {
 				return err
 			}
@@ -232,12 +234,12 @@ changes and calls nothing that mutates. docs/aws.md lists what is created.`,
 					return err
 				}
 				if err := st.Apply(ctx, plan, res.record(talk)); err != nil {
-					render(out, output, res, func(io.Writer) error { return nil })
+					render(out, output, res, nothing)
 					return fmt.Errorf("%w\n(what was done stays; run spotfleet apply again to go on)", err)
 				}
 				fmt.Fprintln(talk, "Applied. Run the controller: spotfleet controller -f", f.file)
 			}
-			return render(out, output, res, func(io.Writer) error { return nil })
+			return render(out, output, res, nothing)
 		},
 	}
 	f.add(cmd)
@@ -259,9 +261,6 @@ on a terminal; --approve skips it and is required without one.`,
 		Example: `  spotfleet delete -f spotfleet.yaml`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output, "table", "json", "yaml"); err != nil {
-				return err
-			}
 			ctx := cmd.Context()
 			m, st, _, err := f.load(ctx, cmd.ErrOrStderr())
 			if err != nil {
@@ -270,13 +269,10 @@ on a terminal; --approve skips it and is required without one.`,
 			if err := confirm(cmd, approve, "delete fleet "+m.Name+" and everything apply made for it"); err != nil {
 				return err
 			}
-			out, talk := cmd.OutOrStdout(), cmd.OutOrStdout()
-			if output != "table" {
-				talk = cmd.ErrOrStderr()
-			}
+			out, talk := streams(cmd, output)
 			res := newChanges(m.Name, "delete", nil)
 			err = st.Delete(ctx, res.record(talk))
-			if rerr := render(out, output, res, func(io.Writer) error { return nil }); err == nil {
+			if rerr := render(out, output, res, nothing); err == nil {
 				err = rerr
 			}
 			return err

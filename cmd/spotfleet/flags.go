@@ -9,6 +9,8 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/spf13/cobra"
+
+	"github.com/spotfleet/spotfleet/simulate"
 )
 
 // The flags that mean one thing across commands are defined here, once: the same name,
@@ -31,17 +33,35 @@ func apiFlag(cmd *cobra.Command, p *string, usage string) {
 
 // outputFlag is -o: how a command prints what it prints, the first format the default.
 func outputFlag(cmd *cobra.Command, p *string, formats ...string) {
-	cmd.Flags().StringVarP(p, "output", "o", formats[0], "print as "+strings.Join(formats, ", "))
-	completeValues(cmd, "output", formats...)
+	choiceFlag(cmd, p, "output", "o", "print as "+strings.Join(formats, ", "), formats...)
 }
 
-// checkOutput refuses a format the command does not print.
-func checkOutput(output string, formats ...string) error {
-	if !slices.Contains(formats, output) {
-		return fmt.Errorf("-o %q: use %s", output, strings.Join(formats, ", "))
+// choiceFlag is a flag that takes one of a few values, the first the default: anything
+// else is refused when the flags are parsed, with the list, and the shell completes them.
+func choiceFlag(cmd *cobra.Command, p *string, name, short, usage string, values ...string) {
+	*p = values[0]
+	cmd.Flags().VarP(&choice{p, values}, name, short, usage)
+	completeValues(cmd, name, values...)
+}
+
+type choice struct {
+	value  *string
+	values []string
+}
+
+func (c *choice) String() string { return *c.value }
+func (c *choice) Type() string   { return "string" }
+
+func (c *choice) Set(s string) error {
+	if !slices.Contains(c.values, s) {
+		return fmt.Errorf("use %s", strings.Join(c.values, ", "))
 	}
+	*c.value = s
 	return nil
 }
+
+// controllers are what `up` and `simulate` run against the emulator, spotfleet's first.
+var controllers = []string{simulate.Spotfleet, simulate.Seed, simulate.None}
 
 // renamed keeps an old spelling of a flag working for a release, with a warning, bound to
 // the same variable as its new name.

@@ -27,7 +27,7 @@ default and its allowed values. It validates as printed and runs on the local em
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&workload, "workload", manifest.WorkloadECS, "ecs (tasks on container instances) or instances (the service on each instance)")
-	completeValues(cmd, "workload", manifest.WorkloadECS, manifest.WorkloadInstances)
+	choiceFlag(cmd, &workload, "workload", "", "ecs (tasks on container instances) or instances (the service on each instance)",
+		manifest.WorkloadECS, manifest.WorkloadInstances)
 	return cmd
 }

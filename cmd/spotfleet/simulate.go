@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -59,13 +60,13 @@ docs/simulation.md explains the model and how it compares with the traces.`,
 	f := cmd.Flags()
 	f.StringArrayVarP(&o.files, "file", "f", []string{"spotfleet.yaml"}, "the manifest (repeat to compare several)")
 	completeFiles(cmd, "file")
-	f.StringSliceVar(&o.controllers, "controller", []string{simulate.Spotfleet, simulate.Seed, simulate.None}, "the controllers to compare: spotfleet, seed, none")
-	completeValues(cmd, "controller", simulate.Spotfleet, simulate.Seed, simulate.None)
+	f.StringSliceVar(&o.controllers, "controller", slices.Clone(controllers), "the controllers to compare: "+strings.Join(controllers, ", "))
+	completeValues(cmd, "controller", controllers...)
 	f.Float64Var(&o.days, "days", 30, "emulated days of each run")
 	f.IntVar(&o.runs, "runs", 20, "runs per manifest and controller (they differ by seed)")
 	f.Uint64Var(&o.seed, "seed", 1, "the seed of the first run")
-	f.StringVar(&o.market, "market", emulator.MarketStress, "the Spot market: stress, advisor, trace or scripted")
-	completeValues(cmd, "market", emulator.MarketStress, emulator.MarketAdvisor, emulator.MarketTrace, "scripted")
+	choiceFlag(cmd, &o.market, "market", "", "the Spot market: stress, advisor, trace or scripted",
+		emulator.MarketStress, emulator.MarketAdvisor, emulator.MarketTrace, "scripted")
 	f.StringVar(&o.traces, "traces", "", "a directory of availability traces (SkyPilot's JSON), for --market trace")
 	cmd.MarkFlagDirname("traces")
 	f.StringVar(&o.scenario, "scenario", "", "a scenario file whose steps (and boot time) play on top of the market")
@@ -77,9 +78,6 @@ docs/simulation.md explains the model and how it compares with the traces.`,
 
 func runSimulate(cmd *cobra.Command, o simulateOptions) error {
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
-	if err := checkOutput(o.output, "table", "json", "yaml"); err != nil {
-		return err
-	}
 	if o.days <= 0 || o.days > 3650 {
 		return fmt.Errorf("--days %g: use more than 0 and at most 3650", o.days)
 	}
@@ -87,8 +85,8 @@ func runSimulate(cmd *cobra.Command, o simulateOptions) error {
 		return fmt.Errorf("--runs %d: use 1 to 10000", o.runs)
 	}
 	for _, c := range o.controllers {
-		if c != simulate.Spotfleet && c != simulate.Seed && c != simulate.None {
-			return fmt.Errorf("--controller %q: use spotfleet, seed or none (comma separated)", c)
+		if !slices.Contains(controllers, c) {
+			return fmt.Errorf("--controller %q: use %s (comma separated)", c, strings.Join(controllers, ", "))
 		}
 	}
 	opt := simulate.Options{Controllers: o.controllers, Duration: time.Duration(o.days * 24 * float64(time.Hour)),
@@ -105,13 +103,11 @@ func runSimulate(cmd *cobra.Command, o simulateOptions) error {
 			return fmt.Errorf("--traces: %w", err)
 		}
 		opt.Market, opt.Traces = o.market, traces
-	case "scripted":
+	case "scripted": // the emulator's default market: its scenario's steps alone
 		if o.scenario == "" {
 			return fmt.Errorf("--market scripted needs --scenario FILE: its steps are the market")
 		}
 		opt.Market = emulator.MarketScripted
-	default:
-		return fmt.Errorf("--market %q: use stress, advisor, trace or scripted", o.market)
 	}
 	for _, file := range o.files {
 		m, err := loadManifest(file, errOut)
@@ -156,26 +152,17 @@ func runSimulate(cmd *cobra.Command, o simulateOptions) error {
 			return err
 		}
 	}
-	if o.output == "json" {
-		b, err := rep.JSON()
-		if err != nil {
+	return render(out, o.output, rep, func(w io.Writer) error {
+		if err := rep.WriteTable(w); err != nil {
 			return err
 		}
-		_, err = out.Write(b)
+		fmt.Fprintf(w, "%d simulations in %s", len(rep.Results)*rep.Runs, time.Duration(rep.WallSeconds*float64(time.Second)).Round(time.Millisecond))
+		if o.html != "" {
+			fmt.Fprintf(w, "; charts in %s", o.html)
+		}
+		_, err := fmt.Fprintln(w)
 		return err
-	}
-	if o.output == "yaml" {
-		return render(out, "yaml", rep, nil)
-	}
-	if err := rep.WriteTable(out); err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "%d simulations in %s", len(rep.Results)*rep.Runs, time.Duration(rep.WallSeconds*float64(time.Second)).Round(time.Millisecond))
-	if o.html != "" {
-		fmt.Fprintf(out, "; charts in %s", o.html)
-	}
-	fmt.Fprintln(out)
-	return nil
+	})
 }
 
 func writeHTML(file string, rep *simulate.Report) error {

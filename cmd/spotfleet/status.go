@@ -24,9 +24,6 @@ hour against all On-Demand) and prints it as a table or as JSON.`,
   spotfleet status --api 127.0.0.1:7077 -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output, "table", "json", "yaml"); err != nil {
-				return err
-			}
 			client := &http.Client{Timeout: 5 * time.Second}
 			resp, err := client.Get("http://" + api + "/status")
 			if err != nil {

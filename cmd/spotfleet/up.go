@@ -27,6 +27,7 @@ import (
 	"github.com/spotfleet/spotfleet/emulator"
 	"github.com/spotfleet/spotfleet/internal/strictyaml"
 	"github.com/spotfleet/spotfleet/manifest"
+	"github.com/spotfleet/spotfleet/simulate"
 )
 
 type upOptions struct {
@@ -69,9 +70,8 @@ started, even when it is itself killed with SIGKILL.`,
 	f.Float64Var(&o.speed, "speed", 1, "run emulated time this many times faster than real time (1-1000)")
 	f.DurationVar(&o.duration, "for", 0, "stop after this much emulated time (default: until Ctrl-C)")
 	f.StringVar(&o.report, "report", "", "write a JSON report here on exit")
-	f.StringVar(&o.controller, "controller", "spotfleet", "what reacts to interruptions and Spot shortfalls: spotfleet; seed (the reference designs' functions, for comparison: S2's interruption function, and S1's On-Demand backup with a fallback block); none (ECS and Auto Scaling alone)")
+	choiceFlag(cmd, &o.controller, "controller", "", "what reacts to interruptions and Spot shortfalls: spotfleet; seed (the reference designs' functions, for comparison: S2's interruption function, and S1's On-Demand backup with a fallback block); none (ECS and Auto Scaling alone)", controllers...)
 	apiFlag(cmd, &o.api, `serve the state, the metrics and the agents' endpoint on this loopback address ("" to turn off)`)
-	completeValues(cmd, "controller", "spotfleet", "seed", "none")
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the emulator's choices (the scenario's market seed wins)")
 	f.BoolVar(&o.keepLogs, "keep-logs", false, "keep the task and controller logs after the run (they are removed on exit otherwise); each process keeps at most 2 x 10 MiB")
 	return cmd
@@ -81,11 +81,6 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	if o.speed < 1 || o.speed > 1000 {
 		return fmt.Errorf("--speed %g: use 1 to 1000", o.speed)
-	}
-	switch o.controller {
-	case "spotfleet", "seed", "none":
-	default:
-		return fmt.Errorf("--controller %q: use spotfleet, seed or none", o.controller)
 	}
 	m, err := loadManifest(o.file, errOut)
 	if err != nil {
@@ -233,7 +228,7 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 		header = append(header, fmt.Sprintf("  state: spotfleet status --api %s   (JSON: http://%s/status)", api, api))
 	}
 	logs := "  task output: " + logDir + " (removed on exit unless --keep-logs)"
-	if o.controller != "none" {
+	if o.controller != simulate.None {
 		logs += "; controller log: controller.log there"
 	}
 	header = append(header, logs)

@@ -12,6 +12,7 @@ import (
 	"github.com/spotfleet/spotfleet/emulator"
 	"github.com/spotfleet/spotfleet/internal/iid"
 	"github.com/spotfleet/spotfleet/manifest"
+	"github.com/spotfleet/spotfleet/simulate"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -25,7 +26,7 @@ type upReport struct {
 // its log goes to controller.log beside the task output. It returns the spotfleet
 // controller (nil for seed and none), whose metrics and agent endpoint the API serves.
 func startController(ctx context.Context, g *errgroup.Group, kind string, m *manifest.Manifest, e *emulator.Emulator, clk clock.Clock, logDir string) (*controller.Controller, error) {
-	if kind == "none" {
+	if kind == simulate.None {
 		return nil, nil
 	}
 	f, err := os.Create(filepath.Join(logDir, "controller.log"))
@@ -50,7 +51,7 @@ func startController(ctx context.Context, g *errgroup.Group, kind string, m *man
 			return r.Run(ctx)
 		})
 	}
-	if kind == "seed" {
+	if kind == simulate.Seed {
 		s, err := controller.NewSeed(cfg)
 		if err != nil {
 			f.Close()

@@ -24,9 +24,6 @@ With -o json or -o yaml, prints the effective manifest, every default filled in.
   spotfleet validate -f spotfleet.yaml -o yaml   # the manifest with its defaults`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output, "table", "json", "yaml"); err != nil {
-				return err
-			}
 			m, err := loadManifest(file, cmd.ErrOrStderr())
 			if err != nil {
 				return err

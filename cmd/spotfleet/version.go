@@ -19,9 +19,6 @@ func newVersionCmd() *cobra.Command {
 		Short: "Print the version of spotfleet",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output, "table", "json", "yaml"); err != nil {
-				return err
-			}
 			v := versionInfo{Version: versionString(), Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH}
 			return render(cmd.OutOrStdout(), output, v, func(w io.Writer) error {
 				_, err := fmt.Fprintf(w, "spotfleet %s (%s %s/%s)\n", v.Version, v.Go, v.OS, v.Arch)
