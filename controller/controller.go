@@ -372,7 +372,7 @@ func (c *Controller) intake(in input, v *view, now time.Time) []string {
 		return receipt
 	}
 
-	n := newNotice(s, v, c.m.Rebalance, now)
+	n := newNotice(s, v, c.pol, c.m.Rebalance, now)
 	if in.msg != nil {
 		n.held = []held{{in.msg.ID, in.msg.ReceiptHandle}}
 		c.extended[in.msg.ReceiptHandle] = now

@@ -128,7 +128,7 @@ func decide(v *view, notices []*notice, pol policy, remember func(spotfleet.Pool
 			// (which launches its replacement now), but its targets serve until what they
 			// served is served elsewhere, or until the latest moment that still leaves
 			// them their deregistration delay, their stop timeout and the margin.
-			if ready || !v.now.Before(takeOutAt(n, v, pol)) {
+			if ready || !v.now.Before(n.takeOutAt) {
 				takeOut()
 			} else {
 				drain()
@@ -208,16 +208,13 @@ func leavingOf(notices []*notice) map[string]bool {
 
 // takeOutAt is the latest moment an interrupted instance's targets can leave the load
 // balancer and still drain for their target group's deregistration delay, then stop within
-// their stop timeout, a margin before the deadline. It is fixed in the first round.
+// their stop timeout, a margin before the deadline.
 func takeOutAt(n *notice, v *view, pol policy) time.Time {
-	if n.takeOutAt.IsZero() {
-		var drain time.Duration
-		for _, t := range v.targetsOn[n.instance] {
-			drain = max(drain, pol.baseDelay[t.TargetGroup])
-		}
-		n.takeOutAt = n.deadline.Add(-n.stop - pol.margin - drain)
+	var drain time.Duration
+	for _, t := range v.targetsOn[n.instance] {
+		drain = max(drain, pol.baseDelay[t.TargetGroup])
 	}
-	return n.takeOutAt
+	return n.deadline.Add(-n.stop - pol.margin - drain)
 }
 
 // drainBudget is how long an interrupted instance's targets may drain: what is left of the

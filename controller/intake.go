@@ -86,8 +86,10 @@ func classify(s signal, v *view, notices map[key]*notice) Outcome {
 	return OutcomeAccepted
 }
 
-// newNotice starts a notice for an accepted signal at now.
-func newNotice(s signal, v *view, rebalance string, now time.Time) *notice {
+// newNotice starts a notice for an accepted signal at now, and fixes what it must keep to
+// whatever the later rounds see: its deadline, stop timeout and, for an interruption, the
+// latest moment its targets can leave the load balancer.
+func newNotice(s signal, v *view, pol policy, rebalance string, now time.Time) *notice {
 	in := v.instance[s.instance]
 	n := &notice{key: key{s.instance, s.kind}, group: in.Group, pool: in.Pool,
 		receivedAt: now, reached: map[Phase]time.Time{}, action: rebalance}
@@ -110,6 +112,9 @@ func newNotice(s signal, v *view, rebalance string, now time.Time) *notice {
 		for _, sv := range v.snap.Services {
 			n.stop = max(n.stop, sv.StopTimeout)
 		}
+	}
+	if s.kind == spotfleet.KindInterruption {
+		n.takeOutAt = takeOutAt(n, v, pol)
 	}
 	return n
 }

@@ -43,6 +43,8 @@ func genWorld(t *rapid.T) (*spotfleet.Snapshot, []*notice) {
 		s.Instances = append(s.Instances, in)
 	}
 	v := newView(s)
+	// The notices were taken by a controller that knows the target group's delay.
+	pol := policy{margin: 5 * time.Second, baseDelay: map[string]time.Duration{"tg": s.TargetGroups[0].DeregistrationDelay}}
 	var notices []*notice
 	for _, in := range s.Instances {
 		if in.Lifecycle != spotfleet.Spot || !rapid.Bool().Draw(t, "noticed") {
@@ -51,7 +53,7 @@ func genWorld(t *rapid.T) (*spotfleet.Snapshot, []*notice) {
 		kind := rapid.SampledFrom([]spotfleet.EventKind{spotfleet.KindInterruption, spotfleet.KindRebalance}).Draw(t, "kind")
 		sig := signal{kind: kind, instance: in.ID, deadline: s.Time.Add(spotfleet.SpotNotice)}
 		if in.Alive() {
-			no := newNotice(sig, v, rapid.SampledFrom([]string{manifest.RebalanceReplace, manifest.RebalanceDrain}).Draw(t, "action"),
+			no := newNotice(sig, v, pol, rapid.SampledFrom([]string{manifest.RebalanceReplace, manifest.RebalanceDrain}).Draw(t, "action"),
 				s.Time.Add(-time.Duration(rapid.IntRange(0, 120).Draw(t, "age"))*time.Second))
 			no.admitted = rapid.Bool().Draw(t, "admitted") && no.action == manifest.RebalanceReplace
 			notices = append(notices, no)
