@@ -176,16 +176,7 @@ func (c *Controller) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case in := <-c.inbox:
-			batch = append(batch, in)
-		more:
-			for len(batch) < 10_000 {
-				select {
-				case in := <-c.inbox:
-					batch = append(batch, in)
-				default:
-					break more
-				}
-			}
+			batch = c.drainInbox(append(batch, in))
 		case <-tick:
 			tick = c.clk.After(c.cfg.Tick)
 		}
@@ -214,15 +205,37 @@ func (c *Controller) receive(ctx context.Context) {
 		}
 		backoff = time.Second
 		for i := range msgs {
-			ev, err := spotfleet.ParseEvent(msgs[i].Body)
 			select {
-			case c.inbox <- input{msg: &msgs[i], ev: ev, err: err}:
+			case c.inbox <- inputOf(&msgs[i]):
 			case <-ctx.Done():
 				return
 			}
 		}
 	}
 }
+
+// inputOf is a queue message as a round reads it: the event, or why it is malformed.
+func inputOf(m *spotfleet.Message) input {
+	ev, err := spotfleet.ParseEvent(m.Body)
+	return input{msg: m, ev: ev, err: err}
+}
+
+// drainInbox adds to batch what is waiting in the inbox, without waiting, up to a round's
+// worth.
+func (c *Controller) drainInbox(batch []input) []input {
+	for len(batch) < maxBatch {
+		select {
+		case in := <-c.inbox:
+			batch = append(batch, in)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// maxBatch bounds the inputs one round takes.
+const maxBatch = 10_000
 
 // Report feeds a notice seen by an agent on the instance (from its metadata service).
 func (c *Controller) Report(ctx context.Context, kind spotfleet.EventKind, instance string, deadline time.Time) error {

@@ -3,8 +3,6 @@ package controller
 import (
 	"context"
 	"time"
-
-	"github.com/spotfleet/spotfleet"
 )
 
 // Step is one observe-decide-act round driven from outside, as `spotfleet simulate` drives
@@ -20,20 +18,10 @@ func (c *Controller) Step(ctx context.Context) {
 			break
 		}
 		for i := range msgs {
-			ev, err := spotfleet.ParseEvent(msgs[i].Body)
-			batch = append(batch, input{msg: &msgs[i], ev: ev, err: err})
+			batch = append(batch, inputOf(&msgs[i]))
 		}
 	}
-	for {
-		select {
-		case in := <-c.inbox:
-			batch = append(batch, in)
-			continue
-		default:
-		}
-		break
-	}
-	c.round(ctx, batch)
+	c.round(ctx, c.drainInbox(batch))
 }
 
 // NextWake is the next moment at which the controller's decisions change with time alone,
