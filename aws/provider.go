@@ -2,6 +2,7 @@ package aws
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -275,16 +276,18 @@ func (p *Provider) InterruptionPending(ctx context.Context, id string) (bool, er
 }
 
 // StopTasks stops each task (StopTask takes one): ECS sends SIGTERM, then SIGKILL after
-// the task's stop timeout. A task that is already stopped is not an error.
+// the task's stop timeout (StopTask on a task already stopped returns it as it is). Every
+// task is tried; the errors come back together, and the next round tries again.
 func (p *Provider) StopTasks(ctx context.Context, tasks []string, reason string) error {
+	var errs []error
 	for _, t := range tasks {
 		_, err := p.ecs.StopTask(ctx, &ecs.StopTaskInput{Cluster: awssdk.String(p.n.cluster()), Task: awssdk.String(t),
 			Reason: awssdk.String(trimReason(reason))})
 		if err != nil {
-			return err
+			errs = append(errs, fmt.Errorf("task %s: %w", t, err))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // trimReason fits StopTask's reason (at most 255 characters).
