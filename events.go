@@ -16,6 +16,10 @@ const (
 	DetailECSTaskStateChange = "ECS Task State Change"
 )
 
+// StopCodeSpotInterruption is the stopCode of a task ECS stopped because its instance got
+// the Spot interruption notice (the fleet's rule takes only these task changes).
+const StopCodeSpotInterruption = "SpotInterruption"
+
 // Event sources, as EventBridge names the AWS services.
 const (
 	SourceEC2         = "aws.ec2"
@@ -184,7 +188,7 @@ func ParseEvent(body []byte) (Event, error) {
 		if err := json.Unmarshal(env.Detail, &d); err != nil {
 			return bad(err)
 		}
-		if d.StopCode == "SpotInterruption" {
+		if d.StopCode == StopCodeSpotInterruption {
 			ev.Kind, ev.ContainerInstance = KindTaskStopped, d.ContainerInstanceArn
 			ev.Deadline = env.Time.Add(SpotNotice)
 		}

@@ -31,7 +31,7 @@ func (s *Stack) eventPattern() string {
 	if s.m.Workload == manifest.WorkloadECS {
 		or := pattern["$or"].([]map[string]any)
 		pattern["$or"] = append(or, map[string]any{"source": []string{spotfleet.SourceECS}, "detail-type": []string{spotfleet.DetailECSTaskStateChange},
-			"detail": map[string]any{"stopCode": []string{"SpotInterruption"}}})
+			"detail": map[string]any{"stopCode": []string{spotfleet.StopCodeSpotInterruption}}})
 	}
 	b, _ := json.Marshal(pattern)
 	return string(b)

@@ -63,17 +63,23 @@ func (e *Emulator) launch(g *group, p *pool, lc spotfleet.Lifecycle, weight int)
 	}
 	e.instances[in.id] = in
 	e.instOrder = append(e.instOrder, in)
-	if e.opt.Simulated {
-		// no metadata service: nothing in a simulation reads it
-	} else if l, err := e.opt.Listen(net.JoinHostPort(in.ip, "0")); err == nil {
-		in.imds = l
-		go e.imdsServer().Serve(l)
-	} else {
-		e.log.Warn("metadata service not started", "instance", in.id, "err", err)
+	if !e.opt.Simulated { // nothing in a simulation reads a metadata service
+		e.startIMDS(in)
 	}
 	e.emitStateChange(in)
 	e.after(e.opt.BootTime, func() { e.boot(in) })
 	return in
+}
+
+// startIMDS serves the instance's metadata service on its own address.
+func (e *Emulator) startIMDS(in *instance) {
+	l, err := e.opt.Listen(net.JoinHostPort(in.ip, "0"))
+	if err != nil {
+		e.log.Warn("metadata service not started", "instance", in.id, "err", err)
+		return
+	}
+	in.imds = l
+	go e.imdsServer().Serve(l)
 }
 
 func (e *Emulator) boot(in *instance) {

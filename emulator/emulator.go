@@ -153,7 +153,7 @@ func New(m *manifest.Manifest, opt Options) (*Emulator, error) {
 func (e *Emulator) Start() error {
 	for _, tg := range e.tgs {
 		if e.opt.Simulated {
-			break
+			break // nothing listens in a simulation
 		}
 		if err := tg.listen(e.opt.Listen, e.opt.ListenHost); err != nil {
 			e.Close()

@@ -73,7 +73,7 @@ func (e *Emulator) emitLaunchFailed(g *group, a Activity, p *pool) {
 func (e *Emulator) emitTaskStateChange(t *task) {
 	t.version++
 	e.changed()
-	if t.stopCode == "SpotInterruption" {
+	if t.stopCode == spotfleet.StopCodeSpotInterruption {
 		e.bus.send(e.taskEvent(t))
 	}
 }
