@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -62,8 +61,16 @@ func (e *Emulator) serveIMDS(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/latest/meta-data/"):
 		body, ok = e.metadata(in, strings.TrimPrefix(r.URL.Path, "/latest/meta-data/"))
-	case strings.HasPrefix(r.URL.Path, "/latest/dynamic/instance-identity/"):
-		body, ok = e.identity(in, strings.TrimPrefix(r.URL.Path, "/latest/dynamic/instance-identity/"))
+	case r.URL.Path == "/latest/dynamic/instance-identity/document", r.URL.Path == "/latest/dynamic/instance-identity/signature":
+		doc, sig, err := e.identity(in)
+		if err != nil {
+			e.log.Warn("cannot sign instance identity documents", "err", err)
+			break
+		}
+		body, ok = string(doc), true
+		if strings.HasSuffix(r.URL.Path, "/signature") {
+			body = sig
+		}
 	}
 	if !ok {
 		http.Error(w, "Not Found", http.StatusNotFound)
@@ -142,27 +149,16 @@ func hostOf(addr string) string {
 	return h
 }
 
-// identity serves the instance identity document and its base64 signature, signed with the
+// identity is the instance identity document and its base64 signature, signed with the
 // emulator's own key (IdentityCertificate). Callers hold the lock.
-func (e *Emulator) identity(in *instance, path string) (string, bool) {
-	if path != "document" && path != "signature" {
-		return "", false
-	}
+func (e *Emulator) identity(in *instance) ([]byte, string, error) {
 	s, err := e.signer()
 	if err != nil {
-		e.log.Warn("cannot sign instance identity documents", "err", err)
-		return "", false
+		return nil, "", err
 	}
-	doc, sig, err := s.Sign(iid.Document{InstanceID: in.id, AccountID: AccountID, Region: e.m.Region,
+	return s.Sign(iid.Document{InstanceID: in.id, AccountID: AccountID, Region: e.m.Region,
 		AvailabilityZone: in.pool.Zone, InstanceType: in.pool.InstanceType, PrivateIP: in.ip,
 		Architecture: in.pool.spec.Arch, PendingTime: in.launchedAt.UTC().Truncate(time.Second), Version: "2017-09-30"})
-	if err != nil {
-		return "", false
-	}
-	if path == "signature" {
-		return sig, true
-	}
-	return string(doc), true
 }
 
 // signer is the key the metadata service signs identity documents with, made once: the
@@ -191,10 +187,5 @@ func (e *Emulator) IdentityDocument(id string) ([]byte, string, error) {
 	if in == nil {
 		return nil, "", fmt.Errorf("no instance %s", id)
 	}
-	doc, _ := e.identity(in, "document")
-	sig, ok := e.identity(in, "signature")
-	if !ok {
-		return nil, "", errors.New("cannot sign instance identity documents")
-	}
-	return []byte(doc), sig, nil
+	return e.identity(in)
 }

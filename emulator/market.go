@@ -142,17 +142,18 @@ const (
 	maxBurst  = 6
 )
 
-// schedule starts the advisor model: once a minute, each pool with Spot instances is
-// interrupted with the probability its band gives, in a burst.
+// schedule starts the market model. The stress and trace models take pools' capacity away
+// and give it back (availability.go); every model but the scripted one also runs the
+// advisor's interruptions: once a minute, each pool with Spot instances is interrupted
+// with the probability its band gives, in a burst.
 func (mk *market) schedule(e *Emulator) {
 	switch mk.opt.Model {
+	case MarketScripted:
+		return
 	case MarketStress:
 		mk.startStress(e)
 	case MarketTrace:
 		mk.startTrace(e)
-	}
-	if mk.opt.Model == MarketScripted {
-		return
 	}
 	var tick func()
 	tick = func() {
