@@ -228,32 +228,11 @@ func (st Status) WriteView(w io.Writer, height int) {
 		budget = height - 3 - 2*len(tables) - 2 - min(len(recent), 5)
 		recent = recent[max(0, len(recent)-5):]
 	}
-	shown := make([]int, len(tables))
+	rows := make([]int, len(tables))
 	for i, t := range tables {
-		shown[i] = len(t.rows)
+		rows[i] = len(t.rows)
 	}
-	for budget >= 0 {
-		total := 0
-		for i, t := range tables {
-			total += shown[i]
-			if shown[i] < len(t.rows) {
-				total++ // the "... and N more" line
-			}
-		}
-		if total <= budget {
-			break
-		}
-		big := 0 // take a row from the longest table shown
-		for i := range tables {
-			if shown[i] > shown[big] {
-				big = i
-			}
-		}
-		if shown[big] == 0 {
-			break
-		}
-		shown[big]--
-	}
+	shown := fitRows(rows, budget)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	for i, t := range tables {
 		if len(t.rows) == 0 {
@@ -274,6 +253,36 @@ func (st Status) WriteView(w io.Writer, height int) {
 			fmt.Fprintln(w, l)
 		}
 	}
+}
+
+// fitRows says how many of each table's rows to show in budget lines (budget < 0: all of
+// them): rows go one at a time from the longest table shown, and a table that is cut
+// costs a line that says so.
+func fitRows(rows []int, budget int) []int {
+	shown := slices.Clone(rows)
+	for budget >= 0 {
+		total := 0
+		for i := range rows {
+			total += shown[i]
+			if shown[i] < rows[i] {
+				total++ // the "... and N more" line
+			}
+		}
+		if total <= budget {
+			break
+		}
+		big := 0
+		for i := range shown {
+			if shown[i] > shown[big] {
+				big = i
+			}
+		}
+		if shown[big] == 0 {
+			break
+		}
+		shown[big]--
+	}
+	return shown
 }
 
 // seconds prints a duration in seconds for people: "0 s", "12 s", "3m20s".
