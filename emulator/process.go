@@ -95,7 +95,7 @@ func (r *ProcessRunner) Start(spec ProcSpec) (Process, error) {
 	marker := procMarker + "=" + r.Run + "/" + spec.Name
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(append(append(os.Environ(), r.Env...), spec.Env...), marker)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = ownGroup()
 	var cgroup string
 	if r.cgroups != nil {
 		if dir, fd, err := r.cgroups.open(spec.Name); err == nil {
@@ -175,8 +175,14 @@ func (p *osProcess) ExitCode() int         { return p.code }
 func rebuild(c *exec.Cmd) *exec.Cmd {
 	n := exec.Command(c.Path, c.Args[1:]...)
 	n.Env, n.Stdout, n.Stderr, n.WaitDelay = c.Env, c.Stdout, c.Stderr, c.WaitDelay
-	n.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	n.SysProcAttr = ownGroup()
 	return n
+}
+
+// ownGroup starts a process in a process group of its own (signalled as one), killed if
+// spotfleet dies.
+func ownGroup() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 }
 
 // RunReaper is the body of `spotfleet reaper`, a helper that outlives a killed `up`. It

@@ -212,7 +212,6 @@ func (e *Emulator) Play(sc *Scenario) error {
 	e.lock()
 	defer e.unlock()
 	for _, st := range sc.Steps {
-		st := st
 		e.at(e.start.Add(st.At.D()), func() { e.step(st) })
 	}
 	return nil

@@ -146,7 +146,7 @@ func (e *Emulator) Advance() {
 	e.unlock()
 }
 
-// start starts a service's process: a simulated one in simulated mode.
+// startProcess starts a service's process: a simulated one in simulated mode.
 func (e *Emulator) startProcess(spec ProcSpec) (Process, error) {
 	if e.opt.Simulated {
 		return e.startSim(), nil
