@@ -14,9 +14,10 @@ import (
 	"log/slog"
 	"runtime"
 	"runtime/debug"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/spotfleet/spotfleet/clock"
 	"github.com/spotfleet/spotfleet/controller"
@@ -95,36 +96,26 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	start := time.Now()
 	var done atomic.Int64
-	var firstErr error
-	var errOnce sync.Once
-	sem := make(chan struct{}, parallel)
-	var wg sync.WaitGroup
+	g, gctx := errgroup.WithContext(ctx) // the first failed run stops the others
+	g.SetLimit(parallel)
 	for i, j := range jobs {
-		if ctx.Err() != nil {
-			break
-		}
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
+		g.Go(func() error {
 			in := o.Manifests[j.mi]
-			r, err := runOne(ctx, in.Manifest, o.Controllers[j.ci], o, o.Seed+uint64(j.run), j.run == 0)
+			r, err := runOne(gctx, in.Manifest, o.Controllers[j.ci], o, o.Seed+uint64(j.run), j.run == 0)
 			if err != nil {
-				errOnce.Do(func() {
-					firstErr = fmt.Errorf("%s, controller %s, run %d: %w", in.Name, o.Controllers[j.ci], j.run, err)
-				})
-				return
+				return fmt.Errorf("%s, controller %s, run %d: %w", in.Name, o.Controllers[j.ci], j.run, err)
 			}
 			runs[i] = r
 			if o.Progress != nil {
 				o.Progress(int(done.Add(1)), len(jobs))
 			}
+			return nil
 		})
 	}
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	if err := ctx.Err(); err != nil {
+	if err := g.Wait(); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		return nil, err
 	}
 	rep := &Report{Market: marketName(o.Market), Days: o.Duration.Hours() / 24, Runs: o.Runs, Seed: o.Seed}
@@ -149,22 +140,22 @@ func marketName(m string) string {
 type stepper interface {
 	step(ctx context.Context)
 	// next is when it wants to be stepped with nothing happening (zero: not until then).
-	next(now time.Time) time.Time
+	next() time.Time
 }
 
 type spotfleetStepper struct{ c *controller.Controller }
 
 func (s *spotfleetStepper) step(ctx context.Context) { s.c.Step(ctx) }
-func (s *spotfleetStepper) next(time.Time) time.Time { return s.c.NextWake() }
+func (s *spotfleetStepper) next() time.Time          { return s.c.NextWake() }
 
 type seedStepper struct{ s *controller.Seed }
 
 func (s seedStepper) step(ctx context.Context) { s.s.Step(ctx) }
-func (s seedStepper) next(time.Time) time.Time { return s.s.NextRun() }
+func (s seedStepper) next() time.Time          { return s.s.NextRun() }
 
 // noneStepper is ECS alone: nothing reads the events, which are dropped so that a month's
 // queue does not fill memory.
-type noneStepper struct{ q *emulator.Queue }
+type noneStepper struct{ q controller.Queue }
 
 func (s noneStepper) step(ctx context.Context) {
 	for {
@@ -177,7 +168,7 @@ func (s noneStepper) step(ctx context.Context) {
 		}
 	}
 }
-func (noneStepper) next(time.Time) time.Time { return time.Time{} }
+func (noneStepper) next() time.Time { return time.Time{} }
 
 // runResult is what one run measured.
 type runResult struct {
@@ -212,40 +203,61 @@ func runOne(ctx context.Context, m *manifest.Manifest, ctl string, o Options, se
 			return runResult{}, err
 		}
 	}
-	cfg := controller.Config{Manifest: m, Provider: e, Queue: e.Queue(), Clock: clk, Account: emulator.AccountID,
-		Log: slog.New(slog.DiscardHandler), Sequential: true, Tick: controllerTick}
-	var st stepper
-	var c *controller.Controller
+	st, c, err := newStepper(ctl, controller.Config{Manifest: m, Provider: e, Queue: e.Queue(), Clock: clk,
+		Account: emulator.AccountID, Log: slog.New(slog.DiscardHandler), Sequential: true, Tick: controllerTick})
+	if err != nil {
+		return runResult{}, err
+	}
+	r := drive(ctx, e, clk, st, epoch.Add(o.Duration), o.SampleEvery, keepTimeline)
+	if err := ctx.Err(); err != nil {
+		return runResult{}, err
+	}
+	r.report, r.sim = e.Report(nil), e.SimStats()
+	if c != nil {
+		s := c.Stats()
+		r.ctl = &s
+	}
+	r.wallSecond = time.Since(wall).Seconds()
+	return r, nil
+}
+
+// newStepper makes the controller ctl names; the spotfleet controller is also returned,
+// for its statistics.
+func newStepper(ctl string, cfg controller.Config) (stepper, *controller.Controller, error) {
 	switch ctl {
 	case Spotfleet:
-		if c, err = controller.New(cfg); err != nil {
-			return runResult{}, err
+		c, err := controller.New(cfg)
+		if err != nil {
+			return nil, nil, err
 		}
-		st = &spotfleetStepper{c: c}
+		return &spotfleetStepper{c: c}, c, nil
 	case Seed:
 		s, err := controller.NewSeed(cfg)
 		if err != nil {
-			return runResult{}, err
+			return nil, nil, err
 		}
-		st = seedStepper{s}
+		return seedStepper{s}, nil, nil
 	case None:
-		st = noneStepper{e.Queue()}
-	default:
-		return runResult{}, fmt.Errorf("controller %q: use %s, %s or %s", ctl, Spotfleet, Seed, None)
+		return noneStepper{cfg.Queue}, nil, nil
 	}
+	return nil, nil, fmt.Errorf("controller %q: use %s, %s or %s", ctl, Spotfleet, Seed, None)
+}
 
+// drive moves the virtual clock from one event of the world to the next until end,
+// stepping the controller when the world changed (at most once per controllerTick) and
+// when its own timing asks, and sampling the timeline when asked to.
+func drive(ctx context.Context, e *emulator.Emulator, clk *clock.Virtual, st stepper, end time.Time, sampleEvery time.Duration, keepTimeline bool) runResult {
 	var r runResult
-	end := epoch.Add(o.Duration)
 	nextSample := epoch
 	q := e.Queue()
-	wake := st.next(epoch)
+	wake := st.next()
 	var seen uint64 // the world's version at the last step
 	lastStep := epoch.Add(-controllerTick)
 	for ctx.Err() == nil {
 		now := clk.Now()
 		if keepTimeline && !now.Before(nextSample) {
 			r.timeline = append(r.timeline, e.Sample())
-			nextSample = nextSample.Add(o.SampleEvery)
+			nextSample = nextSample.Add(sampleEvery)
 		}
 		// A round reads every change since the last: at most one per controllerTick, as a
 		// round on AWS takes about that long and reads what arrived meanwhile.
@@ -255,7 +267,7 @@ func runOne(ctx context.Context, m *manifest.Manifest, ctl string, o Options, se
 			st.step(ctx)
 			lastStep = now
 			seen = e.Version() // what the step itself changed is acted on with it
-			wake = st.next(now)
+			wake = st.next()
 			changed = e.Version() != seen || q.Visible() > 0
 		}
 		next := end
@@ -279,16 +291,7 @@ func runOne(ctx context.Context, m *manifest.Manifest, ctl string, o Options, se
 		clk.Set(next)
 		e.Advance()
 	}
-	if err := ctx.Err(); err != nil {
-		return runResult{}, err
-	}
-	r.report, r.sim = e.Report(nil), e.SimStats()
-	if c != nil {
-		s := c.Stats()
-		r.ctl = &s
-	}
-	r.wallSecond = time.Since(wall).Seconds()
-	return r, nil
+	return r
 }
 
 // quiet copies a manifest without its webhooks: a simulation calls nothing outside.
