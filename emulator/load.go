@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet/clock"
+	"github.com/spotfleet/spotfleet/internal/stats"
 )
 
 // Load is an open-loop HTTP load: requests leave at a fixed rate whether or not earlier ones
@@ -117,14 +118,5 @@ func (l *Load) Stats() RequestStats {
 	lat := slices.Clone(l.latencies)
 	l.mu.Unlock()
 	slices.Sort(lat)
-	return RequestStats{Total: l.total.Load(), Failed: l.failed.Load(), P50Ms: quantile(lat, 0.5), P99Ms: quantile(lat, 0.99), NotSent: l.behind.Load()}
-}
-
-// quantile of sorted values (nearest rank), 0 when there are none.
-func quantile(sorted []float64, q float64) float64 {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(q*float64(len(sorted))+0.5) - 1
-	return sorted[min(max(i, 0), len(sorted)-1)]
+	return RequestStats{Total: l.total.Load(), Failed: l.failed.Load(), P50Ms: stats.Quantile(lat, 0.5), P99Ms: stats.Quantile(lat, 0.99), NotSent: l.behind.Load()}
 }

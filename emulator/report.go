@@ -3,6 +3,8 @@ package emulator
 import (
 	"math"
 	"slices"
+
+	"github.com/spotfleet/spotfleet/internal/stats"
 )
 
 // Report is what `spotfleet up --report` writes. Seconds are emulated unless a name says
@@ -102,7 +104,7 @@ func (e *Emulator) Report(load *Load) Report {
 	ms := slices.Clone(a.deregisteredWallMs)
 	slices.Sort(ms)
 	if len(ms) > 0 {
-		r.Interruptions.NoticeToDeregisteredWall = Percentiles{P50: round(quantile(ms, 0.5), 2), P99: round(quantile(ms, 0.99), 2), Max: round(ms[len(ms)-1], 2)}
+		r.Interruptions.NoticeToDeregisteredWall = Percentiles{P50: round(stats.Quantile(ms, 0.5), 2), P99: round(stats.Quantile(ms, 0.99), 2), Max: round(ms[len(ms)-1], 2)}
 	}
 	return r
 }

@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/spotfleet/spotfleet/internal/stats"
 )
 
 // Stat is a figure's mean over the runs and its 95% confidence interval (Student's t).
@@ -161,15 +163,11 @@ func hours(ds []time.Duration) []float64 {
 	return out
 }
 
-// quantile of values (nearest rank); 0 for none.
+// quantile of values in any order (nearest rank); 0 for none.
 func quantile(xs []float64, q float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
 	s := slices.Clone(xs)
 	slices.Sort(s)
-	i := int(math.Ceil(q*float64(len(s)))) - 1
-	return s[min(max(i, 0), len(s)-1)]
+	return stats.Quantile(s, q)
 }
 
 // meanCI is the mean and its 95% interval, mean ± t(0.975, n-1) · s / √n. With one run the
