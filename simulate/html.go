@@ -30,23 +30,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		if len(x.Timeline) == 0 {
 			continue
 		}
-		var t, desired, healthy, spot, od, cover []float64
-		for _, p := range x.Timeline {
-			t = append(t, p.Hours/24)
-			desired, healthy = append(desired, float64(p.Desired)), append(healthy, float64(p.Healthy))
-			spot, od, cover = append(spot, float64(p.Spot)), append(od, float64(p.OnDm)), append(cover, float64(p.Cover))
-		}
-		days := func(hs []float64) []float64 {
-			out := make([]float64, len(hs))
-			for i, h := range hs {
-				out[i] = h / 24
-			}
-			return out
-		}
-		svg, err := chart.Timeline(fmt.Sprintf("%s · %s, run 1", x.Manifest, x.Controller), "day", "tasks (units) and instances",
-			[]chart.Series{{Name: "desired", X: t, Y: desired}, {Name: "healthy", X: t, Y: healthy},
-				{Name: "Spot instances", X: t, Y: spot}, {Name: "On-Demand instances", X: t, Y: od}, {Name: "fallback tasks", X: t, Y: cover}},
-			[]chart.Marks{{Name: "interruption notices", X: days(x.NoticeHours)}, {Name: "refused launches", X: days(x.RefusalHours)}})
+		svg, err := timeline(x)
 		if err != nil {
 			return err
 		}
@@ -56,6 +40,30 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	r.WriteTable(&table)
 	page.Table = table.String()
 	return reportTemplate.Execute(w, page)
+}
+
+// timeline charts a result's first run by day: desired and healthy tasks, instances by
+// lifecycle and fallback tasks, with its notices and refused launches marked.
+func timeline(x Result) ([]byte, error) {
+	var hours, desired, healthy, spot, od, cover []float64
+	for _, p := range x.Timeline {
+		hours = append(hours, p.Hours)
+		desired, healthy = append(desired, float64(p.Desired)), append(healthy, float64(p.Healthy))
+		spot, od, cover = append(spot, float64(p.Spot)), append(od, float64(p.OnDm)), append(cover, float64(p.Cover))
+	}
+	t := days(hours)
+	return chart.Timeline(fmt.Sprintf("%s · %s, run 1", x.Manifest, x.Controller), "day", "tasks (units) and instances",
+		[]chart.Series{{Name: "desired", X: t, Y: desired}, {Name: "healthy", X: t, Y: healthy},
+			{Name: "Spot instances", X: t, Y: spot}, {Name: "On-Demand instances", X: t, Y: od}, {Name: "fallback tasks", X: t, Y: cover}},
+		[]chart.Marks{{Name: "interruption notices", X: days(x.NoticeHours)}, {Name: "refused launches", X: days(x.RefusalHours)}})
+}
+
+func days(hours []float64) []float64 {
+	out := make([]float64, len(hours))
+	for i, h := range hours {
+		out[i] = h / 24
+	}
+	return out
 }
 
 type htmlPage struct {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -171,6 +172,29 @@ func TestEveryExampleUnderEveryController(t *testing.T) {
 				t.Errorf("%s market, %s under %s: availability %.3f%%, cost %.2f, all On-Demand %.2f, omniscient %.2f",
 					market, x.Manifest, x.Controller, a, x.CostUSD.Mean, x.AllOnDemandUSD.Mean, x.OmniscientUSD.Mean)
 			}
+		}
+	}
+}
+
+// TestHTMLReportHasBothCharts: the HTML report is one page with the table, the cost against
+// availability chart, and a timeline per manifest × controller, as inline SVG.
+func TestHTMLReportHasBothCharts(t *testing.T) {
+	rep, err := Run(context.Background(), Options{Manifests: []Input{load(t, "../examples/s1-spot-with-ondemand-backup.yaml")},
+		Controllers: []string{Spotfleet, None}, Duration: 3 * 24 * time.Hour, Runs: 2, Seed: 1, Market: emulator.MarketStress})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := rep.WriteHTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	if n := strings.Count(page, "<svg"); n != 3 {
+		t.Errorf("%d charts, want 3 (one scatter, two timelines)", n)
+	}
+	for _, want := range []string{"Cost against availability", "spotfleet, run 1", "none, run 1", "interruption notices", "MANIFEST", "stress"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q", want)
 		}
 	}
 }
