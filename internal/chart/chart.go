@@ -45,11 +45,12 @@ func Scatter(title, xLabel, yLabel string, pts []Point) ([]byte, error) {
 			return nil, err
 		}
 		s.GlyphStyle = draw.GlyphStyle{Color: Color(i), Radius: vg.Points(4), Shape: draw.CircleGlyph{}}
-		xe, err := plotter.NewXErrorBars(errs{xy, pt.X - pt.XLow, pt.XHigh - pt.X, pt.Y - pt.YLow, pt.YHigh - pt.Y})
+		bars := errs{xy, pt.X - pt.XLow, pt.XHigh - pt.X, pt.Y - pt.YLow, pt.YHigh - pt.Y}
+		xe, err := plotter.NewXErrorBars(bars)
 		if err != nil {
 			return nil, err
 		}
-		ye, err := plotter.NewYErrorBars(errs{xy, pt.X - pt.XLow, pt.XHigh - pt.X, pt.Y - pt.YLow, pt.YHigh - pt.Y})
+		ye, err := plotter.NewYErrorBars(bars)
 		if err != nil {
 			return nil, err
 		}
