@@ -180,6 +180,18 @@ func (d *decoder) errorf(n ast.Node, hint, format string, args ...any) {
 // full says whether further findings would be dropped, so that costly hints are skipped.
 func (d *decoder) full() bool { return len(d.diags) >= MaxDiagnostics }
 
+// fieldHint is the hint for an unknown field: the field it most likely means, or the
+// known ones; none once findings are dropped.
+func (d *decoder) fieldHint(key string, names []string) string {
+	if d.full() {
+		return ""
+	}
+	if sug := Suggest(key, names); sug != "" {
+		return fmt.Sprintf("did you mean %q?", sug)
+	}
+	return "known fields: " + strings.Join(names, ", ")
+}
+
 func nodePos(n ast.Node) token.Position {
 	// A mapping's own token is its first ":"; the reader looks for its first key.
 	switch m := n.(type) {
@@ -364,7 +376,7 @@ func isDigits(s string) bool {
 	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
-// bound says what a number may be, for a value too large to read.
+// maxOf says what a number may be at most, for a value too large to read.
 func maxOf(f field) string {
 	if f.max != nil {
 		return ": must be at most " + strconv.FormatFloat(*f.max, 'g', -1, 64)
@@ -453,14 +465,7 @@ func (d *decoder) decodeStruct(n ast.Node, v reflect.Value, path string) {
 			}
 		}
 		if fld == nil {
-			hint := ""
-			if d.full() {
-			} else if sug := Suggest(key, fieldNames(fs)); sug != "" {
-				hint = fmt.Sprintf("did you mean %q?", sug)
-			} else {
-				hint = "known fields: " + strings.Join(fieldNames(fs), ", ")
-			}
-			d.errorf(kv.Key, hint, "unknown field %q", key)
+			d.errorf(kv.Key, d.fieldHint(key, fieldNames(fs)), "unknown field %q", key)
 			continue
 		}
 		if seen[key] {

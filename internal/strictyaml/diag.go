@@ -16,8 +16,6 @@ package strictyaml
 
 import (
 	"fmt"
-	"io"
-	"os"
 	"sort"
 	"strings"
 )
@@ -116,22 +114,4 @@ func (ds Diagnostics) Capped(dropped int) Diagnostics {
 	last := ds[len(ds)-1]
 	return append(ds, Diagnostic{File: last.File, Line: last.Line, Col: last.Col, Severity: sev,
 		Msg: fmt.Sprintf("%d more problems not shown", dropped), Hint: "fix the ones above first"})
-}
-
-// ReadFile reads at most limit bytes of a file: a device such as /dev/zero, or a file far
-// larger than a manifest, is refused without being read into memory.
-func ReadFile(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d KiB, more than such a file can be: is it the right file?", path, limit>>10)
-	}
-	return data, nil
 }
