@@ -40,15 +40,9 @@ func TestAgentReportsThenStopsItsCommand(t *testing.T) {
 	}))
 	defer ctl.Close()
 
-	start := time.Now()
 	// Deadline 2m away, stop timeout 110s, margin 5s: the signal about 5s in.
-	cmd := exec.Command(bin, "agent", "--imds", imds.URL, "--report", ctl.URL, "--stop-timeout", "110s", "--interval", "100ms", "--", "sleep", "60")
-	out, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != 128+15 {
-		t.Fatalf("agent: %v, want exit status 143 (sleep ended by SIGTERM)\n%s", err, out)
-	}
-	if d := time.Since(start); d < 4*time.Second || d > 10*time.Second {
+	out, d := agentStopsSleep(t, bin, "--imds", imds.URL, "--controller-url", ctl.URL, "--stop-timeout", "110s")
+	if d < 4*time.Second || d > 10*time.Second {
 		t.Errorf("sleep was stopped after %s, want about 5s (deadline - stop timeout - margin)", d)
 	}
 	mu.Lock()
@@ -69,14 +63,21 @@ func TestAgentWithoutAControllerStopsAfterDelay(t *testing.T) {
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 	}))
 	defer ctl.Close()
-	start := time.Now()
-	cmd := exec.Command(bin, "agent", "--imds", imds.URL, "--report", ctl.URL, "--delay", "1s", "--interval", "100ms", "--", "sleep", "60")
-	out, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != 128+15 {
-		t.Fatalf("agent: %v, want exit status 143\n%s", err, out)
-	}
-	if d := time.Since(start); d > 15*time.Second {
+	if _, d := agentStopsSleep(t, bin, "--imds", imds.URL, "--controller-url", ctl.URL, "--delay", "1s"); d > 15*time.Second {
 		t.Errorf("sleep was stopped after %s, want within seconds (report retries, then --delay)", d)
 	}
+}
+
+// agentStopsSleep runs `spotfleet agent ARGS -- sleep 60`, polling every 100 ms, and
+// checks that the agent ended sleep with SIGTERM (exit status 143); it returns the
+// agent's output and how long that took.
+func agentStopsSleep(t *testing.T, bin string, args ...string) ([]byte, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	out, err := exec.Command(bin, append(append([]string{"agent", "--interval", "100ms"}, args...), "--", "sleep", "60")...).CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 128+15 {
+		t.Fatalf("agent: %v, want exit status 143 (sleep ended by SIGTERM)\n%s", err, out)
+	}
+	return out, time.Since(start)
 }
