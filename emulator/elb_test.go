@@ -152,17 +152,24 @@ services:
 	}
 }
 
-// TestListenerAnswers503WithNoTarget and 502 when the target's process is gone.
-func TestListenerErrorsAreCounted(t *testing.T) {
-	port, lport := freePort(t), freePort(t)
+// listeningLB is an emulator with one service on port behind a load balancer that listens
+// on a free port of 127.0.0.1, and its target group.
+func listeningLB(t *testing.T, port string) (*Emulator, *targetGroup) {
+	t.Helper()
 	e := realEmulator(t, fmt.Sprintf(`name: lb
 capacity: [{name: spot, instanceTypes: [m5.large, m5a.large, m6i.large]}]
-services: [{name: web, command: [x], port: %d, loadBalancer: {listenerPort: %d}}]
-`, port, lport))
+services: [{name: web, command: [x], port: %s, loadBalancer: {listenerPort: %d}}]
+`, port, freePort(t)))
 	tg := e.tgs[0]
 	if err := tg.listen(e.opt.Listen, "127.0.0.1"); err != nil {
 		t.Fatal(err)
 	}
+	return e, tg
+}
+
+// TestListenerErrorsAreCounted: 503 with no target, 502 when the target's process is gone.
+func TestListenerErrorsAreCounted(t *testing.T) {
+	e, tg := listeningLB(t, strconv.Itoa(freePort(t)))
 	get := func() int {
 		resp, err := http.Get("http://" + tg.addr() + "/")
 		if err != nil {
@@ -190,18 +197,10 @@ services: [{name: web, command: [x], port: %d, loadBalancer: {listenerPort: %d}}
 // TestClientThatLeavesIsNotA5xx: a client that closes its connection before the answer is
 // counted as clientClosed (an ALB's 460), not as a load balancer 5xx.
 func TestClientThatLeavesIsNotA5xx(t *testing.T) {
-	lport := freePort(t)
 	addr := "127.0.0.5:" + strconv.Itoa(freePort(t))
 	b := startBackend(t, addr)
 	_, port, _ := net.SplitHostPort(addr)
-	e := realEmulator(t, fmt.Sprintf(`name: lb
-capacity: [{name: spot, instanceTypes: [m5.large, m5a.large, m6i.large]}]
-services: [{name: web, command: [x], port: %s, loadBalancer: {listenerPort: %d}}]
-`, port, lport))
-	tg := e.tgs[0]
-	if err := tg.listen(e.opt.Listen, "127.0.0.1"); err != nil {
-		t.Fatal(err)
-	}
+	e, tg := listeningLB(t, port)
 	inspect(e, func() {
 		x := tg.register("127.0.0.5", "i-1", nil)
 		x.state = spotfleet.TargetHealthy
