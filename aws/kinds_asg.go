@@ -206,7 +206,7 @@ var groupKind = kind{
 		if g.DesiredCapacity > 1 && len(g.InstanceTypes) > 0 && anyWeight(g) {
 			in.DesiredCapacityType = awssdk.String("units")
 		}
-		for _, tg := range strings.Split(r.Fields["targetGroups"], ",") {
+		for _, tg := range split(r.Fields["targetGroups"]) {
 			if tg == "" {
 				continue
 			}

@@ -18,8 +18,28 @@ import (
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
-func (s *Stack) ecsTags() []ecstypes.Tag {
-	return []ecstypes.Tag{{Key: awssdk.String(FleetTag), Value: awssdk.String(s.m.Name)}}
+// ecsTags are the tags of a new ECS resource: the fleet's, and the record of what it was
+// created with (AppliedTag; ECS resources record it, as moto's DescribeServices does not
+// return every field a service takes).
+func (s *Stack) ecsTags(r Resource) []ecstypes.Tag {
+	return []ecstypes.Tag{{Key: awssdk.String(FleetTag), Value: awssdk.String(s.m.Name)},
+		{Key: awssdk.String(AppliedTag), Value: awssdk.String(record(r.Fields))}}
+}
+
+// recordECS replaces the record of an updated ECS resource.
+func (s *Stack) recordECS(ctx context.Context, arn *string, r Resource) error {
+	_, err := s.ecs.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: arn, Tags: s.ecsTags(r)[1:]})
+	return err
+}
+
+// ecsRead is the fields read of an ECS resource, with its record.
+func ecsRead(f map[string]string, tags []ecstypes.Tag) map[string]string {
+	for _, t := range tags {
+		if awssdk.ToString(t.Key) == AppliedTag {
+			f[fieldApplied] = awssdk.ToString(t.Value)
+		}
+	}
+	return f
 }
 
 func ecsTagged(tags []ecstypes.Tag, fleet string) bool {
@@ -69,7 +89,7 @@ var capacityProviderKind = kind{
 					f["targetCapacity"] = strconv.Itoa(int(awssdk.ToInt32(a.ManagedScaling.TargetCapacity)))
 				}
 			}
-			got[awssdk.ToString(cp.Name)] = f
+			got[awssdk.ToString(cp.Name)] = ecsRead(f, cp.Tags)
 		}
 		return got, nil
 	},
@@ -81,7 +101,7 @@ var capacityProviderKind = kind{
 		if len(g.AutoScalingGroups) == 0 {
 			return fmt.Errorf("group %s does not exist", r.Fields["group"])
 		}
-		_, err = s.ecs.CreateCapacityProvider(ctx, &ecs.CreateCapacityProviderInput{Name: &r.Name, Tags: s.ecsTags(),
+		_, err = s.ecs.CreateCapacityProvider(ctx, &ecs.CreateCapacityProviderInput{Name: &r.Name, Tags: s.ecsTags(r),
 			AutoScalingGroupProvider: &ecstypes.AutoScalingGroupProvider{AutoScalingGroupArn: g.AutoScalingGroups[0].AutoScalingGroupARN,
 				ManagedScaling:               &ecstypes.ManagedScaling{Status: ecstypes.ManagedScalingStatusEnabled, TargetCapacity: atoi32(r.Fields["targetCapacity"])},
 				ManagedTerminationProtection: ecstypes.ManagedTerminationProtectionEnabled,
@@ -89,12 +109,15 @@ var capacityProviderKind = kind{
 		return err
 	},
 	update: func(ctx context.Context, s *Stack, r Resource) error {
-		_, err := s.ecs.UpdateCapacityProvider(ctx, &ecs.UpdateCapacityProviderInput{Name: &r.Name,
+		out, err := s.ecs.UpdateCapacityProvider(ctx, &ecs.UpdateCapacityProviderInput{Name: &r.Name,
 			AutoScalingGroupProvider: &ecstypes.AutoScalingGroupProviderUpdate{
 				ManagedScaling:               &ecstypes.ManagedScaling{Status: ecstypes.ManagedScalingStatusEnabled, TargetCapacity: atoi32(r.Fields["targetCapacity"])},
 				ManagedTerminationProtection: ecstypes.ManagedTerminationProtectionEnabled,
 				ManagedDraining:              ecstypes.ManagedDrainingEnabled}})
-		return err
+		if err != nil {
+			return err
+		}
+		return s.recordECS(ctx, out.CapacityProvider.CapacityProviderArn, r)
 	},
 	remove: func(ctx context.Context, s *Stack, name string) error {
 		_, err := s.ecs.DeleteCapacityProvider(ctx, &ecs.DeleteCapacityProviderInput{CapacityProvider: &name})
@@ -158,18 +181,25 @@ var clusterKind = kind{
 			if awssdk.ToString(c.Status) != "ACTIVE" || !ecsTagged(c.Tags, s.m.Name) {
 				continue
 			}
-			got[awssdk.ToString(c.ClusterName)] = map[string]string{"capacityProviders": join(c.CapacityProviders), "defaultStrategy": readStrategy(c.DefaultCapacityProviderStrategy)}
+			got[awssdk.ToString(c.ClusterName)] = ecsRead(map[string]string{"capacityProviders": join(c.CapacityProviders), "defaultStrategy": readStrategy(c.DefaultCapacityProviderStrategy)}, c.Tags)
 		}
 		return got, nil
 	},
 	create: func(ctx context.Context, s *Stack, r Resource) error {
-		_, err := s.ecs.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: &r.Name, Tags: s.ecsTags()})
+		_, err := s.ecs.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: &r.Name, Tags: s.ecsTags(r)})
 		if err != nil {
 			return err
 		}
-		return clusterProviders(ctx, s, r)
+		_, err = clusterProviders(ctx, s, r)
+		return err
 	},
-	update: clusterProviders,
+	update: func(ctx context.Context, s *Stack, r Resource) error {
+		c, err := clusterProviders(ctx, s, r)
+		if err != nil {
+			return err
+		}
+		return s.recordECS(ctx, c.ClusterArn, r)
+	},
 	remove: func(ctx context.Context, s *Stack, name string) error {
 		if _, err := s.ecs.PutClusterCapacityProviders(ctx, &ecs.PutClusterCapacityProvidersInput{Cluster: &name,
 			CapacityProviders: []string{}, DefaultCapacityProviderStrategy: []ecstypes.CapacityProviderStrategyItem{}}); err != nil {
@@ -180,10 +210,13 @@ var clusterKind = kind{
 	},
 }
 
-func clusterProviders(ctx context.Context, s *Stack, r Resource) error {
-	_, err := s.ecs.PutClusterCapacityProviders(ctx, &ecs.PutClusterCapacityProvidersInput{Cluster: &r.Name,
-		CapacityProviders: strings.Split(r.Fields["capacityProviders"], ","), DefaultCapacityProviderStrategy: strategyOf(s.n, s.clusterStrategy())})
-	return err
+func clusterProviders(ctx context.Context, s *Stack, r Resource) (*ecstypes.Cluster, error) {
+	out, err := s.ecs.PutClusterCapacityProviders(ctx, &ecs.PutClusterCapacityProvidersInput{Cluster: &r.Name,
+		CapacityProviders: split(r.Fields["capacityProviders"]), DefaultCapacityProviderStrategy: strategyOf(s.n, s.clusterStrategy())})
+	if err != nil {
+		return nil, err
+	}
+	return out.Cluster, nil
 }
 
 func (s *Stack) taskFields(sv manifest.Service) map[string]string {
@@ -219,7 +252,10 @@ var taskDefinitionKind = kind{
 			if err != nil {
 				return nil, err
 			}
-			if !ecsTagged(out.Tags, s.m.Name) || len(out.TaskDefinition.ContainerDefinitions) == 0 {
+			// An INACTIVE (deregistered) revision is gone, though AWS lists its family
+			// for a while and moto for ever.
+			td := out.TaskDefinition
+			if !ecsTagged(out.Tags, s.m.Name) || td.Status != ecstypes.TaskDefinitionStatusActive || len(td.ContainerDefinitions) == 0 {
 				continue
 			}
 			c := out.TaskDefinition.ContainerDefinitions[0]
@@ -233,7 +269,7 @@ var taskDefinitionKind = kind{
 			if len(c.PortMappings) > 0 {
 				f["port"] = strconv.Itoa(int(awssdk.ToInt32(c.PortMappings[0].ContainerPort)))
 			}
-			got[fam] = f
+			got[fam] = ecsRead(f, out.Tags)
 		}
 		return got, nil
 	},
@@ -272,7 +308,7 @@ func registerTask(ctx context.Context, s *Stack, r Resource) error {
 	}
 	_, err := s.ecs.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: &r.Name, NetworkMode: ecstypes.NetworkModeAwsvpc,
 		RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityEc2}, ContainerDefinitions: []ecstypes.ContainerDefinition{c},
-		ExecutionRoleArn: awssdk.String(fmt.Sprintf("arn:aws:iam::%s:role/%s", s.env.account, s.n.executionRole())), Tags: s.ecsTags()})
+		ExecutionRoleArn: awssdk.String(fmt.Sprintf("arn:aws:iam::%s:role/%s", s.env.account, s.n.executionRole())), Tags: s.ecsTags(r)})
 	return err
 }
 
@@ -351,12 +387,19 @@ var serviceKind = kind{
 				td := awssdk.ToString(sv.TaskDefinition)
 				td = td[strings.LastIndex(td, "/")+1:]
 				td, _, _ = strings.Cut(td, ":")
-				f := map[string]string{"taskDefinition": td, "strategy": readStrategy(sv.CapacityProviderStrategy), "targetGroup": ""}
-				if d := sv.DeploymentConfiguration; d != nil {
+				// A field AWS does not return is left out, for the record to answer for
+				// (moto returns no strategy, deployment configuration or grace period).
+				f := map[string]string{"taskDefinition": td, "targetGroup": ""}
+				if len(sv.CapacityProviderStrategy) > 0 {
+					f["strategy"] = readStrategy(sv.CapacityProviderStrategy)
+				}
+				if d := sv.DeploymentConfiguration; d != nil && d.MaximumPercent != nil {
 					f["minimumHealthyPercent"] = strconv.Itoa(int(awssdk.ToInt32(d.MinimumHealthyPercent)))
 					f["maximumPercent"] = strconv.Itoa(int(awssdk.ToInt32(d.MaximumPercent)))
 				}
-				f["healthCheckGracePeriod"] = strconv.Itoa(int(awssdk.ToInt32(sv.HealthCheckGracePeriodSeconds)))
+				if sv.HealthCheckGracePeriodSeconds != nil {
+					f["healthCheckGracePeriod"] = strconv.Itoa(int(*sv.HealthCheckGracePeriodSeconds))
+				}
 				for _, lb := range sv.LoadBalancers {
 					arn := awssdk.ToString(lb.TargetGroupArn)
 					parts := strings.Split(arn, "/")
@@ -364,7 +407,7 @@ var serviceKind = kind{
 						f["targetGroup"] = parts[len(parts)-2]
 					}
 				}
-				got[awssdk.ToString(sv.ServiceName)] = f
+				got[awssdk.ToString(sv.ServiceName)] = ecsRead(f, sv.Tags)
 			}
 		}
 		return got, nil
@@ -380,7 +423,7 @@ var serviceKind = kind{
 			DeploymentConfiguration: &ecstypes.DeploymentConfiguration{MinimumHealthyPercent: atoi32(r.Fields["minimumHealthyPercent"]), MaximumPercent: atoi32(r.Fields["maximumPercent"])},
 			NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
 				Subnets: s.subnetsFor(s.allZones()), SecurityGroups: []string{sg}}},
-			Tags: s.ecsTags(), PropagateTags: ecstypes.PropagateTagsService}
+			Tags: s.ecsTags(r), PropagateTags: ecstypes.PropagateTagsService}
 		if tg := r.Fields["targetGroup"]; tg != "" {
 			arn, err := s.targetGroupARN(ctx, tg)
 			if err != nil {
@@ -400,8 +443,11 @@ var serviceKind = kind{
 		if r.Fields["targetGroup"] != "" {
 			in.HealthCheckGracePeriodSeconds = atoi32(r.Fields["healthCheckGracePeriod"])
 		}
-		_, err := s.ecs.UpdateService(ctx, in)
-		return err
+		out, err := s.ecs.UpdateService(ctx, in)
+		if err != nil {
+			return err
+		}
+		return s.recordECS(ctx, out.Service.ServiceArn, r)
 	},
 	remove: func(ctx context.Context, s *Stack, name string) error {
 		_, err := s.ecs.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: awssdk.String(s.n.cluster()), Service: &name, Force: awssdk.Bool(true)})

@@ -108,7 +108,7 @@ var securityGroupKind = kind{
 
 func (s *Stack) authorize(ctx context.Context, id, ingress string) error {
 	var perms []ec2types.IpPermission
-	for _, p := range strings.Split(ingress, ",") {
+	for _, p := range split(ingress) {
 		if p == "self" {
 			perms = append(perms, ec2types.IpPermission{IpProtocol: awssdk.String("-1"), UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: &id}}})
 			continue
@@ -183,7 +183,7 @@ var loadBalancerKind = kind{
 			return err
 		}
 		_, err = s.elb.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: &r.Name, Type: elbtypes.LoadBalancerTypeEnumApplication,
-			Scheme: elbtypes.LoadBalancerSchemeEnumInternetFacing, Subnets: strings.Split(r.Fields["subnets"], ","),
+			Scheme: elbtypes.LoadBalancerSchemeEnumInternetFacing, Subnets: split(r.Fields["subnets"]),
 			SecurityGroups: []string{sg}, Tags: s.elbTags()})
 		return err
 	},
@@ -192,7 +192,7 @@ var loadBalancerKind = kind{
 		if err != nil || lb == nil {
 			return errors.Join(err, fmt.Errorf("load balancer %s not found", r.Name))
 		}
-		_, err = s.elb.SetSubnets(ctx, &elb.SetSubnetsInput{LoadBalancerArn: lb.LoadBalancerArn, Subnets: strings.Split(r.Fields["subnets"], ",")})
+		_, err = s.elb.SetSubnets(ctx, &elb.SetSubnetsInput{LoadBalancerArn: lb.LoadBalancerArn, Subnets: split(r.Fields["subnets"])})
 		return err
 	},
 	remove: func(ctx context.Context, s *Stack, name string) error {

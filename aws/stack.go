@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
@@ -46,11 +45,17 @@ type Resource struct {
 	Fields map[string]string `json:"fields,omitempty"`
 }
 
-// Diff is one field that differs.
+// Diff is one field that differs, or under a create one that is set. A list field also
+// says which elements it gains and loses.
 type Diff struct {
 	Field string `json:"field"`
 	From  string `json:"from"`
 	To    string `json:"to"`
+	// FromUnknown: the API does not return the field, and the manifest no longer wants
+	// what apply recorded for it (AppliedTag); From is then "".
+	FromUnknown bool     `json:"fromUnknown,omitempty"`
+	Added       []string `json:"added,omitempty"`
+	Removed     []string `json:"removed,omitempty"`
 }
 
 // Change is what apply does to one resource.
@@ -103,7 +108,7 @@ func (s *Stack) Plan(ctx context.Context) ([]Change, error) {
 			wanted[r.Name] = true
 			cur, ok := have[r.Name]
 			if !ok {
-				out = append(out, Change{Action: "create", Kind: k.name, Name: r.Name})
+				out = append(out, Change{Action: "create", Kind: k.name, Name: r.Name, Diffs: attributes(r.Fields)})
 				continue
 			}
 			if d := diff(r.Fields, cur); len(d) > 0 {
@@ -117,16 +122,6 @@ func (s *Stack) Plan(ctx context.Context) ([]Change, error) {
 		}
 	}
 	return out, nil
-}
-
-func diff(want, have map[string]string) []Diff {
-	var out []Diff
-	for _, f := range slices.Sorted(maps.Keys(want)) {
-		if want[f] != have[f] {
-			out = append(out, Diff{Field: f, From: have[f], To: want[f]})
-		}
-	}
-	return out
 }
 
 // Apply makes the changes of a plan: deletions of resources the manifest no longer has
@@ -205,6 +200,9 @@ func (s *Stack) Delete(ctx context.Context, progress func(c Change, err error, d
 			c := Change{Action: "delete", Kind: k.name, Name: name}
 			progress(c, nil, false)
 			err := k.remove(ctx, s, name)
+			if isNotFound(err) { // gone since it was read: what delete wanted
+				err = nil
+			}
 			progress(c, err, true)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("delete %s %s: %w", k.name, name, err))
@@ -213,5 +211,3 @@ func (s *Stack) Delete(ctx context.Context, progress func(c Change, err error, d
 	}
 	return errors.Join(errs...)
 }
-
-func join(xs []string) string { return strings.Join(xs, ",") }
