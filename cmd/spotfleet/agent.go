@@ -136,14 +136,9 @@ func runAgent(cmd *cobra.Command, o agentOptions, args []string) error {
 				if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 					code = 128 + int(ws.Signal()) // as a shell reports it
 				}
-				return childExit{code: max(code, 1)}
+				return exitStatus{code: max(code, 1)}
 			}
 			return err
 		}
 	}
 }
-
-// childExit ends the agent with the status of the command it ran.
-type childExit struct{ code int }
-
-func (e childExit) Error() string { return fmt.Sprintf("exit status %d", e.code) }

@@ -1,7 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -26,16 +31,38 @@ func TestAWSCommands(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "--approve") {
 		t.Fatalf("apply without a terminal nor --approve: %v\n%s", err, out)
 	}
-	out, err = runAWS(t, "plan", "-f", file)
-	if err != nil || !strings.Contains(out, "10 to create, 0 to update, 0 to delete.") {
-		t.Fatalf("plan: %v\n%s", err, out)
+	out, err = runAWS(t, "plan", "-f", file, "--detailed-exitcode")
+	if !errors.Is(err, exitStatus{code: 2}) || !strings.Contains(out, "Plan: 10 to create, 0 to update, 0 to delete.") ||
+		!strings.Contains(out, "+ create auto-scaling-group s2-web-spot") || !strings.Contains(out, "overrides ") {
+		t.Fatalf("plan --detailed-exitcode before apply: %v, want exit status 2\n%s", err, out)
 	}
-	if out, err = runAWS(t, "apply", "-f", file, "--approve"); err != nil || !strings.Contains(out, "Applied.") {
+	if out, err = runAWS(t, "apply", "-f", file, "--approve"); err != nil || !strings.Contains(out, "Applied.") ||
+		!strings.Contains(out, "service web") || !strings.Contains(out, "elb.amazonaws.com") {
 		t.Fatalf("apply: %v\n%s", err, out)
 	}
-	if out, err = runAWS(t, "plan", "-f", file, "-o", "json"); err != nil || !strings.Contains(out, `"changes": []`) ||
+	if out, err = runAWS(t, "plan", "-f", file, "-o", "json", "--detailed-exitcode"); err != nil || !strings.Contains(out, `"changes": []`) ||
 		!strings.Contains(out, `"command": "plan"`) {
 		t.Fatalf("plan after apply: %v\n%s", err, out)
+	}
+	var outputs aws.Outputs
+	if out, _, err := run(t, "outputs", "-f", file, "-o", "json"); err != nil || json.Unmarshal([]byte(out), &outputs) != nil ||
+		len(outputs.Services) != 1 || !strings.HasPrefix(outputs.Services[0].URL, "http://") || !strings.Contains(outputs.Queue, "s2-web-events") {
+		t.Fatalf("outputs: %v\n%s", err, out)
+	}
+
+	// An edit of one field plans exactly that field, element by element for a list.
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := filepath.Join(t.TempDir(), "edited.yaml")
+	if err := os.WriteFile(edited, bytes.Replace(raw, []byte("[m5.large, "), []byte("[m5.large, c5.large, "), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err = runAWS(t, "plan", "-f", edited, "--detailed-exitcode")
+	if !errors.Is(err, exitStatus{code: 2}) || !strings.Contains(out, "~ update auto-scaling-group s2-web-spot\n    overrides + c5.large:1\n") ||
+		!strings.Contains(out, "Plan: 0 to create, 1 to update, 0 to delete.") {
+		t.Fatalf("plan after an edit: %v\n%s", err, out)
 	}
 	if out, err = runAWS(t, "apply", "-f", file, "--approve"); err != nil || !strings.Contains(out, "No changes") {
 		t.Fatalf("second apply: %v\n%s", err, out)
@@ -56,8 +83,11 @@ func TestAWSCommands(t *testing.T) {
 	if out, err = runAWS(t, "delete", "-f", file, "--approve"); err != nil {
 		t.Fatalf("delete: %v\n%s", err, out)
 	}
-	if out, err = runAWS(t, "plan", "-f", file); err != nil || !strings.Contains(out, "10 to create, 0 to update, 0 to delete.") {
+	if out, err = runAWS(t, "plan", "-f", file); err != nil || !strings.Contains(out, "Plan: 10 to create, 0 to update, 0 to delete.") {
 		t.Fatalf("plan after delete: %v\n%s", err, out)
+	}
+	if out, err = runAWS(t, "delete", "-f", file, "--approve", "-o", "json"); err != nil || !strings.Contains(out, `"changes": []`) {
+		t.Fatalf("a second delete: %v\n%s", err, out)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -53,16 +54,20 @@ func (f *awsFlags) load(ctx context.Context, errOut io.Writer) (*manifest.Manife
 func newPlanCmd() *cobra.Command {
 	var f awsFlags
 	var output string
+	var detailed bool
 	cmd := &cobra.Command{
-		Use:   "plan -f FILE [-o table|json|yaml]",
+		Use:   "plan -f FILE [-o table|json|yaml] [--detailed-exitcode]",
 		Short: "Show what apply would create, change or delete on AWS",
 		Long: `Reads what exists of the fleet on AWS (by name and the tag spotfleet:fleet=<name>) and
 compares it with what the manifest needs: each resource to create, to update (with the fields
-that differ, from → to) or to delete. Nothing is changed. Desired capacities and counts are set
-when a group or service is created and not compared afterwards (scaling and the controller
-own them).`,
+that differ, from → to, a list by the elements it gains and loses) or to delete, and a new
+resource's attributes. Nothing is changed. Desired capacities and counts are set when a
+group or service is created and not compared afterwards (scaling and the controller own
+them). A field AWS does not read back is compared with what apply recorded in the tag
+spotfleet:applied (docs/aws.md).`,
 		Example: `  spotfleet plan -f spotfleet.yaml
-  AWS_PROFILE=prod spotfleet plan -f spotfleet.yaml -o json`,
+  AWS_PROFILE=prod spotfleet plan -f spotfleet.yaml -o json
+  spotfleet plan -f spotfleet.yaml --detailed-exitcode >/dev/null; [ $? = 2 ] && echo "drift"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			m, st, _, err := f.load(cmd.Context(), cmd.ErrOrStderr())
@@ -74,10 +79,17 @@ own them).`,
 				return err
 			}
 			res := newChanges(m.Name, "plan", plan)
-			return render(cmd.OutOrStdout(), output, res, func(w io.Writer) error { return printPlan(w, plan) })
+			if err := render(cmd.OutOrStdout(), output, res, func(w io.Writer) error { return printPlan(w, plan) }); err != nil {
+				return err
+			}
+			if detailed && len(plan) > 0 {
+				return exitStatus{code: 2}
+			}
+			return nil
 		},
 	}
 	f.add(cmd)
+	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when there are no changes, 2 when there are, 1 on an error (as terraform plan)")
 	outputFlag(cmd, &output, "table", "json", "yaml")
 	return cmd
 }
@@ -89,6 +101,7 @@ type changes struct {
 	Command string         `json:"command"` // plan, apply or delete
 	Changes []changeResult `json:"changes"`
 	Summary map[string]int `json:"summary"` // create, update, delete
+	Outputs *aws.Outputs   `json:"outputs,omitempty"` // apply's
 }
 
 type changeResult struct {
@@ -147,25 +160,49 @@ func (c *changes) record(w io.Writer) func(x aws.Change, err error, done bool) {
 	}
 }
 
+// printPlan shows a plan as Terraform users read one: + create with the new resource's
+// attributes, ~ update with each field from → to (a list by the elements it gains and
+// loses), - delete; then the count of each.
 func printPlan(w io.Writer, plan []aws.Change) error {
 	if len(plan) == 0 {
 		_, err := fmt.Fprintln(w, "No changes: AWS matches the manifest.")
 		return err
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACTION\tKIND\tNAME\tCHANGES")
 	counts := map[string]int{}
 	for _, c := range plan {
 		counts[c.Action]++
-		var d []string
-		for _, x := range c.Diffs {
-			d = append(d, fmt.Sprintf("%s: %q → %q", x.Field, x.From, x.To))
+		fmt.Fprintf(w, "%s %s %s %s\n", actionMarks[c.Action], c.Action, c.Kind, c.Name)
+		tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
+		for _, d := range c.Diffs {
+			fmt.Fprintf(tw, "    %s\t%s\n", d.Field, describeDiff(c.Action, d))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.Action, c.Kind, c.Name, strings.Join(d, "; "))
+		tw.Flush()
 	}
-	tw.Flush()
-	_, err := fmt.Fprintf(w, "%d to create, %d to update, %d to delete.\n", counts["create"], counts["update"], counts["delete"])
+	_, err := fmt.Fprintf(w, "\nPlan: %d to create, %d to update, %d to delete.\n", counts["create"], counts["update"], counts["delete"])
 	return err
+}
+
+var actionMarks = map[string]string{"create": "+", "update": "~", "delete": "-"}
+
+func describeDiff(action string, d aws.Diff) string {
+	switch {
+	case action == "create" && d.Added != nil:
+		return "= [" + strings.Join(d.Added, ", ") + "]"
+	case action == "create":
+		return "= " + strconv.Quote(d.To)
+	case d.Added != nil || d.Removed != nil:
+		var parts []string
+		for _, x := range d.Added {
+			parts = append(parts, "+ "+x)
+		}
+		for _, x := range d.Removed {
+			parts = append(parts, "- "+x)
+		}
+		return strings.Join(parts, "  ")
+	case d.FromUnknown:
+		return "(AWS does not return it; not what was applied) → " + strconv.Quote(d.To)
+	}
+	return strconv.Quote(d.From) + " → " + strconv.Quote(d.To)
 }
 
 // progress prints each resource as it is worked on.
@@ -209,8 +246,10 @@ func newApplyCmd() *cobra.Command {
 		Short: "Create or update the fleet's stack on AWS",
 		Long: `Plans (as spotfleet plan), shows the plan, asks for confirmation on a terminal (--approve
 skips it; it is required without a terminal), then makes the changes in dependency order,
-printing each resource as it goes. A second apply with no change to the manifest reports no
-changes and calls nothing that mutates. docs/aws.md lists what is created.`,
+printing each resource as it goes, and ends with the outputs (each service's URL, the event
+queue, the cluster; spotfleet outputs prints them again). A second apply with no change to
+the manifest reports no changes and calls nothing that mutates. docs/aws.md lists what is
+created.`,
 		Example: `  spotfleet apply -f spotfleet.yaml
   spotfleet apply -f spotfleet.yaml --approve --region eu-west-1   # in CI`,
 		Args: cobra.NoArgs,
@@ -239,7 +278,10 @@ changes and calls nothing that mutates. docs/aws.md lists what is created.`,
 				}
 				fmt.Fprintln(talk, "Applied. Run the controller: spotfleet controller -f", f.file)
 			}
-			return render(out, output, res, nothing)
+			if res.Outputs, err = st.Outputs(ctx); err != nil {
+				return err
+			}
+			return render(out, output, res, func(w io.Writer) error { return printOutputs(w, res.Outputs) })
 		},
 	}
 	f.add(cmd)
@@ -282,6 +324,56 @@ on a terminal; --approve skips it and is required without one.`,
 	cmd.Flags().BoolVar(&approve, "approve", false, "delete without asking")
 	outputFlag(cmd, &output, "table", "json", "yaml")
 	return cmd
+}
+
+func newOutputsCmd() *cobra.Command {
+	var f awsFlags
+	var output string
+	cmd := &cobra.Command{
+		Use:   "outputs -f FILE [-o table|json|yaml]",
+		Short: "Print where the applied fleet answers: service URLs, queue, cluster",
+		Long: `Reads, from AWS, what apply printed at its end: the load balancer's DNS name and each
+service's URL on it, the event queue's URL and the ECS cluster. What does not exist (before
+apply, or after a partial one) is left out. Changes nothing.`,
+		Example: `  spotfleet outputs -f spotfleet.yaml
+  curl "$(spotfleet outputs -f spotfleet.yaml -o json | jq -r '.services[0].url')"`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, st, _, err := f.load(cmd.Context(), cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			o, err := st.Outputs(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return render(cmd.OutOrStdout(), output, o, func(w io.Writer) error { return printOutputs(w, o) })
+		},
+	}
+	f.add(cmd)
+	outputFlag(cmd, &output, "table", "json", "yaml")
+	return cmd
+}
+
+func printOutputs(w io.Writer, o *aws.Outputs) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nOutputs:")
+	for _, sv := range o.Services {
+		fmt.Fprintf(tw, "  service %s\t%s\n", sv.Name, orNone(sv.URL, "no load balancer"))
+	}
+	fmt.Fprintf(tw, "  load balancer\t%s\n", orNone(o.LoadBalancer, "none"))
+	fmt.Fprintf(tw, "  event queue\t%s\n", orNone(o.Queue, "none"))
+	if o.Cluster != "" {
+		fmt.Fprintf(tw, "  ECS cluster\t%s (%s)\n", o.Cluster, o.Region)
+	}
+	return tw.Flush()
+}
+
+func orNone(s, none string) string {
+	if s == "" {
+		return "(" + none + ")"
+	}
+	return s
 }
 
 func newIAMPolicyCmd() *cobra.Command {

@@ -10,9 +10,9 @@ import (
 
 func main() {
 	if err := newRootCmd().Execute(); err != nil {
-		var child childExit
-		if errors.As(err, &child) {
-			os.Exit(child.code)
+		var status exitStatus
+		if errors.As(err, &status) {
+			os.Exit(status.code)
 		}
 		var exit exitError
 		if !errors.As(err, &exit) {
@@ -26,3 +26,9 @@ func main() {
 type exitError struct{ reason string }
 
 func (e exitError) Error() string { return e.reason }
+
+// exitStatus ends the process with a status of its own and no message: the agent's is the
+// command's it ran, plan --detailed-exitcode's 2 says there are changes.
+type exitStatus struct{ code int }
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", e.code) }

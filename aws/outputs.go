@@ -1,0 +1,77 @@
+package aws
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/spotfleet/spotfleet/manifest"
+)
+
+// Outputs are what a user of an applied fleet needs to reach it: where each service
+// answers, the event queue, the cluster.
+type Outputs struct {
+	Fleet        string          `json:"fleet"`
+	Region       string          `json:"region"`
+	LoadBalancer string          `json:"loadBalancer,omitempty"` // its DNS name
+	Services     []ServiceOutput `json:"services"`
+	Queue        string          `json:"queueUrl,omitempty"`
+	Cluster      string          `json:"cluster,omitempty"`
+}
+
+// ServiceOutput is where one service answers; URL is "" for a service with no load
+// balancer.
+type ServiceOutput struct {
+	Name string `json:"name"`
+	URL  string `json:"url,omitempty"`
+}
+
+// Outputs reads the applied fleet's outputs. A resource that does not exist (yet) is left
+// out, so that outputs after a partial apply show what there is.
+func (s *Stack) Outputs(ctx context.Context) (*Outputs, error) {
+	o := &Outputs{Fleet: s.m.Name, Region: s.env.region, Services: []ServiceOutput{}}
+	lb, err := s.loadBalancer(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the load balancer: %w", err)
+	}
+	if lb != nil {
+		o.LoadBalancer = awssdk.ToString(lb.DNSName)
+	}
+	for _, sv := range s.m.AllServices() {
+		out := ServiceOutput{Name: sv.Name}
+		if lb != nil && sv.LoadBalancer != nil {
+			out.URL = serviceURL(o.LoadBalancer, sv)
+		}
+		o.Services = append(o.Services, out)
+	}
+	q, err := s.sqs.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: awssdk.String(s.n.queue())})
+	switch {
+	case err == nil:
+		o.Queue = awssdk.ToString(q.QueueUrl)
+	case !isNotFound(err):
+		return nil, fmt.Errorf("reading the queue: %w", err)
+	}
+	if s.isECS() {
+		have, err := clusterKind.read(ctx, s)
+		if err != nil {
+			return nil, fmt.Errorf("reading the cluster: %w", err)
+		}
+		if _, ok := have[s.n.cluster()]; ok {
+			o.Cluster = s.n.cluster()
+		}
+	}
+	return o, nil
+}
+
+// serviceURL is where a service answers on its load balancer's name.
+func serviceURL(host string, sv manifest.Service) string {
+	u := url.URL{Scheme: "http", Host: host + ":" + strconv.Itoa(sv.LoadBalancer.ListenerPort), Path: "/"}
+	if sv.LoadBalancer.ListenerPort == 80 {
+		u.Host = host
+	}
+	return u.String()
+}
