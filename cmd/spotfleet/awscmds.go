@@ -100,7 +100,7 @@ type changes struct {
 	Fleet   string         `json:"fleet"`
 	Command string         `json:"command"` // plan, apply or delete
 	Changes []changeResult `json:"changes"`
-	Summary map[string]int `json:"summary"` // create, update, delete
+	Summary map[string]int `json:"summary"`           // create, update, delete
 	Outputs *aws.Outputs   `json:"outputs,omitempty"` // apply's
 }
 
