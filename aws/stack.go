@@ -27,6 +27,9 @@ type Stack struct {
 	aas *applicationautoscaling.Client
 	sts *sts.Client
 	env env
+	// Reading, when set, is told which kind plan reads next (i of n), for a progress line,
+	// and then "" when it is done.
+	Reading func(kind string, i, n int)
 }
 
 // env is what the stack takes from the account: the network and the image.
@@ -98,10 +101,17 @@ func (s *Stack) Plan(ctx context.Context) ([]Change, error) {
 		return nil, err
 	}
 	var out []Change
-	for _, k := range s.kinds() {
+	ks := s.kinds()
+	if s.Reading != nil {
+		defer s.Reading("", len(ks), len(ks))
+	}
+	for i, k := range ks {
+		if s.Reading != nil {
+			s.Reading(k.name, i, len(ks))
+		}
 		have, err := k.read(ctx, s)
 		if err != nil {
-			return nil, fmt.Errorf("reading %ss: %w", k.name, err)
+			return nil, fmt.Errorf("reading %ss: %w", k.name, Explain(err))
 		}
 		wanted := map[string]bool{}
 		for _, r := range k.want(s) {
@@ -145,6 +155,7 @@ func (s *Stack) Apply(ctx context.Context, changes []Change, progress func(c Cha
 	run := func(c Change, f func() error) error {
 		progress(c, nil, false)
 		err := f()
+		err = Explain(err)
 		progress(c, err, true)
 		if err != nil {
 			return fmt.Errorf("%s %s %s: %w", c.Action, c.Kind, c.Name, err)
@@ -194,7 +205,7 @@ func (s *Stack) Delete(ctx context.Context, progress func(c Change, err error, d
 		k := ks[i]
 		have, err := k.read(ctx, s)
 		if err != nil {
-			return fmt.Errorf("reading %ss: %w", k.name, err)
+			return fmt.Errorf("reading %ss: %w", k.name, Explain(err))
 		}
 		for _, name := range slices.Sorted(maps.Keys(have)) {
 			c := Change{Action: "delete", Kind: k.name, Name: name}
@@ -203,6 +214,7 @@ func (s *Stack) Delete(ctx context.Context, progress func(c Change, err error, d
 			if isNotFound(err) { // gone since it was read: what delete wanted
 				err = nil
 			}
+			err = Explain(err)
 			progress(c, err, true)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("delete %s %s: %w", k.name, name, err))

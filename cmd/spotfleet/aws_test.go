@@ -98,3 +98,24 @@ func runAWS(t *testing.T, args ...string) (string, error) {
 	out, errOut, err := run(t, args...)
 	return out + errOut, err
 }
+
+// TestAWSCommandsWithoutCredentials: plan with no credentials anywhere fails at once, in
+// one line that says what to set, instead of the SDK's chain of errors.
+func TestAWSCommandsWithoutCredentials(t *testing.T) {
+	empty := filepath.Join(t.TempDir(), "empty")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE",
+		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_ENDPOINT_URL"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", empty)
+	t.Setenv("AWS_CONFIG_FILE", empty)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	out, err := runAWS(t, "plan", "-f", "../../examples/s2-web-app-spot-instances-alb.yaml")
+	if err == nil || !strings.Contains(err.Error(), "no AWS credentials") || !strings.Contains(err.Error(), "AWS_PROFILE=NAME") {
+		t.Fatalf("got %v\n%s", err, out)
+	}
+}

@@ -37,8 +37,13 @@ func (f *awsFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.profile, "profile", "", "AWS profile (default: AWS_PROFILE)")
 }
 
+// accessTimeout bounds the first call to AWS: with no network, the SDK's retries would
+// otherwise keep a command silent for over a minute.
+const accessTimeout = 10 * time.Second
+
 // load reads the manifest and the AWS configuration (credentials chain, AWS_REGION,
-// AWS_PROFILE, AWS_ENDPOINT_URL).
+// AWS_PROFILE, AWS_ENDPOINT_URL), and checks that the credentials work and AWS answers. The
+// stack reports what it reads on a progress line while on a terminal (errOut's).
 func (f *awsFlags) load(ctx context.Context, errOut io.Writer) (*manifest.Manifest, *aws.Stack, awssdk.Config, error) {
 	m, err := loadManifest(f.file, errOut)
 	if err != nil {
@@ -48,7 +53,25 @@ func (f *awsFlags) load(ctx context.Context, errOut io.Writer) (*manifest.Manife
 	if err != nil {
 		return nil, nil, awssdk.Config{}, err
 	}
-	return m, aws.NewStack(cfg, m), cfg, nil
+	spin := newSpinner(errOut, "checking AWS credentials ("+cfg.Region+")")
+	_, err = aws.CheckAccess(ctx, cfg, accessTimeout)
+	spin.end()
+	if err != nil {
+		return nil, nil, awssdk.Config{}, err
+	}
+	st := aws.NewStack(cfg, m)
+	st.Reading = func(kind string, i, n int) {
+		switch {
+		case kind == "":
+			spin.end()
+		case i == 0:
+			spin = newSpinner(errOut, "")
+			fallthrough
+		default:
+			spin.say("reading %ss from AWS (%d of %d)", kind, i+1, n)
+		}
+	}
+	return m, st, cfg, nil
 }
 
 func newPlanCmd() *cobra.Command {
