@@ -24,7 +24,8 @@ func Template(workload string) (string, error) {
 	header := "# spotfleet.yaml: one fleet on EC2 Spot with On-Demand fallback.\n" +
 		"# Check it with: spotfleet validate -f spotfleet.yaml   Reference: docs/manifest.md\n\n"
 	// desiredCount does not apply under workload instances: the groups size the fleet.
-	return header + strictyaml.Template(m, "instances.desiredCount"), nil
+	// secrets and taskRoleArn are not supported there yet.
+	return header + strictyaml.Template(m, "instances.desiredCount", "instances.secrets", "instances.taskRoleArn"), nil
 }
 
 func sample() map[string]*Manifest {
@@ -42,13 +43,15 @@ func sample() map[string]*Manifest {
 		Port:        5000, CPU: 256, Memory: 512, DesiredCount: 2, MinimumHealthyPercent: 100, MaximumPercent: 200,
 		StopTimeout: sec(30), HealthCheckGracePeriod: sec(30),
 		CapacityProviderStrategy: []CapacityProviderStrategy{{CapacityProvider: "on-demand", Base: 1, Weight: 1}, {CapacityProvider: "spot", Weight: 1}},
-		LoadBalancer:             &LoadBalancer{ListenerPort: 8080, DeregistrationDelay: sec(60), HealthCheck: hc},
+		Logs:                     Logs{RetentionDays: 30},
+		LoadBalancer:             &LoadBalancer{ListenerPort: 8080, Protocol: "HTTP", DeregistrationDelay: sec(60), HealthCheck: hc},
 		Autoscaling: &Autoscaling{MinCount: 2, MaxCount: 10, TargetTracking: []TargetTracking{
 			{Metric: "CPUUtilization", Target: 70, ScaleInCooldown: sec(300), ScaleOutCooldown: sec(60)},
 		}},
 	}
 	fallback := &Fallback{From: "spot", To: "on-demand", After: sec(180), ReturnAfter: sec(300)}
-	notify := Interruptions{Notify: []Notify{{Webhook: "https://hooks.example.com/spot"}}, RebalanceMaxPercent: 10, PoolMemory: sec(300)}
+	// No webhook: one in a template would be called on the first run.
+	notify := Interruptions{RebalanceMaxPercent: 10, PoolMemory: sec(300)}
 	ecs := &Manifest{Name: "web", Region: "us-east-1", Workload: WorkloadECS, Capacity: capacity, Fallback: fallback,
 		Rebalance: RebalanceReplace, Services: []Service{svc}, Interruptions: notify}
 

@@ -48,13 +48,19 @@ type Manifest struct {
 	Instances     *Service        `yaml:"instances,omitempty" doc:"The service run on every instance, under workload instances. capacityProviderStrategy and desiredCount do not apply: the groups' desiredCapacity sizes it."`
 	Interruptions Interruptions   `yaml:"interruptions" doc:"What happens around an interruption besides draining."`
 	AWS           AWS             `yaml:"aws" doc:"Where the fleet goes on AWS (spotfleet apply); the local emulator ignores it."`
+	Local         Local           `yaml:"local" doc:"What only the local emulator (spotfleet up) uses; AWS ignores it."`
+}
+
+// Local holds what the emulator needs that AWS takes from elsewhere.
+type Local struct {
+	EnvFile string `yaml:"envFile,omitempty" doc:"A file of KEY=VALUE lines (# comments) giving the services' secrets their values on the emulator, in place of SSM Parameter Store and Secrets Manager; relative to the manifest. spotfleet up --env-file overrides it." example:"secrets.env"`
 }
 
 // AWS holds what provisioning on AWS needs beyond the fleet itself.
 type AWS struct {
-	VPC     string   `yaml:"vpc,omitempty" doc:"The VPC (vpc-...). Default: the region's default VPC."`
-	Subnets []string `yaml:"subnets,omitempty" doc:"Subnets (subnet-...) of the VPC, one or more per zone the groups use. Default: the VPC's subnets in those zones."`
-	AMI     string   `yaml:"ami,omitempty" doc:"The instances' image (ami-...). Default: the ECS-optimized Amazon Linux 2023 AMI (workload ecs) or Amazon Linux 2023 (workload instances), from their public SSM parameters."`
+	VPC     string   `yaml:"vpc,omitempty" doc:"The VPC (vpc-...). Default: the region's default VPC." example:"vpc-0123456789abcdef0"`
+	Subnets []string `yaml:"subnets,omitempty" doc:"Subnets (subnet-...) of the VPC, one or more per zone the groups use. Default: the VPC's subnets in those zones." example:"[subnet-0123456789abcdef0, subnet-0fedcba9876543210]"`
+	AMI     string   `yaml:"ami,omitempty" doc:"The instances' image (ami-...). Default: the ECS-optimized Amazon Linux 2023 AMI (workload ecs) or Amazon Linux 2023 (workload instances), from their public SSM parameters." example:"ami-0123456789abcdef0"`
 }
 
 // CapacityGroup is one Auto Scaling group with a mixed instances policy.
@@ -105,6 +111,9 @@ type Service struct {
 	Image                    string                     `yaml:"image,omitempty" doc:"Container image, used on AWS."`
 	Command                  []string                   `yaml:"command,omitempty" doc:"The process each task runs on the local emulator (and the container command on AWS when set). It gets HOST and PORT to listen on."`
 	Environment              map[string]string          `yaml:"environment,omitempty" doc:"Environment variables for the task."`
+	Secrets                  []Secret                   `yaml:"secrets,omitempty" doc:"Environment variables whose values ECS reads, when a task starts, from SSM Parameter Store or Secrets Manager (the task execution role is allowed exactly these). On the emulator they come from local.envFile." example:"[{name: DB_PASSWORD, valueFrom: \"arn:aws:ssm:us-east-1:123456789012:parameter/web/db-password\"}]"`
+	TaskRoleArn              string                     `yaml:"taskRoleArn,omitempty" doc:"On AWS, the IAM role (arn:aws:iam::ACCOUNT:role/NAME) whose permissions the task's code has. Absent: none." example:"arn:aws:iam::123456789012:role/web-task"`
+	Logs                     Logs                       `yaml:"logs" doc:"Where the task's output goes on AWS (the awslogs driver); the emulator keeps it in its log directory."`
 	Port                     int                        `yaml:"port" default:"8080" min:"1" max:"65535" doc:"The port the service listens on."`
 	CPU                      int                        `yaml:"cpu" default:"256" min:"128" max:"16384" doc:"CPU units reserved per task (1024 = 1 vCPU)."`
 	Memory                   int                        `yaml:"memory" default:"512" min:"6" max:"122880" doc:"Memory reserved per task, MiB."`
@@ -118,6 +127,18 @@ type Service struct {
 	Autoscaling              *Autoscaling               `yaml:"autoscaling,omitempty" doc:"Target tracking on the task count (on the Spot group's instance count under workload instances)."`
 }
 
+// Secret is an environment variable read from a secret store when a task starts.
+type Secret struct {
+	Name      string `yaml:"name" required:"true" doc:"The environment variable."`
+	ValueFrom string `yaml:"valueFrom" required:"true" doc:"The ARN of an SSM parameter (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME) or of a Secrets Manager secret (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME, optionally :KEY:: for one JSON key)."`
+}
+
+// Logs is a service's CloudWatch Logs configuration.
+type Logs struct {
+	Group         string `yaml:"group,omitempty" doc:"The log group. Default: /spotfleet/<name>/<service>. apply creates it with the fleet's tag, and delete removes it." example:"/spotfleet/web/web"`
+	RetentionDays int    `yaml:"retentionDays" default:"30" doc:"How long CloudWatch keeps the logs: one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 days."`
+}
+
 // CapacityProviderStrategy is one item of an ECS capacity-provider strategy.
 type CapacityProviderStrategy struct {
 	CapacityProvider string `yaml:"capacityProvider" required:"true" doc:"A capacity group's name."`
@@ -127,7 +148,12 @@ type CapacityProviderStrategy struct {
 
 // LoadBalancer is a listener, a target group and its health check.
 type LoadBalancer struct {
-	ListenerPort        int         `yaml:"listenerPort" default:"8080" min:"1" max:"65535" doc:"The listener's port (127.0.0.1 on the emulator)."`
+	ListenerPort        int         `yaml:"listenerPort" default:"8080" min:"1" max:"65535" doc:"The listener's port (127.0.0.1 on the emulator). Services with the same listenerPort share its listener, told apart by hosts and paths."`
+	Protocol            string      `yaml:"protocol" default:"HTTP" enum:"HTTP,HTTPS" doc:"The listener's protocol. HTTPS needs certificateArn on AWS; the emulator serves a self-signed certificate it makes for the run."`
+	CertificateArn      string      `yaml:"certificateArn,omitempty" doc:"With HTTPS, the ACM certificate (arn:aws:acm:REGION:ACCOUNT:certificate/ID) the listener presents on AWS." example:"arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"`
+	RedirectHTTPFrom    int         `yaml:"redirectHttpFrom,omitempty" doc:"With HTTPS, a port where an HTTP listener answers every request with a 301 to the same URL over HTTPS (80, or 8080 locally)." example:"80"`
+	Hosts               []string    `yaml:"hosts,omitempty" doc:"Route to this service only requests for these host names (the Host header; * and ? are wildcards, case does not matter)." example:"[www.example.com]"`
+	Paths               []string    `yaml:"paths,omitempty" doc:"Route to this service only requests whose path matches one of these (* and ? are wildcards: /api/*). With hosts too, both must match. On a shared listener, rules are tried in manifest order and the service with neither hosts nor paths takes the rest (without one, the rest get 404)." example:"[\"/*\"]"`
 	DeregistrationDelay Duration    `yaml:"deregistrationDelay" default:"60s" min:"0s" max:"3600s" doc:"How long a deregistered target drains in-flight requests. AWS defaults to 300s, which cannot fit the 2-minute Spot notice; spotfleet defaults to 60s and clamps it to the time left."`
 	HealthCheck         HealthCheck `yaml:"healthCheck" doc:"The target group's health check."`
 }
@@ -158,7 +184,7 @@ type TargetTracking struct {
 
 // Interruptions holds what happens around an interruption besides draining.
 type Interruptions struct {
-	Notify []Notify `yaml:"notify,omitempty" doc:"Where each phase of an interruption (received, deregistered, replacement ready, stopped, terminated) is posted."`
+	Notify []Notify `yaml:"notify,omitempty" doc:"Where each phase of an interruption (received, deregistered, replacement ready, stopped, terminated) is posted." example:"[{webhook: \"https://hooks.example.com/spot\"}]"`
 	// RebalanceMaxPercent bounds make-before-break: each replacement holds an extra instance.
 	RebalanceMaxPercent int      `yaml:"rebalanceMaxPercent" default:"10" min:"1" max:"100" doc:"With rebalance replace, the most instances replaced at once, as a percent of the fleet's instances (at least one)."`
 	PoolMemory          Duration `yaml:"poolMemory" default:"5m" min:"0s" max:"24h" doc:"Half-life of the memory of an interrupted or at-risk pool. A pool is avoided for new Spot capacity while its memory lasts: about two half-lives after an interruption, one after a rebalance recommendation, longer when it repeats. 0s forgets at once."`
@@ -168,6 +194,17 @@ type Interruptions struct {
 type Notify struct {
 	Webhook string `yaml:"webhook" required:"true" doc:"An http or https URL that receives a JSON POST per phase."`
 }
+
+// LogGroup is the service's log group on AWS.
+func (m *Manifest) LogGroup(s Service) string {
+	if s.Logs.Group != "" {
+		return s.Logs.Group
+	}
+	return "/spotfleet/" + m.Name + "/" + s.Name
+}
+
+// Routed says whether the load balancer sends a service only some requests.
+func (lb *LoadBalancer) Routed() bool { return len(lb.Hosts) > 0 || len(lb.Paths) > 0 }
 
 // Group returns the capacity group of that name.
 func (m *Manifest) Group(name string) (*CapacityGroup, bool) {

@@ -81,7 +81,7 @@ func validate(m *Manifest, src *strictyaml.Source) strictyaml.Diagnostics {
 	c.workload(m)
 	c.aws(m.AWS)
 	seenNames := map[string]string{}
-	ports := map[int]string{}
+	ports := map[int][]listenerUser{}
 	for i := range m.Services {
 		p := fmt.Sprintf("services[%d]", i)
 		s := &m.Services[i]
@@ -94,6 +94,7 @@ func validate(m *Manifest, src *strictyaml.Source) strictyaml.Diagnostics {
 	if m.Instances != nil {
 		c.service(m, m.Instances, "instances", ports)
 	}
+	c.listeners(ports)
 	for i, n := range m.Interruptions.Notify {
 		p := fmt.Sprintf("interruptions.notify[%d].webhook", i)
 		if u, err := url.Parse(n.Webhook); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -253,7 +254,7 @@ func (c *checker) workload(m *Manifest) {
 	}
 }
 
-func (c *checker) service(m *Manifest, s *Service, p string, ports map[int]string) {
+func (c *checker) service(m *Manifest, s *Service, p string, ports map[int][]listenerUser) {
 	if s.Image == "" && len(s.Command) == 0 {
 		c.errorf(p, "image runs on AWS, command on the local emulator", "service %q needs an image or a command", s.Name)
 	}
@@ -269,10 +270,8 @@ func (c *checker) service(m *Manifest, s *Service, p string, ports map[int]strin
 	}
 	if lb := s.LoadBalancer; lb != nil {
 		lp := p + ".loadBalancer"
-		if prev, dup := ports[lb.ListenerPort]; dup {
-			c.errorf(lp+".listenerPort", "", "listenerPort %d is already used by %s", lb.ListenerPort, prev)
-		}
-		ports[lb.ListenerPort] = p
+		ports[lb.ListenerPort] = append(ports[lb.ListenerPort], listenerUser{lp, lb})
+		c.loadBalancer(lb, lp)
 		if lb.HealthCheck.Timeout >= lb.HealthCheck.Interval {
 			c.errorf(lp+".healthCheck.timeout", "", "healthCheck timeout %s must be less than its interval %s", lb.HealthCheck.Timeout, lb.HealthCheck.Interval)
 		}
@@ -283,6 +282,7 @@ func (c *checker) service(m *Manifest, s *Service, p string, ports map[int]strin
 	if a := s.Autoscaling; a != nil {
 		c.autoscaling(s, a, p+".autoscaling", m.Workload)
 	}
+	c.secrets(m, s, p)
 	c.fits(m, s, p)
 }
 

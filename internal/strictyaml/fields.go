@@ -19,6 +19,7 @@ type field struct {
 	enum      []string
 	min, max  *float64 // durations in seconds
 	required  bool
+	example   string // YAML shown commented out when the field is omitted (Template)
 }
 
 var fieldCache sync.Map // reflect.Type -> []field
@@ -43,6 +44,7 @@ func fieldsOf(t reflect.Type) []field {
 		f.min = bound(sf.Tag.Get("min"))
 		f.max = bound(sf.Tag.Get("max"))
 		f.required = sf.Tag.Get("required") == "true"
+		f.example = sf.Tag.Get("example")
 		fs = append(fs, f)
 	}
 	fieldCache.Store(t, fs)

@@ -9,8 +9,10 @@ import (
 )
 
 // Template renders v as YAML with each field's doc, default and allowed values as a
-// comment above it. Fields that are empty and omitempty are left out; the fields of a
-// list's items are documented on the first item only. skip leaves out the fields at the
+// comment above it. Fields that are empty and omitempty are left out, or shown commented
+// out with the value of their example tag when they have one (so that a template documents
+// every optional field without turning it on); the fields of a list's items are documented
+// on the first item only. skip leaves out the fields at the
 // given paths (as Source paths: "instances.desiredCount"), for fields that do not apply.
 func Template(v any, skip ...string) string {
 	var b strings.Builder
@@ -36,12 +38,21 @@ func (t templater) fields(v reflect.Value, path, indent, prefix string, comments
 	first := true
 	for _, f := range fieldsOf(v.Type()) {
 		fv := v.Field(f.index)
-		if f.omitEmpty && fv.IsZero() || t.skip[join(path, f.name)] {
+		if t.skip[join(path, f.name)] {
 			continue
 		}
 		lead := indent
 		if first && prefix != "" {
 			lead = prefix
+		}
+		if f.omitEmpty && fv.IsZero() {
+			if f.example != "" && lead == indent && comments {
+				for _, line := range wrap(comment(f), 92-len(indent)) {
+					fmt.Fprintf(t.b, "%s# %s\n", indent, line)
+				}
+				fmt.Fprintf(t.b, "%s# %s: %s\n", indent, f.name, f.example)
+			}
+			continue
 		}
 		if comments {
 			// Above a list item's first field the comment sits at the "- ", not past it.
