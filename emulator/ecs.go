@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -349,7 +350,8 @@ func (e *Emulator) startTaskProcess(t *task) {
 }
 
 // processEnv is the environment of a service process on an instance: where to listen, who
-// it is, its metadata service, its stop budget in real time, and the manifest's variables.
+// it is, its metadata service, its stop budget in real time, the manifest's variables and
+// its secrets' values.
 func (e *Emulator) processEnv(cfg manifest.Service, ip string, in *instance) []string {
 	env := []string{
 		"HOST=" + ip, "PORT=" + strconv.Itoa(cfg.Port), "INSTANCE_ID=" + in.id,
@@ -358,6 +360,9 @@ func (e *Emulator) processEnv(cfg manifest.Service, ip string, in *instance) []s
 	}
 	for k, v := range cfg.Environment {
 		env = append(env, k+"="+v)
+	}
+	for _, x := range cfg.Secrets {
+		env = append(env, x.Name+"="+e.opt.Secrets[x.Name])
 	}
 	return env
 }
@@ -516,4 +521,21 @@ func (e *Emulator) instancesNeeded(g *group) int {
 		m += max(1, int(math.Ceil(demand)))
 	}
 	return int(math.Ceil(float64(m*100) / float64(g.cfg.TargetCapacityPercent)))
+}
+
+// missingSecrets says which secrets have no value, and where to give them one.
+func missingSecrets(m *manifest.Manifest, values map[string]string) error {
+	var missing []string
+	for _, s := range m.AllServices() {
+		for _, x := range s.Secrets {
+			if _, ok := values[x.Name]; !ok && !slices.Contains(missing, x.Name) {
+				missing = append(missing, x.Name)
+			}
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("secrets with no value on the emulator: %s; give them one in the file of local.envFile (or --env-file), as NAME=value lines",
+		strings.Join(missing, ", "))
 }

@@ -3,7 +3,6 @@ package emulator
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -39,7 +38,8 @@ type target struct {
 	requests atomic.Int64
 }
 
-// targetGroup is a target group with its listener: a real HTTP reverse proxy.
+// targetGroup is a target group: a real HTTP reverse proxy over its targets (its
+// listener, listener.go, routes requests to it).
 type targetGroup struct {
 	e       *Emulator
 	name    string
@@ -51,8 +51,6 @@ type targetGroup struct {
 	routable atomic.Pointer[[]*target]
 	rr       atomic.Uint64
 
-	ln    net.Listener
-	srv   *http.Server
 	proxy *httputil.ReverseProxy
 
 	requests, elb5xx, target5xx, clientClosed atomic.Int64
@@ -98,33 +96,6 @@ func newTargetGroup(e *Emulator, name string, s manifest.Service) *targetGroup {
 		},
 	}
 	return tg
-}
-
-func (tg *targetGroup) listen(listen func(string) (net.Listener, error), host string) error {
-	addr := net.JoinHostPort(host, strconv.Itoa(tg.lb.ListenerPort))
-	ln, err := listen(addr)
-	if err != nil {
-		return fmt.Errorf("load balancer %s cannot listen on %s: %w (change loadBalancer.listenerPort, or stop what uses the port)", tg.name, addr, err)
-	}
-	tg.ln = ln
-	tg.srv = &http.Server{Handler: tg, ReadHeaderTimeout: 10 * time.Second}
-	go tg.srv.Serve(ln)
-	tg.scheduleHealthChecks()
-	return nil
-}
-
-func (tg *targetGroup) addr() string {
-	if tg.ln == nil {
-		return ""
-	}
-	return tg.ln.Addr().String()
-}
-
-func (tg *targetGroup) close() error {
-	if tg.srv == nil {
-		return nil
-	}
-	return tg.srv.Close()
 }
 
 // ServeHTTP routes one request round robin over the routable targets.

@@ -84,7 +84,7 @@ services:
 	a := startBackend(t, net.JoinHostPort("127.0.0.2", strconv.Itoa(port)))
 	b := startBackend(t, net.JoinHostPort("127.0.0.3", strconv.Itoa(port)))
 	tg := e.tgs[0]
-	if err := tg.listen(e.opt.Listen, "127.0.0.1"); err != nil {
+	if err := e.listeners[0].listen(e); err != nil {
 		t.Fatal(err)
 	}
 	var ta, tb *target
@@ -93,7 +93,7 @@ services:
 		ta.state, tb.state = spotfleet.TargetHealthy, spotfleet.TargetHealthy
 		tg.refreshRoutable()
 	})
-	lb := "http://" + tg.addr()
+	lb := "http://" + e.listeners[0].addr
 
 	// Send requests until one /slow lands on a.
 	slow := make(chan error, 1)
@@ -161,7 +161,7 @@ capacity: [{name: spot, instanceTypes: [m5.large, m5a.large, m6i.large]}]
 services: [{name: web, command: [x], port: %s, loadBalancer: {listenerPort: %d}}]
 `, port, freePort(t)))
 	tg := e.tgs[0]
-	if err := tg.listen(e.opt.Listen, "127.0.0.1"); err != nil {
+	if err := e.listeners[0].listen(e); err != nil {
 		t.Fatal(err)
 	}
 	return e, tg
@@ -171,7 +171,7 @@ services: [{name: web, command: [x], port: %s, loadBalancer: {listenerPort: %d}}
 func TestListenerErrorsAreCounted(t *testing.T) {
 	e, tg := listeningLB(t, strconv.Itoa(freePort(t)))
 	get := func() int {
-		resp, err := http.Get("http://" + tg.addr() + "/")
+		resp, err := http.Get("http://" + e.listeners[0].addr + "/")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -207,7 +207,7 @@ func TestClientThatLeavesIsNotA5xx(t *testing.T) {
 		tg.refreshRoutable()
 	})
 	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+tg.addr()+"/slow", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+e.listeners[0].addr+"/slow", nil)
 	go func() {
 		for b.hits.Load() == 0 {
 			time.Sleep(5 * time.Millisecond)

@@ -1,12 +1,14 @@
 package emulator
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -43,6 +45,9 @@ type Options struct {
 	// checks computed rather than sent, no listener, no metadata service, no target
 	// tracking (it has no load to measure); Runner, Prober and Listen are not used.
 	Simulated bool
+	// Secrets are the values of the services' secrets (on AWS read from SSM Parameter
+	// Store or Secrets Manager), by variable name; every secret needs one unless Simulated.
+	Secrets map[string]string
 }
 
 // Emulator is the emulated AWS account: its zero value is not usable; use New.
@@ -67,6 +72,7 @@ type Emulator struct {
 	cluster   *cluster
 	services  []*service
 	tgs       []*targetGroup
+	listeners []*listener
 	bus       *Queue
 	acct      accounting
 	recent    []string // recent happenings for the live view
@@ -79,6 +85,11 @@ type Emulator struct {
 	signerOnce sync.Once // the metadata services' identity document key, made when first asked
 	iidSigner  *iid.Signer
 	iidErr     error
+
+	certOnce sync.Once // the HTTPS listeners' certificate (tls.go)
+	cert     tls.Certificate
+	certPEM  []byte
+	certErr  error
 }
 
 // elapsed is the emulated time since the start. Callers hold the lock.
@@ -146,18 +157,29 @@ func New(m *manifest.Manifest, opt Options) (*Emulator, error) {
 		}
 	}
 	e.services = append(e.services, e.coverServices()...)
+	e.listeners = newListeners(e.services)
+	if !opt.Simulated {
+		if err := missingSecrets(m, opt.Secrets); err != nil {
+			return nil, err
+		}
+	}
 	return e, nil
 }
 
 // Start opens the load balancer listeners and launches the groups' starting capacity.
 func (e *Emulator) Start() error {
-	for _, tg := range e.tgs {
+	for _, l := range e.listeners {
 		if e.opt.Simulated {
 			break // nothing listens in a simulation
 		}
-		if err := tg.listen(e.opt.Listen, e.opt.ListenHost); err != nil {
+		if err := l.listen(e); err != nil {
 			e.Close()
 			return err
+		}
+	}
+	for _, tg := range e.tgs {
+		if !e.opt.Simulated {
+			tg.scheduleHealthChecks()
 		}
 	}
 	e.lock()
@@ -199,8 +221,8 @@ func (e *Emulator) Close() error {
 	for _, l := range imds {
 		l.Close()
 	}
-	for _, tg := range e.tgs {
-		errs = append(errs, tg.close())
+	for _, l := range e.listeners {
+		l.close()
 	}
 	for _, p := range procs {
 		<-p.Done()
@@ -208,12 +230,21 @@ func (e *Emulator) Close() error {
 	return errors.Join(errs...)
 }
 
-// Listeners returns the load balancer URLs, by service name.
+// Listeners returns where each service answers on its load balancer, by service name
+// (a host-routed service's URL has its host name: reach it with Client, or curl
+// --resolve HOST:PORT:127.0.0.1).
 func (e *Emulator) Listeners() map[string]string {
 	out := map[string]string{}
-	for _, s := range e.services {
-		if s.tg != nil {
-			out[s.cfg.Name] = "http://" + s.tg.addr()
+	for _, l := range e.listeners {
+		if l.addr == "" {
+			continue
+		}
+		for _, s := range e.services {
+			if s.tg != nil && s.covers == nil && s.cfg.LoadBalancer.ListenerPort == l.port {
+				host, port, _ := net.SplitHostPort(l.addr)
+				p, _ := strconv.Atoi(port)
+				out[s.cfg.Name] = s.cfg.LoadBalancer.URL(host, p)
+			}
 		}
 	}
 	return out

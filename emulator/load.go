@@ -18,6 +18,10 @@ import (
 // is per second of its clock's time (emulated time under up --speed), so that a scenario
 // sends the same requests at any speed.
 type Load struct {
+	// Client sends the requests; default a plain one. The emulator's (Emulator.Client)
+	// trusts its HTTPS listeners and reaches host-routed services.
+	Client *http.Client
+
 	total, failed, behind atomic.Int64
 	inflight              atomic.Int64
 	mu                    sync.Mutex
@@ -34,7 +38,10 @@ const maxInflight = 4096
 // Run sends rps requests per second of clk's time to url until ctx ends, then waits for
 // those in flight.
 func (l *Load) Run(ctx context.Context, clk clock.Clock, url string, rps float64) {
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1024, DisableCompression: true}}
+	client := l.Client
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1024, DisableCompression: true}}
+	}
 	// Requests leave in small batches, as many as are due: a timer per request cannot
 	// keep 20,000 a second (50 requests/s at speed 400) on time.
 	tick := time.NewTicker(max(clk.Wall(time.Duration(float64(time.Second)/rps)), time.Millisecond))

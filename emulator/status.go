@@ -82,12 +82,7 @@ func (e *Emulator) Status(load *Load) Status {
 	e.lock()
 	defer e.unlock()
 	st := Status{Fleet: e.m.Name, Workload: e.m.Workload, EmulatedSeconds: round(e.elapsed().Seconds(), 1), Report: rep}
-	st.Listeners = map[string]string{}
-	for _, s := range e.services {
-		if s.tg != nil {
-			st.Listeners[s.cfg.Name] = "http://" + s.tg.addr()
-		}
-	}
+	st.Listeners = e.Listeners()
 	for _, g := range e.groups {
 		gs := GroupStatus{Name: g.cfg.Name, Desired: g.desired}
 		for _, in := range g.live {

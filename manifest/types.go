@@ -7,7 +7,10 @@ package manifest
 
 import (
 	"fmt"
+	"net"
+	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/spotfleet/spotfleet/internal/strictyaml"
 )
@@ -201,6 +204,33 @@ func (m *Manifest) LogGroup(s Service) string {
 		return s.Logs.Group
 	}
 	return "/spotfleet/" + m.Name + "/" + s.Name
+}
+
+// URL is where the service answers on a load balancer reached at host (its DNS name on
+// AWS, the listener's address locally) and port: the first literal host name of its rules
+// when it has one, and the literal start of its first path. The scheme's own port is left
+// out.
+func (lb *LoadBalancer) URL(host string, port int) string {
+	scheme, standard := "http", 80
+	if lb.Protocol == "HTTPS" {
+		scheme, standard = "https", 443
+	}
+	for _, h := range lb.Hosts {
+		if !strings.ContainsAny(h, "*?") {
+			host = h
+			break
+		}
+	}
+	u := url.URL{Scheme: scheme, Host: net.JoinHostPort(host, strconv.Itoa(port)), Path: "/"}
+	if port == standard {
+		u.Host = host
+	}
+	if len(lb.Paths) > 0 {
+		if p := lb.Paths[0][:strings.IndexAny(lb.Paths[0]+"*", "*?")]; p != "" {
+			u.Path = p
+		}
+	}
+	return u.String()
 }
 
 // Routed says whether the load balancer sends a service only some requests.

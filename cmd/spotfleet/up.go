@@ -10,9 +10,11 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -25,17 +27,18 @@ import (
 	"github.com/spotfleet/spotfleet/clock"
 	"github.com/spotfleet/spotfleet/controller"
 	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/internal/dotenv"
 	"github.com/spotfleet/spotfleet/internal/strictyaml"
 	"github.com/spotfleet/spotfleet/manifest"
 	"github.com/spotfleet/spotfleet/simulate"
 )
 
 type upOptions struct {
-	file, scenario, report, controller, api string
-	speed                                   float64
-	duration                                time.Duration
-	seed                                    uint64
-	keepLogs                                bool
+	file, scenario, report, controller, api, envFile string
+	speed                                            float64
+	duration                                         time.Duration
+	seed                                             uint64
+	keepLogs                                         bool
 }
 
 func newUpCmd() *cobra.Command {
@@ -73,6 +76,8 @@ started, even when it is itself killed with SIGKILL.`,
 	choiceFlag(cmd, &o.controller, "controller", "", "what reacts to interruptions and Spot shortfalls: spotfleet; seed (the reference designs' functions, for comparison: S2's interruption function, and S1's On-Demand backup with a fallback block); none (ECS and Auto Scaling alone)", controllers...)
 	apiFlag(cmd, &o.api, `serve the state, the metrics and the agents' endpoint on this loopback address ("" to turn off)`)
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the emulator's choices (the scenario's market seed wins)")
+	f.StringVar(&o.envFile, "env-file", "", "a file of NAME=value lines giving the services' secrets their values (default: the manifest's local.envFile)")
+	completeFiles(cmd, "env-file")
 	f.BoolVar(&o.keepLogs, "keep-logs", false, "keep the task and controller logs after the run (they are removed on exit otherwise); each process keeps at most 2 x 10 MiB")
 	return cmd
 }
@@ -112,6 +117,10 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 		if err := checkLoopback(o.api); err != nil {
 			return err
 		}
+	}
+	secrets, err := readSecrets(o, m)
+	if err != nil {
+		return err
 	}
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -158,6 +167,7 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 		// What the ECS-optimized AMI does with ECS_ENABLE_SPOT_INSTANCE_DRAINING=true.
 		AgentDrainsOnNotice: m.Workload == manifest.WorkloadECS,
 		Market:              sc.MarketOptions(),
+		Secrets:             secrets,
 	})
 	if err != nil {
 		return err
@@ -166,6 +176,13 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 		return err
 	}
 	defer e.Close()
+	caFile := ""
+	if pem := e.CertPEM(); pem != nil {
+		caFile = filepath.Join(logDir, "ca.pem")
+		if err := os.WriteFile(caFile, pem, 0o644); err != nil {
+			return err
+		}
+	}
 	if err := e.Play(sc); err != nil {
 		return err
 	}
@@ -189,8 +206,8 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 
 	var load *emulator.Load
 	if sc.Load != nil {
-		load = &emulator.Load{}
-		url := firstListener(e, m) + sc.Load.Path
+		load = &emulator.Load{Client: e.Client()}
+		url := loadURL(firstListener(e, m), sc.Load.Path)
 		g.Go(func() error {
 			// The load starts once the fleet serves, so that it measures interruptions, not
 			// the boot of the first instances.
@@ -220,6 +237,9 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 		if url, ok := listeners[s.Name]; ok {
 			header = append(header, fmt.Sprintf("  load balancer for %s: %s", s.Name, url))
 		}
+	}
+	if caFile != "" {
+		header = append(header, fmt.Sprintf("  HTTPS: the listeners' certificate is made for this run: curl --cacert %s (add --resolve HOST:PORT:127.0.0.1 for a host name)", caFile))
 	}
 	if m.Fallback != nil && m.Workload == manifest.WorkloadECS {
 		header = append(header, fmt.Sprintf("  (tasks that cover a Spot shortfall run as <service>-fallback on %s, behind the same load balancer)", m.Fallback.To))
@@ -319,6 +339,40 @@ func liveView(ctx context.Context, w io.Writer, e *emulator.Emulator, load *emul
 		}
 		st.WriteView(w, max(height-len(header)-1, 10))
 	}
+}
+
+// loadURL is where the built-in load goes: the scenario's path (and query) on the listener
+// of the first service.
+func loadURL(listener, path string) string {
+	base, err := url.Parse(listener)
+	if err != nil {
+		return listener + path
+	}
+	ref, err := url.Parse(path)
+	if err != nil {
+		return listener + path
+	}
+	return base.ResolveReference(ref).String()
+}
+
+// readSecrets reads the secrets' values for the emulator: --env-file, else the manifest's
+// local.envFile (relative to the manifest).
+func readSecrets(o upOptions, m *manifest.Manifest) (map[string]string, error) {
+	file, flag := o.envFile, "--env-file"
+	if file == "" && m.Local.EnvFile != "" {
+		file, flag = m.Local.EnvFile, "local.envFile"
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(filepath.Dir(o.file), file)
+		}
+	}
+	if file == "" {
+		return nil, nil
+	}
+	data, err := strictyaml.ReadFile(file, 1<<20)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	return dotenv.Parse(file, data)
 }
 
 func waitReady(ctx context.Context, e *emulator.Emulator) bool {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -9,7 +11,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -275,4 +279,128 @@ func upWithInterruption(t *testing.T, bin, manifest, size, api string) (upReport
 		t.Fatalf("report: %v\n%s\n%s", err, b, out)
 	}
 	return r, out
+}
+
+// TestUpRunsTheProductionExample: the production example runs as it is (its secrets'
+// values from its local.envFile) on free ports: HTTPS with the run's certificate, / served
+// by web and /api/ by api on the one listener, and the HTTP port's 301 to HTTPS.
+func TestUpRunsTheProductionExample(t *testing.T) {
+	bin := buildSpotfleet(t)
+	api, _ := freeAddr(t)
+	_, httpsPort := freeAddr(t)
+	_, httpPort := freeAddr(t)
+	dir := t.TempDir()
+	raw, err := os.ReadFile("../../examples/production.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	yaml := strings.NewReplacer("8443", strconv.Itoa(httpsPort), "8080", strconv.Itoa(httpPort)).Replace(string(raw))
+	env, err := os.ReadFile("../../examples/production.env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "production.yaml")
+	if os.WriteFile(file, []byte(yaml), 0o644) != nil || os.WriteFile(filepath.Join(dir, "production.env"), env, 0o644) != nil {
+		t.Fatal("writing the example")
+	}
+	sc := filepath.Join(dir, "scenario.yaml")
+	os.WriteFile(sc, []byte("bootTime: 5s\n"), 0o644)
+	var out syncBuffer
+	cmd := exec.Command(bin, "up", "-f", file, "--scenario", sc, "--speed", "20", "--api", api, "--controller", "none")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+	}()
+
+	// The certificate's file, from what up prints.
+	var ca string
+	for deadline := time.Now().Add(30 * time.Second); ca == ""; time.Sleep(50 * time.Millisecond) {
+		if _, after, ok := strings.Cut(out.String(), "--cacert "); ok {
+			ca, _, _ = strings.Cut(after, " ")
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("up did not print its certificate:\n%s", out.String())
+		}
+	}
+	pem, err := os.ReadFile(ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(pem)
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+	// servedBy asks path over HTTPS until a task answers, and says whose service it is.
+	servedBy := func(path string) string {
+		deadline := time.Now().Add(60 * time.Second)
+		for ; time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			resp, err := client.Get(fmt.Sprintf("https://127.0.0.1:%d%s", httpsPort, path))
+			if err != nil {
+				continue
+			}
+			var body struct{ Task string }
+			err = json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != 200 {
+				continue
+			}
+			var st emulator.Status
+			if getJSON("http://"+api+"/status", &st) != nil {
+				continue
+			}
+			for _, tk := range st.Tasks {
+				if tk.ID == body.Task {
+					return tk.Service
+				}
+			}
+		}
+		t.Fatalf("no task answered %s:\n%s", path, out.String())
+		return ""
+	}
+	if got := servedBy("/"); got != "web" {
+		t.Errorf("/ served by %s, want web", got)
+	}
+	if got := servedBy("/api/orders"); got != "api" {
+		t.Errorf("/api/orders served by %s, want api", got)
+	}
+	resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/api/orders?x=1", httpPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if want := fmt.Sprintf("https://127.0.0.1:%d/api/orders?x=1", httpsPort); resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != want {
+		t.Errorf("HTTP port: %d to %q, want 301 to %q", resp.StatusCode, resp.Header.Get("Location"), want)
+	}
+}
+
+// syncBuffer is an output buffer a running process writes while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func getJSON(url string, v any) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return json.NewDecoder(resp.Body).Decode(v)
 }
