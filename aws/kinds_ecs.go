@@ -220,13 +220,17 @@ func clusterProviders(ctx context.Context, s *Stack, r Resource) (*ecstypes.Clus
 }
 
 func (s *Stack) taskFields(sv manifest.Service) map[string]string {
-	var env []string
+	var env, secrets []string
 	for _, k := range slices.Sorted(maps.Keys(sv.Environment)) {
 		env = append(env, k+"="+sv.Environment[k])
 	}
+	for _, x := range sv.Secrets {
+		secrets = append(secrets, x.Name+"="+x.ValueFrom)
+	}
+	slices.Sort(secrets)
 	return map[string]string{"image": sv.Image, "cpu": strconv.Itoa(sv.CPU), "memory": strconv.Itoa(sv.Memory),
-		"port": strconv.Itoa(sv.Port), "command": strings.Join(sv.Command, " "), "environment": join(env),
-		"stopTimeout": strconv.Itoa(int(sv.StopTimeout.D().Seconds()))}
+		"port": strconv.Itoa(sv.Port), "command": join(sv.Command), "environment": join(env), "secrets": join(secrets),
+		"taskRole": sv.TaskRoleArn, "logGroup": s.m.LogGroup(sv), "stopTimeout": strconv.Itoa(int(sv.StopTimeout.D().Seconds()))}
 }
 
 var taskDefinitionKind = kind{
@@ -258,14 +262,22 @@ var taskDefinitionKind = kind{
 			if !ecsTagged(out.Tags, s.m.Name) || td.Status != ecstypes.TaskDefinitionStatusActive || len(td.ContainerDefinitions) == 0 {
 				continue
 			}
-			c := out.TaskDefinition.ContainerDefinitions[0]
-			var env []string
+			c := td.ContainerDefinitions[0]
+			var env, secrets []string
 			for _, e := range c.Environment {
 				env = append(env, awssdk.ToString(e.Name)+"="+awssdk.ToString(e.Value))
 			}
 			slices.Sort(env)
+			for _, x := range c.Secrets {
+				secrets = append(secrets, awssdk.ToString(x.Name)+"="+awssdk.ToString(x.ValueFrom))
+			}
+			slices.Sort(secrets)
 			f := map[string]string{"image": awssdk.ToString(c.Image), "cpu": strconv.Itoa(int(c.Cpu)), "memory": strconv.Itoa(int(awssdk.ToInt32(c.Memory))),
-				"command": strings.Join(c.Command, " "), "environment": join(env), "stopTimeout": strconv.Itoa(int(awssdk.ToInt32(c.StopTimeout)))}
+				"command": join(c.Command), "environment": join(env), "secrets": join(secrets), "taskRole": awssdk.ToString(td.TaskRoleArn),
+				"stopTimeout": strconv.Itoa(int(awssdk.ToInt32(c.StopTimeout)))}
+			if lc := c.LogConfiguration; lc != nil {
+				f["logGroup"] = lc.Options["awslogs-group"]
+			}
 			if len(c.PortMappings) > 0 {
 				f["port"] = strconv.Itoa(int(awssdk.ToInt32(c.PortMappings[0].ContainerPort)))
 			}
@@ -290,25 +302,31 @@ var taskDefinitionKind = kind{
 }
 
 // registerTask registers a revision of a service's task definition: awsvpc networking (each
-// task its own address, the load balancer's IP target), the image and command, the port.
+// task its own address, the load balancer's IP target), the image and command, the port,
+// the environment and secrets, the task role, and awslogs into the service's log group.
 func registerTask(ctx context.Context, s *Stack, r Resource) error {
-	f := r.Fields
+	sv := s.serviceConfig(strings.TrimPrefix(r.Name, s.n.fleet+"-"))
 	var env []ecstypes.KeyValuePair
-	for _, kv := range strings.Split(f["environment"], ",") {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			env = append(env, ecstypes.KeyValuePair{Name: awssdk.String(k), Value: awssdk.String(v)})
-		}
+	for _, k := range slices.Sorted(maps.Keys(sv.Environment)) {
+		env = append(env, ecstypes.KeyValuePair{Name: awssdk.String(k), Value: awssdk.String(sv.Environment[k])})
 	}
-	cpu, _ := strconv.Atoi(f["cpu"])
-	c := ecstypes.ContainerDefinition{Name: awssdk.String("app"), Image: awssdk.String(f["image"]), Cpu: int32(cpu), Memory: atoi32(f["memory"]),
-		Essential: awssdk.Bool(true), Environment: env, StopTimeout: atoi32(f["stopTimeout"]),
-		PortMappings: []ecstypes.PortMapping{{ContainerPort: atoi32(f["port"]), Protocol: ecstypes.TransportProtocolTcp}}}
-	if f["command"] != "" {
-		c.Command = strings.Fields(f["command"])
+	var secrets []ecstypes.Secret
+	for _, x := range sv.Secrets {
+		secrets = append(secrets, ecstypes.Secret{Name: awssdk.String(x.Name), ValueFrom: awssdk.String(x.ValueFrom)})
 	}
-	_, err := s.ecs.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: &r.Name, NetworkMode: ecstypes.NetworkModeAwsvpc,
+	c := ecstypes.ContainerDefinition{Name: awssdk.String("app"), Image: awssdk.String(sv.Image), Cpu: int32(sv.CPU), Memory: awssdk.Int32(int32(sv.Memory)),
+		Essential: awssdk.Bool(true), Environment: env, Secrets: secrets, StopTimeout: awssdk.Int32(int32(sv.StopTimeout.D().Seconds())),
+		PortMappings: []ecstypes.PortMapping{{ContainerPort: awssdk.Int32(int32(sv.Port)), Protocol: ecstypes.TransportProtocolTcp}},
+		LogConfiguration: &ecstypes.LogConfiguration{LogDriver: ecstypes.LogDriverAwslogs, Options: map[string]string{
+			"awslogs-group": s.m.LogGroup(sv), "awslogs-region": s.env.region, "awslogs-stream-prefix": sv.Name}},
+		Command: sv.Command}
+	in := &ecs.RegisterTaskDefinitionInput{Family: &r.Name, NetworkMode: ecstypes.NetworkModeAwsvpc,
 		RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityEc2}, ContainerDefinitions: []ecstypes.ContainerDefinition{c},
-		ExecutionRoleArn: awssdk.String(fmt.Sprintf("arn:aws:iam::%s:role/%s", s.env.account, s.n.executionRole())), Tags: s.ecsTags(r)})
+		ExecutionRoleArn: awssdk.String(fmt.Sprintf("arn:aws:iam::%s:role/%s", s.env.account, s.n.executionRole())), Tags: s.ecsTags(r)}
+	if sv.TaskRoleArn != "" {
+		in.TaskRoleArn = &sv.TaskRoleArn
+	}
+	_, err := s.ecs.RegisterTaskDefinition(ctx, in)
 	return err
 }
 

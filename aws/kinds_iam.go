@@ -22,6 +22,7 @@ const (
 	ecsInstancePolicy      = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
 	ecsTaskExecutionPolicy = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 	controllerInlinePolicy = "spotfleet-controller"
+	secretsInlinePolicy    = "spotfleet-secrets"
 )
 
 // role is an IAM role spotfleet creates: who may assume it, and what it may do.
@@ -30,18 +31,57 @@ type role struct {
 	trust   []string // service principals
 	managed []string
 	inline  string // an inline policy document, "" for none
+	policy  string // the inline policy's name
 }
 
 func (s *Stack) roles() []role {
 	n := s.n
 	ctl := ControllerPolicy(s.m, s.env.region, s.env.account).JSON()
-	out := []role{{name: n.controllerRole(), trust: []string{"ec2.amazonaws.com", "ecs-tasks.amazonaws.com"}, inline: ctl}}
+	out := []role{{name: n.controllerRole(), trust: []string{"ec2.amazonaws.com", "ecs-tasks.amazonaws.com"}, inline: ctl, policy: controllerInlinePolicy}}
 	if s.m.Workload == manifest.WorkloadECS {
 		out = append(out,
 			role{name: n.instanceRole(), trust: []string{"ec2.amazonaws.com"}, managed: []string{ecsInstancePolicy}},
-			role{name: n.executionRole(), trust: []string{"ecs-tasks.amazonaws.com"}, managed: []string{ecsTaskExecutionPolicy}})
+			role{name: n.executionRole(), trust: []string{"ecs-tasks.amazonaws.com"}, managed: []string{ecsTaskExecutionPolicy},
+				inline: s.secretsPolicy(), policy: secretsInlinePolicy})
 	}
 	return out
+}
+
+// secretsPolicy lets the task execution role read exactly the services' secrets (ECS reads
+// them as the task starts); "" when there are none. Secrets encrypted with a customer
+// managed KMS key also need kms:Decrypt on it, which is the key owner's to grant.
+func (s *Stack) secretsPolicy() string {
+	var params, secrets []string
+	for _, sv := range s.m.Services {
+		for _, x := range sv.Secrets {
+			if strings.Contains(x.ValueFrom, ":ssm:") {
+				params = append(params, x.ValueFrom)
+				continue
+			}
+			// A JSON key or version after the secret's ARN (…:secret:NAME:KEY:STAGE:ID) is
+			// not part of the resource.
+			parts := strings.SplitN(x.ValueFrom, ":", 8)
+			secrets = append(secrets, strings.Join(parts[:min(7, len(parts))], ":"))
+		}
+	}
+	if len(params)+len(secrets) == 0 {
+		return ""
+	}
+	doc := PolicyDocument{Version: "2012-10-17"}
+	if len(params) > 0 {
+		doc.Statement = append(doc.Statement, Statement{Sid: "ReadParameters", Effect: "Allow", Action: []string{"ssm:GetParameters"}, Resource: sortedUnique(params)})
+	}
+	if len(secrets) > 0 {
+		doc.Statement = append(doc.Statement, Statement{Sid: "ReadSecrets", Effect: "Allow", Action: []string{"secretsmanager:GetSecretValue"}, Resource: sortedUnique(secrets)})
+	}
+	b, _ := json.Marshal(doc)
+	return string(b)
+}
+
+func sortedUnique(xs []string) []string {
+	out := slices.Clone(xs)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 func (r role) fields() map[string]string {
@@ -63,7 +103,8 @@ var roleKind = kind{
 	},
 	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
 		out := map[string]map[string]string{}
-		for _, name := range []string{s.n.controllerRole(), s.n.instanceRole(), s.n.executionRole()} {
+		for _, want := range []role{s.role(s.n.controllerRole()), s.role(s.n.instanceRole()), s.role(s.n.executionRole())} {
+			name := want.name
 			got, err := s.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: &name})
 			var nf *iamtypes.NoSuchEntityException
 			if errors.As(err, &nf) {
@@ -84,10 +125,14 @@ var roleKind = kind{
 				r.managed = append(r.managed, awssdk.ToString(p.PolicyArn))
 			}
 			slices.Sort(r.managed)
-			if pol, err := s.iam.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: &name, PolicyName: awssdk.String(controllerInlinePolicy)}); err == nil {
-				r.inline = unescape(awssdk.ToString(pol.PolicyDocument))
-			} else if !errors.As(err, &nf) {
-				return nil, err
+			if want.policy != "" {
+				pol, err := s.iam.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: &name, PolicyName: &want.policy})
+				switch {
+				case err == nil:
+					r.inline = unescape(awssdk.ToString(pol.PolicyDocument))
+				case !errors.As(err, &nf):
+					return nil, err
+				}
 			}
 			out[name] = r.fields()
 		}
@@ -112,7 +157,7 @@ var roleKind = kind{
 		if err != nil {
 			return err
 		}
-		var have []string
+		have := []string{} // not nil: syncRole tells an update by it
 		for _, p := range att.AttachedPolicies {
 			have = append(have, awssdk.ToString(p.PolicyArn))
 		}
@@ -151,7 +196,8 @@ func (s *Stack) role(name string) role {
 	return role{name: name}
 }
 
-// syncRole attaches and detaches managed policies to match, and puts the inline policy.
+// syncRole attaches and detaches managed policies to match, and puts the inline policy;
+// have is nil for a role just created, the attached policies for one updated.
 func (s *Stack) syncRole(ctx context.Context, r role, have []string) error {
 	for _, p := range r.managed {
 		if !slices.Contains(have, p) {
@@ -167,8 +213,15 @@ func (s *Stack) syncRole(ctx context.Context, r role, have []string) error {
 			}
 		}
 	}
-	if r.inline != "" {
-		_, err := s.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: &r.name, PolicyName: awssdk.String(controllerInlinePolicy), PolicyDocument: &r.inline})
+	switch {
+	case r.inline != "":
+		_, err := s.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: &r.name, PolicyName: &r.policy, PolicyDocument: &r.inline})
+		return err
+	case r.policy != "" && have != nil: // an update that no longer wants it (the last secret went)
+		_, err := s.iam.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: &r.name, PolicyName: &r.policy})
+		if isNotFound(err) {
+			err = nil
+		}
 		return err
 	}
 	return nil

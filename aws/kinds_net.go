@@ -42,8 +42,8 @@ var securityGroupKind = kind{
 	name: "security-group",
 	want: func(s *Stack) []Resource {
 		var ports []string
-		for _, sv := range s.lbServices() {
-			ports = append(ports, strconv.Itoa(sv.LoadBalancer.ListenerPort))
+		for _, l := range s.listenerSpecs() {
+			ports = append(ports, strconv.Itoa(l.port))
 		}
 		slices.Sort(ports)
 		return []Resource{{Name: s.n.securityGroup(), Fields: map[string]string{"vpc": s.env.vpc, "ingress": join(append(ports, "self"))}}}
@@ -337,95 +337,7 @@ func (s *Stack) targetGroupARN(ctx context.Context, name string) (string, error)
 	return awssdk.ToString(out.TargetGroups[0].TargetGroupArn), nil
 }
 
-// A listener per service: its listener port forwards to its target group.
-var listenerKind = kind{
-	name: "listener",
-	want: func(s *Stack) []Resource {
-		var out []Resource
-		for _, sv := range s.lbServices() {
-			out = append(out, Resource{Name: strconv.Itoa(sv.LoadBalancer.ListenerPort), Fields: map[string]string{"targetGroup": s.m.TargetGroupName(sv)}})
-		}
-		return out
-	},
-	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) { return s.listeners(ctx) },
-	create: func(ctx context.Context, s *Stack, r Resource) error {
-		lb, err := s.loadBalancer(ctx)
-		if err != nil || lb == nil {
-			return errors.Join(err, errors.New("the load balancer does not exist"))
-		}
-		tg, err := s.targetGroupARN(ctx, r.Fields["targetGroup"])
-		if err != nil {
-			return err
-		}
-		_, err = s.elb.CreateListener(ctx, &elb.CreateListenerInput{LoadBalancerArn: lb.LoadBalancerArn, Port: atoi32(r.Name),
-			Protocol: elbtypes.ProtocolEnumHttp, Tags: s.elbTags(),
-			DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: &tg}}})
-		return err
-	},
-	update: func(ctx context.Context, s *Stack, r Resource) error {
-		arn, err := s.listenerARN(ctx, r.Name)
-		if err != nil {
-			return err
-		}
-		tg, err := s.targetGroupARN(ctx, r.Fields["targetGroup"])
-		if err != nil {
-			return err
-		}
-		_, err = s.elb.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: &arn,
-			DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: &tg}}})
-		return err
-	},
-	remove: func(ctx context.Context, s *Stack, name string) error {
-		arn, err := s.listenerARN(ctx, name)
-		if err != nil {
-			return err
-		}
-		_, err = s.elb.DeleteListener(ctx, &elb.DeleteListenerInput{ListenerArn: &arn})
-		return err
-	},
-}
-
-func (s *Stack) listenerARN(ctx context.Context, port string) (string, error) {
-	got, err := s.listeners(ctx)
-	if err != nil {
-		return "", err
-	}
-	if l, ok := got[port]; ok {
-		return l["arn"], nil
-	}
-	return "", fmt.Errorf("listener on port %s not found", port)
-}
-
 func atoi32(s string) *int32 {
 	n, _ := strconv.Atoi(s)
 	return awssdk.Int32(int32(n))
-}
-
-// listeners reads the load balancer's listeners by port.
-func (s *Stack) listeners(ctx context.Context) (map[string]map[string]string, error) {
-	lb, err := s.loadBalancer(ctx)
-	if lb == nil || err != nil {
-		return nil, err
-	}
-	out, err := s.elb.DescribeListeners(ctx, &elb.DescribeListenersInput{LoadBalancerArn: lb.LoadBalancerArn})
-	if err != nil {
-		return nil, err
-	}
-	tgs, err := s.elb.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{LoadBalancerArn: lb.LoadBalancerArn})
-	if err != nil {
-		return nil, err
-	}
-	tgName := map[string]string{}
-	for _, tg := range tgs.TargetGroups {
-		tgName[awssdk.ToString(tg.TargetGroupArn)] = awssdk.ToString(tg.TargetGroupName)
-	}
-	got := map[string]map[string]string{}
-	for _, l := range out.Listeners {
-		tg := ""
-		for _, a := range l.DefaultActions {
-			tg = tgName[awssdk.ToString(a.TargetGroupArn)]
-		}
-		got[strconv.Itoa(int(awssdk.ToInt32(l.Port)))] = map[string]string{"targetGroup": tg, "arn": awssdk.ToString(l.ListenerArn)}
-	}
-	return got, nil
 }

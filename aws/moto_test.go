@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/service/acm"
 	"io"
 	"net/http"
 	"os"
@@ -111,5 +112,30 @@ func example(t *testing.T, name string) *manifest.Manifest {
 	if err := diags.Err(); err != nil {
 		t.Fatal(err)
 	}
+	ownCertificate(t, m)
 	return m
+}
+
+// ownCertificate puts a certificate of moto's ACM in place of the manifest's placeholder
+// ARNs, as a user puts theirs: moto, as AWS, refuses a listener whose certificate does not
+// exist. It needs moto's environment (moto(t) sets it).
+func ownCertificate(t *testing.T, m *manifest.Manifest) {
+	t.Helper()
+	var arn string
+	for _, sv := range m.AllServices() {
+		if lb := sv.LoadBalancer; lb != nil && lb.CertificateArn != "" {
+			if arn == "" {
+				cfg, err := LoadConfig(context.Background(), m.Region, Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				out, err := acm.NewFromConfig(cfg).RequestCertificate(context.Background(), &acm.RequestCertificateInput{DomainName: awssdk.String("www.example.com")})
+				if err != nil {
+					t.Fatal(err)
+				}
+				arn = awssdk.ToString(out.CertificateArn)
+			}
+			lb.CertificateArn = arn
+		}
+	}
 }

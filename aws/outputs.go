@@ -3,13 +3,9 @@ package aws
 import (
 	"context"
 	"fmt"
-	"net/url"
-	"strconv"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
-	"github.com/spotfleet/spotfleet/manifest"
 )
 
 // Outputs are what a user of an applied fleet needs to reach it: where each service
@@ -44,7 +40,7 @@ func (s *Stack) Outputs(ctx context.Context) (*Outputs, error) {
 	for _, sv := range s.m.AllServices() {
 		out := ServiceOutput{Name: sv.Name}
 		if lb != nil && sv.LoadBalancer != nil {
-			out.URL = serviceURL(o.LoadBalancer, sv)
+			out.URL = sv.LoadBalancer.URL(o.LoadBalancer, sv.LoadBalancer.ListenerPort)
 		}
 		o.Services = append(o.Services, out)
 	}
@@ -65,13 +61,4 @@ func (s *Stack) Outputs(ctx context.Context) (*Outputs, error) {
 		}
 	}
 	return o, nil
-}
-
-// serviceURL is where a service answers on its load balancer's name.
-func serviceURL(host string, sv manifest.Service) string {
-	u := url.URL{Scheme: "http", Host: host + ":" + strconv.Itoa(sv.LoadBalancer.ListenerPort), Path: "/"}
-	if sv.LoadBalancer.ListenerPort == 80 {
-		u.Host = host
-	}
-	return u.String()
 }

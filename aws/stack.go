@@ -9,6 +9,7 @@ import (
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -21,12 +22,13 @@ import (
 // tag), plans the difference, and applies or deletes it in dependency order.
 type Stack struct {
 	fleet
-	eb  *eventbridge.Client
-	iam *iam.Client
-	ssm *ssm.Client
-	aas *applicationautoscaling.Client
-	sts *sts.Client
-	env env
+	eb   *eventbridge.Client
+	iam  *iam.Client
+	ssm  *ssm.Client
+	aas  *applicationautoscaling.Client
+	sts  *sts.Client
+	logs *cloudwatchlogs.Client
+	env  env
 	// Reading, when set, is told which kind plan reads next (i of n), for a progress line,
 	// and then "" when it is done.
 	Reading func(kind string, i, n int)
@@ -85,18 +87,21 @@ type kind struct {
 func NewStack(cfg awssdk.Config, m *manifest.Manifest) *Stack {
 	return &Stack{fleet: newFleet(cfg, m), eb: eventbridge.NewFromConfig(cfg),
 		iam: iam.NewFromConfig(cfg), ssm: ssm.NewFromConfig(cfg), aas: applicationautoscaling.NewFromConfig(cfg),
-		sts: sts.NewFromConfig(cfg), env: env{region: cfg.Region}}
+		sts: sts.NewFromConfig(cfg), logs: cloudwatchlogs.NewFromConfig(cfg), env: env{region: cfg.Region}}
 }
 
 // kinds in creation order; deletion runs it backwards.
 func (s *Stack) kinds() []kind {
 	return []kind{roleKind, profileKind, securityGroupKind, launchTemplateKind, queueKind, ruleKind,
-		loadBalancerKind, targetGroupKind, listenerKind, groupKind, groupScalingKind, capacityProviderKind,
-		clusterKind, taskDefinitionKind, serviceKind, serviceScalingKind}
+		loadBalancerKind, targetGroupKind, listenerKind, listenerRuleKind, groupKind, groupScalingKind, capacityProviderKind,
+		clusterKind, logGroupKind, taskDefinitionKind, serviceKind, serviceScalingKind}
 }
 
 // Plan compares what the manifest wants with what exists.
 func (s *Stack) Plan(ctx context.Context) ([]Change, error) {
+	if err := s.checkListeners(); err != nil {
+		return nil, err
+	}
 	if err := s.discover(ctx); err != nil {
 		return nil, err
 	}

@@ -89,7 +89,7 @@ func plan(t *testing.T, s *Stack) []Change {
 }
 
 var examples = []string{"s0-ecs-spot-capacity-provider.yaml", "s1-spot-with-ondemand-backup.yaml", "s2-web-app-spot-instances-alb.yaml",
-	"s3-ecs-service-autoscaled.yaml", "s4-graceful-shutdown.yaml"}
+	"s3-ecs-service-autoscaled.yaml", "s4-graceful-shutdown.yaml", "production.yaml"}
 
 // TestApplyIsIdempotent: for every example, apply creates everything, and a second apply
 // plans nothing and makes no mutating call.
