@@ -75,11 +75,9 @@ func elementwise(from, to string) (added, removed []string) {
 	return added, removed
 }
 
-// Reserved keys a kind's read may add to a resource's fields besides the compared ones.
-const (
-	// fieldApplied holds the value of the resource's AppliedTag: what apply last applied.
-	fieldApplied = "@applied"
-)
+// fieldApplied is a key a kind's read may add to a resource's fields besides the compared
+// ones: the value of its AppliedTag, what apply last applied.
+const fieldApplied = "@applied"
 
 // AppliedTag records, on the resources whose API does not read back every field it takes
 // (ECS services keep no deployment configuration on moto, for one), a short hash of each

@@ -159,8 +159,7 @@ func (s *Stack) Apply(ctx context.Context, changes []Change, progress func(c Cha
 	}
 	run := func(c Change, f func() error) error {
 		progress(c, nil, false)
-		err := f()
-		err = Explain(err)
+		err := Explain(f())
 		progress(c, err, true)
 		if err != nil {
 			return fmt.Errorf("%s %s %s: %w", c.Action, c.Kind, c.Name, err)

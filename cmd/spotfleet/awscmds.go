@@ -61,14 +61,14 @@ func (f *awsFlags) load(ctx context.Context, errOut io.Writer) (*manifest.Manife
 	}
 	st := aws.NewStack(cfg, m)
 	st.Reading = func(kind string, i, n int) {
+		what := fmt.Sprintf("reading %ss from AWS (%d of %d)", kind, i+1, n)
 		switch {
 		case kind == "":
 			spin.end()
 		case i == 0:
-			spin = newSpinner(errOut, "")
-			fallthrough
+			spin = newSpinner(errOut, what)
 		default:
-			spin.say("reading %ss from AWS (%d of %d)", kind, i+1, n)
+			spin.say(what)
 		}
 	}
 	return m, st, cfg, nil

@@ -46,9 +46,9 @@ func newSpinner(w io.Writer, what string) *spinner {
 }
 
 // say changes what the line says.
-func (s *spinner) say(format string, args ...any) {
+func (s *spinner) say(what string) {
 	s.mu.Lock()
-	s.what = fmt.Sprintf(format, args...)
+	s.what = what
 	s.mu.Unlock()
 }
 
