@@ -133,6 +133,21 @@ func TestControllerOnMotoInterruption(t *testing.T) {
 		return !slices.ContainsFunc(g.AutoScalingGroups[0].Instances, func(i asgtypes.Instance) bool { return awssdk.ToString(i.InstanceId) == spot })
 	})
 
+	// The drain's deregistration delay, clamped to the notice's time left, goes back to the
+	// manifest's once the target is gone (at once on moto): wait for it, so that what
+	// follows sees only what the next events cause.
+	eventually(t, "the deregistration delay restored", func() bool {
+		a, err := elb.NewFromConfig(cfg).DescribeTargetGroupAttributes(ctx, &elb.DescribeTargetGroupAttributesInput{TargetGroupArn: &tg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range a.Attributes {
+			if awssdk.ToString(x.Key) == "deregistration_delay.timeout_seconds" {
+				return awssdk.ToString(x.Value) == "10"
+			}
+		}
+		return false
+	})
 	drains := count(rec.mutating(), "UpdateContainerInstancesState")
 	if err := p.SendMessage(ctx, event(t, "e-2", spotfleet.DetailSpotInterruption, "aws.ec2", interruption(spot))); err != nil {
 		t.Fatal(err)
