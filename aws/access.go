@@ -18,6 +18,7 @@ import (
 // to do: the SDK would otherwise print its credential chain's raw errors, or retry a
 // network that is down for over a minute in silence.
 func CheckAccess(ctx context.Context, cfg awssdk.Config, timeout time.Duration) (string, error) {
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if cfg.Credentials == nil {
@@ -42,8 +43,8 @@ func CheckAccess(ctx context.Context, cfg awssdk.Config, timeout time.Duration) 
 	case errors.As(err, &api):
 		return "", fmt.Errorf("who am I (sts GetCallerIdentity): %w", Explain(err))
 	}
-	return "", fmt.Errorf("cannot reach AWS at %s within %s (%v): check the network, a proxy (HTTPS_PROXY), or AWS_ENDPOINT_URL",
-		stsEndpoint(cfg), timeout, lastCause(err))
+	return "", fmt.Errorf("cannot reach AWS at %s (%v, after %s; the limit is %s): check the network, a proxy (HTTPS_PROXY), or AWS_ENDPOINT_URL",
+		stsEndpoint(cfg), lastCause(err), time.Since(start).Round(100*time.Millisecond), timeout)
 }
 
 func errNoCredentials(err error) error {
