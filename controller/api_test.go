@@ -44,7 +44,7 @@ func TestAPIServesMetricsAndTakesAgentReports(t *testing.T) {
 				t.Errorf("POST %s: %d, want 400", bad, code)
 			}
 		}
-		r.e.Interrupt(in.ID) // EC2's notice: what the agent saw on the metadata service
+		r.e.Interrupt(emulator.InterruptRequest{Target: in.ID}) // EC2's notice: what the agent saw on the metadata service
 		if code := post(mux, r.signedReport(in.ID, in.ID)); code != http.StatusAccepted {
 			t.Fatalf("a good report: %d, want 202", code)
 		}
@@ -120,7 +120,7 @@ func TestReportsOfAnotherAccountAreRefused(t *testing.T) {
 		mux := http.NewServeMux()
 		r.c.Routes(mux)
 		in := r.busySpot()
-		r.e.Interrupt(in.ID)
+		r.e.Interrupt(emulator.InterruptRequest{Target: in.ID})
 		if code := post(mux, r.signedReport(in.ID, in.ID)); code != http.StatusUnauthorized {
 			t.Errorf("a report of account %s for a fleet of %s: %d, want 401", emulator.AccountID, r.cfg.Account, code)
 		}

@@ -23,7 +23,9 @@ func (e *Emulator) startInstanceApp(in *instance) {
 	if in.app == nil {
 		in.app = &instanceApp{svc: svc}
 	}
-	proc, err := e.startProcess(ProcSpec{Name: cfg.Name + "-" + in.id, Argv: cfg.Command, Env: e.processEnv(cfg, in.ip, in)})
+	spec := ProcSpec{Name: cfg.Name + "-" + in.id, Argv: cfg.Command, Env: e.processEnv(cfg, in.ip, in)}
+	proc, err := e.startProcess(spec)
+	e.started(spec, cfg.Name, "", in.id)
 	if err != nil {
 		e.note("%s: service %s failed to start: %v; retrying in %s", in.id, cfg.Name, err, appRestartDelay)
 		e.after(appRestartDelay, func() { e.startInstanceApp(in) })

@@ -1,7 +1,6 @@
 package emulator
 
 import (
-	"fmt"
 	"net"
 	"slices"
 	"time"
@@ -196,20 +195,5 @@ func (e *Emulator) instanceByIP(ip string) *instance {
 			return in
 		}
 	}
-	return nil
-}
-
-// Interrupt gives a Spot instance its 2-minute notice now, as the market does.
-func (e *Emulator) Interrupt(id string) error {
-	e.lock()
-	defer e.unlock()
-	in := e.instances[id]
-	switch {
-	case in == nil:
-		return fmt.Errorf("no instance %s", id)
-	case in.lifecycle != spotfleet.Spot || !in.alive():
-		return fmt.Errorf("%s is not a live Spot instance", id)
-	}
-	e.interrupt(in)
 	return nil
 }

@@ -316,8 +316,9 @@ func (ci *containerInstance) tasksOf(s *service) int {
 
 func (e *Emulator) startTaskProcess(t *task) {
 	cfg := t.svc.cfg
-	proc, err := e.startProcess(ProcSpec{Name: cfg.Name + "-" + t.id, Argv: cfg.Command,
-		Env: append(e.processEnv(cfg, t.ip, t.ci.in), "TASK_ID="+t.id)})
+	spec := ProcSpec{Name: cfg.Name + "-" + t.id, Argv: cfg.Command, Env: append(e.processEnv(cfg, t.ip, t.ci.in), "TASK_ID="+t.id)}
+	proc, err := e.startProcess(spec)
+	e.started(spec, cfg.Name, t.id, t.ci.in.id)
 	if err != nil {
 		// As ECS: the task goes from PENDING to STOPPED with the container's error, a
 		// moment later (not within the placement that is still going on).

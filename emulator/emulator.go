@@ -76,6 +76,8 @@ type Emulator struct {
 	bus       *Queue
 	acct      accounting
 	recent    []string // recent happenings for the live view
+	actions   []Action // taken by hand (actions.go), for the report
+	procs     []ProcessRecord
 	notices   []*noticeRecord
 	imdsHTTP  *http.Server
 	closed    bool

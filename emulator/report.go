@@ -18,6 +18,8 @@ type Report struct {
 	Interruptions   InterruptStats `json:"interruptions"`
 	Capacity        CapacityStats  `json:"capacity"`
 	Cost            CostStats      `json:"cost"`
+	// Actions are the interruptions and capacity changes made by hand during the run.
+	Actions []Action `json:"actions,omitempty"`
 }
 
 // LBStats counts everything the listeners saw, whoever sent it.
@@ -89,7 +91,8 @@ func (e *Emulator) Report(load *Load) Report {
 			SpotInstanceSeconds: round(a.spotSec, 1), OnDemandExcessInstanceSeconds: round(a.onDemandExcessSec, 1),
 			LaunchFailures: a.launchFailures, TasksFailedToStart: a.failedStarts,
 		},
-		Cost: CostStats{USD: round(a.costUSD, 6), AllOnDemandUSD: round(a.allOnDemandUSD, 6)},
+		Cost:    CostStats{USD: round(a.costUSD, 6), AllOnDemandUSD: round(a.allOnDemandUSD, 6)},
+		Actions: slices.Clone(e.actions),
 	}
 	if a.allOnDemandUSD > 0 {
 		r.Cost.SavingsPercent = round(100*(1-a.costUSD/a.allOnDemandUSD), 1)

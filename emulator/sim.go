@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"slices"
 	"syscall"
 	"time"
 
@@ -152,6 +153,33 @@ func (e *Emulator) startProcess(spec ProcSpec) (Process, error) {
 		return e.startSim(), nil
 	}
 	return e.opt.Runner.Start(spec)
+}
+
+// ProcessRecord is a service process the emulator started: a task's container, or under
+// workload instances the service on an instance. Its output is Name + ".log" in the
+// runner's log directory (Name + ".log.1" holds the older part once it outgrew its cap).
+type ProcessRecord struct {
+	Service   string  `json:"service"`
+	Task      string  `json:"task,omitempty"`
+	Instance  string  `json:"instance"`
+	Name      string  `json:"name"`
+	StartedAt float64 `json:"startedAtSeconds"` // emulated
+}
+
+// started records a process start, failed or not (its log says why). Callers hold the lock.
+func (e *Emulator) started(spec ProcSpec, service, task, instance string) {
+	if e.opt.Simulated {
+		return
+	}
+	e.procs = append(e.procs, ProcessRecord{Service: service, Task: task, Instance: instance, Name: spec.Name,
+		StartedAt: round(e.elapsed().Seconds(), 1)})
+}
+
+// Processes lists the service processes started so far, in order.
+func (e *Emulator) Processes() []ProcessRecord {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.procs)
 }
 
 // changed counts a change of what a snapshot shows. Callers hold the lock.

@@ -1,0 +1,171 @@
+package emulator
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/spotfleet/spotfleet"
+)
+
+// The actions a person takes on a running emulator (spotfleet interrupt and capacity, the
+// dashboard's buttons): each does what the scenario step of the same name does, to the
+// instances or pools named, and is noted in the live view and the report.
+
+// Action is one action taken by hand, as the report lists it.
+type Action struct {
+	AtSeconds float64 `json:"atSeconds"` // emulated
+	What      string  `json:"what"`
+}
+
+// InterruptRequest names what to interrupt: an instance ID, a task ID (its instance), or
+// pool globs (TYPE/ZONE) with Count or Fraction of their Spot instances (one when neither
+// is set). Rebalance sends rebalance recommendations instead of interruption notices.
+type InterruptRequest struct {
+	Target    string  `json:"target"`
+	Count     int     `json:"count,omitempty"`
+	Fraction  float64 `json:"fraction,omitempty"`
+	Rebalance bool    `json:"rebalance,omitempty"`
+}
+
+// ErrNotFound is an action's target that does not exist (errors.Is); other errors are
+// requests that cannot be taken as they are.
+var ErrNotFound = errors.New("not found")
+
+// notFound is an ErrNotFound that says what was not found, and where to look.
+type notFound struct{ msg string }
+
+func (e notFound) Error() string        { return e.msg }
+func (e notFound) Is(target error) bool { return target == ErrNotFound }
+
+// Interrupt gives the instances the request names their notice (or recommendation), and
+// returns their IDs. Nothing happens when the request is refused.
+func (e *Emulator) Interrupt(req InterruptRequest) ([]string, error) {
+	if req.Count < 0 || req.Fraction < 0 || req.Fraction > 1 || (req.Count > 0 && req.Fraction > 0) {
+		return nil, fmt.Errorf("give a count (1 or more) or a fraction (0 to 1), not both")
+	}
+	e.lock()
+	defer e.unlock()
+	targets, what, err := e.interruptTargets(req)
+	if err != nil {
+		return nil, err
+	}
+	verb := "interrupt"
+	if req.Rebalance {
+		verb = "rebalance recommendation for"
+	}
+	var ids []string
+	for _, in := range targets {
+		if req.Rebalance {
+			e.recommendRebalance(in)
+		} else {
+			e.interrupt(in)
+		}
+		ids = append(ids, in.id)
+	}
+	if !req.Rebalance {
+		e.acct.burst(len(ids))
+	}
+	e.action(fmt.Sprintf("%s %s: %s", verb, what, strings.Join(ids, ", ")))
+	return ids, nil
+}
+
+func (e *Emulator) interruptTargets(req InterruptRequest) ([]*instance, string, error) {
+	t := strings.TrimSpace(req.Target)
+	if t == "" {
+		return nil, "", errors.New("name an instance ID, a task ID or pools (TYPE/ZONE, * as a wildcard)")
+	}
+	var in *instance
+	switch {
+	case strings.HasPrefix(t, "i-"):
+		in = e.instances[t]
+		if in == nil || !in.alive() {
+			return nil, "", notFound{fmt.Sprintf("no running instance %s (spotfleet status lists them)", t)}
+		}
+	case strings.Contains(t, "/"):
+		var live []*instance
+		for _, pat := range strings.Split(t, ",") {
+			for _, p := range e.market.match([]string{pat}) {
+				live = append(live, e.spotInstancesIn(p.Pool)...)
+			}
+		}
+		if len(live) == 0 {
+			return nil, "", notFound{fmt.Sprintf("pools %s hold no running Spot instance without a notice (pools are TYPE/ZONE, such as m5.large/* or */us-east-1a)", t)}
+		}
+		e.rng.Shuffle(len(live), func(i, j int) { live[i], live[j] = live[j], live[i] })
+		n := req.Count
+		if req.Fraction > 0 {
+			n = int(math.Ceil(req.Fraction * float64(len(live))))
+		}
+		n = min(max(n, 1), len(live))
+		return live[:n], fmt.Sprintf("%d of %d Spot instances in %s", n, len(live), t), nil
+	default:
+		in = e.instanceOfTask(t)
+		if in == nil {
+			return nil, "", notFound{fmt.Sprintf("%q is not a running instance or task, nor pools (TYPE/ZONE)", t)}
+		}
+	}
+	switch {
+	case in.lifecycle != spotfleet.Spot:
+		return nil, "", fmt.Errorf("instance %s is On-Demand: only Spot instances get interruption notices", in.id)
+	case in.noticed():
+		return nil, "", fmt.Errorf("instance %s already has its notice", in.id)
+	case req.Rebalance && !in.rebalanceAt.IsZero():
+		return nil, "", fmt.Errorf("instance %s already has a rebalance recommendation", in.id)
+	}
+	what := "instance " + in.id
+	if in.id != t {
+		what = "task " + t + " on " + in.id
+	}
+	return []*instance{in}, what, nil
+}
+
+// instanceOfTask is the live instance a task runs on; nil for none.
+func (e *Emulator) instanceOfTask(id string) *instance {
+	for _, in := range e.instOrder {
+		if in.ci == nil || !in.alive() {
+			continue
+		}
+		if slices.ContainsFunc(in.ci.tasks, func(t *task) bool { return t.id == id }) {
+			return in
+		}
+	}
+	return nil
+}
+
+// SetSpotCapacity sets the free Spot capacity of the pools the globs match (Unlimited for
+// no limit), and returns their names.
+func (e *Emulator) SetSpotCapacity(patterns []string, n Count) ([]string, error) {
+	if n < 0 && n != Unlimited {
+		return nil, fmt.Errorf("capacity %d: give 0 or more instances, or unlimited", n)
+	}
+	e.lock()
+	defer e.unlock()
+	pools := e.market.match(patterns)
+	if len(pools) == 0 {
+		return nil, notFound{fmt.Sprintf("pools %s match none of the fleet's (TYPE/ZONE, such as m5.large/* or */us-east-1a)", strings.Join(patterns, ", "))}
+	}
+	var names []string
+	for _, p := range pools {
+		p.capacity = int(n)
+		names = append(names, p.Pool.String())
+	}
+	what := "unlimited"
+	if n != Unlimited {
+		what = strconv.Itoa(int(n))
+	}
+	e.action(fmt.Sprintf("Spot capacity of %s: %s", strings.Join(names, ", "), what))
+	for _, g := range e.groups {
+		g.reconcile()
+	}
+	return names, nil
+}
+
+// action notes an action taken by hand and keeps it for the report. Callers hold the lock.
+func (e *Emulator) action(what string) {
+	e.note("by hand: %s", what)
+	e.actions = append(e.actions, Action{AtSeconds: round(e.elapsed().Seconds(), 1), What: what})
+}
