@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -315,8 +316,9 @@ func (c *Controller) round(ctx context.Context, batch []input) {
 			delete(c.notices, k)
 		}
 	}
+	inFlight := inFlight(c.notices)
 	c.mu.Lock()
-	c.stats.Active = len(c.notices)
+	c.stats.Active, c.stats.InFlight = len(c.notices), inFlight
 	c.mu.Unlock()
 	c.settle(ctx, drop, now)
 }
@@ -529,4 +531,25 @@ func (c *Controller) summarize(now time.Time) {
 	}
 	c.log.Info("summary", attrs...)
 	c.summarizedAt, c.rounds, c.eventsSinceSum = now, 0, 0
+}
+
+// inFlight describes the notices for Stats, oldest first.
+func inFlight(notices map[key]*notice) []NoticeState {
+	out := make([]NoticeState, 0, len(notices))
+	for _, n := range notices {
+		st := NoticeState{Instance: n.instance, Kind: n.kind, Action: n.action, Pool: n.pool.String(), ReceivedAt: n.receivedAt,
+			Reached: map[Phase]float64{}}
+		if !n.deadline.IsZero() {
+			d := n.deadline
+			st.Deadline = &d
+		}
+		for ph, at := range n.reached {
+			st.Reached[ph] = math.Round(at.Sub(n.receivedAt).Seconds()*10) / 10
+		}
+		out = append(out, st)
+	}
+	slices.SortFunc(out, func(a, b NoticeState) int {
+		return cmp.Or(a.ReceivedAt.Compare(b.ReceivedAt), cmp.Compare(a.Instance, b.Instance))
+	})
+	return out
 }

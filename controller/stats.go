@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"github.com/spotfleet/spotfleet"
 	"slices"
 	"time"
 )
@@ -22,7 +23,24 @@ type Stats struct {
 	Warnings       []string               `json:"warnings,omitempty"`
 	Phases         map[Phase]PhaseLatency `json:"phaseSeconds,omitempty"`
 	Fallback       FallbackStats          `json:"fallback"`
+	// InFlight are the notices being handled, oldest first, as of the last round.
+	InFlight []NoticeState `json:"inFlight"`
 }
+
+// NoticeState is a notice in flight: what it is about and the phases it has reached.
+type NoticeState struct {
+	Instance   string              `json:"instance"`
+	Kind       spotfleet.EventKind `json:"kind"`
+	Action     string              `json:"action"` // interruption, or the rebalance action
+	Pool       string              `json:"pool"`
+	ReceivedAt time.Time           `json:"receivedAt"`
+	Deadline   *time.Time          `json:"deadline,omitempty"` // interruptions
+	Reached    map[Phase]float64   `json:"reached"`            // phase → seconds after receipt
+}
+
+// PhaseBuckets are the upper bounds, in seconds, of PhaseLatency's Buckets: the spread the
+// dashboard draws, from a prompt deregistration to a stop at the deadline.
+var PhaseBuckets = []float64{0.1, 0.5, 1, 5, 15, 60, 120}
 
 // FallbackStats sums up the fallback's cover-and-return cycles.
 type FallbackStats struct {
@@ -42,6 +60,8 @@ type PhaseLatency struct {
 	P50   float64 `json:"p50"`
 	P99   float64 `json:"p99"`
 	Max   float64 `json:"max"`
+	// Buckets counts the latencies at most each of PhaseBuckets, and one more for the rest.
+	Buckets []int `json:"buckets"`
 }
 
 // Stats returns a copy of the controller's sums so far.
@@ -62,7 +82,13 @@ func (c *Controller) Stats() Stats {
 		sorted := slices.Clone(ds)
 		slices.Sort(sorted)
 		q := func(f float64) float64 { return sorted[int(f*float64(len(sorted)-1))].Seconds() }
-		s.Phases[ph] = PhaseLatency{Count: len(sorted), P50: q(0.5), P99: q(0.99), Max: sorted[len(sorted)-1].Seconds()}
+		pl := PhaseLatency{Count: len(sorted), P50: q(0.5), P99: q(0.99), Max: sorted[len(sorted)-1].Seconds(), Buckets: make([]int, len(PhaseBuckets)+1)}
+		for _, d := range sorted {
+			i, _ := slices.BinarySearch(PhaseBuckets, d.Seconds())
+			pl.Buckets[i]++
+		}
+		s.Phases[ph] = pl
 	}
+	s.InFlight = slices.Clone(c.stats.InFlight)
 	return s
 }
