@@ -27,7 +27,7 @@ hour against all On-Demand) and prints it as a table or as JSON.`,
 			client := &http.Client{Timeout: 5 * time.Second}
 			resp, err := client.Get("http://" + api + "/status")
 			if err != nil {
-				return fmt.Errorf("no spotfleet up answers on %s: %v (start one with spotfleet up, or pass its --api address)", api, err)
+				return noUp(api, err)
 			}
 			defer resp.Body.Close()
 			body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))

@@ -27,6 +27,7 @@ import (
 	"github.com/spotfleet/spotfleet/clock"
 	"github.com/spotfleet/spotfleet/controller"
 	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/internal/dashboard"
 	"github.com/spotfleet/spotfleet/internal/dotenv"
 	"github.com/spotfleet/spotfleet/internal/strictyaml"
 	"github.com/spotfleet/spotfleet/manifest"
@@ -221,7 +222,16 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 
 	api := ""
 	if o.api != "" {
-		srv, addr, err := serveAPI(o.api, func() emulator.Status { return e.Status(load) }, ctl)
+		var ctlStats func() controller.Stats
+		if ctl != nil {
+			ctlStats = ctl.Stats
+		}
+		dash, err := dashboard.New(upWorld{e, load}, ctlStats, logDir)
+		if err != nil {
+			return err
+		}
+		g.Go(func() error { dash.Run(runCtx); return nil })
+		srv, addr, err := serveAPI(o.api, func() emulator.Status { return e.Status(load) }, ctl, dash)
 		if err != nil {
 			fmt.Fprintf(errOut, "warning: not serving the API: %v (spotfleet status will not find this run)\n", err)
 		} else {
@@ -245,7 +255,8 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 		header = append(header, fmt.Sprintf("  (tasks that cover a Spot shortfall run as <service>-fallback on %s, behind the same load balancer)", m.Fallback.To))
 	}
 	if api != "" {
-		header = append(header, fmt.Sprintf("  state: spotfleet status --api %s   (JSON: http://%s/status)", api, api))
+		header = append(header, fmt.Sprintf("  dashboard: http://%s/   state: spotfleet status --api %s   (JSON: http://%s/status)", api, api, api))
+		header = append(header, fmt.Sprintf("  by hand: spotfleet interrupt --api %s TARGET, spotfleet capacity --api %s POOLS N, spotfleet logs --api %s SERVICE -f", api, api, api))
 	}
 	logs := "  task output: " + logDir + " (removed on exit unless --keep-logs)"
 	if o.controller != simulate.None {
@@ -413,7 +424,7 @@ func checkLoopback(addr string) error {
 	return nil
 }
 
-func serveAPI(addr string, status func() emulator.Status, ctl *controller.Controller) (*http.Server, string, error) {
+func serveAPI(addr string, status func() emulator.Status, ctl *controller.Controller, dash *dashboard.Server) (*http.Server, string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, "", err
@@ -426,10 +437,19 @@ func serveAPI(addr string, status func() emulator.Status, ctl *controller.Contro
 	if ctl != nil {
 		ctl.Routes(mux)
 	}
+	dash.Routes(mux)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	return srv, ln.Addr().String(), nil
 }
+
+// upWorld is the emulator as the dashboard sees it, with the built-in load's numbers.
+type upWorld struct {
+	*emulator.Emulator
+	load *emulator.Load
+}
+
+func (w upWorld) Status() emulator.Status { return w.Emulator.Status(w.load) }
 
 // reaperProc is the helper that kills every task process if `up` dies.
 type reaperProc struct {

@@ -1,0 +1,159 @@
+package dashboard
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/manifest"
+)
+
+// running is an emulator with fake processes that boots in milliseconds, served by a
+// dashboard over real HTTP; its processes' logs go to the returned directory.
+func running(t *testing.T) (*Server, *httptest.Server, *emulator.Emulator, string) {
+	t.Helper()
+	m, diags := manifest.Parse("d.yaml", []byte(`name: d
+capacity:
+  - {name: spot, instanceTypes: [m5.large, m5a.large, m6i.large], zones: [us-east-1a], minSize: 2}
+services: [{name: web, command: [x], desiredCount: 2}]
+`))
+	if err := diags.Err(); err != nil {
+		t.Fatal(err)
+	}
+	e, err := emulator.New(m, emulator.Options{Runner: &emulator.FakeRunner{}, Prober: &emulator.FakeRunner{}, Listen: emulator.MemListen, BootTime: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go e.Run(ctx)
+	t.Cleanup(func() { cancel(); e.Close() })
+	dir := t.TempDir()
+	s, err := New(world{e}, nil, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	s.Routes(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(e.Processes()) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the tasks never started")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return s, srv, e, dir
+}
+
+type world struct{ *emulator.Emulator }
+
+func (w world) Status() emulator.Status { return w.Emulator.Status(nil) }
+
+func do(t *testing.T, method, url, host, token, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if host != "" {
+		req.Host = host
+	}
+	if token != "" {
+		req.Header.Set(TokenHeader, token)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestAPIGuardsItsActions: the page carries the run's token; an action needs it, as JSON,
+// from a loopback Host; bad requests and unknown targets are refused and change nothing.
+func TestAPIGuardsItsActions(t *testing.T) {
+	s, srv, e, _ := running(t)
+	if code, body := do(t, "GET", srv.URL+"/", "", "", ""); code != 200 || !strings.Contains(body, `content="`+s.token+`"`) {
+		t.Fatalf("page: %d", code)
+	}
+	if code, _ := do(t, "GET", srv.URL+"/v1/dashboard", "spotfleet.evil.example", "", ""); code != http.StatusForbidden {
+		t.Errorf("a rebound DNS name: %d, want 403", code)
+	}
+	for _, c := range []struct {
+		token, body string
+		code        int
+		msg         string
+	}{
+		{"", `{"target":"m5.large/*"}`, 403, "missing or wrong X-Spotfleet-Token"},
+		{"wrong", `{"target":"m5.large/*"}`, 403, "missing or wrong"},
+		{s.token, `{"target":`, 400, "bad request"},
+		{s.token, `{"target":"m5.large/*","colour":1}`, 400, `unknown field "colour"`},
+		{s.token, `{"target":"i-0000000000000dead"}`, 404, "no running instance i-0000000000000dead"},
+	} {
+		if code, body := do(t, "POST", srv.URL+"/v1/interrupt", "", c.token, c.body); code != c.code || !strings.Contains(body, c.msg) {
+			t.Errorf("POST %s with token %q: %d %q, want %d %q", c.body, c.token, code, body, c.code, c.msg)
+		}
+	}
+	if r := e.Report(nil); r.Interruptions.Notices != 0 || len(r.Actions) != 0 {
+		t.Fatalf("refused requests acted: %+v", r)
+	}
+	code, body := do(t, "POST", srv.URL+"/v1/capacity", "", s.token, `{"pools":["m5a.large/*"],"instances":0}`)
+	var res ActionResult
+	if code != 200 || json.Unmarshal([]byte(body), &res) != nil || len(res.Pools) != 1 || res.Pools[0] != "m5a.large/us-east-1a" {
+		t.Errorf("capacity: %d %s", code, body)
+	}
+	code, body = do(t, "GET", srv.URL+"/v1/dashboard", "", "", "")
+	var st State
+	if code != 200 || json.Unmarshal([]byte(body), &st) != nil || st.Status.Fleet != "d" || len(st.Timeline.Marks) == 0 || st.Timeline.Marks[0].Kind != "action" {
+		t.Errorf("dashboard state after an action: %d %.300s", code, body)
+	}
+}
+
+// TestLogsFollowATask: a service's logs are its tasks' lines with their prefix; with follow
+// a line added later arrives, and an unknown target is a 404.
+func TestLogsFollowATask(t *testing.T) {
+	_, srv, e, dir := running(t)
+	procs := e.Processes()
+	for i, p := range procs {
+		os.WriteFile(filepath.Join(dir, p.Name+".log"), []byte("hello "+string(rune('a'+i))+"\n"), 0o644)
+	}
+	code, body := do(t, "GET", srv.URL+"/v1/logs?target=web", "", "", "")
+	want := "web " + procs[0].Task + " (" + procs[0].Instance + ") | hello a\n"
+	if code != 200 || !strings.Contains(body, want) || strings.Count(body, "\n") != len(procs) {
+		t.Errorf("logs: %d %q, want a line %q per task", code, body, want)
+	}
+	if code, body := do(t, "GET", srv.URL+"/v1/logs?target=nosuch", "", "", ""); code != 404 || !strings.Contains(body, `no service, task or instance "nosuch"`) {
+		t.Errorf("unknown target: %d %q", code, body)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/v1/logs?follow=1&target="+procs[1].Task, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	lines := bufio.NewScanner(resp.Body)
+	if !lines.Scan() || !strings.HasSuffix(lines.Text(), "| hello b") {
+		t.Fatalf("first line: %q", lines.Text())
+	}
+	f, _ := os.OpenFile(filepath.Join(dir, procs[1].Name+".log"), os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("later\n")
+	f.Close()
+	if !lines.Scan() || !strings.HasSuffix(lines.Text(), "| later") {
+		t.Fatalf("followed line: %q (%v)", lines.Text(), lines.Err())
+	}
+}
