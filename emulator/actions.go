@@ -69,7 +69,10 @@ func (e *Emulator) Interrupt(req InterruptRequest) ([]string, error) {
 	if !req.Rebalance {
 		e.acct.burst(len(ids))
 	}
-	e.action(fmt.Sprintf("%s %s: %s", verb, what, strings.Join(ids, ", ")))
+	if !strings.Contains(what, ids[0]) { // pools: say which instances they gave
+		what += ": " + strings.Join(ids, ", ")
+	}
+	e.action(verb + " " + what)
 	return ids, nil
 }
 

@@ -181,22 +181,34 @@ function renderTimeline(tl) {
   $("marks").replaceChildren(...marks.map((m) => el("li", { class: m.kind, "data-kind": m.kind }, clock(m.t) + " " + m.text)));
 }
 
+const phaseOrder = ["received", "deregistered", "replacement-ready", "stopped", "terminated"];
+
 function renderController(ctl) {
   $("no-controller").hidden = !!ctl;
   const rows = ((ctl && ctl.inFlight) || []).map((n) => {
-    const phases = Object.entries(n.reached || {}).sort((a, b) => a[1] - b[1]).map(([p, s]) => el("span", { class: "phase" }, p + " " + s.toFixed(1)));
+    const phases = Object.entries(n.reached || {}).sort((a, b) => a[1] - b[1] || phaseOrder.indexOf(a[0]) - phaseOrder.indexOf(b[0]))
+      .map(([p, s]) => el("span", { class: "phase" }, p + " " + s.toFixed(1)));
     return el("tr", { "data-instance": n.instance }, el("td", {}, n.instance), el("td", {}, n.action), el("td", {}, n.pool), el("td", {}, ...phases));
   });
   $("notices").tBodies[0].replaceChildren(...rows);
-  const phases = Object.keys((ctl && ctl.phaseSeconds) || {}).sort();
+  const phases = phaseOrder.filter((p) => ctl && ctl.phaseSeconds && ctl.phaseSeconds[p]);
   if (!phases.length) return;
+  // Grouped bars: bucket b, phase p at x = b * (P + 1) + p; each phase's series has its
+  // counts at its own places and nothing elsewhere.
   const bounds = ["≤0.1", "≤0.5", "≤1", "≤5", "≤15", "≤60", "≤120", ">120"];
-  const x = bounds.map((_, i) => i);
-  const bars = uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.8 / phases.length, 40] }) : undefined;
-  const series = phases.map((p, i) => ({ label: p, stroke: palette[i % palette.length], fill: palette[i % palette.length] + "99", paths: bars, points: { show: false } }));
-  chart("chart-phases", series, [x, ...phases.map((p) => ctl.phaseSeconds[p].buckets)], {
-    axes: [{ stroke: "#8a96a3", values: (u, vs) => vs.map((v) => bounds[v] || ""), grid: { show: false } }, { stroke: "#8a96a3", grid: { stroke: "#2a333d" } }],
-    series: [{ label: "seconds" }, ...series], scales: { x: { time: false, range: [-0.5, bounds.length - 0.5] } }, plugins: [],
+  const P = phases.length, step = P + 1;
+  const x = [], cols = phases.map(() => []);
+  bounds.forEach((_, b) => phases.forEach((ph, p) => {
+    x.push(b * step + p);
+    phases.forEach((_, q) => cols[q].push(q === p ? ctl.phaseSeconds[ph].buckets[b] : null));
+  }));
+  const bars = uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.9, 30] }) : undefined;
+  const series = phases.map((p, i) => ({ label: p, stroke: palette[i % palette.length], fill: palette[i % palette.length] + "aa", paths: bars, points: { show: false }, spanGaps: false }));
+  chart("chart-phases", series, [x, ...cols], {
+    axes: [{ stroke: "#8a96a3", grid: { show: false }, splits: () => bounds.map((_, b) => b * step + (P - 1) / 2),
+      values: (u, vs) => vs.map((v) => bounds[Math.round((v - (P - 1) / 2) / step)] || "") },
+    { stroke: "#8a96a3", grid: { stroke: "#2a333d" } }],
+    series: [{ label: "seconds" }, ...series], scales: { x: { time: false, range: [-1, bounds.length * step - 1] } }, plugins: [],
   });
 }
 

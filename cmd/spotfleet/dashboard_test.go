@@ -1,0 +1,231 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/emulator"
+)
+
+// browser finds Chromium (or Chrome); .ci/run installs it.
+func browser(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("no Chromium to drive (apt-get install chromium; .ci/run installs it)")
+	return ""
+}
+
+// TestDashboardInABrowser opens the dashboard of a running up in headless Chromium: no
+// console error; the page's instance and healthy-task counts are /status's; an instance
+// interrupted with spotfleet interrupt, and one interrupted with the page's own button,
+// each show on the map (their notice) and on the timeline (a mark) within 2 s. A
+// screenshot goes to the test's log directory, and to docs/dashboard.png with
+// SPOTFLEET_SCREENSHOT=1.
+func TestDashboardInABrowser(t *testing.T) {
+	chrome := browser(t)
+	bin := buildSpotfleet(t)
+	api, _ := freeAddr(t)
+	_, lport := freeAddr(t)
+	dir := t.TempDir()
+	raw, err := os.ReadFile("../../examples/s3-ecs-service-autoscaled.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "s3.yaml")
+	// Two Spot instances from the start, so that there is one to interrupt by each means.
+	yaml := strings.NewReplacer("listenerPort: 8083", "listenerPort: "+strconv.Itoa(lport), "    minSize: 0\n    maxSize: 6\n    desiredCapacity: 1",
+		"    minSize: 2\n    maxSize: 6\n    desiredCapacity: 2").Replace(string(raw))
+	sc := filepath.Join(dir, "scenario.yaml")
+	if os.WriteFile(file, []byte(yaml), 0o644) != nil || os.WriteFile(sc, []byte("bootTime: 5s\nload: {rps: 20, path: /}\n"), 0o644) != nil {
+		t.Fatal("writing the fleet")
+	}
+	var out syncBuffer
+	up := exec.Command(bin, "up", "-f", file, "--scenario", sc, "--speed", "10", "--api", api)
+	up.Stdout, up.Stderr = &out, &out
+	if err := up.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		up.Process.Signal(os.Interrupt)
+		up.Wait()
+	}()
+	status := func() emulator.Status {
+		var st emulator.Status
+		getJSON("http://"+api+"/status", &st)
+		return st
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for st := status(); len(spotRunning(st)) < 2 || healthy(st) < 2; st = status() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the fleet never served:\n%s", out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome), chromedp.NoSandbox, chromedp.WindowSize(1400, 1200))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	var consoleErrors []string
+	if err := chromedp.Listen(ctx, func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch ev := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			consoleErrors = append(consoleErrors, fmt.Sprintf("%s (line %d)", ev.ExceptionDetails.Text, ev.ExceptionDetails.LineNumber))
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.ConsoleAPICalledTypeError {
+				var args []string
+				for _, a := range ev.Args {
+					args = append(args, cmp.Or(string(a.Value), a.Description))
+				}
+				consoleErrors = append(consoleErrors, strings.Join(args, " "))
+			}
+		case *log.EventEntryAdded:
+			if ev.Entry.Level == log.EntryLevelError {
+				consoleErrors = append(consoleErrors, ev.Entry.Text+" "+ev.Entry.URL)
+			}
+		}
+	}); err != nil {
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	if _, err := chromedp.Call(ctx, log.Enable, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+api+"/"), chromedp.WaitVisible(`#live.ok`)); err != nil {
+		t.Fatalf("opening the dashboard: %v\n%s", err, out.String())
+	}
+
+	// The page's counts are /status's (read again until they agree: the fleet moves).
+	agree := false
+	for range 20 {
+		insts, err := chromedp.Run(ctx, chromedp.Text("#count-instances"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tasks, err := chromedp.Run(ctx, chromedp.Text("#count-healthy"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := status()
+		if insts == strconv.Itoa(live(st)) && tasks == strconv.Itoa(healthy(st)) {
+			agree = true
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if !agree {
+		t.Errorf("the page's instance and healthy-task counts never matched /status")
+	}
+
+	spot := spotRunning(status())
+	// Interrupted from the command line: the map and the timeline show it within 2 s.
+	start := time.Now()
+	if b, err := exec.Command(bin, "interrupt", "--api", api, spot[0]).CombinedOutput(); err != nil {
+		t.Fatalf("spotfleet interrupt: %v\n%s", err, b)
+	}
+	shows(t, ctx, spot[0], start)
+
+	// Interrupted with the page's button.
+	start = time.Now()
+	button := fmt.Sprintf(`span.inst[data-id=%q] button.interrupt`, spot[1])
+	if err := chromedp.Do(ctx, chromedp.Click(button)); err != nil {
+		t.Fatalf("clicking %s: %v", button, err)
+	}
+	shows(t, ctx, spot[1], start)
+
+	time.Sleep(1500 * time.Millisecond) // a little more of the timeline for the picture
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG; less is JPEG
+	if err != nil {
+		t.Fatal(err)
+	}
+	shot := filepath.Join(t.TempDir(), "dashboard.png")
+	if os.Getenv("SPOTFLEET_SCREENSHOT") == "1" {
+		shot = "../../docs/dashboard.png"
+	}
+	if err := os.WriteFile(shot, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", shot)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(consoleErrors) > 0 {
+		t.Errorf("console errors: %q", consoleErrors)
+	}
+}
+
+// shows waits until the map shows the instance's notice and the timeline has a mark
+// naming it, and fails past 2 s (wall) from start.
+func shows(t *testing.T, ctx context.Context, id string, start time.Time) {
+	t.Helper()
+	noticed := fmt.Sprintf(`span.inst.noticed[data-id=%q]`, id)
+	mark := fmt.Sprintf(`Array.from(document.querySelectorAll('#marks li')).some((li) => li.textContent.includes(%q))`, id)
+	for {
+		onMap, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf("document.querySelector(%q) !== null", noticed)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		onTimeline, err := chromedp.Run(ctx, chromedp.Evaluate[bool](mark))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if onMap && onTimeline {
+			t.Logf("%s on the map and the timeline after %s", id, time.Since(start).Round(time.Millisecond))
+			return
+		}
+		if time.Since(start) > 2*time.Second {
+			t.Fatalf("%s after 2 s: on the map %v, on the timeline %v", id, onMap, onTimeline)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func spotRunning(st emulator.Status) []string {
+	var out []string
+	for _, in := range st.Instances {
+		if in.Lifecycle == spotfleet.Spot && in.State == spotfleet.InstanceRunning && in.NoticeIn == "" {
+			out = append(out, in.ID)
+		}
+	}
+	return out
+}
+
+func live(st emulator.Status) int {
+	n := 0
+	for _, in := range st.Instances {
+		if in.State != spotfleet.InstanceTerminated {
+			n++
+		}
+	}
+	return n
+}
+
+func healthy(st emulator.Status) int {
+	n := 0
+	for _, s := range st.Services {
+		n += s.Healthy
+	}
+	return n
+}
