@@ -156,7 +156,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	}
 	shows(t, ctx, spot[1], start)
 
-	time.Sleep(1500 * time.Millisecond) // a little more of the timeline for the picture
+	time.Sleep(1500 * time.Millisecond)                         // a little more of the timeline for the picture
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG; less is JPEG
 	if err != nil {
 		t.Fatal(err)
