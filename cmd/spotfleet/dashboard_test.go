@@ -156,8 +156,9 @@ func TestDashboardInABrowser(t *testing.T) {
 	}
 	shows(t, ctx, spot[1], start)
 
-	time.Sleep(1500 * time.Millisecond)                         // a little more of the timeline for the picture
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG; less is JPEG
+	// A little more of the timeline for the picture; quality 100 is a PNG (less, a JPEG).
+	time.Sleep(1500 * time.Millisecond)
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
 	}
