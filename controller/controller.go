@@ -76,8 +76,9 @@ type Controller struct {
 	extended map[string]time.Time // receipt handle → when its visibility was last extended
 	pending  []input              // read but not yet classified (the snapshot failed)
 
-	mu    sync.Mutex // guards stats, read by Stats from other goroutines
+	mu    sync.Mutex // guards stats and last, read from other goroutines
 	stats Stats
+	last  spotfleet.Snapshot // of the last round, for the read-only dashboard
 	lat   map[Phase][]time.Duration
 
 	// The periodic summary in the log: when the last was, and what happened since.
@@ -277,6 +278,9 @@ func (c *Controller) round(ctx context.Context, batch []input) {
 		return
 	}
 	c.metrics.calls.WithLabelValues("Snapshot", "ok").Inc()
+	c.mu.Lock()
+	c.last = snap
+	c.mu.Unlock()
 	v := newView(&snap)
 	now := c.clk.Now()
 	for _, g := range snap.Groups {
@@ -531,6 +535,13 @@ func (c *Controller) summarize(now time.Time) {
 	}
 	c.log.Info("summary", attrs...)
 	c.summarizedAt, c.rounds, c.eventsSinceSum = now, 0, 0
+}
+
+// LastSnapshot is the fleet as the last round saw it (the zero Snapshot before the first).
+func (c *Controller) LastSnapshot() spotfleet.Snapshot {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last
 }
 
 // inFlight describes the notices for Stats, oldest first.

@@ -65,6 +65,7 @@ type TaskStatus struct {
 	Instance string               `json:"instance,omitempty"`
 	Provider string               `json:"capacityProvider"`
 	Address  string               `json:"address,omitempty"`
+	Healthy  bool                 `json:"healthy"` // RUNNING, and its target (if any) healthy
 }
 
 type TargetStatus struct {
@@ -136,7 +137,7 @@ func (e *Emulator) Status(load *Load) Status {
 	st.CostPerHour, st.AllOnDemandHour = round(st.CostPerHour, 4), round(st.AllOnDemandHour, 4)
 	for _, s := range e.services {
 		for _, t := range s.tasks {
-			ts := TaskStatus{ID: t.id, Service: s.cfg.Name, Status: t.status, Provider: t.provider}
+			ts := TaskStatus{ID: t.id, Service: s.cfg.Name, Status: t.status, Provider: t.provider, Healthy: t.healthy()}
 			if t.ci != nil {
 				ts.Instance, ts.Address = t.ci.in.id, t.ip
 			}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/spotfleet/spotfleet/aws"
 	"github.com/spotfleet/spotfleet/controller"
+	"github.com/spotfleet/spotfleet/internal/dashboard"
 	"github.com/spotfleet/spotfleet/internal/iid"
 	"github.com/spotfleet/spotfleet/manifest"
 )
@@ -437,9 +438,10 @@ func newControllerCmd() *cobra.Command {
 		Long: `Checks first that the fleet's event queue exists and that its EventBridge rule is enabled
 and delivers to it (a misconfiguration is an error that says what to run, not silence),
 then runs the controller: interruptions and rebalance recommendations from the queue,
-fallback to On-Demand and back. Prometheus metrics (/metrics), health (/healthz) and agent
-reports (POST /v1/notices) are served on --api, loopback by default (agents on the
-instances need an address they can reach, such as --api 0.0.0.0:7077). Logs go to stderr
+fallback to On-Demand and back. Prometheus metrics (/metrics), health (/healthz), agent
+reports (POST /v1/notices) and a read-only dashboard (/, for loopback Host names only: reach
+it through an SSH or SSM port forward) are served on --api, loopback by default (agents on
+the instances need an address they can reach, such as --api 0.0.0.0:7077). Logs go to stderr
 as JSON. Stop it with Ctrl-C or SIGTERM; a restarted controller picks up where this one
 left (docs/controller.md). It needs the policy of spotfleet iam-policy.`,
 		Example: `  spotfleet controller -f spotfleet.yaml
@@ -474,6 +476,12 @@ left (docs/controller.md). It needs the policy of spotfleet iam-policy.`,
 			}
 			mux := http.NewServeMux()
 			c.Routes(mux)
+			dash, err := dashboard.NewReadOnly(dashboard.Observed{Manifest: m, Controller: c, Start: time.Now()}, c.Stats)
+			if err != nil {
+				return err
+			}
+			dash.Routes(mux)
+			go dash.Run(ctx)
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return fmt.Errorf("--api %s: %w", listen, err)

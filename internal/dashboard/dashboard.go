@@ -47,6 +47,7 @@ type Server struct {
 	token    string
 	timeline *Timeline
 	page     *template.Template
+	readOnly bool // shows the world, takes no action (Observed)
 }
 
 // New is a server for a world; ctl (may be nil) gives the controller's stats, logDir is
@@ -66,12 +67,25 @@ func New(world World, ctl func() controller.Stats, logDir string) (*Server, erro
 // TokenHeader carries the run's token on state-changing requests.
 const TokenHeader = "X-Spotfleet-Token"
 
+// NewReadOnly is a server that shows a world and offers no action: no button, no token, no
+// POST route, no logs (the controller on AWS).
+func NewReadOnly(world World, ctl func() controller.Stats) (*Server, error) {
+	s, err := New(world, ctl, "")
+	if s != nil {
+		s.readOnly, s.token = true, ""
+	}
+	return s, err
+}
+
 // Routes adds the dashboard's routes.
 func (s *Server) Routes(mux *http.ServeMux) {
 	static, _ := fs.Sub(assets, "assets")
 	mux.Handle("GET /assets/", s.local(http.StripPrefix("/assets/", http.FileServerFS(static))))
 	mux.Handle("GET /{$}", s.local(http.HandlerFunc(s.serveIndex)))
 	mux.Handle("GET /v1/dashboard", s.local(http.HandlerFunc(s.serveState)))
+	if s.readOnly {
+		return
+	}
 	mux.Handle("GET /v1/session", s.local(http.HandlerFunc(s.serveSession)))
 	mux.Handle("POST /v1/interrupt", s.local(s.authorized(http.HandlerFunc(s.serveInterrupt))))
 	mux.Handle("POST /v1/capacity", s.local(s.authorized(http.HandlerFunc(s.serveCapacity))))
@@ -128,18 +142,19 @@ func (s *Server) authorized(next http.Handler) http.Handler {
 func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:")
-	s.page.Execute(w, map[string]string{"Token": s.token})
+	s.page.Execute(w, map[string]any{"Token": s.token, "ReadOnly": s.readOnly})
 }
 
 // State is what the page polls: the world, its timeline and the controller's stats.
 type State struct {
+	ReadOnly   bool              `json:"readOnly,omitempty"` // the controller's view on AWS
 	Status     emulator.Status   `json:"status"`
 	Timeline   *Timeline         `json:"timeline"`
 	Controller *controller.Stats `json:"controller,omitempty"`
 }
 
 func (s *Server) serveState(w http.ResponseWriter, r *http.Request) {
-	st := State{Status: s.world.Status(), Timeline: s.timeline}
+	st := State{ReadOnly: s.readOnly, Status: s.world.Status(), Timeline: s.timeline}
 	if s.ctl != nil {
 		c := s.ctl()
 		st.Controller = &c

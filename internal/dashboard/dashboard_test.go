@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spotfleet/spotfleet/controller"
 	"github.com/spotfleet/spotfleet/emulator"
 	"github.com/spotfleet/spotfleet/manifest"
 )
@@ -155,5 +156,60 @@ func TestLogsFollowATask(t *testing.T) {
 	f.Close()
 	if !lines.Scan() || !strings.HasSuffix(lines.Text(), "| later") {
 		t.Fatalf("followed line: %q (%v)", lines.Text(), lines.Err())
+	}
+}
+
+// TestObservedIsReadOnly: the controller's dashboard (as on AWS) shows what its last round
+// saw, the same instances and healthy tasks as the world has, with no token, no button and
+// no action route.
+func TestObservedIsReadOnly(t *testing.T) {
+	_, _, e, _ := running(t)
+	m, _ := manifest.Parse("d.yaml", []byte(`name: d
+capacity:
+  - {name: spot, instanceTypes: [m5.large, m5a.large, m6i.large], zones: [us-east-1a], minSize: 2}
+services: [{name: web, command: [x], desiredCount: 2}]
+`))
+	c, err := controller.New(controller.Config{Manifest: m, Provider: e, Queue: e.Queue(), Account: emulator.AccountID, Tick: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go c.Run(ctx)
+	s, err := NewReadOnly(Observed{Manifest: m, Controller: c, Start: time.Now()}, c.Stats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	s.Routes(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	want := e.Status(nil)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		code, body := do(t, "GET", srv.URL+"/v1/dashboard", "", "", "")
+		var st State
+		if code != 200 || json.Unmarshal([]byte(body), &st) != nil {
+			t.Fatalf("%d %s", code, body)
+		}
+		if st.ReadOnly && len(st.Status.Instances) == len(want.Instances) && len(st.Status.Services) == 1 && st.Status.Services[0].Healthy == want.Services[0].Healthy {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the controller's view %+v never matched the world's %d instances", st.Status, len(want.Instances))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if code, body := do(t, "GET", srv.URL+"/", "", "", ""); code != 200 || !strings.Contains(body, `name="spotfleet-readonly" content="true"`) || !strings.Contains(body, `name="spotfleet-token" content=""`) {
+		t.Errorf("page: %d", code)
+	}
+	for _, path := range []string{"/v1/interrupt", "/v1/capacity"} {
+		if code, _ := do(t, "POST", srv.URL+path, "", "", `{}`); code != http.StatusMethodNotAllowed && code != http.StatusNotFound {
+			t.Errorf("POST %s: %d, want no such route", path, code)
+		}
+	}
+	if code, _ := do(t, "GET", srv.URL+"/v1/session", "", "", ""); code != http.StatusNotFound {
+		t.Errorf("session: %d, want 404", code)
 	}
 }

@@ -4,6 +4,8 @@
 "use strict";
 
 const token = document.querySelector('meta[name="spotfleet-token"]').content;
+// The controller's dashboard on AWS shows the fleet and has no buttons.
+const readOnly = document.querySelector('meta[name="spotfleet-readonly"]').content === "true";
 const $ = (id) => document.getElementById(id);
 const palette = ["#3fb37f", "#4c8df6", "#f0a93b", "#b083f0", "#e5534b", "#56d4dd", "#d2a8ff"];
 const markColors = { interruption: "#e5534b", action: "#e5534b", rebalance: "#f0a93b", "launch-failure": "#ff7b72", cover: "#b083f0", uncover: "#b083f0" };
@@ -48,8 +50,14 @@ function clock(seconds) {
 }
 
 function renderSummary(st) {
-  $("fleet").textContent = st.fleet + " (" + st.workload + ")";
+  $("fleet").textContent = st.fleet + " (" + st.workload + (readOnly ? ", on AWS, as the controller sees it" : "") + ")";
   $("clock").textContent = clock(st.emulatedSeconds);
+  if (readOnly) {
+    $("clock").previousElementSibling.textContent = "controller up for";
+    $("cost").textContent = "see Cost Explorer";
+    $("requests").textContent = "-";
+    $("count-healthy").textContent = (st.services || []).reduce((n, s) => n + s.healthy, 0);
+  }
   const live = st.instances.filter((i) => i.state !== "terminated");
   $("count-instances").textContent = live.length;
   $("count-lifecycle").textContent = live.filter((i) => i.lifecycle === "spot").length + " / " + live.filter((i) => i.lifecycle !== "spot").length;
@@ -91,9 +99,11 @@ function renderMap(st) {
     for (const zone of zones) {
       const pool = type + "/" + zone;
       const insts = byPool.get(pool) || [];
-      const head = el("header", {}, el("span", { class: "name" }, pool),
-        el("button", { title: "no free Spot capacity in this pool", onclick: () => act("/v1/capacity", { pools: [pool], instances: 0 }) }, "no Spot"),
-        el("button", { title: "unlimited free Spot capacity", onclick: () => act("/v1/capacity", { pools: [pool], instances: -1 }) }, "restore"));
+      const head = el("header", {}, el("span", { class: "name" }, pool));
+      if (!readOnly) {
+        head.append(el("button", { title: "no free Spot capacity in this pool", onclick: () => act("/v1/capacity", { pools: [pool], instances: 0 }) }, "no Spot"),
+          el("button", { title: "unlimited free Spot capacity", onclick: () => act("/v1/capacity", { pools: [pool], instances: -1 }) }, "restore"));
+      }
       const cell = el("div", { class: "pool", "data-pool": pool }, head);
       for (const i of insts) {
         const cls = ["inst", i.lifecycle, i.state];
@@ -101,7 +111,7 @@ function renderMap(st) {
         if (i.rebalanceRecommended) cls.push("rebalance");
         const chip = el("span", { class: cls.join(" "), "data-id": i.id, title: i.id + " " + i.lifecycle + " " + i.state + (i.terminatesIn ? ", terminates in " + i.terminatesIn : "") }, i.id.slice(-6));
         for (const t of tasksOn.get(i.id) || []) {
-          const state = health.get(t.address) || "initial";
+          const state = health.get(t.address) || (t.healthy ? "healthy" : "initial");
           chip.append(el("span", { class: "dot " + state, title: t.service + " " + t.id + " " + t.status + ", target " + state }));
         }
         if (!tasksOn.has(i.id)) {
@@ -109,7 +119,7 @@ function renderMap(st) {
             chip.append(el("span", { class: "dot " + t.state, title: t.targetGroup + " target " + t.state }));
           }
         }
-        if (i.lifecycle === "spot" && i.state === "running" && !i.terminatesIn) {
+        if (!readOnly && i.lifecycle === "spot" && i.state === "running" && !i.terminatesIn) {
           chip.append(el("button", { class: "interrupt", title: "give " + i.id + " its 2-minute Spot interruption notice", onclick: () => act("/v1/interrupt", { target: i.id }) }, "⚡"));
         }
         cell.append(chip);
