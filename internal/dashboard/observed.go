@@ -24,9 +24,11 @@ type Observed struct {
 
 var errReadOnly = errors.New("not on AWS: the controller's dashboard only shows the fleet (use AWS FIS to interrupt instances)")
 
-func (o Observed) Interrupt(emulator.InterruptRequest) ([]string, error)      { return nil, errReadOnly }
-func (o Observed) SetSpotCapacity([]string, emulator.Count) ([]string, error) { return nil, errReadOnly }
-func (o Observed) Processes() []emulator.ProcessRecord                        { return nil }
+func (o Observed) Interrupt(emulator.InterruptRequest) ([]string, error) { return nil, errReadOnly }
+func (o Observed) SetSpotCapacity([]string, emulator.Count) ([]string, error) {
+	return nil, errReadOnly
+}
+func (o Observed) Processes() []emulator.ProcessRecord { return nil }
 
 // Status is the last snapshot in the emulator's terms. Cost and requests are not known
 // to the controller; the page leaves them out.
