@@ -230,3 +230,78 @@ func healthy(st emulator.Status) int {
 	}
 	return n
 }
+
+// TestHandCommands: spotfleet capacity, interrupt and logs against a running up, with good
+// and bad targets: a bad one is a clear error, exit status 1, and nothing happens.
+func TestHandCommands(t *testing.T) {
+	bin := buildSpotfleet(t)
+	api, _ := freeAddr(t)
+	_, lport := freeAddr(t)
+	dir := t.TempDir()
+	raw, err := os.ReadFile("../../examples/s3-ecs-service-autoscaled.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "s3.yaml")
+	sc := filepath.Join(dir, "scenario.yaml")
+	if os.WriteFile(file, []byte(strings.ReplaceAll(string(raw), "listenerPort: 8083", "listenerPort: "+strconv.Itoa(lport))), 0o644) != nil ||
+		os.WriteFile(sc, []byte("bootTime: 5s\n"), 0o644) != nil {
+		t.Fatal("writing the fleet")
+	}
+	var out syncBuffer
+	up := exec.Command(bin, "up", "-f", file, "--scenario", sc, "--speed", "10", "--api", api, "--report", filepath.Join(dir, "r.json"))
+	up.Stdout, up.Stderr = &out, &out
+	if err := up.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		up.Process.Signal(os.Interrupt)
+		up.Wait()
+	}()
+	status := func() emulator.Status {
+		var st emulator.Status
+		getJSON("http://"+api+"/status", &st)
+		return st
+	}
+	for deadline := time.Now().Add(60 * time.Second); healthy(status()) < 2; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the fleet never served:\n%s", out.String())
+		}
+	}
+	run := func(args ...string) (string, error) {
+		b, err := exec.Command(bin, append(args, "--api", api)...).CombinedOutput()
+		return string(b), err
+	}
+	for _, bad := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"interrupt", "i-0000000000000dead"}, "no running instance i-0000000000000dead"},
+		{[]string{"interrupt", "c5.large/*"}, "pools c5.large/* hold no running Spot instance"},
+		{[]string{"interrupt", "m5.large/*", "--count", "1", "--fraction", "0.5"}, "none of the others can be"},
+		{[]string{"capacity", "zz/*", "0"}, "pools zz/* match none of the fleet's"},
+		{[]string{"capacity", "*/*", "some"}, `capacity "some": give 0 or more instances, or unlimited`},
+		{[]string{"logs", "nosuch"}, `no service, task or instance "nosuch" has run`},
+	} {
+		if b, err := run(bad.args...); err == nil || !strings.Contains(b, bad.msg) {
+			t.Errorf("%v: %v\n%s\nwant %q", bad.args, err, b, bad.msg)
+		}
+	}
+	if st := status(); st.Report.Interruptions.Notices != 0 || len(st.Report.Actions) != 0 {
+		t.Fatalf("refused commands acted: %+v", st.Report)
+	}
+	if b, err := run("capacity", "*/*", "0"); err != nil || !strings.Contains(b, "Spot capacity 0 in ") {
+		t.Errorf("capacity: %v\n%s", err, b)
+	}
+	spot := spotRunning(status())
+	if b, err := run("interrupt", spot[0]); err != nil || !strings.Contains(b, "interruption notice sent to "+spot[0]) {
+		t.Errorf("interrupt: %v\n%s", err, b)
+	}
+	b, err := run("logs", "web")
+	if err != nil || !strings.Contains(b, "web ") || !strings.Contains(b, "msg=serving") {
+		t.Errorf("logs: %v\n%s", err, b)
+	}
+	if st := status(); st.Report.Interruptions.Notices != 1 || len(st.Report.Actions) != 2 {
+		t.Errorf("after the commands: %d notices, actions %+v", st.Report.Interruptions.Notices, st.Report.Actions)
+	}
+}
