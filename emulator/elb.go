@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -21,6 +22,7 @@ type target struct {
 	tg         *targetGroup
 	id         string // ip:port
 	url        *url.URL
+	proxy      *httputil.ReverseProxy
 	instanceID string
 	task       *task // nil for an instance target
 
@@ -51,17 +53,15 @@ type targetGroup struct {
 	routable atomic.Pointer[[]*target]
 	rr       atomic.Uint64
 
-	proxy *httputil.ReverseProxy
+	transport *http.Transport // shared by its targets' proxies
 
 	requests, elb5xx, target5xx, clientClosed atomic.Int64
 }
 
-type targetKey struct{}
-
 func newTargetGroup(e *Emulator, name string, s manifest.Service) *targetGroup {
 	tg := &targetGroup{e: e, name: name, lb: s.LoadBalancer, port: s.Port, delay: s.LoadBalancer.DeregistrationDelay.D()}
 	tg.routable.Store(&[]*target{})
-	tr := &http.Transport{
+	tg.transport = &http.Transport{
 		Proxy:               nil,
 		DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
 		MaxIdleConns:        4096,
@@ -69,10 +69,25 @@ func newTargetGroup(e *Emulator, name string, s manifest.Service) *targetGroup {
 		IdleConnTimeout:     60 * time.Second,
 		DisableCompression:  true,
 	}
-	tg.proxy = &httputil.ReverseProxy{
-		Transport: tr,
+	return tg
+}
+
+// copyBuffers are the proxies' response copy buffers: without a pool each request
+// allocates (and the runtime zeroes) 32 KiB.
+var copyBuffers = bufferPool{sync.Pool{New: func() any { return make([]byte, 32<<10) }}}
+
+type bufferPool struct{ sync.Pool }
+
+func (p *bufferPool) Get() []byte  { return p.Pool.Get().([]byte) }
+func (p *bufferPool) Put(b []byte) { p.Pool.Put(b) }
+
+// newProxy is the reverse proxy of one target: its own, so that a request needs no
+// context value to say where it goes.
+func (tg *targetGroup) newProxy(t *target) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Transport:  tg.transport,
+		BufferPool: &copyBuffers,
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			t := pr.In.Context().Value(targetKey{}).(*target)
 			pr.SetURL(t.url)
 			pr.Out.Host = pr.In.Host
 			pr.SetXForwarded()
@@ -95,7 +110,6 @@ func newTargetGroup(e *Emulator, name string, s manifest.Service) *targetGroup {
 			w.WriteHeader(http.StatusBadGateway)
 		},
 	}
-	return tg
 }
 
 // ServeHTTP routes one request round robin over the routable targets.
@@ -114,7 +128,7 @@ func (tg *targetGroup) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		t.requests.Add(1)
-		tg.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), targetKey{}, t)))
+		t.proxy.ServeHTTP(w, r)
 		tg.release(t)
 		return
 	}
@@ -159,6 +173,7 @@ func (tg *targetGroup) register(ip string, instanceID string, tk *task) *target 
 	id := net.JoinHostPort(ip, strconv.Itoa(tg.port))
 	t := &target{tg: tg, id: id, url: &url.URL{Scheme: "http", Host: id}, instanceID: instanceID, task: tk,
 		state: spotfleet.TargetInitial, registeredAt: tg.e.now}
+	t.proxy = tg.newProxy(t)
 	tg.targets = append(tg.targets, t)
 	tg.simWatch(t)
 	return t
