@@ -544,10 +544,14 @@ func (c *Controller) LastSnapshot() spotfleet.Snapshot {
 	return c.last
 }
 
-// inFlight describes the notices for Stats, oldest first.
+// inFlight describes the oldest notices for Stats, at most maxInFlightShown of them: the
+// dashboard's table, not a copy of a burst of thousands each round.
 func inFlight(notices map[key]*notice) []NoticeState {
-	out := make([]NoticeState, 0, len(notices))
-	for _, n := range notices {
+	list := slices.SortedFunc(maps.Values(notices), func(a, b *notice) int {
+		return cmp.Or(a.receivedAt.Compare(b.receivedAt), cmp.Compare(a.instance, b.instance))
+	})
+	out := make([]NoticeState, 0, min(len(list), maxInFlightShown))
+	for _, n := range list[:min(len(list), maxInFlightShown)] {
 		st := NoticeState{Instance: n.instance, Kind: n.kind, Action: n.action, Pool: n.pool.String(), ReceivedAt: n.receivedAt,
 			Reached: map[Phase]float64{}}
 		if !n.deadline.IsZero() {
@@ -559,8 +563,8 @@ func inFlight(notices map[key]*notice) []NoticeState {
 		}
 		out = append(out, st)
 	}
-	slices.SortFunc(out, func(a, b NoticeState) int {
-		return cmp.Or(a.ReceivedAt.Compare(b.ReceivedAt), cmp.Compare(a.Instance, b.Instance))
-	})
 	return out
 }
+
+// maxInFlightShown bounds Stats.InFlight; Stats.Active counts them all.
+const maxInFlightShown = 200

@@ -23,7 +23,8 @@ type Stats struct {
 	Warnings       []string               `json:"warnings,omitempty"`
 	Phases         map[Phase]PhaseLatency `json:"phaseSeconds,omitempty"`
 	Fallback       FallbackStats          `json:"fallback"`
-	// InFlight are the notices being handled, oldest first, as of the last round.
+	// InFlight are the notices being handled, oldest first, as of the last round (at most
+	// the 200 oldest; Active counts them all).
 	InFlight []NoticeState `json:"inFlight"`
 }
 

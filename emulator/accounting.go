@@ -37,6 +37,8 @@ type accounting struct {
 	omniscientUSD        float64
 	noticeMarks          []time.Duration
 	refusalMarks         []time.Duration
+
+	rates *rates // cached between changes of the world (ratesOf)
 }
 
 // maxMarks bounds the times kept of notices and of refused launches.
@@ -59,37 +61,22 @@ type noticeRecord struct {
 func (a *accounting) integrate(e *Emulator, from, to time.Time) {
 	dt := to.Sub(from).Seconds()
 	elapsed := from.Sub(e.start)
-	for _, in := range e.instOrder {
-		if !in.alive() {
-			continue
-		}
-		od := in.pool.onDemandPrice() * dt / 3600
-		a.allOnDemandUSD += od
-		if in.lifecycle == spotfleet.OnDemand {
-			a.onDemandSec += dt
-			a.costUSD += od
-		} else {
-			a.spotSec += dt
-			a.costUSD += in.pool.spotPrice(elapsed) * dt / 3600
-		}
+	r := a.ratesOf(e)
+	for _, pc := range r.pools {
+		od := pc.pool.onDemandPrice() * dt / 3600
+		a.allOnDemandUSD += float64(pc.onDemand+pc.spot) * od
+		a.costUSD += float64(pc.onDemand)*od + float64(pc.spot)*pc.pool.spotPrice(elapsed)*dt/3600
+		a.onDemandSec += float64(pc.onDemand) * dt
+		a.spotSec += float64(pc.spot) * dt
 	}
-	a.onDemandExcessSec += float64(e.onDemandExcess()) * dt
+	a.onDemandExcessSec += float64(r.excess) * dt
 	a.omniscientUSD += e.omniscientRate(elapsed) * dt / 3600
-	below, wanted, short := false, false, 0
-	for _, s := range e.services {
-		if s.covers == nil {
-			h, d := s.healthyUnits(), s.desiredUnits()
-			below = below || h < d
-			wanted = wanted || d > 0
-			short += max(0, d-h)
-		}
-	}
 	switch {
-	case !a.ready && !below && wanted: // before the groups are sized, nothing is wanted yet
+	case !a.ready && !r.below && r.wanted: // before the groups are sized, nothing is wanted yet
 		a.ready, a.readyAt = true, elapsed
-	case a.ready && below:
+	case a.ready && r.below:
 		a.belowDesired += to.Sub(from)
-		a.shortfallUnitSeconds += float64(short) * dt
+		a.shortfallUnitSeconds += float64(r.short) * dt
 		if a.belowSince.IsZero() {
 			a.belowSince = from
 		}
@@ -97,6 +84,69 @@ func (a *accounting) integrate(e *Emulator, from, to time.Time) {
 		a.outages = append(a.outages, from.Sub(a.belowSince))
 		a.belowSince = time.Time{}
 	}
+}
+
+// rates are what integrate multiplies by time: the live instances per pool and lifecycle,
+// the On-Demand beyond policy, and whether the services are below desired. They change
+// only when the world does, so they are kept until it has: integrate runs at every call
+// into the world, and counting 10,000 instances each time made a burst of notices
+// quadratic (BenchmarkNotices).
+type rates struct {
+	key           ratesKey
+	pools         []poolCount
+	excess, short int
+	below, wanted bool
+}
+
+// ratesKey is what rates depend on: the world's change count (instances, tasks and targets
+// changing state bump it), and the desired counts, which the provider and target
+// tracking set without it.
+type ratesKey struct {
+	version uint64
+	desired int
+}
+
+type poolCount struct {
+	pool           *pool
+	onDemand, spot int
+}
+
+func (a *accounting) ratesOf(e *Emulator) *rates {
+	key := ratesKey{version: e.version}
+	for _, s := range e.services {
+		key.desired += s.desiredUnits()
+	}
+	if a.rates != nil && a.rates.key == key {
+		return a.rates
+	}
+	r := &rates{key: key}
+	at := map[*pool]int{}
+	for _, in := range e.instOrder {
+		if !in.alive() {
+			continue
+		}
+		i, ok := at[in.pool]
+		if !ok {
+			i, at[in.pool] = len(r.pools), len(r.pools)
+			r.pools = append(r.pools, poolCount{pool: in.pool})
+		}
+		if in.lifecycle == spotfleet.OnDemand {
+			r.pools[i].onDemand++
+		} else {
+			r.pools[i].spot++
+		}
+	}
+	r.excess = e.onDemandExcess()
+	for _, s := range e.services {
+		if s.covers == nil {
+			h, d := s.healthyUnits(), s.desiredUnits()
+			r.below = r.below || h < d
+			r.wanted = r.wanted || d > 0
+			r.short += max(0, d-h)
+		}
+	}
+	a.rates = r
+	return r
 }
 
 // omniscientRate is what the groups' manifest capacity costs per hour now if every unit
@@ -246,27 +296,23 @@ func (s *service) desiredUnits() int {
 // targetDeregistered completes the open notice records whose instance has no target left
 // in service: the wall time from the notice goes into the report.
 func (e *Emulator) targetDeregistered(t *target) {
-	e.notices = slices.DeleteFunc(e.notices, func(r *noticeRecord) bool {
-		if r.in.id != t.instanceID || !r.in.alive() || e.hasRegisteredTargets(r.in) {
-			return false
-		}
-		if len(e.acct.deregisteredWallMs) < maxDeregisteredKept {
-			e.acct.deregisteredWallMs = append(e.acct.deregisteredWallMs, float64(time.Since(r.wallAt).Microseconds())/1000)
-		}
-		return true
-	})
+	r := e.notices[t.instanceID]
+	if r == nil || !r.in.alive() || e.hasRegisteredTargets(r.in) {
+		return
+	}
+	if len(e.acct.deregisteredWallMs) < maxDeregisteredKept {
+		e.acct.deregisteredWallMs = append(e.acct.deregisteredWallMs, float64(time.Since(r.wallAt).Microseconds())/1000)
+	}
+	delete(e.notices, t.instanceID)
 }
 
 // instanceEnded closes the open notice records of an instance that terminated with a
 // target still in service.
 func (e *Emulator) instanceEnded(in *instance) {
-	e.notices = slices.DeleteFunc(e.notices, func(r *noticeRecord) bool {
-		if r.in != in {
-			return false
-		}
+	if r := e.notices[in.id]; r != nil && r.in == in {
 		e.acct.notDeregistered++
-		return true
-	})
+		delete(e.notices, in.id)
+	}
 }
 
 // maxDeregisteredKept bounds the notice → deregistered latencies kept for the report.
@@ -274,8 +320,8 @@ const maxDeregisteredKept = 100_000
 
 func (e *Emulator) hasRegisteredTargets(in *instance) bool {
 	for _, tg := range e.tgs {
-		for _, t := range tg.targets {
-			if t.instanceID == in.id && t.state.Registered() {
+		for _, t := range tg.byInstance[in.id] {
+			if t.state.Registered() {
 				return true
 			}
 		}

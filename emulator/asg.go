@@ -303,8 +303,17 @@ func (e *Emulator) retire(in *instance) {
 	e.terminate(in, "scale-in")
 }
 
-func (g *group) remove(in *instance) {
-	g.live = slices.DeleteFunc(g.live, func(x *instance) bool { return x == in })
+// remove takes instances out of the group, and launches what it then lacks.
+func (g *group) remove(ins ...*instance) {
+	if len(ins) == 0 {
+		return
+	}
+	gone := map[*instance]bool{}
+	for _, in := range ins {
+		gone[in] = true
+	}
+	g.live = slices.DeleteFunc(g.live, func(x *instance) bool { return gone[x] })
+	g.e.changed() // a snapshot shows the instances out of their group
 	g.reconcile()
 }
 

@@ -106,7 +106,7 @@ func (e *Emulator) interrupt(in *instance) {
 	e.acct.notices++
 	e.acct.noticeMarks = mark(e.acct.noticeMarks, e.elapsed())
 	if e.hasRegisteredTargets(in) {
-		e.notices = append(e.notices, &noticeRecord{in: in, wallAt: time.Now()})
+		e.notices[in.id] = &noticeRecord{in: in, wallAt: time.Now()}
 	}
 	e.emitSpotInterruption(in)
 	e.note("%s %s gets the Spot interruption notice (terminates at +2m)", in.id, in.pool)

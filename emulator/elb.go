@@ -49,6 +49,9 @@ type targetGroup struct {
 	port    int
 	delay   time.Duration // the deregistration delay attribute; the controller may lower it
 	targets []*target     // registered or draining
+	// byInstance indexes targets by the instance they run on: a burst of thousands of
+	// deregistrations asks, for each, whether its instance has any left.
+	byInstance map[string][]*target
 
 	routable atomic.Pointer[[]*target]
 	rr       atomic.Uint64
@@ -175,6 +178,10 @@ func (tg *targetGroup) register(ip string, instanceID string, tk *task) *target 
 		state: spotfleet.TargetInitial, registeredAt: tg.e.now}
 	t.proxy = tg.newProxy(t)
 	tg.targets = append(tg.targets, t)
+	if tg.byInstance == nil {
+		tg.byInstance = map[string][]*target{}
+	}
+	tg.byInstance[instanceID] = append(tg.byInstance[instanceID], t)
 	tg.simWatch(t)
 	return t
 }
@@ -182,16 +189,31 @@ func (tg *targetGroup) register(ip string, instanceID string, tk *task) *target 
 // deregister starts draining: no new requests; in-flight ones finish. The target becomes
 // unused when the last in-flight request completes or the deregistration delay ends,
 // whichever is first, as ELB does.
-func (tg *targetGroup) deregister(t *target, reason string) {
-	if !t.state.Registered() {
+func (tg *targetGroup) deregister(t *target, reason string) { tg.deregisterAll([]*target{t}, reason) }
+
+// deregisterAll deregisters targets together: the routable set is published once, not
+// once per target (a DeregisterTargets call of thousands).
+func (tg *targetGroup) deregisterAll(ts []*target, reason string) {
+	ts = slices.DeleteFunc(slices.Clone(ts), func(t *target) bool { return !t.state.Registered() })
+	if len(ts) == 0 {
 		return
 	}
 	e := tg.e
-	t.state = spotfleet.TargetDraining
 	e.changed()
-	t.deregisteredAt = e.now
-	t.draining.Store(true)
+	for _, t := range ts {
+		t.state = spotfleet.TargetDraining
+		t.deregisteredAt = e.now
+		t.draining.Store(true)
+	}
 	tg.refreshRoutable()
+	for _, t := range ts {
+		tg.drain(t, reason)
+	}
+}
+
+// drain follows a target from its deregistration to unused.
+func (tg *targetGroup) drain(t *target, reason string) {
+	e := tg.e
 	e.targetDeregistered(t)
 	e.targetHealthChanged(t) // ECS sees its task's target leave: a DRAINING instance's task may stop
 	e.note("target %s (%s) draining: %s", t.id, t.instanceID, reason)
@@ -209,6 +231,11 @@ func (tg *targetGroup) unused(t *target) {
 	t.state = spotfleet.TargetUnused
 	tg.e.changed()
 	tg.targets = slices.DeleteFunc(tg.targets, func(x *target) bool { return x == t })
+	if left := slices.DeleteFunc(tg.byInstance[t.instanceID], func(x *target) bool { return x == t }); len(left) > 0 {
+		tg.byInstance[t.instanceID] = left
+	} else {
+		delete(tg.byInstance, t.instanceID)
+	}
 	if t.task != nil && t.task.status == spotfleet.TaskStopped {
 		tg.e.ids.release(t.task.ip) // its task is done with the address
 	}

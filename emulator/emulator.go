@@ -78,7 +78,7 @@ type Emulator struct {
 	recent    []string // recent happenings for the live view
 	actions   []Action // taken by hand (actions.go), for the report
 	procs     []ProcessRecord
-	notices   []*noticeRecord
+	notices   map[string]*noticeRecord // open, by instance: notices whose targets are not all out yet
 	imdsHTTP  *http.Server
 	closed    bool
 
@@ -133,8 +133,8 @@ func New(m *manifest.Manifest, opt Options) (*Emulator, error) {
 	e := &Emulator{
 		clock: opt.Clock, opt: opt, log: opt.Log, m: m,
 		wake: make(chan struct{}, 1), rng: rng,
-		instances: map[string]*instance{},
-		ids:       idGen{octet: opt.IPOctet, rng: rand.New(rand.NewPCG(opt.Seed, 0x1d5))},
+		instances: map[string]*instance{}, notices: map[string]*noticeRecord{},
+		ids: idGen{octet: opt.IPOctet, rng: rand.New(rand.NewPCG(opt.Seed, 0x1d5))},
 	}
 	e.now = opt.Clock.Now()
 	e.start = e.now

@@ -118,11 +118,13 @@ func (e *Emulator) DeregisterTargets(ctx context.Context, targetGroup string, re
 	for _, r := range refs {
 		want[r] = true
 	}
-	for _, t := range append([]*target(nil), tg.targets...) {
+	var ts []*target
+	for _, t := range tg.targets {
 		if want[spotfleet.TargetRef{ID: t.refID(), Port: tg.port}] {
-			tg.deregister(t, "DeregisterTargets")
+			ts = append(ts, t)
 		}
 	}
+	tg.deregisterAll(ts, "DeregisterTargets")
 	return ctx.Err()
 }
 
@@ -196,8 +198,8 @@ func (e *Emulator) DetachInstances(ctx context.Context, group string, ids []stri
 	for _, in := range detach {
 		in.detached = true
 		e.note("%s detached from group %s: it launches a replacement now", in.id, group)
-		g.remove(in)
 	}
+	g.remove(detach...)
 	return ctx.Err()
 }
 
