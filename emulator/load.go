@@ -3,6 +3,7 @@ package emulator
 import (
 	"context"
 	"io"
+	"math"
 	"net/http"
 	"slices"
 	"sync"
@@ -44,8 +45,12 @@ func (l *Load) Run(ctx context.Context, clk clock.Clock, url string, rps float64
 	}
 	// Requests leave in small batches, as many as are due: a timer per request cannot
 	// keep 20,000 a second (50 requests/s at speed 400) on time.
-	tick := time.NewTicker(max(clk.Wall(time.Duration(float64(time.Second)/rps)), time.Millisecond))
+	every := max(clk.Wall(time.Duration(float64(time.Second)/rps)), time.Millisecond)
+	tick := time.NewTicker(every)
 	defer tick.Stop()
+	// What falls due within the last tick before the end would have left at the next one:
+	// that is the load's granularity, not the machine falling behind.
+	perTick := int64(math.Ceil(rps * every.Seconds() / clk.Wall(time.Second).Seconds()))
 	start := clk.Now()
 	// The end is when ctx ends, not when this loop, busy or descheduled on a loaded
 	// machine, notices it: at --speed 100 a tenth of a second late is 500 requests more due.
@@ -61,7 +66,7 @@ func (l *Load) Run(ctx context.Context, clk clock.Clock, url string, rps float64
 			if t := end.Load(); t != nil {
 				until = *t
 			}
-			if due := int64(until.Sub(start).Seconds() * rps); due > sent {
+			if due := int64(until.Sub(start).Seconds()*rps) - perTick; due > sent {
 				l.behind.Add(due - sent)
 			}
 			wg.Wait()
