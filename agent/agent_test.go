@@ -14,8 +14,11 @@ import (
 	"github.com/spotfleet/spotfleet/internal/imdsmock"
 )
 
+// metadataMock serves an interruption notice from trigger, and a rebalance recommendation
+// a second later: at the same moment, the mock's whole-second comparisons let a poll see the
+// recommendation before the notice now and then, and the test is about the notice.
 func metadataMock(t *testing.T, trigger, terminate time.Time) *httptest.Server {
-	srv := imdsmock.Start(trigger, terminate, trigger, "i-0mock")
+	srv := imdsmock.Start(trigger, terminate, trigger.Add(time.Second), "i-0mock")
 	t.Cleanup(srv.Close)
 	return srv
 }
