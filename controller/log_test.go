@@ -1,37 +1,19 @@
 package controller
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/spotfleet/spotfleet/internal/testio"
 )
-
-// syncBuffer is a log sink safe to read while the controller writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestLogSaysWhatItDoes: a line of summary every minute at info level (notices, rounds,
 // the last round's duration), and no zero deadline on a rebalance recommendation.
 func TestLogSaysWhatItDoes(t *testing.T) {
 	withRig(t, fleet, func(t *testing.T, r *rig) {
-		var buf syncBuffer
+		var buf testio.Buffer
 		r.cfg.Log = slog.New(slog.NewTextHandler(&buf, nil))
 		r.startController()
 		in := r.busySpot()

@@ -42,43 +42,14 @@ func browser(t *testing.T) string {
 func TestDashboardInABrowser(t *testing.T) {
 	chrome := browser(t)
 	bin := buildSpotfleet(t)
-	api, _ := freeAddr(t)
 	_, lport := freeAddr(t)
-	dir := t.TempDir()
-	raw, err := os.ReadFile("../../examples/s3-ecs-service-autoscaled.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(dir, "s3.yaml")
 	// Two Spot instances from the start, so that there is one to interrupt by each means.
-	yaml := strings.NewReplacer("listenerPort: 8083", "listenerPort: "+strconv.Itoa(lport), "    minSize: 0\n    maxSize: 6\n    desiredCapacity: 1",
-		"    minSize: 2\n    maxSize: 6\n    desiredCapacity: 2").Replace(string(raw))
-	sc := filepath.Join(dir, "scenario.yaml")
-	if os.WriteFile(file, []byte(yaml), 0o644) != nil || os.WriteFile(sc, []byte("bootTime: 5s\nload: {rps: 20, path: /}\n"), 0o644) != nil {
-		t.Fatal("writing the fleet")
-	}
-	var out syncBuffer
-	up := exec.Command(bin, "up", "-f", file, "--scenario", sc, "--speed", "10", "--api", api)
-	up.Stdout, up.Stderr = &out, &out
-	if err := up.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		up.Process.Signal(os.Interrupt)
-		up.Wait()
-	}()
-	status := func() emulator.Status {
-		var st emulator.Status
-		getJSON("http://"+api+"/status", &st)
-		return st
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for st := status(); len(spotRunning(st)) < 2 || healthy(st) < 2; st = status() {
-		if time.Now().After(deadline) {
-			t.Fatalf("the fleet never served:\n%s", out.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	file := writeExample(t, t.TempDir(), "s3-ecs-service-autoscaled.yaml", strings.NewReplacer(
+		"listenerPort: 8083", "listenerPort: "+strconv.Itoa(lport),
+		"    minSize: 0\n    maxSize: 6\n    desiredCapacity: 1", "    minSize: 2\n    maxSize: 6\n    desiredCapacity: 2"))
+	up := startUp(t, bin, file, "bootTime: 5s\nload: {rps: 20, path: /}\n", "--speed", "10")
+	api, out, status := up.api, up.out, up.status
+	up.waitFor(t, "two Spot instances and two healthy tasks", func(st emulator.Status) bool { return len(spotRunning(st)) >= 2 && healthy(st) >= 2 })
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome), chromedp.NoSandbox, chromedp.WindowSize(1400, 1200))
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -235,39 +206,12 @@ func healthy(st emulator.Status) int {
 // and bad targets: a bad one is a clear error, exit status 1, and nothing happens.
 func TestHandCommands(t *testing.T) {
 	bin := buildSpotfleet(t)
-	api, _ := freeAddr(t)
 	_, lport := freeAddr(t)
 	dir := t.TempDir()
-	raw, err := os.ReadFile("../../examples/s3-ecs-service-autoscaled.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(dir, "s3.yaml")
-	sc := filepath.Join(dir, "scenario.yaml")
-	if os.WriteFile(file, []byte(strings.ReplaceAll(string(raw), "listenerPort: 8083", "listenerPort: "+strconv.Itoa(lport))), 0o644) != nil ||
-		os.WriteFile(sc, []byte("bootTime: 5s\n"), 0o644) != nil {
-		t.Fatal("writing the fleet")
-	}
-	var out syncBuffer
-	up := exec.Command(bin, "up", "-f", file, "--scenario", sc, "--speed", "10", "--api", api, "--report", filepath.Join(dir, "r.json"))
-	up.Stdout, up.Stderr = &out, &out
-	if err := up.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		up.Process.Signal(os.Interrupt)
-		up.Wait()
-	}()
-	status := func() emulator.Status {
-		var st emulator.Status
-		getJSON("http://"+api+"/status", &st)
-		return st
-	}
-	for deadline := time.Now().Add(60 * time.Second); healthy(status()) < 2; time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the fleet never served:\n%s", out.String())
-		}
-	}
+	file := writeExample(t, dir, "s3-ecs-service-autoscaled.yaml", strings.NewReplacer("listenerPort: 8083", "listenerPort: "+strconv.Itoa(lport)))
+	up := startUp(t, bin, file, "bootTime: 5s\n", "--speed", "10", "--report", filepath.Join(dir, "r.json"))
+	api, status := up.api, up.status
+	up.waitFor(t, "two healthy tasks", func(st emulator.Status) bool { return healthy(st) >= 2 })
 	run := func(args ...string) (string, error) {
 		b, err := exec.Command(bin, append(args, "--api", api)...).CombinedOutput()
 		return string(b), err

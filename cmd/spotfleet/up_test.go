@@ -13,12 +13,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/internal/testio"
 )
 
 // buildSpotfleet builds this binary once per test run.
@@ -286,35 +286,12 @@ func upWithInterruption(t *testing.T, bin, manifest, size, api string) (upReport
 // by web and /api/ by api on the one listener, and the HTTP port's 301 to HTTPS.
 func TestUpRunsTheProductionExample(t *testing.T) {
 	bin := buildSpotfleet(t)
-	api, _ := freeAddr(t)
 	_, httpsPort := freeAddr(t)
 	_, httpPort := freeAddr(t)
-	dir := t.TempDir()
-	raw, err := os.ReadFile("../../examples/production.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	yaml := strings.NewReplacer("8443", strconv.Itoa(httpsPort), "8080", strconv.Itoa(httpPort)).Replace(string(raw))
-	env, err := os.ReadFile("../../examples/production.env")
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(dir, "production.yaml")
-	if os.WriteFile(file, []byte(yaml), 0o644) != nil || os.WriteFile(filepath.Join(dir, "production.env"), env, 0o644) != nil {
-		t.Fatal("writing the example")
-	}
-	sc := filepath.Join(dir, "scenario.yaml")
-	os.WriteFile(sc, []byte("bootTime: 5s\n"), 0o644)
-	var out syncBuffer
-	cmd := exec.Command(bin, "up", "-f", file, "--scenario", sc, "--speed", "20", "--api", api, "--controller", "none")
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
-	}()
+	file := writeExample(t, t.TempDir(), "production.yaml",
+		strings.NewReplacer("8443", strconv.Itoa(httpsPort), "8080", strconv.Itoa(httpPort)), "production.env")
+	up := startUp(t, bin, file, "bootTime: 5s\n", "--speed", "20", "--controller", "none")
+	out := up.out
 
 	// The certificate's file, from what up prints.
 	var ca string
@@ -349,11 +326,7 @@ func TestUpRunsTheProductionExample(t *testing.T) {
 			if err != nil || resp.StatusCode != 200 {
 				continue
 			}
-			var st emulator.Status
-			if getJSON("http://"+api+"/status", &st) != nil {
-				continue
-			}
-			for _, tk := range st.Tasks {
+			for _, tk := range up.status().Tasks {
 				if tk.ID == body.Task {
 					return tk.Service
 				}
@@ -378,22 +351,68 @@ func TestUpRunsTheProductionExample(t *testing.T) {
 	}
 }
 
-// syncBuffer is an output buffer a running process writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// runningUp is a spotfleet up a test started, on a free --api address; it gets Ctrl-C
+// when the test ends.
+type runningUp struct {
+	api string
+	out *testio.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
+// writeExample copies examples/NAME (and the files named in also) into dir, with the
+// manifest's text replaced as r says (free ports, other sizes), and returns its path.
+func writeExample(t *testing.T, dir, name string, r *strings.Replacer, also ...string) string {
+	t.Helper()
+	for _, f := range append([]string{name}, also...) {
+		raw, err := os.ReadFile("../../examples/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == name {
+			raw = []byte(r.Replace(string(raw)))
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dir, name)
 }
 
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+// startUp runs up on a manifest with a scenario's text, and the flags given.
+func startUp(t *testing.T, bin, file, scenario string, flags ...string) *runningUp {
+	t.Helper()
+	api, _ := freeAddr(t)
+	sc := filepath.Join(t.TempDir(), "scenario.yaml")
+	if err := os.WriteFile(sc, []byte(scenario), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	u := &runningUp{api: api, out: &testio.Buffer{}}
+	cmd := exec.Command(bin, append([]string{"up", "-f", file, "--scenario", sc, "--api", api}, flags...)...)
+	cmd.Stdout, cmd.Stderr = u.out, u.out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+	})
+	return u
+}
+
+// status is the running up's, the zero Status while it does not answer.
+func (u *runningUp) status() emulator.Status {
+	var st emulator.Status
+	getJSON("http://"+u.api+"/status", &st)
+	return st
+}
+
+// waitFor waits up to a minute for the fleet to be as ok says.
+func (u *runningUp) waitFor(t *testing.T, what string, ok func(emulator.Status) bool) {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); !ok(u.status()); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never happened:\n%s", what, u.out.String())
+		}
+	}
 }
 
 func getJSON(url string, v any) error {
