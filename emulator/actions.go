@@ -3,7 +3,6 @@ package emulator
 import (
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -89,21 +88,11 @@ func (e *Emulator) interruptTargets(req InterruptRequest) ([]*instance, string, 
 			return nil, "", notFound{fmt.Sprintf("no running instance %s (spotfleet status lists them)", t)}
 		}
 	case strings.Contains(t, "/"):
-		var live []*instance
-		for _, pat := range strings.Split(t, ",") {
-			for _, p := range e.market.match([]string{pat}) {
-				live = append(live, e.spotInstancesIn(p.Pool)...)
-			}
-		}
+		live := e.spotIn(e.market.match(strings.Split(t, ",")))
 		if len(live) == 0 {
 			return nil, "", notFound{fmt.Sprintf("pools %s hold no running Spot instance without a notice (pools are TYPE/ZONE, such as m5.large/* or */us-east-1a)", t)}
 		}
-		e.rng.Shuffle(len(live), func(i, j int) { live[i], live[j] = live[j], live[i] })
-		n := req.Count
-		if req.Fraction > 0 {
-			n = int(math.Ceil(req.Fraction * float64(len(live))))
-		}
-		n = min(max(n, 1), len(live))
+		n := max(share(req.Count, req.Fraction, len(live)), 1)
 		return live[:n], fmt.Sprintf("%d of %d Spot instances in %s", n, len(live), t), nil
 	default:
 		in = e.instanceOfTask(t)

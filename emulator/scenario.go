@@ -234,13 +234,10 @@ func (e *Emulator) step(st Step) {
 		}
 	case st.Interrupt != nil:
 		live := e.spotIn(pools)
-		n := st.Interrupt.Count
-		if n == 0 {
-			n = int(math.Ceil(st.Interrupt.Fraction * float64(len(live))))
-		}
-		e.note("market: interrupting %d of %d Spot instances in %v", min(n, len(live)), len(live), st.Interrupt.Pools)
-		e.acct.burst(min(n, len(live)))
-		for _, in := range live[:min(n, len(live))] {
+		n := share(st.Interrupt.Count, st.Interrupt.Fraction, len(live))
+		e.note("market: interrupting %d of %d Spot instances in %v", n, len(live), st.Interrupt.Pools)
+		e.acct.burst(n)
+		for _, in := range live[:n] {
 			e.interrupt(in)
 		}
 	case st.Rebalance != nil:
@@ -259,6 +256,15 @@ func (e *Emulator) spotIn(pools []*pool) []*instance {
 	}
 	e.rng.Shuffle(len(live), func(i, j int) { live[i], live[j] = live[j], live[i] })
 	return live
+}
+
+// share is how many of n instances an interrupt step or action takes: count, or the
+// fraction rounded up, at most n.
+func share(count int, fraction float64, n int) int {
+	if count == 0 {
+		count = int(math.Ceil(fraction * float64(n)))
+	}
+	return min(count, n)
 }
 
 // DefaultBootTime is how long an instance takes to boot when the scenario does not say.
