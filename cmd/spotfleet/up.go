@@ -222,16 +222,7 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 
 	api := ""
 	if o.api != "" {
-		var ctlStats func() controller.Stats
-		if ctl != nil {
-			ctlStats = ctl.Stats
-		}
-		dash, err := dashboard.New(upWorld{e, load}, ctlStats, logDir)
-		if err != nil {
-			return err
-		}
-		g.Go(func() error { dash.Run(runCtx); return nil })
-		srv, addr, err := serveAPI(o.api, func() emulator.Status { return e.Status(load) }, ctl, dash)
+		srv, addr, err := serveAPI(runCtx, &g, o.api, upWorld{e, load}, ctl, logDir)
 		if err != nil {
 			fmt.Fprintf(errOut, "warning: not serving the API: %v (spotfleet status will not find this run)\n", err)
 		} else {
@@ -424,7 +415,18 @@ func checkLoopback(addr string) error {
 	return nil
 }
 
-func serveAPI(addr string, status func() emulator.Status, ctl *controller.Controller, dash *dashboard.Server) (*http.Server, string, error) {
+// serveAPI serves up's state (/status), the dashboard and its actions (internal/dashboard),
+// and with the spotfleet controller its metrics and the agents' endpoint; the dashboard's
+// timeline samples the world in g until ctx ends.
+func serveAPI(ctx context.Context, g *errgroup.Group, addr string, world upWorld, ctl *controller.Controller, logDir string) (*http.Server, string, error) {
+	var ctlStats func() controller.Stats
+	if ctl != nil {
+		ctlStats = ctl.Stats
+	}
+	dash, err := dashboard.New(world, ctlStats, logDir)
+	if err != nil {
+		return nil, "", err
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, "", err
@@ -432,12 +434,13 @@ func serveAPI(addr string, status func() emulator.Status, ctl *controller.Contro
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(status())
+		json.NewEncoder(w).Encode(world.Status())
 	})
 	if ctl != nil {
 		ctl.Routes(mux)
 	}
 	dash.Routes(mux)
+	g.Go(func() error { dash.Run(ctx); return nil })
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	return srv, ln.Addr().String(), nil
