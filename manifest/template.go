@@ -24,8 +24,8 @@ func Template(workload string) (string, error) {
 	header := "# spotfleet.yaml: one fleet on EC2 Spot with On-Demand fallback.\n" +
 		"# Check it with: spotfleet validate -f spotfleet.yaml   Reference: docs/manifest.md\n\n"
 	// desiredCount does not apply under workload instances: the groups size the fleet.
-	// secrets and taskRoleArn are not supported there yet.
-	return header + strictyaml.Template(m, "instances.desiredCount", "instances.secrets", "instances.taskRoleArn"), nil
+	// secrets and taskRoleArn are not supported there yet, and Fargate runs no instance.
+	return header + strictyaml.Template(m, "instances.desiredCount", "instances.secrets", "instances.taskRoleArn", "instances.cpuArchitecture"), nil
 }
 
 func sample() map[string]*Manifest {
@@ -41,7 +41,7 @@ func sample() map[string]*Manifest {
 		Name: "web", Image: "public.ecr.aws/example/web:latest", Command: []string{"spotfleet", "example-service"},
 		Environment: map[string]string{"GREETING": "hello"},
 		Port:        5000, CPU: 256, Memory: 512, DesiredCount: 2, MinimumHealthyPercent: 100, MaximumPercent: 200,
-		StopTimeout: sec(30), HealthCheckGracePeriod: sec(30),
+		StopTimeout: sec(30), HealthCheckGracePeriod: sec(30), CPUArchitecture: "X86_64",
 		CapacityProviderStrategy: []CapacityProviderStrategy{{CapacityProvider: "on-demand", Base: 1, Weight: 1}, {CapacityProvider: "spot", Weight: 1}},
 		Logs:                     Logs{RetentionDays: 30},
 		LoadBalancer:             &LoadBalancer{ListenerPort: 8080, Protocol: "HTTP", DeregistrationDelay: sec(60), HealthCheck: hc},

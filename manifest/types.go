@@ -44,7 +44,7 @@ type Manifest struct {
 	Name          string          `yaml:"name" required:"true" doc:"Names every resource of the fleet (cluster, groups, load balancer): lowercase letters, digits and dashes, at most 20 characters."`
 	Region        string          `yaml:"region" default:"us-east-1" doc:"AWS region. The local emulator prices instances with us-east-1 data whatever the region."`
 	Workload      string          `yaml:"workload" default:"ecs" enum:"ecs,instances" doc:"ecs: services run as ECS tasks on container instances. instances: the service runs once on each instance and the instance is the load balancer target (S2)."`
-	Capacity      []CapacityGroup `yaml:"capacity" required:"true" doc:"Capacity groups. Each is an Auto Scaling group and, under workload ecs, a capacity provider of the same name."`
+	Capacity      []CapacityGroup `yaml:"capacity,omitempty" doc:"Capacity groups. Each is an Auto Scaling group and, under workload ecs, a capacity provider of the same name. Needed unless every service runs on Fargate (FARGATE, FARGATE_SPOT)."`
 	Fallback      *Fallback       `yaml:"fallback,omitempty" doc:"Cover a Spot shortfall with On-Demand capacity within seconds, and return to Spot when it recovers. Absent: no fallback (what ECS and Auto Scaling do alone)."`
 	Rebalance     string          `yaml:"rebalance" default:"replace" enum:"replace,drain,ignore" doc:"What a rebalance recommendation does: replace starts capacity in another pool and drains the at-risk instance once it is healthy; drain drains at once; ignore only records it."`
 	Services      []Service       `yaml:"services,omitempty" doc:"The services, under workload ecs."`
@@ -102,8 +102,8 @@ func (t InstanceType) MarshalYAML() (any, error) {
 
 // Fallback moves a Spot shortfall onto another group and back.
 type Fallback struct {
-	From        string   `yaml:"from" required:"true" doc:"The Spot group whose shortfall is covered."`
-	To          string   `yaml:"to" required:"true" doc:"The group that covers it, normally all On-Demand."`
+	From        string   `yaml:"from" required:"true" doc:"The Spot group whose shortfall is covered, or FARGATE_SPOT."`
+	To          string   `yaml:"to" required:"true" doc:"The group that covers it, normally all On-Demand; FARGATE when from is FARGATE_SPOT."`
 	After       Duration `yaml:"after" default:"3m" min:"0s" max:"1h" doc:"How long a shortfall without a refused launch (the from group below its desired capacity, tasks PROVISIONING beyond what its booting instances hold) lasts before it is covered: longer than a normal launch (one boot, plus one managed-scaling reading under ecs), so that a fleet that is only starting is not covered. A capacity error (InsufficientInstanceCapacity and the like) is covered at once."`
 	ReturnAfter Duration `yaml:"returnAfter" default:"5m" min:"0s" max:"24h" doc:"How long after the last sign of shortage (a refused launch, more capacity lost) the cover is given back. It goes step by step, each unit only once the Spot capacity replacing it is healthy; a pool that fails again restarts the clock."`
 }
@@ -125,7 +125,8 @@ type Service struct {
 	MaximumPercent           int                        `yaml:"maximumPercent" default:"200" min:"100" max:"1000" doc:"During replacements, the most tasks that may run, as a share of desiredCount."`
 	StopTimeout              Duration                   `yaml:"stopTimeout" default:"30s" min:"0s" max:"120s" doc:"Time between SIGTERM and SIGKILL when a task stops (ECS_CONTAINER_STOP_TIMEOUT)."`
 	HealthCheckGracePeriod   Duration                   `yaml:"healthCheckGracePeriod" default:"0s" min:"0s" max:"2147483647s" doc:"How long failing load balancer health checks are ignored after a task starts."`
-	CapacityProviderStrategy []CapacityProviderStrategy `yaml:"capacityProviderStrategy,omitempty" doc:"How tasks are spread over capacity groups: base tasks on the one provider that sets it, the rest by weight. Default: an all-On-Demand group base 1 weight 1 and the Spot groups weight 1 (S0), or every group weight 1."`
+	CapacityProviderStrategy []CapacityProviderStrategy `yaml:"capacityProviderStrategy,omitempty" doc:"How tasks are spread over capacity providers: base tasks on the one provider that sets it, the rest by weight. A provider is a capacity group, or FARGATE or FARGATE_SPOT (tasks with no instance, awsvpc networking); ECS does not mix the two kinds in one strategy. Default: an all-On-Demand group base 1 weight 1 and the Spot groups weight 1 (S0), or every group weight 1."`
+	CPUArchitecture          string                     `yaml:"cpuArchitecture" default:"X86_64" enum:"X86_64,ARM64" doc:"The task's CPU architecture on Fargate (its runtimePlatform; Linux). FARGATE_SPOT runs X86_64 only. On capacity groups the instance types decide."`
 	LoadBalancer             *LoadBalancer              `yaml:"loadBalancer,omitempty" doc:"An Application Load Balancer in front of the service. Absent: the service gets no traffic from a load balancer."`
 	Autoscaling              *Autoscaling               `yaml:"autoscaling,omitempty" doc:"Target tracking on the task count (on the Spot group's instance count under workload instances)."`
 }
@@ -144,7 +145,7 @@ type Logs struct {
 
 // CapacityProviderStrategy is one item of an ECS capacity-provider strategy.
 type CapacityProviderStrategy struct {
-	CapacityProvider string `yaml:"capacityProvider" required:"true" doc:"A capacity group's name."`
+	CapacityProvider string `yaml:"capacityProvider" required:"true" doc:"A capacity group's name, or FARGATE or FARGATE_SPOT."`
 	Base             int    `yaml:"base" default:"0" min:"0" max:"100000" doc:"Tasks placed on this provider first. Only one provider may set it."`
 	Weight           int    `yaml:"weight" default:"1" min:"0" max:"1000" doc:"Share of the tasks above the base."`
 }

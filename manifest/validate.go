@@ -106,8 +106,10 @@ func validate(m *Manifest, src *strictyaml.Source) strictyaml.Diagnostics {
 }
 
 func (c *checker) capacity(m *Manifest) {
-	if len(m.Capacity) == 0 {
-		c.errorf("capacity", "", "capacity needs at least one group")
+	// Under ecs, each service's strategy says what is missing (a group it names, or a
+	// strategy at all when it could run on Fargate).
+	if len(m.Capacity) == 0 && (m.Workload != WorkloadECS || len(m.Services) == 0) {
+		c.errorf("capacity", "add a capacity group (under workload ecs, services may run on FARGATE or FARGATE_SPOT instead)", "capacity needs at least one group")
 	}
 	seen := map[string]bool{}
 	for i := range m.Capacity {
@@ -185,6 +187,9 @@ func (c *checker) instanceTypes(g *CapacityGroup, p string) {
 func (c *checker) fallback(m *Manifest) {
 	f := m.Fallback
 	if f == nil {
+		return
+	}
+	if c.fargateFallback(f) {
 		return
 	}
 	names := groupNames(m)
@@ -284,16 +289,27 @@ func (c *checker) service(m *Manifest, s *Service, p string, ports map[int][]lis
 	}
 	c.secrets(m, s, p)
 	c.fits(m, s, p)
+	c.fargate(s, p)
 }
 
 func (c *checker) strategy(m *Manifest, s *Service, p string) {
-	names := groupNames(m)
+	names := append(groupNames(m), Fargate, FargateSpot)
 	seen := map[string]bool{}
 	bases, weight := 0, 0
+	if len(s.CapacityProviderStrategy) == 0 && len(m.Capacity) == 0 {
+		c.errorf(p, "such as capacityProviderStrategy: [{capacityProvider: FARGATE_SPOT, weight: 1}]", "service %q needs a capacityProviderStrategy: the fleet has no capacity group", s.Name)
+	}
+	fargate := s.OnFargate()
 	for i, st := range s.CapacityProviderStrategy {
 		sp := fmt.Sprintf("%s.capacityProviderStrategy[%d]", p, i)
-		if _, ok := m.Group(st.CapacityProvider); !ok {
+		_, group := m.Group(st.CapacityProvider)
+		switch {
+		case IsFargate(st.CapacityProvider):
+		case !group:
 			c.unknownRef(sp+".capacityProvider", "capacity provider", st.CapacityProvider, names)
+		case fargate:
+			c.errorf(sp+".capacityProvider", "ECS takes either FARGATE and FARGATE_SPOT or capacity groups in one strategy: give the service one kind",
+				"capacity group %q in a strategy with Fargate providers", st.CapacityProvider)
 		}
 		if seen[st.CapacityProvider] {
 			c.errorf(sp+".capacityProvider", "", "capacity provider %q appears twice in the strategy", st.CapacityProvider)
@@ -359,7 +375,7 @@ func (c *checker) fits(m *Manifest, s *Service, p string) {
 
 func (c *checker) usesSpot(m *Manifest, s *Service) bool {
 	for _, st := range s.CapacityProviderStrategy {
-		if g, ok := m.Group(st.CapacityProvider); ok && !g.AllOnDemand() && st.Weight > 0 {
+		if g, ok := m.Group(st.CapacityProvider); (ok && !g.AllOnDemand() || st.CapacityProvider == FargateSpot) && st.Weight > 0 {
 			return true
 		}
 	}
