@@ -17,6 +17,7 @@ var capacityCodes = []string{
 	"InstanceLimitExceeded",
 	"VcpuLimitExceeded",
 	"InsufficientFreeAddressesInSubnet",
+	"Capacity is unavailable at this time", // ECS: Fargate (Spot) could not place a task
 }
 
 // CapacityError says whether a launch failure's status message is a capacity or limit

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -14,7 +15,12 @@ const (
 	DetailStateChange        = "EC2 Instance State-change Notification"
 	DetailLaunchFailed       = "EC2 Instance Launch Unsuccessful"
 	DetailECSTaskStateChange = "ECS Task State Change"
+	DetailECSServiceAction   = "ECS Service Action"
 )
+
+// EventPlacementFailure is the "ECS Service Action" event name of a service that could not
+// place a task: on Fargate Spot, for want of capacity.
+const EventPlacementFailure = "SERVICE_TASK_PLACEMENT_FAILURE"
 
 // StopCodeSpotInterruption is the stopCode of a task ECS stopped because its instance got
 // the Spot interruption notice (the fleet's rule takes only these task changes).
@@ -34,7 +40,7 @@ func SourceOf(detailType string) (string, bool) {
 		return SourceEC2, true
 	case DetailLaunchFailed:
 		return SourceAutoScaling, true
-	case DetailECSTaskStateChange:
+	case DetailECSTaskStateChange, DetailECSServiceAction:
 		return SourceECS, true
 	}
 	return "", false
@@ -106,6 +112,17 @@ type ECSTaskDetail struct {
 	Version              int        `json:"version"`
 }
 
+// ServiceActionDetail is the detail of an "ECS Service Action" event. It carries no
+// version, unlike the task and container instance events.
+type ServiceActionDetail struct {
+	EventType            string    `json:"eventType"` // INFO, WARN, ERROR
+	EventName            string    `json:"eventName"`
+	ClusterArn           string    `json:"clusterArn"`
+	CapacityProviderArns []string  `json:"capacityProviderArns,omitempty"`
+	Reason               string    `json:"reason,omitempty"`
+	CreatedAt            time.Time `json:"createdAt"`
+}
+
 // EventKind is what an event means to spotfleet.
 type EventKind string
 
@@ -123,13 +140,15 @@ type Event struct {
 	ID         string
 	Kind       EventKind
 	Time       time.Time
-	InstanceID string        // interruption, rebalance, state change, launch failure
-	Deadline   time.Time     // interruption: event time + 2 minutes (the event carries none)
-	State      InstanceState // state change
-	Group      string        // launch failure: the Auto Scaling group
-	Message    string        // launch failure: the status message
-	Zone       string        // launch failure: the availability zone, when it says
-	Activity   string        // launch failure: the scaling activity ID
+	InstanceID string // interruption, rebalance, state change, launch failure
+	// Task is the ID of a Fargate task stopped by an interruption (no container instance).
+	Task     string
+	Deadline time.Time     // interruption: event time + 2 minutes (the event carries none)
+	State    InstanceState // state change
+	Group    string        // launch failure: the Auto Scaling group, or FARGATE_SPOT
+	Message  string        // launch failure: the status message
+	Zone     string        // launch failure: the availability zone, when it says
+	Activity string        // launch failure: the scaling activity ID
 	// ContainerInstance is the container instance ARN of a task stopped by an interruption.
 	ContainerInstance string
 	Envelope          Envelope
@@ -183,6 +202,7 @@ func ParseEvent(body []byte) (Event, error) {
 		// are not interruptions, and a fleet sends thousands of them.
 		var d struct {
 			ContainerInstanceArn string `json:"containerInstanceArn"`
+			TaskArn              string `json:"taskArn"`
 			StopCode             string `json:"stopCode"`
 		}
 		if err := json.Unmarshal(env.Detail, &d); err != nil {
@@ -191,10 +211,37 @@ func ParseEvent(body []byte) (Event, error) {
 		if d.StopCode == StopCodeSpotInterruption {
 			ev.Kind, ev.ContainerInstance = KindTaskStopped, d.ContainerInstanceArn
 			ev.Deadline = env.Time.Add(SpotNotice)
+			if d.ContainerInstanceArn == "" { // Fargate: the task itself was interrupted
+				if ev.Task = lastPart(d.TaskArn); ev.Task == "" {
+					return bad(errors.New("no containerInstanceArn nor taskArn"))
+				}
+			}
 		}
+	case DetailECSServiceAction:
+		var d ServiceActionDetail
+		if err := json.Unmarshal(env.Detail, &d); err != nil {
+			return bad(err)
+		}
+		if d.EventName != EventPlacementFailure {
+			break
+		}
+		// Which provider refused is not said when a strategy has several: Fargate Spot
+		// is the one that runs short.
+		for _, arn := range d.CapacityProviderArns {
+			if p := lastPart(arn); ev.Group == "" || p == "FARGATE_SPOT" {
+				ev.Group = p
+			}
+		}
+		if ev.Group == "" {
+			return bad(errors.New("no capacityProviderArns"))
+		}
+		ev.Kind, ev.Message, ev.Activity = KindLaunchFailed, d.Reason, env.ID
 	}
 	return ev, nil
 }
+
+// lastPart is what follows an ARN's last "/": a task's ID, a capacity provider's name.
+func lastPart(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
 
 func orMissing(err error, field string) error {
 	if err != nil {

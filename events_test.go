@@ -30,6 +30,11 @@ func TestParseEvent(t *testing.T) {
 		{"launch failed", read("ec2-instance-launch-unsuccessful.json"), KindLaunchFailed, "", false},
 		{"task stopped, not by an interruption", read("ecs-task-state-change.json"), KindOther, "", false},
 		{"task stopped by an interruption", strings.Replace(read("ecs-task-state-change.json"), `"lastStatus"`, `"stopCode": "SpotInterruption", "lastStatus"`, 1), KindTaskStopped, "", false},
+		{"Fargate Spot task interrupted", fargateWarning, KindTaskStopped, "", false},
+		{"Fargate task interrupted, with no task", strings.Replace(fargateWarning, `"taskArn"`, `"taskArm"`, 1), "", "", true},
+		{"Fargate Spot placement failure", placementFailure, KindLaunchFailed, "", false},
+		{"placement failure naming no provider", strings.Replace(placementFailure, `"capacityProviderArns"`, `"providers"`, 1), "", "", true},
+		{"service steady state", strings.Replace(placementFailure, "SERVICE_TASK_PLACEMENT_FAILURE", "SERVICE_STEADY_STATE", 1), KindOther, "", false},
 		{"unknown detail type", `{"id":"1","detail-type":"AWS API Call via CloudTrail","time":"2026-01-01T00:00:00Z","detail":{}}`, KindOther, "", false},
 		{"not JSON", `{"id":`, "", "", true},
 		{"no time", `{"id":"1","detail-type":"EC2 Spot Instance Interruption Warning","detail":{"instance-id":"i-1"}}`, "", "", true},
@@ -55,9 +60,29 @@ func TestParseEvent(t *testing.T) {
 			if (ev.Kind == KindInterruption || ev.Kind == KindTaskStopped) && ev.Deadline != ev.Time.Add(2*time.Minute) {
 				t.Errorf("deadline %s, want the event time %s + 2m", ev.Deadline, ev.Time)
 			}
+			if tt.body == fargateWarning && ev.Task != "4c7d0f4a2a4c4e3f9a8e1b2c3d4e5f60" {
+				t.Errorf("task %q, want the task ID of the taskArn", ev.Task)
+			}
+			if tt.body == placementFailure && (ev.Group != "FARGATE_SPOT" || !CapacityError(ev.Message) || ev.Activity != "7b1e") {
+				t.Errorf("placement failure read as group %q, message %q, activity %q; want FARGATE_SPOT refused for capacity, the event's ID", ev.Group, ev.Message, ev.Activity)
+			}
 		})
 	}
 }
+
+// fargateWarning is the warning of a Fargate Spot task as EventBridge delivers it: no
+// container instance. placementFailure is a service that Fargate Spot could not place.
+const (
+	fargateWarning = `{"version":"0","id":"9f2e","detail-type":"ECS Task State Change","source":"aws.ecs","account":"123456789012","time":"2026-11-30T10:00:00Z","region":"us-east-1",
+"resources":["arn:aws:ecs:us-east-1:123456789012:task/web/4c7d0f4a2a4c4e3f9a8e1b2c3d4e5f60"],
+"detail":{"clusterArn":"arn:aws:ecs:us-east-1:123456789012:cluster/web","taskArn":"arn:aws:ecs:us-east-1:123456789012:task/web/4c7d0f4a2a4c4e3f9a8e1b2c3d4e5f60",
+"launchType":"FARGATE","capacityProviderName":"FARGATE_SPOT","lastStatus":"RUNNING","desiredStatus":"STOPPED","stopCode":"SpotInterruption","stoppedReason":"Your Spot Task was interrupted.","availabilityZone":"us-east-1a","version":3}}`
+	placementFailure = `{"version":"0","id":"7b1e","detail-type":"ECS Service Action","source":"aws.ecs","account":"123456789012","time":"2026-11-30T10:00:00Z","region":"us-east-1",
+"resources":["arn:aws:ecs:us-east-1:123456789012:service/web/web"],
+"detail":{"eventType":"ERROR","eventName":"SERVICE_TASK_PLACEMENT_FAILURE","clusterArn":"arn:aws:ecs:us-east-1:123456789012:cluster/web",
+"capacityProviderArns":["arn:aws:ecs:us-east-1:123456789012:capacity-provider/FARGATE","arn:aws:ecs:us-east-1:123456789012:capacity-provider/FARGATE_SPOT"],
+"reason":"Capacity is unavailable at this time. Please try again later or in a different availability zone","createdAt":"2026-11-30T10:00:00.000Z"}}`
+)
 
 // FuzzParseEvent: whatever a queue delivers, ParseEvent returns an event or an error
 // wrapping ErrMalformed, and never panics; events that start a notice name an instance.
@@ -68,6 +93,8 @@ func FuzzParseEvent(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte(`{"id":"1","detail-type":"EC2 Spot Instance Interruption Warning","time":"2026-01-01T00:00:00Z","detail":{"instance-id":"i-1"}}`))
+	f.Add([]byte(fargateWarning))
+	f.Add([]byte(placementFailure))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		ev, err := ParseEvent(body)
 		if err != nil {
@@ -85,7 +112,11 @@ func FuzzParseEvent(f *testing.F) {
 			if ev.Group == "" {
 				t.Fatal("launch failure without a group")
 			}
-		case KindTaskStopped, KindOther:
+		case KindTaskStopped:
+			if ev.ContainerInstance == "" && ev.Task == "" {
+				t.Fatal("task interruption naming neither a container instance nor a task")
+			}
+		case KindOther:
 		default:
 			t.Fatalf("unknown kind %q", ev.Kind)
 		}

@@ -71,13 +71,16 @@ type Service struct {
 	// Covers names the service this one covers on the fallback group (the fallback's
 	// companion service); empty for the manifest's own services.
 	Covers string
+	// Refusals are its recent placements that FARGATE_SPOT refused for want of capacity
+	// (its service events), oldest first: Fargate Spot's launch failures.
+	Refusals []LaunchFailure
 }
 
 // Task is an ECS task that is not yet STOPPED.
 type Task struct {
 	ID       string
 	Service  string
-	Instance string // empty while PROVISIONING
+	Instance string // empty while PROVISIONING, and on Fargate
 	Provider string
 	Status   TaskStatus
 	Healthy  bool // RUNNING and its target (if any) healthy
@@ -94,7 +97,8 @@ type Target struct {
 	TargetGroup string
 	ID          string // an IP address (ecs tasks) or an instance ID (workload instances)
 	Port        int
-	Instance    string // the instance it runs on
+	Instance    string // the instance it runs on; empty on Fargate
+	Task        string // the ECS task it is (workload ecs)
 	State       TargetState
 }
 
