@@ -26,6 +26,8 @@ type accounting struct {
 	belowDesired            time.Duration
 	onDemandSec, spotSec    float64
 	onDemandExcessSec       float64
+	fargateSec              float64 // Fargate (On-Demand) task-seconds
+	fargateSpotSec          float64
 	costUSD, allOnDemandUSD float64
 
 	// For the simulation's report: the stretches below desired, the capacity units
@@ -51,10 +53,12 @@ func mark(marks []time.Duration, at time.Duration) []time.Duration {
 	return marks
 }
 
-// noticeRecord follows one interruption notice of an instance with targets until they are
-// all out of the load balancer, or the instance ends first.
+// noticeRecord follows one interruption notice of an instance (or a Fargate Spot task)
+// with targets until they are all out of the load balancer, or it ends first. id is what
+// its targets are indexed by (targetGroup.byInstance).
 type noticeRecord struct {
-	in     *instance
+	id     string
+	alive  func() bool
 	wallAt time.Time
 }
 
@@ -69,6 +73,10 @@ func (a *accounting) integrate(e *Emulator, from, to time.Time) {
 		a.onDemandSec += float64(pc.onDemand) * dt
 		a.spotSec += float64(pc.spot) * dt
 	}
+	a.costUSD += r.fargateUSD * dt / 3600
+	a.allOnDemandUSD += r.fargateOnDemandUSD * dt / 3600
+	a.fargateSec += float64(r.fargate) * dt
+	a.fargateSpotSec += float64(r.fargateSpot) * dt
 	a.onDemandExcessSec += float64(r.excess) * dt
 	a.omniscientUSD += e.omniscientRate(elapsed) * dt / 3600
 	switch {
@@ -96,6 +104,9 @@ type rates struct {
 	pools         []poolCount
 	excess, short int
 	below, wanted bool
+	// Fargate tasks billed now, and what they cost per hour (and would on FARGATE).
+	fargate, fargateSpot           int
+	fargateUSD, fargateOnDemandUSD float64
 }
 
 // ratesKey is what rates depend on: the world's change count (instances, tasks and targets
@@ -138,6 +149,18 @@ func (a *accounting) ratesOf(e *Emulator) *rates {
 	}
 	r.excess = e.onDemandExcess()
 	for _, s := range e.services {
+		for _, t := range s.tasks {
+			rate, od := t.fargateRate()
+			switch {
+			case rate == 0:
+			case t.pool != nil:
+				r.fargateSpot++
+			default:
+				r.fargate++
+			}
+			r.fargateUSD += rate
+			r.fargateOnDemandUSD += od
+		}
 		if s.covers == nil {
 			h, d := s.healthyUnits(), s.desiredUnits()
 			r.below = r.below || h < d
@@ -297,7 +320,7 @@ func (s *service) desiredUnits() int {
 // in service: the wall time from the notice goes into the report.
 func (e *Emulator) targetDeregistered(t *target) {
 	r := e.notices[t.instanceID]
-	if r == nil || !r.in.alive() || e.hasRegisteredTargets(r.in) {
+	if r == nil || !r.alive() || e.hasRegisteredTargets(r.id) {
 		return
 	}
 	if len(e.acct.deregisteredWallMs) < maxDeregisteredKept {
@@ -308,19 +331,19 @@ func (e *Emulator) targetDeregistered(t *target) {
 
 // instanceEnded closes the open notice records of an instance that terminated with a
 // target still in service.
-func (e *Emulator) instanceEnded(in *instance) {
-	if r := e.notices[in.id]; r != nil && r.in == in {
+func (e *Emulator) instanceEnded(id string) {
+	if r := e.notices[id]; r != nil {
 		e.acct.notDeregistered++
-		delete(e.notices, in.id)
+		delete(e.notices, id)
 	}
 }
 
 // maxDeregisteredKept bounds the notice → deregistered latencies kept for the report.
 const maxDeregisteredKept = 100_000
 
-func (e *Emulator) hasRegisteredTargets(in *instance) bool {
+func (e *Emulator) hasRegisteredTargets(id string) bool {
 	for _, tg := range e.tgs {
-		for _, t := range tg.byInstance[in.id] {
+		for _, t := range tg.byInstance[id] {
 			if t.state.Registered() {
 				return true
 			}

@@ -150,9 +150,7 @@ func (e *Emulator) SetSpotCapacity(patterns []string, n Count) ([]string, error)
 		what = strconv.Itoa(int(n))
 	}
 	e.action(fmt.Sprintf("Spot capacity of %s: %s", strings.Join(names, ", "), what))
-	for _, g := range e.groups {
-		g.reconcile()
-	}
+	e.capacityChanged()
 	return names, nil
 }
 

@@ -105,8 +105,8 @@ func (e *Emulator) interrupt(in *instance) {
 	in.noticeAt, in.deadline = e.now, e.now.Add(spotfleet.SpotNotice)
 	e.acct.notices++
 	e.acct.noticeMarks = mark(e.acct.noticeMarks, e.elapsed())
-	if e.hasRegisteredTargets(in) {
-		e.notices[in.id] = &noticeRecord{in: in, wallAt: time.Now()}
+	if e.hasRegisteredTargets(in.id) {
+		e.notices[in.id] = &noticeRecord{id: in.id, alive: in.alive, wallAt: time.Now()}
 	}
 	e.emitSpotInterruption(in)
 	e.note("%s %s gets the Spot interruption notice (terminates at +2m)", in.id, in.pool)
@@ -152,7 +152,7 @@ func (e *Emulator) terminate(in *instance, reason string) {
 		e.acct.deadlineMissed++
 	}
 	e.note("%s %s terminated (%s)%s", in.id, in.pool, reason, plural(alive, ", killing %d running process", ", killing %d running processes"))
-	e.instanceEnded(in)
+	e.instanceEnded(in.id)
 	if in.ci != nil {
 		e.instanceLost(in.ci)
 	}

@@ -47,6 +47,8 @@ type task struct {
 	ip       string
 	proc     Process
 	target   *target
+	zone     string // Fargate: where it was placed
+	pool     *pool  // FARGATE_SPOT: the pool it holds a place of
 
 	createdAt, startedAt, stoppingAt, stoppedAt time.Time
 	stopCode, stoppedReason                     string
@@ -122,6 +124,9 @@ type service struct {
 	// next launch attempt back, doubling up to throttleMax; a task that runs resets it.
 	failedStarts   int
 	throttledUntil time.Time
+
+	refusals []refusal // placements Fargate Spot refused lately (fargate.go)
+	retrying bool      // a placement retry is scheduled
 }
 
 // Throttle of launch attempts after tasks fail to start. ECS documents an incrementally
@@ -203,7 +208,9 @@ func (s *service) reconcile() {
 			counts[t.provider]++
 		}
 		for range min(s.desired-len(keep), maxTotal-live) {
-			keep = append(keep, s.startTask(counts, pl))
+			if t := s.startTask(counts, pl); t != nil {
+				keep = append(keep, t)
+			}
 		}
 	}
 	if extra := len(keep) - s.desired; extra > 0 {
@@ -242,11 +249,16 @@ func (s *service) reconcile() {
 }
 
 // startTask creates a task on the provider the strategy picks, given the tasks kept per
-// provider (which it counts in).
+// provider (which it counts in). It returns nil when Fargate refused to place it: ECS then
+// creates no task.
 func (s *service) startTask(counts map[string]int, pl *placement) *task {
 	e := s.e
 	t := &task{id: e.ids.uuid(), svc: s, provider: manifest.NextProvider(s.cfg.CapacityProviderStrategy, counts),
 		status: spotfleet.TaskProvisioning, createdAt: e.now}
+	if t.fargate() && !pl.placeFargate(t) {
+		s.placementFailed(t.provider)
+		return nil
+	}
 	counts[t.provider]++
 	s.tasks = append(s.tasks, t)
 	pl.place(t)
@@ -263,8 +275,8 @@ type placement struct {
 func (s *service) placement() *placement {
 	pl := &placement{s: s, perZone: map[string]int{}}
 	for _, x := range s.tasks {
-		if x.ci != nil {
-			pl.perZone[x.ci.in.pool.Zone]++
+		if z := x.zoneOf(); z != "" {
+			pl.perZone[z]++
 		}
 	}
 	return pl
@@ -274,8 +286,8 @@ func (s *service) placement() *placement {
 // the fewest of the service's tasks, then on the instance with the fewest; without room it
 // waits, as ECS leaves it in PROVISIONING.
 func (pl *placement) place(t *task) {
-	if t.status != spotfleet.TaskProvisioning {
-		return
+	if t.status != spotfleet.TaskProvisioning || t.fargate() {
+		return // Fargate places at creation (placeFargate)
 	}
 	e, s := pl.s.e, pl.s
 	var best *containerInstance
@@ -316,9 +328,13 @@ func (ci *containerInstance) tasksOf(s *service) int {
 
 func (e *Emulator) startTaskProcess(t *task) {
 	cfg := t.svc.cfg
-	spec := ProcSpec{Name: cfg.Name + "-" + t.id, Argv: cfg.Command, Env: append(e.processEnv(cfg, t.ip, t.ci.in), "TASK_ID="+t.id)}
+	var in *instance
+	if t.ci != nil {
+		in = t.ci.in
+	}
+	spec := ProcSpec{Name: cfg.Name + "-" + t.id, Argv: cfg.Command, Env: append(e.processEnv(cfg, t.ip, in), "TASK_ID="+t.id)}
 	proc, err := e.startProcess(spec)
-	e.started(spec, cfg.Name, t.id, t.ci.in.id)
+	e.started(spec, cfg.Name, t.id, t.hostInstance())
 	if err != nil {
 		// As ECS: the task goes from PENDING to STOPPED with the container's error, a
 		// moment later (not within the placement that is still going on).
@@ -344,9 +360,13 @@ func (e *Emulator) startTaskProcess(t *task) {
 		t.svc.failedStarts = 0
 		e.emitTaskStateChange(t)
 		if t.svc.tg != nil {
-			t.target = t.svc.tg.register(t.ip, t.ci.in.id, t)
+			t.target = t.svc.tg.register(t.ip, t.host(), t)
 		}
-		e.note("task %s of %s RUNNING on %s (%s)", short(t.id), cfg.Name, t.ci.in.id, t.provider)
+		where := t.zone
+		if in != nil {
+			where = in.id
+		}
+		e.note("task %s of %s RUNNING on %s (%s)", short(t.id), cfg.Name, where, t.provider)
 	})
 }
 
@@ -354,10 +374,9 @@ func (e *Emulator) startTaskProcess(t *task) {
 // it is, its metadata service, its stop budget in real time, the manifest's variables and
 // its secrets' values.
 func (e *Emulator) processEnv(cfg manifest.Service, ip string, in *instance) []string {
-	env := []string{
-		"HOST=" + ip, "PORT=" + strconv.Itoa(cfg.Port), "INSTANCE_ID=" + in.id,
-		"AWS_EC2_METADATA_SERVICE_ENDPOINT=" + in.imdsEndpoint(),
-		"STOP_TIMEOUT=" + e.clock.Wall(cfg.StopTimeout.D()).String(),
+	env := []string{"HOST=" + ip, "PORT=" + strconv.Itoa(cfg.Port), "STOP_TIMEOUT=" + e.clock.Wall(cfg.StopTimeout.D()).String()}
+	if in != nil { // a Fargate task has no instance, nor its metadata service
+		env = append(env, "INSTANCE_ID="+in.id, "AWS_EC2_METADATA_SERVICE_ENDPOINT="+in.imdsEndpoint())
 	}
 	for k, v := range cfg.Environment {
 		env = append(env, k+"="+v)
@@ -398,7 +417,7 @@ func (e *Emulator) sigterm(t *task) {
 	}
 	t.status = spotfleet.TaskStopping
 	t.stoppingAt = e.now
-	if t.target != nil && t.target.state.Registered() {
+	if t.target != nil && t.target.state.Registered() && !t.warned() {
 		e.acct.stoppedWhileRegistered++
 	}
 	e.emitTaskStateChange(t)
@@ -412,14 +431,27 @@ func (e *Emulator) sigterm(t *task) {
 
 // procExited is called when a task's process ends.
 func (e *Emulator) procExited(t *task) {
-	if t.status == spotfleet.TaskStopped || t.ci == nil || !t.ci.in.alive() {
+	if t.status == spotfleet.TaskStopped || (t.ci != nil && !t.ci.in.alive()) {
 		return // an instance that died takes its tasks down by instanceLost
+	}
+	if t.warned() {
+		// A Fargate Spot task's SIGTERM came with the warning: what counts is whether its
+		// process ended while the load balancer could still route to it. ECS marks it
+		// STOPPED, and only then deregisters it, a while after its container ends.
+		if t.target != nil && t.target.state.Registered() {
+			e.acct.stoppedWhileRegistered++
+		}
+		e.after(e.opt.ECSNoticesTerminationAfter, func() { e.finishStop(t) })
+		return
 	}
 	if t.status != spotfleet.TaskStopping {
 		t.stopCode, t.stoppedReason = "EssentialContainerExited", fmt.Sprintf("Essential container in task exited (exit code %d)", t.proc.ExitCode())
 	}
 	e.finishStop(t)
 }
+
+// warned says whether the task is a Fargate Spot task that got the interruption warning.
+func (t *task) warned() bool { return t.ci == nil && t.stopCode == spotfleet.StopCodeSpotInterruption }
 
 // finishStop makes a task STOPPED and frees its resources.
 func (e *Emulator) finishStop(t *task) {
@@ -435,6 +467,9 @@ func (e *Emulator) finishStop(t *task) {
 	}
 	t.status = spotfleet.TaskStopped
 	t.stoppedAt = e.now
+	if t.pool != nil && !t.warned() {
+		t.pool.give() // an interruption took its place back: the market wanted it
+	}
 	if t.ip != "" && (t.target == nil || t.target.state == spotfleet.TargetUnused) {
 		e.ids.release(t.ip) // else once its target is unused
 	}

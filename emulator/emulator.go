@@ -25,6 +25,9 @@ type Options struct {
 	Log      *slog.Logger // default: discard
 	Seed     uint64       // randomness (advisor model, pool choice ties)
 	BootTime time.Duration
+	// FargateStart is how long a Fargate task takes from placement to RUNNING; default
+	// DefaultFargateStart.
+	FargateStart time.Duration
 	// AgentDrainsOnNotice is ECS_ENABLE_SPOT_INSTANCE_DRAINING=true (reference design S0):
 	// the ECS agent sets its container instance DRAINING when the notice arrives.
 	AgentDrainsOnNotice bool
@@ -65,22 +68,23 @@ type Emulator struct {
 	rng    *rand.Rand
 	ids    idGen
 
-	market    *market
-	instances map[string]*instance
-	instOrder []*instance
-	groups    []*group
-	cluster   *cluster
-	services  []*service
-	tgs       []*targetGroup
-	listeners []*listener
-	bus       *Queue
-	acct      accounting
-	recent    []string // recent happenings for the live view
-	actions   []Action // taken by hand (actions.go), for the report
-	procs     []ProcessRecord
-	notices   map[string]*noticeRecord // open, by instance: notices whose targets are not all out yet
-	imdsHTTP  *http.Server
-	closed    bool
+	market       *market
+	fargateZones []string // where Fargate tasks go (manifest.FargateZones)
+	instances    map[string]*instance
+	instOrder    []*instance
+	groups       []*group
+	cluster      *cluster
+	services     []*service
+	tgs          []*targetGroup
+	listeners    []*listener
+	bus          *Queue
+	acct         accounting
+	recent       []string // recent happenings for the live view
+	actions      []Action // taken by hand (actions.go), for the report
+	procs        []ProcessRecord
+	notices      map[string]*noticeRecord // open, by instance: notices whose targets are not all out yet
+	imdsHTTP     *http.Server
+	closed       bool
 
 	version uint64 // counts the changes a snapshot can show (Version)
 
@@ -114,6 +118,9 @@ func New(m *manifest.Manifest, opt Options) (*Emulator, error) {
 	if opt.BootTime == 0 {
 		opt.BootTime = DefaultBootTime
 	}
+	if opt.FargateStart == 0 {
+		opt.FargateStart = DefaultFargateStart
+	}
 	if opt.ECSNoticesTerminationAfter == 0 {
 		opt.ECSNoticesTerminationAfter = 30 * time.Second
 	}
@@ -138,6 +145,7 @@ func New(m *manifest.Manifest, opt Options) (*Emulator, error) {
 	}
 	e.now = opt.Clock.Now()
 	e.start = e.now
+	e.fargateZones = m.FargateZones()
 	e.bus = newQueue(e)
 	mk, err := newMarket(m, opt.Market, rng)
 	if err != nil {
@@ -213,6 +221,13 @@ func (e *Emulator) Close() error {
 		procs = append(procs, in.processes()...)
 		if in.imds != nil {
 			imds = append(imds, in.imds)
+		}
+	}
+	for _, s := range e.services { // Fargate tasks run on no instance
+		for _, t := range s.tasks {
+			if t.ci == nil && t.proc != nil {
+				procs = append(procs, t.proc)
+			}
 		}
 	}
 	e.mu.Unlock()

@@ -91,8 +91,12 @@ func (e *Emulator) taskEvent(t *task) []byte {
 		StopCode: t.stopCode, StoppedReason: t.stoppedReason,
 	}
 	if t.ci != nil {
-		d.ContainerInstanceArn, d.AvailabilityZone = t.ci.arn, t.ci.in.pool.Zone
+		d.ContainerInstanceArn = t.ci.arn
 	}
+	if t.fargate() {
+		d.LaunchType = "FARGATE"
+	}
+	d.AvailabilityZone = t.zoneOf()
 	if t.status == spotfleet.TaskDeactivating || t.status == spotfleet.TaskStopping || t.status == spotfleet.TaskStopped {
 		d.DesiredStatus = spotfleet.TaskStopped
 	}

@@ -73,6 +73,9 @@ func newMarket(m *manifest.Manifest, opt MarketOptions, rng *rand.Rand) (*market
 	}
 	for _, key := range fleetPools(m) {
 		spec, ok := spotdata.Lookup(key.InstanceType)
+		if key.InstanceType == manifest.FargateSpot {
+			spec, ok = spotdata.InstanceType{Name: manifest.FargateSpot}, true // priced per task (fargate.go)
+		}
 		if !ok {
 			return nil, fmt.Errorf("instance type %s has no price data: the emulator cannot run it", key.InstanceType)
 		}

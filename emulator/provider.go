@@ -77,20 +77,26 @@ func (e *Emulator) Snapshot(ctx context.Context) (spotfleet.Snapshot, error) {
 		if s.tg != nil {
 			ss.TargetGroup = s.tg.name
 		}
+		for _, r := range s.refusals {
+			if e.now.Sub(r.at) <= failuresShown {
+				ss.Refusals = append(ss.Refusals, spotfleet.LaunchFailure{ActivityID: r.id, Time: r.at, Message: r.provider + ": " + capacityUnavailable})
+			}
+		}
 		snap.Services = append(snap.Services, ss)
 		for _, t := range s.tasks {
-			st := spotfleet.Task{ID: t.id, Service: s.cfg.Name, Provider: t.provider, Status: t.status, Healthy: t.healthy()}
-			if t.ci != nil {
-				st.Instance = t.ci.in.id
-			}
+			st := spotfleet.Task{ID: t.id, Service: s.cfg.Name, Provider: t.provider, Status: t.status, Healthy: t.healthy(),
+				Instance: t.hostInstance()}
 			snap.Tasks = append(snap.Tasks, st)
 		}
 	}
 	for _, tg := range e.tgs {
 		snap.TargetGroups = append(snap.TargetGroups, spotfleet.TargetGroup{Name: tg.name, DeregistrationDelay: tg.delay})
 		for _, t := range tg.targets {
-			snap.Targets = append(snap.Targets, spotfleet.Target{TargetGroup: tg.name, ID: t.refID(), Port: tg.port,
-				Instance: t.instanceID, State: t.state})
+			st := spotfleet.Target{TargetGroup: tg.name, ID: t.refID(), Port: tg.port, Instance: t.instanceID, State: t.state}
+			if t.task != nil {
+				st.Instance, st.Task = t.task.hostInstance(), t.task.id
+			}
+			snap.Targets = append(snap.Targets, st)
 		}
 	}
 	return snap, ctx.Err()

@@ -61,7 +61,13 @@ type CapacityStats struct {
 	// OnDemandExcessInstanceSeconds is On-Demand beyond the policy's base and the cover a
 	// Spot shortfall needs at each moment.
 	OnDemandExcessInstanceSeconds float64 `json:"onDemandExcessInstanceSeconds"`
-	LaunchFailures                int     `json:"launchFailures"`
+	// FargateTaskSeconds and FargateSpotTaskSeconds are the billed time of Fargate tasks
+	// (from image pull to stop).
+	FargateTaskSeconds     float64 `json:"fargateTaskSeconds,omitempty"`
+	FargateSpotTaskSeconds float64 `json:"fargateSpotTaskSeconds,omitempty"`
+	// LaunchFailures counts refused launches: failed scaling activities, and placements
+	// Fargate Spot refused (one per service scheduler round).
+	LaunchFailures int `json:"launchFailures"`
 	// TasksFailedToStart counts tasks that stopped before they ran (a command that cannot
 	// start, or exits at once); their services throttle further launches as ECS does.
 	TasksFailedToStart int `json:"tasksFailedToStart"`
@@ -89,6 +95,7 @@ func (e *Emulator) Report(load *Load) Report {
 		Capacity: CapacityStats{
 			ReadySeconds: round(a.readyAt.Seconds(), 1), SecondsBelowDesired: round(a.belowDesired.Seconds(), 1), OnDemandInstanceSeconds: round(a.onDemandSec, 1),
 			SpotInstanceSeconds: round(a.spotSec, 1), OnDemandExcessInstanceSeconds: round(a.onDemandExcessSec, 1),
+			FargateTaskSeconds: round(a.fargateSec, 1), FargateSpotTaskSeconds: round(a.fargateSpotSec, 1),
 			LaunchFailures: a.launchFailures, TasksFailedToStart: a.failedStarts,
 		},
 		Cost:    CostStats{USD: round(a.costUSD, 6), AllOnDemandUSD: round(a.allOnDemandUSD, 6)},

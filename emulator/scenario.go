@@ -21,6 +21,8 @@ type Scenario struct {
 	Load     *LoadSpec           `yaml:"load,omitempty" doc:"Built-in open-loop load on the first load balancer listener."`
 	Market   MarketSpec          `yaml:"market" doc:"Interruptions beyond the steps."`
 	BootTime strictyaml.Duration `yaml:"bootTime" default:"60s" min:"1s" max:"30m" doc:"How long an instance takes from launch to running (and its ECS agent registered)."`
+	// FargateStartTime: AWS publishes no figure (fargate.go).
+	FargateStartTime strictyaml.Duration `yaml:"fargateStartTime" default:"40s" min:"1s" max:"30m" doc:"How long a Fargate task takes from placement to RUNNING (network interface, image pull, container start)."`
 
 	src *strictyaml.Source // where each step is, for the checks against a fleet (Check)
 }
@@ -35,15 +37,15 @@ type Step struct {
 
 // InterruptStep interrupts a share (or a number) of the Spot instances in some pools.
 type InterruptStep struct {
-	Pools    []string `yaml:"pools" required:"true" doc:"Pools as TYPE/ZONE globs, such as m5.large/* or */us-east-1a."`
-	Fraction float64  `yaml:"fraction" min:"0" max:"1" doc:"Share of their Spot instances to interrupt, rounded up."`
-	Count    int      `yaml:"count" min:"0" doc:"Number of instances to interrupt (instead of fraction)."`
+	Pools    []string `yaml:"pools" required:"true" doc:"Pools as TYPE/ZONE globs, such as m5.large/* or */us-east-1a; FARGATE_SPOT/* for Fargate Spot tasks."`
+	Fraction float64  `yaml:"fraction" min:"0" max:"1" doc:"Share of their Spot instances (and, apart, of their Fargate Spot tasks) to interrupt, rounded up."`
+	Count    int      `yaml:"count" min:"0" doc:"Number of instances (and, apart, of Fargate Spot tasks) to interrupt (instead of fraction)."`
 }
 
 // CapacityStep sets free Spot capacity.
 type CapacityStep struct {
 	Pools     []string `yaml:"pools" required:"true" doc:"Pools as TYPE/ZONE globs."`
-	Instances Count    `yaml:"instances" required:"true" doc:"Free Spot instances per pool, or unlimited."`
+	Instances Count    `yaml:"instances" required:"true" doc:"Free Spot instances per pool (tasks for FARGATE_SPOT pools), or unlimited."`
 }
 
 // RebalanceStep sends rebalance recommendations.
@@ -188,9 +190,10 @@ func (sc *Scenario) Check(m *manifest.Manifest, runFor time.Duration) strictyaml
 }
 
 // fleetPools lists the Spot pools of a fleet: every instance type of a group in each of its
-// zones.
+// zones, and FARGATE_SPOT in each Fargate zone when a service runs on it.
 func fleetPools(m *manifest.Manifest) []spotfleet.Pool {
 	var out []spotfleet.Pool
+
 	for _, g := range m.Capacity {
 		for _, it := range g.InstanceTypes {
 			for _, z := range g.Zones {
@@ -199,6 +202,15 @@ func fleetPools(m *manifest.Manifest) []spotfleet.Pool {
 				}
 			}
 		}
+	}
+	for _, s := range m.Services {
+		if !usesProvider(s, manifest.FargateSpot) {
+			continue
+		}
+		for _, z := range m.FargateZones() {
+			out = append(out, spotfleet.Pool{InstanceType: manifest.FargateSpot, Zone: z})
+		}
+		break
 	}
 	return out
 }
@@ -229,16 +241,24 @@ func (e *Emulator) step(st Step) {
 			what = strconv.Itoa(int(st.SpotCapacity.Instances))
 		}
 		e.note("market: Spot capacity of %v is now %s", st.SpotCapacity.Pools, what)
-		for _, g := range e.groups {
-			g.reconcile()
-		}
+		e.capacityChanged()
 	case st.Interrupt != nil:
 		live := e.spotIn(pools)
 		n := share(st.Interrupt.Count, st.Interrupt.Fraction, len(live))
-		e.note("market: interrupting %d of %d Spot instances in %v", n, len(live), st.Interrupt.Pools)
-		e.acct.burst(n)
+		tasks := e.fargateSpotIn(pools)
+		k := share(st.Interrupt.Count, st.Interrupt.Fraction, len(tasks))
+		if len(live) > 0 || len(tasks) == 0 {
+			e.note("market: interrupting %d of %d Spot instances in %v", n, len(live), st.Interrupt.Pools)
+		}
+		if len(tasks) > 0 {
+			e.note("market: interrupting %d of %d Fargate Spot tasks in %v", k, len(tasks), st.Interrupt.Pools)
+		}
+		e.acct.burst(max(n, k))
 		for _, in := range live[:n] {
 			e.interrupt(in)
+		}
+		for _, t := range tasks[:k] {
+			e.interruptTask(t)
 		}
 	case st.Rebalance != nil:
 		live := e.spotIn(pools)
@@ -265,6 +285,15 @@ func share(count int, fraction float64, n int) int {
 		count = int(math.Ceil(fraction * float64(n)))
 	}
 	return min(count, n)
+}
+
+// capacityChanged lets the groups launch, and the services place Fargate Spot tasks, into
+// capacity that a change of the market freed.
+func (e *Emulator) capacityChanged() {
+	for _, g := range e.groups {
+		g.reconcile()
+	}
+	e.kickServices()
 }
 
 // DefaultBootTime is how long an instance takes to boot when the scenario does not say.

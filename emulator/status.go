@@ -65,6 +65,7 @@ type TaskStatus struct {
 	Instance string               `json:"instance,omitempty"`
 	Provider string               `json:"capacityProvider"`
 	Address  string               `json:"address,omitempty"`
+	Zone     string               `json:"zone,omitempty"`
 	Healthy  bool                 `json:"healthy"` // RUNNING, and its target (if any) healthy
 }
 
@@ -134,12 +135,19 @@ func (e *Emulator) Status(load *Load) Status {
 			st.AllOnDemandHour += in.pool.onDemandPrice()
 		}
 	}
+	for _, s := range e.services {
+		for _, t := range s.tasks {
+			rate, od := t.fargateRate()
+			st.CostPerHour += rate
+			st.AllOnDemandHour += od
+		}
+	}
 	st.CostPerHour, st.AllOnDemandHour = round(st.CostPerHour, 4), round(st.AllOnDemandHour, 4)
 	for _, s := range e.services {
 		for _, t := range s.tasks {
 			ts := TaskStatus{ID: t.id, Service: s.cfg.Name, Status: t.status, Provider: t.provider, Healthy: t.healthy()}
-			if t.ci != nil {
-				ts.Instance, ts.Address = t.ci.in.id, t.ip
+			if t.ci != nil || t.zone != "" {
+				ts.Instance, ts.Address, ts.Zone = t.hostInstance(), t.ip, t.zoneOf()
 			}
 			st.Tasks = append(st.Tasks, ts)
 		}

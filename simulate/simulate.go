@@ -184,11 +184,11 @@ func runOne(ctx context.Context, m *manifest.Manifest, ctl string, o Options, se
 	wall := time.Now()
 	m = quiet(m)
 	clk := clock.NewVirtual(epoch)
-	boot := emulator.DefaultBootTime
+	boot, fargate := emulator.DefaultBootTime, emulator.DefaultFargateStart
 	if o.Scenario != nil && o.Scenario.BootTime > 0 {
-		boot = o.Scenario.BootTime.D()
+		boot, fargate = o.Scenario.BootTime.D(), o.Scenario.FargateStartTime.D()
 	}
-	e, err := emulator.New(m, emulator.Options{Clock: clk, Simulated: true, Seed: seed, BootTime: boot,
+	e, err := emulator.New(m, emulator.Options{Clock: clk, Simulated: true, Seed: seed, BootTime: boot, FargateStart: fargate,
 		AgentDrainsOnNotice: m.Workload == manifest.WorkloadECS,
 		Market:              emulator.MarketOptions{Model: o.Market, Traces: o.Traces, Intensity: 1}})
 	if err != nil {

@@ -164,7 +164,7 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 		Runner:   runner,
 		Log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Seed:     seed,
-		BootTime: sc.BootTime.D(),
+		BootTime: sc.BootTime.D(), FargateStart: sc.FargateStartTime.D(),
 		// What the ECS-optimized AMI does with ECS_ENABLE_SPOT_INSTANCE_DRAINING=true.
 		AgentDrainsOnNotice: m.Workload == manifest.WorkloadECS,
 		Market:              sc.MarketOptions(),
