@@ -288,6 +288,11 @@ func (c *Controller) round(ctx context.Context, batch []input) {
 			c.launchFailed(g.Name, f, v, now)
 		}
 	}
+	for _, sv := range snap.Services {
+		for _, f := range sv.Refusals {
+			c.launchFailed(manifest.FargateSpot, f, v, now)
+		}
+	}
 	var drop []string
 	for _, in := range batch {
 		drop = append(drop, c.intake(in, v, now)...)

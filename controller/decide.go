@@ -71,6 +71,10 @@ func decide(v *view, notices []*notice, pol policy, remember func(spotfleet.Pool
 				p.reached = append(p.reached, reach{n.key, ph})
 			}
 		}
+		if n.kind == spotfleet.KindTaskStopped {
+			p.decideTask(v, n, rest, reachIf)
+			continue
+		}
 		if in == nil || !in.Alive() {
 			reachIf(PhaseDeregistered, true)
 			reachIf(PhaseStopped, true)
@@ -191,6 +195,27 @@ func decide(v *view, notices []*notice, pol policy, remember func(spotfleet.Pool
 		}
 	}
 	return p
+}
+
+// decideTask moves the notice of a Fargate Spot task: it got SIGTERM with its warning, so
+// nothing is worth waiting for. Its targets leave the load balancer at once (ECS leaves
+// them registered until the task is STOPPED), and the service has already started its
+// replacement (a task stopping does not count toward its desired count).
+func (p *plan) decideTask(v *view, n *notice, rest *remaining, reachIf func(Phase, bool)) {
+	registered := v.registeredOn(n.instance)
+	for _, t := range registered {
+		p.deregister = append(p.deregister, deregistration{n.key, t.TargetGroup, t.Ref()})
+	}
+	gone := len(v.tasksOn[n.instance]) == 0
+	ready := replacementReady(v, n, rest)
+	reachIf(PhaseDeregistered, len(registered) == 0 || gone)
+	reachIf(PhaseReplacementReady, ready)
+	reachIf(PhaseStopped, gone)
+	// The notice stays until the replacement serves (or the two minutes are over), so that
+	// its phases say when the service was whole again.
+	if gone && (ready || !v.now.Before(n.deadline)) {
+		p.done = append(p.done, n.key)
+	}
 }
 
 // leavingOf lists the instances on their way out, whose capacity does not count as

@@ -27,6 +27,7 @@ type fallbackPolicy struct {
 	after       time.Duration // an unclassified shortfall counts once it is this old
 	returnAfter time.Duration
 	ecs         bool
+	fargate     bool                                           // from FARGATE_SPOT to FARGATE: services only, no group
 	strategy    map[string][]manifest.CapacityProviderStrategy // service → its strategy
 	toBase      int                                            // workload instances: the to group's own desired capacity
 }
@@ -37,7 +38,8 @@ func newFallbackPolicy(m *manifest.Manifest) *fallbackPolicy {
 		return nil
 	}
 	p := &fallbackPolicy{from: f.From, to: f.To, after: f.After.D(), returnAfter: f.ReturnAfter.D(),
-		ecs: m.Workload == manifest.WorkloadECS, strategy: map[string][]manifest.CapacityProviderStrategy{}}
+		ecs: m.Workload == manifest.WorkloadECS, fargate: manifest.IsFargate(f.From),
+		strategy: map[string][]manifest.CapacityProviderStrategy{}}
 	for _, s := range m.Services {
 		p.strategy[s.Name] = s.CapacityProviderStrategy
 	}
@@ -117,7 +119,7 @@ type fallbackPlan struct {
 func decideFallback(v *view, leaving map[string]bool, covers map[string]cover, toFloor int, refusedAt time.Time, pol *fallbackPolicy) fallbackPlan {
 	p := fallbackPlan{covers: map[string]cover{}, desired: map[string]int{}, count: map[string]int{}, toFloor: toFloor}
 	to := v.group[pol.to]
-	if to == nil || v.group[pol.from] == nil {
+	if !pol.fargate && (to == nil || v.group[pol.from] == nil) {
 		return p
 	}
 	next := func(k string, s shortfall) cover {
@@ -138,7 +140,10 @@ func decideFallback(v *view, leaving map[string]bool, covers map[string]cover, t
 	}
 
 	short, companion := measureServices(v, leaving, pol)
-	demand, busy := toDemand(v, to, pol)
+	demand, busy := 0.0, false
+	if to != nil {
+		demand, busy = toDemand(v, to, pol)
+	}
 	for name, s := range short {
 		comp := companion[name]
 		if comp == nil {
@@ -148,8 +153,13 @@ func decideFallback(v *view, leaving map[string]bool, covers map[string]cover, t
 		if comp.Desired != c.target {
 			p.count[comp.Name] = c.target
 		}
-		demand += float64(c.target) * taskShare(comp, to)
+		if to != nil {
+			demand += float64(c.target) * taskShare(comp, to)
+		}
 		busy = busy || c.target > 0
+	}
+	if pol.fargate {
+		return p // Fargate has no group to size: a task brings its own capacity
 	}
 	// The to group gets the instances its tasks need at once: ECS managed scaling would
 	// add them only after its one-minute metric and alarm. Its floor is what it had
@@ -204,20 +214,24 @@ func measureServices(v *view, leaving map[string]bool, pol *fallbackPolicy) (map
 			companion[sv.Covers] = sv
 		}
 	}
-	healthy, pending, serving := map[string]int{}, map[string]int{}, map[string]int{}
+	healthy, pending, serving, live := map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
 	for i := range v.snap.Tasks {
 		t := &v.snap.Tasks[i]
 		sv := v.service[t.Service]
+		out := leaving[host(t)]
+		if sv != nil && sv.Covers == "" && t.Provider == pol.from && !out {
+			live[t.Service]++
+		}
 		switch {
 		case sv == nil:
 		case sv.Covers != "":
-			if t.Healthy && !leaving[t.Instance] {
+			if t.Healthy && !out {
 				serving[sv.Covers]++
 			}
 		case t.Provider != pol.from:
 		case t.Status == spotfleet.TaskProvisioning:
 			pending[t.Service]++
-		case t.Healthy && !leaving[t.Instance]:
+		case t.Healthy && !out:
 			healthy[t.Service]++
 		}
 	}
@@ -237,6 +251,12 @@ func measureServices(v *view, leaving map[string]bool, pol *fallbackPolicy) (map
 			continue
 		}
 		want := manifest.Split(st, sv.Desired)[pol.from]
+		if pol.fargate {
+			// Fargate creates no task it cannot place: what is short is what does not
+			// exist, while a task that is starting is on its way.
+			out[sv.Name] = shortfall{need: max(0, want-healthy[sv.Name]), pending: max(0, want-live[sv.Name]), serving: serving[sv.Name]}
+			continue
+		}
 		slots := booting * max(1, int(1/taskShare(sv, from)))
 		out[sv.Name] = shortfall{need: max(0, want-healthy[sv.Name]), pending: max(0, pending[sv.Name]-slots), serving: serving[sv.Name]}
 	}

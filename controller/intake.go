@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/manifest"
 )
 
 // Outcome is what became of an event, as the events counter labels it.
@@ -49,6 +50,9 @@ func normalise(ev spotfleet.Event, v *view) (signal, Outcome, bool) {
 	case spotfleet.KindInterruption, spotfleet.KindRebalance:
 		return signal{kind: ev.Kind, instance: ev.InstanceID, deadline: ev.Deadline}, "", true
 	case spotfleet.KindTaskStopped:
+		if ev.Task != "" { // a Fargate Spot task: the task is what is interrupted
+			return signal{kind: spotfleet.KindTaskStopped, instance: ev.Task, deadline: ev.Deadline}, "", true
+		}
 		in := v.byContainer[ev.ContainerInstance]
 		if in == nil {
 			return signal{}, OutcomeForeign, false
@@ -60,7 +64,7 @@ func normalise(ev spotfleet.Event, v *view) (signal, Outcome, bool) {
 		}
 		return signal{}, OutcomeObserved, false
 	case spotfleet.KindLaunchFailed:
-		if v.group[ev.Group] == nil {
+		if v.group[ev.Group] == nil && !manifest.IsFargate(ev.Group) {
 			return signal{}, OutcomeForeign, false
 		}
 		return signal{}, OutcomeObserved, false // acted on by the fallback (Controller.launchFailed)
@@ -70,6 +74,9 @@ func normalise(ev spotfleet.Event, v *view) (signal, Outcome, bool) {
 
 // classify decides whether a signal starts a notice.
 func classify(s signal, v *view, notices map[key]*notice) Outcome {
+	if s.kind == spotfleet.KindTaskStopped {
+		return classifyTask(s, v, notices)
+	}
 	in := v.instance[s.instance]
 	switch {
 	case in == nil:
@@ -86,10 +93,33 @@ func classify(s signal, v *view, notices map[key]*notice) Outcome {
 	return OutcomeAccepted
 }
 
+// classifyTask decides whether a Fargate task's interruption starts a notice: the task must
+// be one of the fleet's, not STOPPED, and on FARGATE_SPOT.
+func classifyTask(s signal, v *view, notices map[key]*notice) Outcome {
+	ts := v.tasksOn[s.instance]
+	switch {
+	case len(ts) == 0:
+		return OutcomeForeign // or already STOPPED: the snapshot shows no task that is
+	case ts[0].Provider != manifest.FargateSpot:
+		return OutcomeRejected
+	case notices[key{s.instance, s.kind}] != nil:
+		return OutcomeDuplicate
+	}
+	return OutcomeAccepted
+}
+
 // newNotice starts a notice for an accepted signal at now, and fixes what it must keep to
 // whatever the later rounds see: its deadline, stop timeout and, for an interruption, the
 // latest moment its targets can leave the load balancer.
 func newNotice(s signal, v *view, pol policy, rebalance string, now time.Time) *notice {
+	if s.kind == spotfleet.KindTaskStopped {
+		n := &notice{key: key{s.instance, s.kind}, action: actionInterruption, pool: spotfleet.Pool{InstanceType: manifest.FargateSpot},
+			receivedAt: now, deadline: now.Add(spotfleet.SpotNotice), reached: map[Phase]time.Time{}, stop: v.stopTimeout(s.instance)}
+		for _, t := range v.tasksOn[s.instance] {
+			n.services = append(n.services, t.Service)
+		}
+		return n
+	}
 	in := v.instance[s.instance]
 	n := &notice{key: key{s.instance, s.kind}, group: in.Group, pool: in.Pool,
 		receivedAt: now, reached: map[Phase]time.Time{}, action: rebalance}

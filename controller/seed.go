@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/manifest"
 )
 
 // Seed is reference design S2's interruption function, implemented as written so that
@@ -45,7 +46,7 @@ func (s *Seed) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { s.notifier.run(ctx) })
-	if s.cfg.Manifest.Fallback != nil {
+	if s.s1Applies() {
 		wg.Go(func() { s.runS1(ctx) })
 	}
 	for ctx.Err() == nil {
@@ -109,7 +110,7 @@ func (s *Seed) Step(ctx context.Context) {
 			}
 		}
 	}
-	if s.cfg.Manifest.Fallback == nil {
+	if !s.s1Applies() {
 		return
 	}
 	now := s.cfg.Clock.Now()
@@ -120,6 +121,13 @@ func (s *Seed) Step(ctx context.Context) {
 		s.s1Next = s.s1Next.Add(s1Period)
 		s.runS1Once(ctx, &s.s1)
 	}
+}
+
+// s1Applies says whether S1's function runs: with a fallback between groups. Fargate has
+// no group to back up, and no seed design covers Fargate Spot (ECS alone).
+func (s *Seed) s1Applies() bool {
+	f := s.cfg.Manifest.Fallback
+	return f != nil && !manifest.IsFargate(f.From)
 }
 
 // NextRun is when S1's function runs next under Step (zero without a fallback block).

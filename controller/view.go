@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/manifest"
 )
 
 // view indexes a snapshot for the decisions.
@@ -44,7 +45,7 @@ func newView(s *spotfleet.Snapshot) *view {
 		if t.Status == spotfleet.TaskStopped {
 			return ""
 		}
-		return t.Instance
+		return host(t)
 	})
 	for i := range s.Tasks {
 		if t := &s.Tasks[i]; t.Healthy {
@@ -52,8 +53,11 @@ func newView(s *spotfleet.Snapshot) *view {
 		}
 	}
 	v.targetsOn = byInstance(s.Targets, func(t *spotfleet.Target) string {
-		if t.State == spotfleet.TargetUnused {
+		switch {
+		case t.State == spotfleet.TargetUnused:
 			return ""
+		case t.Instance == "":
+			return t.Task // Fargate
 		}
 		return t.Instance
 	})
@@ -71,6 +75,15 @@ func newView(s *spotfleet.Snapshot) *view {
 		v.group[s.Groups[i].Name] = &s.Groups[i]
 	}
 	return v
+}
+
+// host is what a task runs on, as the view indexes it: its instance, or on Fargate the
+// task itself (a Fargate Spot task is interrupted alone, as an instance is).
+func host(t *spotfleet.Task) string {
+	if t.Instance == "" && manifest.IsFargate(t.Provider) {
+		return t.ID
+	}
+	return t.Instance
 }
 
 // byInstance groups items by the instance key gives ("" leaves one out), in one backing
