@@ -15,7 +15,9 @@ func newExampleServiceCmd() *cobra.Command {
 		Short: "Run the example web service (what the examples' tasks run)",
 		Long: `Runs the example service of examples/webservice: / answers with the instance and task
 that served it (?delay=2s holds the request), /healthcheck answers with no-cache headers,
-CORS on every route. It listens on $HOST:$PORT (default 0.0.0.0:5000) and on SIGTERM stops
+CORS on every route. It listens on $HOST:$PORT (default 0.0.0.0:5000) and on SIGTERM fails
+its health check, keeps serving for $SHUTDOWN_DELAY (default 0: on Fargate Spot, where
+SIGTERM comes with the warning, a few seconds until the load balancer stops sending), stops
 accepting, finishes in-flight requests within $STOP_TIMEOUT (default 30s) and exits 0.
 
 On the emulator, a command whose program is "spotfleet" runs this same binary, so the

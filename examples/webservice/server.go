@@ -26,10 +26,15 @@ type Config struct {
 	InstanceID  string        // reported by /; from INSTANCE_ID, else the metadata service
 	TaskID      string        // reported by /; from TASK_ID
 	StopTimeout time.Duration // how long in-flight requests may take after SIGTERM (STOP_TIMEOUT)
+	// ShutdownDelay is how long it keeps accepting after SIGTERM (its health check failing)
+	// before it stops (SHUTDOWN_DELAY, default 0). Where SIGTERM can come while the load
+	// balancer still routes to it (Fargate Spot sends it with the interruption warning),
+	// this covers the moment until its target is deregistered.
+	ShutdownDelay time.Duration
 }
 
-// ConfigFromEnv reads HOST (default 0.0.0.0), PORT (default 5000), INSTANCE_ID, TASK_ID and
-// STOP_TIMEOUT (default 30s, the ECS default).
+// ConfigFromEnv reads HOST (default 0.0.0.0), PORT (default 5000), INSTANCE_ID, TASK_ID,
+// STOP_TIMEOUT (default 30s, the ECS default) and SHUTDOWN_DELAY (default 0).
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	host, port := getenv("HOST"), getenv("PORT")
 	if host == "" {
@@ -48,6 +53,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return Config{}, fmt.Errorf("STOP_TIMEOUT=%q is not a duration such as 30s", s)
 		}
 		c.StopTimeout = d
+	}
+	if s := getenv("SHUTDOWN_DELAY"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return Config{}, fmt.Errorf("SHUTDOWN_DELAY=%q is not a duration such as 2s", s)
+		}
+		c.ShutdownDelay = d
 	}
 	if c.InstanceID == "" {
 		c.InstanceID = instanceIDFromMetadata(getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT"))
@@ -149,9 +161,16 @@ func Run(ctx context.Context, c Config, log *slog.Logger) error {
 	case <-ctx.Done():
 	}
 	shuttingDown.Store(true)
-	log.Info("stopping: finishing in-flight requests", "timeout", c.StopTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), c.StopTimeout)
 	defer cancel()
+	if c.ShutdownDelay > 0 {
+		log.Info("stopping: serving a while longer", "delay", c.ShutdownDelay)
+		select {
+		case <-time.After(c.ShutdownDelay):
+		case <-sctx.Done():
+		}
+	}
+	log.Info("stopping: finishing in-flight requests", "timeout", c.StopTimeout)
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("requests still in flight after %s: %w", c.StopTimeout, err)
 	}

@@ -61,11 +61,16 @@ func TestRootReportsInstanceAndTaskWithCORS(t *testing.T) {
 }
 
 func TestConfigFromEnv(t *testing.T) {
-	env := map[string]string{"HOST": "127.0.0.9", "PORT": "6001", "INSTANCE_ID": "i-1", "STOP_TIMEOUT": "5s"}
+	env := map[string]string{"HOST": "127.0.0.9", "PORT": "6001", "INSTANCE_ID": "i-1", "STOP_TIMEOUT": "5s", "SHUTDOWN_DELAY": "2s"}
 	c, err := ConfigFromEnv(func(k string) string { return env[k] })
-	if err != nil || c.Addr != "127.0.0.9:6001" || c.StopTimeout != 5*time.Second {
+	if err != nil || c.Addr != "127.0.0.9:6001" || c.StopTimeout != 5*time.Second || c.ShutdownDelay != 2*time.Second {
 		t.Fatalf("got %+v, %v", c, err)
 	}
+	env["SHUTDOWN_DELAY"] = "-1s"
+	if _, err := ConfigFromEnv(func(k string) string { return env[k] }); err == nil {
+		t.Fatal("SHUTDOWN_DELAY=-1s: want an error")
+	}
+	env["SHUTDOWN_DELAY"] = ""
 	env["PORT"] = "http"
 	if _, err := ConfigFromEnv(func(k string) string { return env[k] }); err == nil {
 		t.Fatal("PORT=http: want an error")
@@ -138,4 +143,47 @@ func waitUp(t *testing.T, url string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("%s did not come up", url)
+}
+
+// TestShutdownDelayKeepsServing: with SHUTDOWN_DELAY the process still answers new
+// requests after SIGTERM (its health check failing), then stops and exits 0.
+func TestShutdownDelayKeepsServing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a process")
+	}
+	bin := filepath.Join(t.TempDir(), "webservice")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/webservice").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	port := freePort(t)
+	cmd := exec.Command(bin)
+	cmd.Env = []string{"HOST=127.0.0.1", fmt.Sprintf("PORT=%d", port), "INSTANCE_ID=i-test", "STOP_TIMEOUT=10s", "SHUTDOWN_DELAY=1s"}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	waitUp(t, base+"/healthcheck")
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	for path, want := range map[string]int{"/": http.StatusOK, "/healthcheck": http.StatusServiceUnavailable} {
+		resp, err := client.Get(base + path)
+		if err != nil {
+			t.Fatalf("%s after SIGTERM, within the delay: %v", path, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%s after SIGTERM: %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+	start := time.Now()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v, want 0", err)
+	}
+	if d := time.Since(start); d < 500*time.Millisecond {
+		t.Errorf("exited %s after the check; want it to serve out the 1s delay", d)
+	}
 }
