@@ -83,3 +83,40 @@ func TestProviderConformance(t *testing.T) {
 	p := NewProvider(cfg, m)
 	conformance.Run(t, conformance.Fixture{Provider: p, Queue: p})
 }
+
+// TestFargateConformance runs the contract of a fleet on Fargate against the AWS provider on
+// moto, once the test has done what ECS would: moto has no service scheduler, and its
+// RunTask places Fargate tasks only with launchType FARGATE (with a capacity-provider
+// strategy it looks for container instances), so the test starts the service's tasks that
+// way, in the tasks' security group, and registers their addresses in the target group.
+func TestFargateConformance(t *testing.T) {
+	cfg := moto(t, nil)
+	ctx := context.Background()
+	m := example(t, "s3-fargate-spot.yaml")
+	s := NewStack(cfg, m)
+	applyPlan(t, s, plan(t, s))
+	sg, err := s.securityGroupNamed(ctx, s.n.taskSecurityGroup())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := ecs.NewFromConfig(cfg)
+	run, err := e.RunTask(ctx, &ecs.RunTaskInput{Cluster: awssdk.String(s.n.cluster()), TaskDefinition: awssdk.String(s.n.taskFamily("web")),
+		LaunchType: ecstypes.LaunchTypeFargate, Group: awssdk.String("service:web"), Count: awssdk.Int32(2),
+		NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
+			Subnets: s.subnetsFor(s.taskZones()), SecurityGroups: []string{sg}}}})
+	if err != nil || len(run.Tasks) != 2 {
+		t.Fatalf("RunTask: %v", err)
+	}
+	tg, err := s.targetGroupARN(ctx, m.TargetGroupName(m.Services[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range run.Tasks {
+		if _, err := elb.NewFromConfig(cfg).RegisterTargets(ctx, &elb.RegisterTargetsInput{TargetGroupArn: &tg, Targets: []elbtypes.TargetDescription{
+			{Id: awssdk.String(taskIP(task)), Port: awssdk.Int32(int32(m.Services[0].Port))}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := NewProvider(cfg, m)
+	conformance.RunFargate(t, conformance.FargateFixture{Fixture: conformance.Fixture{Provider: p, Queue: p}})
+}

@@ -3,6 +3,7 @@ package aws
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
@@ -30,8 +31,10 @@ func (s *Stack) discover(ctx context.Context) error {
 		return fmt.Errorf("who am I (sts GetCallerIdentity): %w; check the AWS credentials and region", err)
 	}
 	s.env.account = awssdk.ToString(id.Account)
-	if err := s.discoverAMI(ctx); err != nil {
-		return err
+	if len(s.m.Capacity) > 0 { // Fargate needs no image of ours
+		if err := s.discoverAMI(ctx); err != nil {
+			return err
+		}
 	}
 	return s.discoverNetwork(ctx)
 }
@@ -101,6 +104,16 @@ func (s *Stack) subnetsFor(zones []string) []string {
 		}
 	}
 	return out
+}
+
+// taskZones are the zones of the load balancer and the services' tasks: the groups', or
+// for a fleet that runs only on Fargate every zone with a subnet (the manifest's
+// aws.subnets, or the default VPC's).
+func (s *Stack) taskZones() []string {
+	if len(s.m.Capacity) > 0 {
+		return s.allZones()
+	}
+	return slices.Sorted(maps.Keys(s.env.subnets))
 }
 
 // allZones lists every zone a group uses.

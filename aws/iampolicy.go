@@ -48,39 +48,49 @@ func ControllerPolicy(m *manifest.Manifest, region, account string) PolicyDocume
 			"elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetGroupAttributes",
 			"elasticloadbalancing:DescribeTargetHealth",
 		}},
-		// Exact names, and the fleet's tag: a prefix (rt-web-*) would also cover fleet
-		// rt-web-2's groups.
-		{Sid: "Groups", Effect: "Allow", Resource: groupARNs,
-			Action:    []string{"autoscaling:DetachInstances", "autoscaling:SetDesiredCapacity", "autoscaling:UpdateAutoScalingGroup"},
-			Condition: map[string]any{"StringEquals": map[string]string{"autoscaling:ResourceTag/" + FleetTag: m.Name}}},
-		// Updating a group's overrides needs the right to launch from its launch template.
-		{Sid: "LaunchTemplate", Effect: "Allow", Action: []string{"ec2:RunInstances"}, Resource: []string{"*"},
-			Condition: map[string]any{"ArnLike": map[string]string{"ec2:LaunchTemplate": arn("ec2", "launch-template/*")},
-				"StringEquals": map[string]string{"aws:ResourceTag/" + FleetTag: m.Name}}},
-		{Sid: "Terminate", Effect: "Allow", Action: []string{"ec2:TerminateInstances"}, Resource: []string{arn("ec2", "instance/*")},
-			Condition: map[string]any{"StringEquals": map[string]string{"aws:ResourceTag/" + FleetTag: m.Name}}},
-		{Sid: "TargetGroups", Effect: "Allow", Resource: tgARNs,
-			Action:    []string{"elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:ModifyTargetGroupAttributes"},
-			Condition: map[string]any{"StringEquals": map[string]string{"aws:ResourceTag/" + FleetTag: m.Name}}},
-		{Sid: "Queue", Effect: "Allow", Resource: []string{arn("sqs", n.queue())}, Action: []string{
-			"sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"}},
-		{Sid: "SelfCheck", Effect: "Allow", Resource: []string{arn("events", "rule/"+n.rule())},
-			Action: []string{"events:DescribeRule", "events:ListTargetsByRule"}},
 	}
+	// A fleet on Fargate alone has no group, instance or container instance to act on.
+	if len(groupARNs) > 0 {
+		st = append(st,
+			// Exact names, and the fleet's tag: a prefix (rt-web-*) would also cover fleet
+			// rt-web-2's groups.
+			Statement{Sid: "Groups", Effect: "Allow", Resource: groupARNs,
+				Action:    []string{"autoscaling:DetachInstances", "autoscaling:SetDesiredCapacity", "autoscaling:UpdateAutoScalingGroup"},
+				Condition: map[string]any{"StringEquals": map[string]string{"autoscaling:ResourceTag/" + FleetTag: m.Name}}},
+			// Updating a group's overrides needs the right to launch from its launch template.
+			Statement{Sid: "LaunchTemplate", Effect: "Allow", Action: []string{"ec2:RunInstances"}, Resource: []string{"*"},
+				Condition: map[string]any{"ArnLike": map[string]string{"ec2:LaunchTemplate": arn("ec2", "launch-template/*")},
+					"StringEquals": map[string]string{"aws:ResourceTag/" + FleetTag: m.Name}}},
+			Statement{Sid: "Terminate", Effect: "Allow", Action: []string{"ec2:TerminateInstances"}, Resource: []string{arn("ec2", "instance/*")},
+				Condition: map[string]any{"StringEquals": map[string]string{"aws:ResourceTag/" + FleetTag: m.Name}}})
+	}
+	if len(tgARNs) > 0 {
+		st = append(st, Statement{Sid: "TargetGroups", Effect: "Allow", Resource: tgARNs,
+			Action:    []string{"elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:ModifyTargetGroupAttributes"},
+			Condition: map[string]any{"StringEquals": map[string]string{"aws:ResourceTag/" + FleetTag: m.Name}}})
+	}
+	st = append(st,
+		Statement{Sid: "Queue", Effect: "Allow", Resource: []string{arn("sqs", n.queue())}, Action: []string{
+			"sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"}},
+		Statement{Sid: "SelfCheck", Effect: "Allow", Resource: []string{arn("events", "rule/"+n.rule())},
+			Action: []string{"events:DescribeRule", "events:ListTargetsByRule"}})
 	if m.Workload == manifest.WorkloadECS {
 		st = append(st,
 			Statement{Sid: "ObserveECS", Effect: "Allow", Resource: []string{"*"}, Action: []string{
 				"ecs:ListContainerInstances", "ecs:DescribeContainerInstances", "ecs:ListServices",
 				"ecs:DescribeServices", "ecs:ListTasks", "ecs:DescribeTasks"},
 				Condition: map[string]any{"ArnEquals": map[string]string{"ecs:cluster": arn("ecs", "cluster/"+n.cluster())}}},
-			Statement{Sid: "Drain", Effect: "Allow", Resource: []string{arn("ecs", "container-instance/"+n.cluster()+"/*")},
-				Action: []string{"ecs:UpdateContainerInstancesState"}},
 			Statement{Sid: "Services", Effect: "Allow", Resource: []string{arn("ecs", "service/"+n.cluster()+"/*")},
 				Action: []string{"ecs:UpdateService"}},
 			Statement{Sid: "StopTasks", Effect: "Allow", Resource: []string{arn("ecs", "task/"+n.cluster()+"/*")},
-				Action: []string{"ecs:StopTask"}},
-			Statement{Sid: "PassInstanceRole", Effect: "Allow", Resource: []string{fmt.Sprintf("arn:aws:iam::%s:role/%s", account, n.instanceRole())},
-				Action: []string{"iam:PassRole"}})
+				Action: []string{"ecs:StopTask"}})
+		if len(m.Capacity) > 0 {
+			st = append(st,
+				Statement{Sid: "Drain", Effect: "Allow", Resource: []string{arn("ecs", "container-instance/"+n.cluster()+"/*")},
+					Action: []string{"ecs:UpdateContainerInstancesState"}},
+				Statement{Sid: "PassInstanceRole", Effect: "Allow", Resource: []string{fmt.Sprintf("arn:aws:iam::%s:role/%s", account, n.instanceRole())},
+					Action: []string{"iam:PassRole"}})
+		}
 	}
 	return PolicyDocument{Version: "2012-10-17", Statement: st}
 }

@@ -71,6 +71,9 @@ var capacityProviderKind = kind{
 		for _, g := range s.m.Capacity {
 			names = append(names, s.n.capacityProvider(g.Name))
 		}
+		if len(names) == 0 { // none asked for lists every one, FARGATE's too
+			return nil, nil
+		}
 		out, err := s.ecs.DescribeCapacityProviders(ctx, &ecs.DescribeCapacityProvidersInput{CapacityProviders: names, Include: []ecstypes.CapacityProviderField{ecstypes.CapacityProviderFieldTags}})
 		if err != nil {
 			return nil, err
@@ -169,6 +172,7 @@ var clusterKind = kind{
 		for _, g := range s.m.Capacity {
 			cps = append(cps, s.n.capacityProvider(g.Name))
 		}
+		cps = append(cps, s.fargateProviders()...)
 		return []Resource{{Name: s.n.cluster(), Fields: map[string]string{"capacityProviders": join(cps), "defaultStrategy": strategyString(s.n, s.clusterStrategy())}}}
 	},
 	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
@@ -219,6 +223,25 @@ func clusterProviders(ctx context.Context, s *Stack, r Resource) (*ecstypes.Clus
 	return out.Cluster, nil
 }
 
+// fargateProviders are the Fargate capacity providers the services use: every account has
+// them, and a cluster has to be associated with them (PutClusterCapacityProviders).
+func (s *Stack) fargateProviders() []string {
+	var out []string
+	for _, p := range []string{manifest.Fargate, manifest.FargateSpot} {
+		for _, sv := range s.ecsServices() {
+			if slices.ContainsFunc(sv.CapacityProviderStrategy, func(x manifest.CapacityProviderStrategy) bool { return x.CapacityProvider == p }) {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// fargatePlatform is the Fargate platform version of a service's tasks: the latest, 1.4.0
+// for Linux today; Fargate Spot needs 1.3.0 or later.
+const fargatePlatform = "LATEST"
+
 func (s *Stack) taskFields(sv manifest.Service) map[string]string {
 	var env, secrets []string
 	for _, k := range slices.Sorted(maps.Keys(sv.Environment)) {
@@ -228,9 +251,14 @@ func (s *Stack) taskFields(sv manifest.Service) map[string]string {
 		secrets = append(secrets, x.Name+"="+x.ValueFrom)
 	}
 	slices.Sort(secrets)
-	return map[string]string{"image": sv.Image, "cpu": strconv.Itoa(sv.CPU), "memory": strconv.Itoa(sv.Memory),
+	f := map[string]string{"image": sv.Image, "cpu": strconv.Itoa(sv.CPU), "memory": strconv.Itoa(sv.Memory),
 		"port": strconv.Itoa(sv.Port), "command": join(sv.Command), "environment": join(env), "secrets": join(secrets),
-		"taskRole": sv.TaskRoleArn, "logGroup": s.m.LogGroup(sv), "stopTimeout": strconv.Itoa(int(sv.StopTimeout.D().Seconds()))}
+		"taskRole": sv.TaskRoleArn, "logGroup": s.m.LogGroup(sv), "stopTimeout": strconv.Itoa(int(sv.StopTimeout.D().Seconds())),
+		"compatibility": string(ecstypes.CompatibilityEc2)}
+	if sv.OnFargate() {
+		f["compatibility"], f["cpuArchitecture"] = string(ecstypes.CompatibilityFargate), sv.CPUArchitecture
+	}
+	return f
 }
 
 var taskDefinitionKind = kind{
@@ -281,6 +309,12 @@ var taskDefinitionKind = kind{
 			if len(c.PortMappings) > 0 {
 				f["port"] = strconv.Itoa(int(awssdk.ToInt32(c.PortMappings[0].ContainerPort)))
 			}
+			if len(td.RequiresCompatibilities) > 0 {
+				f["compatibility"] = string(td.RequiresCompatibilities[0])
+			}
+			if rp := td.RuntimePlatform; rp != nil && rp.CpuArchitecture != "" {
+				f["cpuArchitecture"] = string(rp.CpuArchitecture)
+			}
 			got[fam] = ecsRead(f, out.Tags)
 		}
 		return got, nil
@@ -326,6 +360,11 @@ func registerTask(ctx context.Context, s *Stack, r Resource) error {
 	if sv.TaskRoleArn != "" {
 		in.TaskRoleArn = &sv.TaskRoleArn
 	}
+	if sv.OnFargate() { // the task's size is Fargate's unit of capacity and of price
+		in.RequiresCompatibilities = []ecstypes.Compatibility{ecstypes.CompatibilityFargate}
+		in.Cpu, in.Memory = awssdk.String(strconv.Itoa(sv.CPU)), awssdk.String(strconv.Itoa(sv.Memory))
+		in.RuntimePlatform = &ecstypes.RuntimePlatform{CpuArchitecture: ecstypes.CPUArchitecture(sv.CPUArchitecture), OperatingSystemFamily: ecstypes.OSFamilyLinux}
+	}
 	_, err := s.ecs.RegisterTaskDefinition(ctx, in)
 	return err
 }
@@ -364,9 +403,13 @@ func (s *Stack) serviceFields(sv manifest.Service) map[string]string {
 		}
 		tg = s.m.TargetGroupName(base)
 	}
-	return map[string]string{"taskDefinition": family, "strategy": strategyString(s.n, sv.CapacityProviderStrategy), "targetGroup": tg,
+	f := map[string]string{"taskDefinition": family, "strategy": strategyString(s.n, sv.CapacityProviderStrategy), "targetGroup": tg,
 		"minimumHealthyPercent": strconv.Itoa(sv.MinimumHealthyPercent), "maximumPercent": strconv.Itoa(sv.MaximumPercent),
 		"healthCheckGracePeriod": strconv.Itoa(int(sv.HealthCheckGracePeriod.D().Seconds()))}
+	if sv.OnFargate() {
+		f["platformVersion"] = fargatePlatform
+	}
+	return f
 }
 
 // The desired count is set when a service is created, not compared afterwards: target
@@ -418,6 +461,9 @@ var serviceKind = kind{
 				if sv.HealthCheckGracePeriodSeconds != nil {
 					f["healthCheckGracePeriod"] = strconv.Itoa(int(*sv.HealthCheckGracePeriodSeconds))
 				}
+				if pv := awssdk.ToString(sv.PlatformVersion); pv != "" {
+					f["platformVersion"] = pv
+				}
 				for _, lb := range sv.LoadBalancers {
 					arn := awssdk.ToString(lb.TargetGroupArn)
 					parts := strings.Split(arn, "/")
@@ -432,7 +478,11 @@ var serviceKind = kind{
 	},
 	create: func(ctx context.Context, s *Stack, r Resource) error {
 		sv := s.serviceConfig(r.Name)
-		sg, err := s.securityGroupID(ctx)
+		sgName := s.n.securityGroup()
+		if sv.OnFargate() {
+			sgName = s.n.taskSecurityGroup()
+		}
+		sg, err := s.securityGroupNamed(ctx, sgName)
 		if err != nil {
 			return err
 		}
@@ -440,8 +490,11 @@ var serviceKind = kind{
 			DesiredCount: awssdk.Int32(int32(sv.DesiredCount)), CapacityProviderStrategy: strategyOf(s.n, sv.CapacityProviderStrategy),
 			DeploymentConfiguration: &ecstypes.DeploymentConfiguration{MinimumHealthyPercent: atoi32(r.Fields["minimumHealthyPercent"]), MaximumPercent: atoi32(r.Fields["maximumPercent"])},
 			NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
-				Subnets: s.subnetsFor(s.allZones()), SecurityGroups: []string{sg}}},
+				Subnets: s.subnetsFor(s.taskZones()), SecurityGroups: []string{sg}}},
 			Tags: s.ecsTags(r), PropagateTags: ecstypes.PropagateTagsService}
+		if pv := r.Fields["platformVersion"]; pv != "" {
+			in.PlatformVersion = &pv
+		}
 		if tg := r.Fields["targetGroup"]; tg != "" {
 			arn, err := s.targetGroupARN(ctx, tg)
 			if err != nil {
@@ -458,6 +511,9 @@ var serviceKind = kind{
 		in := &ecs.UpdateServiceInput{Cluster: awssdk.String(s.n.cluster()), Service: &r.Name, TaskDefinition: awssdk.String(r.Fields["taskDefinition"]),
 			CapacityProviderStrategy: strategyOf(s.n, sv.CapacityProviderStrategy),
 			DeploymentConfiguration:  &ecstypes.DeploymentConfiguration{MinimumHealthyPercent: atoi32(r.Fields["minimumHealthyPercent"]), MaximumPercent: atoi32(r.Fields["maximumPercent"])}}
+		if pv := r.Fields["platformVersion"]; pv != "" {
+			in.PlatformVersion = &pv
+		}
 		if r.Fields["targetGroup"] != "" {
 			in.HealthCheckGracePeriodSeconds = atoi32(r.Fields["healthCheckGracePeriod"])
 		}

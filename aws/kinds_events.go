@@ -18,20 +18,32 @@ import (
 
 // eventPattern matches the events the controller reads: Spot interruption warnings and
 // rebalance recommendations, instance state changes, failed launches of the fleet's groups
-// and, under ECS, tasks stopped by a Spot interruption.
+// and, under ECS, tasks stopped by a Spot interruption and, with Fargate, the cluster's
+// services that could not place a task (Fargate Spot short). A fleet on Fargate alone has
+// no instance and no group, and EventBridge refuses an empty list.
 func (s *Stack) eventPattern() string {
 	var groups []string
 	for _, g := range s.m.Capacity {
 		groups = append(groups, s.n.group(g.Name))
 	}
-	pattern := map[string]any{"$or": []map[string]any{
-		{"source": []string{spotfleet.SourceEC2}, "detail-type": []string{spotfleet.DetailSpotInterruption, spotfleet.DetailRebalance, spotfleet.DetailStateChange}},
-		{"source": []string{spotfleet.SourceAutoScaling}, "detail-type": []string{spotfleet.DetailLaunchFailed}, "detail": map[string]any{"AutoScalingGroupName": groups}},
-	}}
+	var or []map[string]any
+	if len(groups) > 0 {
+		or = append(or,
+			map[string]any{"source": []string{spotfleet.SourceEC2}, "detail-type": []string{spotfleet.DetailSpotInterruption, spotfleet.DetailRebalance, spotfleet.DetailStateChange}},
+			map[string]any{"source": []string{spotfleet.SourceAutoScaling}, "detail-type": []string{spotfleet.DetailLaunchFailed}, "detail": map[string]any{"AutoScalingGroupName": groups}})
+	}
 	if s.m.Workload == manifest.WorkloadECS {
-		or := pattern["$or"].([]map[string]any)
-		pattern["$or"] = append(or, map[string]any{"source": []string{spotfleet.SourceECS}, "detail-type": []string{spotfleet.DetailECSTaskStateChange},
+		or = append(or, map[string]any{"source": []string{spotfleet.SourceECS}, "detail-type": []string{spotfleet.DetailECSTaskStateChange},
 			"detail": map[string]any{"stopCode": []string{spotfleet.StopCodeSpotInterruption}}})
+	}
+	if len(s.fargateProviders()) > 0 {
+		or = append(or, map[string]any{"source": []string{spotfleet.SourceECS}, "detail-type": []string{spotfleet.DetailECSServiceAction},
+			"detail": map[string]any{"eventName": []string{spotfleet.EventPlacementFailure},
+				"clusterArn": []string{fmt.Sprintf("arn:aws:ecs:%s:%s:cluster/%s", s.env.region, s.env.account, s.n.cluster())}}})
+	}
+	pattern := map[string]any{"$or": or}
+	if len(or) == 1 {
+		pattern = or[0]
 	}
 	b, _ := json.Marshal(pattern)
 	return string(b)

@@ -34,15 +34,20 @@ type role struct {
 	policy  string // the inline policy's name
 }
 
+// hasInstances says whether the fleet runs instances: a fleet on Fargate alone has none,
+// and needs no instance role.
+func (s *Stack) hasInstances() bool { return len(s.m.Capacity) > 0 }
+
 func (s *Stack) roles() []role {
 	n := s.n
 	ctl := ControllerPolicy(s.m, s.env.region, s.env.account).JSON()
 	out := []role{{name: n.controllerRole(), trust: []string{"ec2.amazonaws.com", "ecs-tasks.amazonaws.com"}, inline: ctl, policy: controllerInlinePolicy}}
 	if s.m.Workload == manifest.WorkloadECS {
-		out = append(out,
-			role{name: n.instanceRole(), trust: []string{"ec2.amazonaws.com"}, managed: []string{ecsInstancePolicy}},
-			role{name: n.executionRole(), trust: []string{"ecs-tasks.amazonaws.com"}, managed: []string{ecsTaskExecutionPolicy},
-				inline: s.secretsPolicy(), policy: secretsInlinePolicy})
+		if s.hasInstances() {
+			out = append(out, role{name: n.instanceRole(), trust: []string{"ec2.amazonaws.com"}, managed: []string{ecsInstancePolicy}})
+		}
+		out = append(out, role{name: n.executionRole(), trust: []string{"ecs-tasks.amazonaws.com"}, managed: []string{ecsTaskExecutionPolicy},
+			inline: s.secretsPolicy(), policy: secretsInlinePolicy})
 	}
 	return out
 }
@@ -230,7 +235,7 @@ func (s *Stack) syncRole(ctx context.Context, r role, have []string) error {
 var profileKind = kind{
 	name: "instance-profile",
 	want: func(s *Stack) []Resource {
-		if s.m.Workload != manifest.WorkloadECS {
+		if s.m.Workload != manifest.WorkloadECS || !s.hasInstances() {
 			return nil
 		}
 		return []Resource{{Name: s.n.instanceRole(), Fields: map[string]string{"role": s.n.instanceRole()}}}

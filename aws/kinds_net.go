@@ -55,6 +55,9 @@ var securityGroupKind = kind{
 		}
 		got := map[string]map[string]string{}
 		for _, g := range out.SecurityGroups {
+			if awssdk.ToString(g.GroupName) == s.n.taskSecurityGroup() {
+				continue // its own kind
+			}
 			var ports []string
 			self := false
 			for _, p := range g.IpPermissions {
@@ -80,32 +83,92 @@ var securityGroupKind = kind{
 		}
 		return s.authorize(ctx, awssdk.ToString(out.GroupId), r.Fields["ingress"])
 	},
-	update: func(ctx context.Context, s *Stack, r Resource) error {
-		id, err := s.securityGroupID(ctx)
-		if err != nil {
-			return err
-		}
-		out, err := s.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{id}})
-		if err != nil {
-			return err
-		}
-		if perms := out.SecurityGroups[0].IpPermissions; len(perms) > 0 {
-			if _, err := s.ec2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: &id, IpPermissions: perms}); err != nil {
-				return err
-			}
-		}
-		return s.authorize(ctx, id, r.Fields["ingress"])
-	},
-	remove: func(ctx context.Context, s *Stack, name string) error {
-		id, err := s.securityGroupID(ctx)
-		if err != nil {
-			return err
-		}
-		_, err = s.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: &id})
-		return err
-	},
+	update: setIngress,
+	remove: deleteSecurityGroup,
 }
 
+// The Fargate tasks' security group admits only the load balancer (the fleet's group), on
+// each service's port: a task's address is its own, not behind an instance's group.
+var taskSecurityGroupKind = kind{
+	name: "task-security-group",
+	want: func(s *Stack) []Resource {
+		var ports []string
+		fargate := false
+		for _, sv := range s.ecsServices() {
+			if !sv.OnFargate() {
+				continue
+			}
+			fargate = true
+			if p := "lb:" + strconv.Itoa(sv.Port); sv.LoadBalancer != nil && !slices.Contains(ports, p) {
+				ports = append(ports, p)
+			}
+		}
+		if !fargate {
+			return nil
+		}
+		slices.Sort(ports)
+		return []Resource{{Name: s.n.taskSecurityGroup(), Fields: map[string]string{"vpc": s.env.vpc, "ingress": join(ports)}}}
+	},
+	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
+		out, err := s.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: fleetFilter(s.m.Name)})
+		if err != nil {
+			return nil, err
+		}
+		got := map[string]map[string]string{}
+		for _, g := range out.SecurityGroups {
+			if awssdk.ToString(g.GroupName) != s.n.taskSecurityGroup() {
+				continue
+			}
+			var ports []string
+			for _, p := range g.IpPermissions {
+				ports = append(ports, "lb:"+strconv.Itoa(int(awssdk.ToInt32(p.FromPort))))
+			}
+			slices.Sort(ports)
+			got[awssdk.ToString(g.GroupName)] = map[string]string{"vpc": awssdk.ToString(g.VpcId), "ingress": join(ports)}
+		}
+		return got, nil
+	},
+	create: func(ctx context.Context, s *Stack, r Resource) error {
+		out, err := s.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: &r.Name, VpcId: &s.env.vpc,
+			Description: awssdk.String("spotfleet fleet " + s.m.Name + ": Fargate tasks"), TagSpecifications: s.ec2Tags(ec2types.ResourceTypeSecurityGroup)})
+		if err != nil {
+			return err
+		}
+		return s.authorize(ctx, awssdk.ToString(out.GroupId), r.Fields["ingress"])
+	},
+	update: setIngress,
+	remove: deleteSecurityGroup,
+}
+
+// setIngress replaces what a group lets in with what the resource lists.
+func setIngress(ctx context.Context, s *Stack, r Resource) error {
+	id, err := s.securityGroupNamed(ctx, r.Name)
+	if err != nil {
+		return err
+	}
+	out, err := s.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{id}})
+	if err != nil {
+		return err
+	}
+	if perms := out.SecurityGroups[0].IpPermissions; len(perms) > 0 {
+		if _, err := s.ec2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: &id, IpPermissions: perms}); err != nil {
+			return err
+		}
+	}
+	return s.authorize(ctx, id, r.Fields["ingress"])
+}
+
+func deleteSecurityGroup(ctx context.Context, s *Stack, name string) error {
+	id, err := s.securityGroupNamed(ctx, name)
+	if err != nil {
+		return err
+	}
+	_, err = s.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: &id})
+	return err
+}
+
+// authorize lets in what an ingress field lists: a listener port from anywhere, "self"
+// (the group's own members), or "lb:PORT" (the fleet's group, on that port).
 func (s *Stack) authorize(ctx context.Context, id, ingress string) error {
 	var perms []ec2types.IpPermission
 	for _, p := range split(ingress) {
@@ -113,25 +176,42 @@ func (s *Stack) authorize(ctx context.Context, id, ingress string) error {
 			perms = append(perms, ec2types.IpPermission{IpProtocol: awssdk.String("-1"), UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: &id}}})
 			continue
 		}
+		if lbPort, ok := strings.CutPrefix(p, "lb:"); ok {
+			lb, err := s.securityGroupID(ctx)
+			if err != nil {
+				return err
+			}
+			port, _ := strconv.Atoi(lbPort)
+			perms = append(perms, ec2types.IpPermission{IpProtocol: awssdk.String("tcp"), FromPort: awssdk.Int32(int32(port)), ToPort: awssdk.Int32(int32(port)),
+				UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: &lb}}})
+			continue
+		}
 		port, _ := strconv.Atoi(p)
 		perms = append(perms, ec2types.IpPermission{IpProtocol: awssdk.String("tcp"), FromPort: awssdk.Int32(int32(port)), ToPort: awssdk.Int32(int32(port)),
 			IpRanges: []ec2types.IpRange{{CidrIp: awssdk.String("0.0.0.0/0")}}})
+	}
+	if len(perms) == 0 {
+		return nil
 	}
 	_, err := s.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: &id, IpPermissions: perms})
 	return err
 }
 
 func (s *Stack) securityGroupID(ctx context.Context) (string, error) {
+	return s.securityGroupNamed(ctx, s.n.securityGroup())
+}
+
+func (s *Stack) securityGroupNamed(ctx context.Context, name string) (string, error) {
 	out, err := s.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: fleetFilter(s.m.Name)})
 	if err != nil {
 		return "", err
 	}
 	for _, g := range out.SecurityGroups {
-		if awssdk.ToString(g.GroupName) == s.n.securityGroup() {
+		if awssdk.ToString(g.GroupName) == name {
 			return awssdk.ToString(g.GroupId), nil
 		}
 	}
-	return "", fmt.Errorf("security group %s not found", s.n.securityGroup())
+	return "", fmt.Errorf("security group %s not found", name)
 }
 
 func (s *Stack) elbTags() []elbtypes.Tag {
@@ -163,7 +243,7 @@ var loadBalancerKind = kind{
 		if len(s.lbServices()) == 0 {
 			return nil
 		}
-		return []Resource{{Name: s.n.loadBalancer(), Fields: map[string]string{"subnets": join(sortedCopy(s.subnetsFor(s.allZones()))), "scheme": "internet-facing"}}}
+		return []Resource{{Name: s.n.loadBalancer(), Fields: map[string]string{"subnets": join(sortedCopy(s.subnetsFor(s.taskZones()))), "scheme": "internet-facing"}}}
 	},
 	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
 		lb, err := s.loadBalancer(ctx)

@@ -17,22 +17,31 @@ const FleetTag = "spotfleet:fleet"
 // load balancers are per account or region, so every name starts with the fleet's.
 type names struct{ fleet string }
 
-func (n names) group(g string) string            { return n.fleet + "-" + g }
-func (n names) launchTemplate(g string) string   { return n.fleet + "-" + g }
-func (n names) capacityProvider(g string) string { return n.fleet + "-" + g }
-func (n names) cluster() string                  { return n.fleet }
-func (n names) taskFamily(s string) string       { return n.fleet + "-" + s }
-func (n names) loadBalancer() string             { return n.fleet }
-func (n names) queue() string                    { return n.fleet + "-events" }
-func (n names) rule() string                     { return n.fleet + "-spot-events" }
-func (n names) securityGroup() string            { return n.fleet }
-func (n names) instanceRole() string             { return n.fleet + "-instance" }
-func (n names) executionRole() string            { return n.fleet + "-task-execution" }
-func (n names) controllerRole() string           { return n.fleet + "-controller" }
+func (n names) group(g string) string          { return n.fleet + "-" + g }
+func (n names) launchTemplate(g string) string { return n.fleet + "-" + g }
+func (n names) capacityProvider(g string) string {
+	if manifest.IsFargate(g) { // every account's own, by these names
+		return g
+	}
+	return n.fleet + "-" + g
+}
+func (n names) cluster() string            { return n.fleet }
+func (n names) taskFamily(s string) string { return n.fleet + "-" + s }
+func (n names) loadBalancer() string       { return n.fleet }
+func (n names) queue() string              { return n.fleet + "-events" }
+func (n names) rule() string               { return n.fleet + "-spot-events" }
+func (n names) securityGroup() string      { return n.fleet }
+func (n names) taskSecurityGroup() string  { return n.fleet + "-tasks" }
+func (n names) instanceRole() string       { return n.fleet + "-instance" }
+func (n names) executionRole() string      { return n.fleet + "-task-execution" }
+func (n names) controllerRole() string     { return n.fleet + "-controller" }
 
 // groupOf maps an Auto Scaling group or capacity provider name back to the manifest's
-// group; ok is false for one that is not the fleet's.
+// group (FARGATE and FARGATE_SPOT as they are); ok is false for one that is not the fleet's.
 func (n names) groupOf(aws string) (string, bool) {
+	if manifest.IsFargate(aws) {
+		return aws, true
+	}
 	g, ok := strings.CutPrefix(aws, n.fleet+"-")
 	return g, ok && g != ""
 }

@@ -293,9 +293,11 @@ func (p *Provider) join(r *raw, now time.Time) spotfleet.Snapshot {
 		id := awssdk.ToString(in.InstanceId)
 		byIP[awssdk.ToString(in.PrivateIpAddress)] = id
 	}
+	taskByIP := map[string]string{} // an awsvpc task's private IP → the task's ID
 	for _, t := range r.tasks {
 		if ip := taskIP(t); ip != "" {
 			byIP[ip] = ciInstance[awssdk.ToString(t.ContainerInstanceArn)]
+			taskByIP[ip] = taskID(t)
 		}
 	}
 
@@ -309,11 +311,11 @@ func (p *Provider) join(r *raw, now time.Time) spotfleet.Snapshot {
 		for _, h := range r.health[arn] {
 			id, port := awssdk.ToString(h.Target.Id), int(awssdk.ToInt32(h.Target.Port))
 			state := spotfleet.TargetState(h.TargetHealth.State)
-			inst := id
-			if !strings.HasPrefix(id, "i-") {
-				inst = byIP[id]
+			st := spotfleet.Target{TargetGroup: name, ID: id, Port: port, Instance: id, State: state}
+			if !strings.HasPrefix(id, "i-") { // an IP: a task's, on an instance or on Fargate
+				st.Instance, st.Task = byIP[id], taskByIP[id]
 			}
-			snap.Targets = append(snap.Targets, spotfleet.Target{TargetGroup: name, ID: id, Port: port, Instance: inst, State: state})
+			snap.Targets = append(snap.Targets, st)
 			if state == spotfleet.TargetHealthy {
 				healthyTarget[id+":"+strconv.Itoa(port)] = true
 			}
@@ -372,6 +374,7 @@ func (p *Provider) join(r *raw, now time.Time) spotfleet.Snapshot {
 		for _, lb := range s.LoadBalancers {
 			ss.TargetGroup = tgName[awssdk.ToString(lb.TargetGroupArn)]
 		}
+		ss.Refusals = p.refusals(s, snap.Time)
 		tgOfService[name] = ss.TargetGroup
 		snap.Services = append(snap.Services, ss)
 	}
@@ -387,7 +390,7 @@ func (p *Provider) join(r *raw, now time.Time) spotfleet.Snapshot {
 			continue
 		}
 		svc, _ := strings.CutPrefix(awssdk.ToString(t.Group), "service:")
-		st := spotfleet.Task{ID: awssdk.ToString(t.TaskArn), Service: svc, Instance: ciInstance[awssdk.ToString(t.ContainerInstanceArn)],
+		st := spotfleet.Task{ID: taskID(t), Service: svc, Instance: ciInstance[awssdk.ToString(t.ContainerInstanceArn)],
 			Status: spotfleet.TaskStatus(awssdk.ToString(t.LastStatus))}
 		st.Provider, _ = p.n.groupOf(awssdk.ToString(t.CapacityProviderName))
 		if st.Status == spotfleet.TaskRunning {
@@ -470,6 +473,38 @@ func (p *Provider) portOf(service string) int {
 		return s.Port
 	}
 	return 0
+}
+
+// taskID is a task's ID, the end of its ARN: what an interruption event names, and what
+// StopTask takes.
+func taskID(t ecstypes.Task) string {
+	arn := awssdk.ToString(t.TaskArn)
+	return arn[strings.LastIndexByte(arn, '/')+1:]
+}
+
+// refusals are the service's recent events that say Fargate Spot could not place a task
+// for want of capacity ("... was unable to place a task. Reason: Capacity is unavailable
+// at this time ..."): what the controller covers at once. Only a manifest service that
+// runs on FARGATE_SPOT has them (its events do not say which provider refused; its
+// fallback companion runs on FARGATE).
+func (p *Provider) refusals(s ecstypes.Service, now time.Time) []spotfleet.LaunchFailure {
+	name := awssdk.ToString(s.ServiceName)
+	if cfg := p.serviceConfig(name); cfg == nil || coversOf(p.m, name) != "" ||
+		!slices.ContainsFunc(cfg.CapacityProviderStrategy, func(x manifest.CapacityProviderStrategy) bool { return x.CapacityProvider == manifest.FargateSpot }) {
+		return nil
+	}
+	var out []spotfleet.LaunchFailure
+	for _, ev := range s.Events { // newest first
+		at, msg := awssdk.ToTime(ev.CreatedAt), awssdk.ToString(ev.Message)
+		if now.Sub(at) > failuresShown {
+			break
+		}
+		if strings.Contains(msg, "unable to place a task") && spotfleet.CapacityError(msg) {
+			out = append(out, spotfleet.LaunchFailure{ActivityID: awssdk.ToString(ev.Id), Time: at, Message: msg})
+		}
+	}
+	slices.Reverse(out)
+	return out
 }
 
 // taskIP is an awsvpc task's private address.

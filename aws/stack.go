@@ -92,7 +92,7 @@ func NewStack(cfg awssdk.Config, m *manifest.Manifest) *Stack {
 
 // kinds in creation order; deletion runs it backwards.
 func (s *Stack) kinds() []kind {
-	return []kind{roleKind, profileKind, securityGroupKind, launchTemplateKind, queueKind, ruleKind,
+	return []kind{roleKind, profileKind, securityGroupKind, taskSecurityGroupKind, launchTemplateKind, queueKind, ruleKind,
 		loadBalancerKind, targetGroupKind, listenerKind, listenerRuleKind, groupKind, groupScalingKind, capacityProviderKind,
 		clusterKind, logGroupKind, taskDefinitionKind, serviceKind, serviceScalingKind}
 }

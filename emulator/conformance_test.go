@@ -21,3 +21,22 @@ func TestProviderConformance(t *testing.T) {
 			Interrupt: func(id string) { inspect(e, func() { e.interrupt(e.instances[id]) }) }})
 	})
 }
+
+// TestFargateConformance runs the contract of a fleet on Fargate against the emulator.
+func TestFargateConformance(t *testing.T) {
+	y, err := os.ReadFile("../examples/s3-fargate-spot.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	world(t, string(y), func(t *testing.T, e *Emulator, _ *FakeRunner) {
+		time.Sleep(2 * time.Minute) // the tasks serve
+		conformance.RunFargate(t, conformance.FargateFixture{
+			Fixture: conformance.Fixture{Provider: e, Queue: e.Queue(), Settle: func() { time.Sleep(2 * time.Second) }, Flat: true},
+			Refuse: func() {
+				if _, err := e.SetSpotCapacity([]string{"FARGATE_SPOT/*"}, 0); err != nil {
+					t.Fatal(err)
+				}
+				inspect(e, func() { e.interruptTask(e.services[0].tasks[0]) })
+			}})
+	})
+}

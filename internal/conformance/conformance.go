@@ -39,27 +39,7 @@ type Fixture struct {
 // the fleet, in order.
 func Run(t *testing.T, f Fixture) {
 	ctx := context.Background()
-	sub := func(name string, fn func(t *testing.T)) {
-		if f.Flat {
-			t.Logf("case %q", name)
-			fn(t)
-			return
-		}
-		t.Run(name, fn)
-	}
-	settle := func() {
-		if f.Settle != nil {
-			f.Settle()
-		}
-	}
-	snap := func(t *testing.T) spotfleet.Snapshot {
-		t.Helper()
-		s, err := f.Provider.Snapshot(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	sub, snap, settle := f.sub(t), f.snap(t), f.settle
 	group := func(s spotfleet.Snapshot, name string) spotfleet.Group {
 		for _, g := range s.Groups {
 			if g.Name == name {
