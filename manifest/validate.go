@@ -280,7 +280,8 @@ func (c *checker) service(m *Manifest, s *Service, p string, ports map[int][]lis
 		if lb.HealthCheck.Timeout >= lb.HealthCheck.Interval {
 			c.errorf(lp+".healthCheck.timeout", "", "healthCheck timeout %s must be less than its interval %s", lb.HealthCheck.Timeout, lb.HealthCheck.Interval)
 		}
-		if total := lb.DeregistrationDelay.D() + s.StopTimeout.D(); total > SpotNotice {
+		// On Fargate Spot the SIGTERM comes with the warning: the drain and the stop overlap.
+		if total := lb.DeregistrationDelay.D() + s.StopTimeout.D(); total > SpotNotice && !s.OnFargate() {
 			c.warnf(lp+".deregistrationDelay", "the controller will clamp the drain to the time left; lower deregistrationDelay to keep it whole", "deregistrationDelay %s plus stopTimeout %s is %s, longer than the 2-minute Spot notice", lb.DeregistrationDelay, s.StopTimeout, Duration(total))
 		}
 	}
