@@ -20,9 +20,10 @@ type Action struct {
 	What      string  `json:"what"`
 }
 
-// InterruptRequest names what to interrupt: an instance ID, a task ID (its instance), or
-// pool globs (TYPE/ZONE) with Count or Fraction of their Spot instances (one when neither
-// is set). Rebalance sends rebalance recommendations instead of interruption notices.
+// InterruptRequest names what to interrupt: an instance ID, a task ID (its instance, or a
+// Fargate Spot task itself), or pool globs (TYPE/ZONE, FARGATE_SPOT/ZONE) with Count or
+// Fraction of their Spot instances and Fargate Spot tasks (one when neither is set).
+// Rebalance sends rebalance recommendations instead of interruption notices.
 type InterruptRequest struct {
 	Target    string  `json:"target"`
 	Count     int     `json:"count,omitempty"`
@@ -57,13 +58,16 @@ func (e *Emulator) Interrupt(req InterruptRequest) ([]string, error) {
 		verb = "rebalance recommendation for"
 	}
 	var ids []string
-	for _, in := range targets {
-		if req.Rebalance {
-			e.recommendRebalance(in)
-		} else {
-			e.interrupt(in)
+	for _, v := range targets {
+		switch {
+		case v.task != nil:
+			e.interruptTask(v.task)
+		case req.Rebalance:
+			e.recommendRebalance(v.in)
+		default:
+			e.interrupt(v.in)
 		}
-		ids = append(ids, in.id)
+		ids = append(ids, v.id())
 	}
 	if !req.Rebalance {
 		e.acct.burst(len(ids))
@@ -75,7 +79,20 @@ func (e *Emulator) Interrupt(req InterruptRequest) ([]string, error) {
 	return ids, nil
 }
 
-func (e *Emulator) interruptTargets(req InterruptRequest) ([]*instance, string, error) {
+// victim is what an interruption takes: a Spot instance, or a Fargate Spot task.
+type victim struct {
+	in   *instance
+	task *task
+}
+
+func (v victim) id() string {
+	if v.task != nil {
+		return v.task.id
+	}
+	return v.in.id
+}
+
+func (e *Emulator) interruptTargets(req InterruptRequest) ([]victim, string, error) {
 	t := strings.TrimSpace(req.Target)
 	if t == "" {
 		return nil, "", errors.New("name an instance ID, a task ID or pools (TYPE/ZONE, * as a wildcard)")
@@ -88,13 +105,33 @@ func (e *Emulator) interruptTargets(req InterruptRequest) ([]*instance, string, 
 			return nil, "", notFound{fmt.Sprintf("no running instance %s (spotfleet status lists them)", t)}
 		}
 	case strings.Contains(t, "/"):
-		live := e.spotIn(e.market.match(strings.Split(t, ",")))
+		pools := e.market.match(strings.Split(t, ","))
+		var live []victim
+		for _, in := range e.spotIn(pools) {
+			live = append(live, victim{in: in})
+		}
+		if !req.Rebalance { // Fargate Spot sends no rebalance recommendation
+			for _, tk := range e.fargateSpotIn(pools) {
+				live = append(live, victim{task: tk})
+			}
+		}
 		if len(live) == 0 {
-			return nil, "", notFound{fmt.Sprintf("pools %s hold no running Spot instance without a notice (pools are TYPE/ZONE, such as m5.large/* or */us-east-1a)", t)}
+			return nil, "", notFound{fmt.Sprintf("pools %s hold no running Spot instance or Fargate Spot task without a notice (pools are TYPE/ZONE, such as m5.large/*, */us-east-1a or FARGATE_SPOT/*)", t)}
 		}
 		n := max(share(req.Count, req.Fraction, len(live)), 1)
-		return live[:n], fmt.Sprintf("%d of %d Spot instances in %s", n, len(live), t), nil
+		return live[:n], fmt.Sprintf("%d of %d in %s", n, len(live), t), nil
 	default:
+		if tk := e.fargateTask(t); tk != nil {
+			switch {
+			case tk.pool == nil:
+				return nil, "", fmt.Errorf("task %s runs on FARGATE: only Fargate Spot tasks get interruption warnings", t)
+			case req.Rebalance:
+				return nil, "", fmt.Errorf("task %s runs on Fargate Spot, which sends no rebalance recommendation", t)
+			case tk.stopCode != "" || (tk.status != spotfleet.TaskPending && tk.status != spotfleet.TaskRunning):
+				return nil, "", fmt.Errorf("task %s is not running, or already has its warning", t)
+			}
+			return []victim{{task: tk}}, "Fargate Spot task " + t, nil
+		}
 		in = e.instanceOfTask(t)
 		if in == nil {
 			return nil, "", notFound{fmt.Sprintf("%q is not a running instance or task, nor pools (TYPE/ZONE)", t)}
@@ -112,7 +149,19 @@ func (e *Emulator) interruptTargets(req InterruptRequest) ([]*instance, string, 
 	if in.id != t {
 		what = "task " + t + " on " + in.id
 	}
-	return []*instance{in}, what, nil
+	return []victim{{in: in}}, what, nil
+}
+
+// fargateTask is the Fargate task of that ID that is not STOPPED; nil for none.
+func (e *Emulator) fargateTask(id string) *task {
+	for _, s := range e.services {
+		for _, t := range s.tasks {
+			if t.id == id && t.fargate() {
+				return t
+			}
+		}
+	}
+	return nil
 }
 
 // instanceOfTask is the live instance a task runs on; nil for none.

@@ -3,6 +3,7 @@ package emulator
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -212,4 +213,46 @@ func drain(t *testing.T, q *Queue) [][]byte {
 		out = append(out, m.Body)
 	}
 	return out
+}
+
+// TestFargateActionsByHand: spotfleet interrupt takes a Fargate Spot task by its ID or by
+// its pool, and refuses a FARGATE task, a rebalance of a Fargate Spot task, and a task that
+// already has its warning.
+func TestFargateActionsByHand(t *testing.T) {
+	const mixed = `name: fg
+services:
+  - {name: web, command: [x], desiredCount: 3, capacityProviderStrategy: [{capacityProvider: FARGATE_SPOT}]}
+  - {name: api, command: [x], desiredCount: 1, capacityProviderStrategy: [{capacityProvider: FARGATE}]}
+`
+	world(t, mixed, func(t *testing.T, e *Emulator, r *FakeRunner) {
+		time.Sleep(time.Minute)
+		var spot, od *task
+		inspect(e, func() { spot, od = e.services[0].tasks[0], e.services[1].tasks[0] })
+		for _, bad := range []struct {
+			req InterruptRequest
+			msg string
+		}{
+			{InterruptRequest{Target: od.id}, "runs on FARGATE: only Fargate Spot tasks"},
+			{InterruptRequest{Target: spot.id, Rebalance: true}, "sends no rebalance recommendation"},
+			{InterruptRequest{Target: "FARGATE_SPOT/*", Rebalance: true}, "hold no running Spot instance or Fargate Spot task"},
+		} {
+			if _, err := e.Interrupt(bad.req); err == nil || !strings.Contains(err.Error(), bad.msg) {
+				t.Errorf("Interrupt(%+v) = %v, want %q", bad.req, err, bad.msg)
+			}
+		}
+		ids, err := e.Interrupt(InterruptRequest{Target: spot.id})
+		if err != nil || len(ids) != 1 || ids[0] != spot.id {
+			t.Fatalf("Interrupt(%s) = %v, %v", spot.id, ids, err)
+		}
+		if _, err := e.Interrupt(InterruptRequest{Target: spot.id}); err == nil || !strings.Contains(err.Error(), "already has its warning") {
+			t.Errorf("a second warning: %v", err)
+		}
+		ids, err = e.Interrupt(InterruptRequest{Target: "FARGATE_SPOT/*", Count: 5})
+		if err != nil || len(ids) != 2 || slices.Contains(ids, spot.id) {
+			t.Errorf("Interrupt(FARGATE_SPOT/*, 5) = %v, %v; want the 2 others", ids, err)
+		}
+		if rep := e.Report(nil); rep.Interruptions.Notices != 3 || len(rep.Actions) != 2 {
+			t.Errorf("report: %d notices, actions %v; want 3 and 2", rep.Interruptions.Notices, rep.Actions)
+		}
+	})
 }

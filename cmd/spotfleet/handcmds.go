@@ -28,15 +28,17 @@ func newInterruptCmd() *cobra.Command {
 		Long: `Does by hand what a scenario's interrupt step does, on a running "spotfleet up": the
 instance gets the 2-minute Spot interruption notice (its metadata service shows it, the
 event goes to the queue, the controller acts), or with --rebalance a rebalance
-recommendation. TARGET is an instance ID (i-...), a task ID (its instance), or pools as
-TYPE/ZONE globs, comma-separated (m5.large/*, */us-east-1a), of whose running Spot
-instances --count or --fraction are picked at random (one by default). An On-Demand
+recommendation. TARGET is an instance ID (i-...), a task ID (its instance; a Fargate Spot
+task gets the warning and SIGTERM itself, as on AWS), or pools as TYPE/ZONE globs,
+comma-separated (m5.large/*, */us-east-1a, FARGATE_SPOT/*), of whose running Spot instances
+and Fargate Spot tasks --count or --fraction are picked at random (one by default). An On-Demand
 instance, one that already has its notice, or a glob that matches no running Spot instance
 is refused, and nothing happens. The action shows in the live view, on the dashboard and in
 the report. Only the emulator takes it: on AWS use AWS FIS.`,
 		Example: `  spotfleet interrupt i-0a1b2c3d4e5f60718
   spotfleet interrupt 'm5.large/*' --fraction 0.5
-  spotfleet interrupt '*/us-east-1a' --count 2 --rebalance`,
+  spotfleet interrupt '*/us-east-1a' --count 2 --rebalance
+  spotfleet interrupt 'FARGATE_SPOT/*' --fraction 0.5`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req.Target = args[0]
@@ -67,11 +69,13 @@ func newCapacityCmd() *cobra.Command {
 		Short: "Set the free Spot capacity of pools of a running spotfleet up",
 		Long: `Does by hand what a scenario's spotCapacity step does: POOLS (TYPE/ZONE globs,
 comma-separated) get N free Spot instances, 0 for none (new Spot launches there fail with
-InsufficientInstanceCapacity, as AWS's do) or unlimited. Running instances stay. A glob that
+InsufficientInstanceCapacity, as AWS's do) or unlimited; FARGATE_SPOT/ZONE pools count
+tasks (with none, ECS places no Fargate Spot task: "Capacity is unavailable"). Running instances stay. A glob that
 matches none of the fleet's pools is refused, and nothing changes.`,
 		Example: `  spotfleet capacity '*/*' 0            # no Spot anywhere: watch the fallback
   spotfleet capacity 'm5.large/us-east-1a' 2
-  spotfleet capacity '*/*' unlimited    # Spot is back`,
+  spotfleet capacity '*/*' unlimited    # Spot is back
+  spotfleet capacity 'FARGATE_SPOT/*' 0 # no Fargate Spot anywhere`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			n := -1
