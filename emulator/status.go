@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/manifest"
 )
 
 // Status is the state of the emulated account, as `up --api` serves it and `status` prints.
@@ -209,7 +210,11 @@ func (st Status) WriteView(w io.Writer, height int) {
 		instances = append(instances, fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", in.ID, in.Group, in.Pool, in.Lifecycle, in.State, in.Container, notice))
 	}
 	for _, t := range st.Tasks {
-		tasks = append(tasks, fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", short(t.ID), t.Service, t.Status, t.Instance, t.Provider, t.Address))
+		on := t.Instance
+		if on == "" {
+			on = t.Zone // Fargate
+		}
+		tasks = append(tasks, fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", short(t.ID), t.Service, t.Status, on, t.Provider, t.Address))
 	}
 	for _, t := range st.Targets {
 		targets = append(targets, fmt.Sprintf("%s\t%s\t%s\t%d\t%d", t.ID, t.Instance, t.State, t.InFlight, t.Requests))
@@ -221,7 +226,7 @@ func (st Status) WriteView(w io.Writer, height int) {
 		{"GROUP\tDESIRED\tIN SERVICE\tPENDING\tLAST ACTIVITY", groups},
 		{"SERVICE\tDESIRED\tHEALTHY\tNOTE", services},
 		{"INSTANCE\tGROUP\tPOOL\tLIFECYCLE\tSTATE\tECS\tNOTICE", instances},
-		{"TASK\tSERVICE\tSTATUS\tINSTANCE\tPROVIDER\tADDRESS", tasks},
+		{"TASK\tSERVICE\tSTATUS\tINSTANCE OR ZONE\tPROVIDER\tADDRESS", tasks},
 		{"TARGET\tINSTANCE\tSTATE\tIN FLIGHT\tREQUESTS", targets},
 	}
 	recent := st.Recent[max(0, len(st.Recent)-8):]
@@ -315,10 +320,30 @@ func (st Status) Summary() string {
 			}
 		}
 	}
+	capacity := fmt.Sprintf("instances spot=%d on-demand=%d", spot, od)
+	if fs, f := st.fargateTasks(); fs+f > 0 {
+		capacity += fmt.Sprintf(" fargate-spot=%d fargate=%d", fs, f)
+	}
 	r := st.Report
-	return fmt.Sprintf("t=%s instances spot=%d on-demand=%d targets healthy=%d/%d lb requests=%d 5xx=%d load sent=%d failed=%d notices=%d cost=$%.4f/h",
-		fmtElapsed(time.Duration(st.EmulatedSeconds*float64(time.Second))), spot, od, healthy, total,
+	return fmt.Sprintf("t=%s %s targets healthy=%d/%d lb requests=%d 5xx=%d load sent=%d failed=%d notices=%d cost=$%.4f/h",
+		fmtElapsed(time.Duration(st.EmulatedSeconds*float64(time.Second))), capacity, healthy, total,
 		r.LoadBalancer.Requests, r.LoadBalancer.ELB5xx+r.LoadBalancer.Target5xx, r.Requests.Total, r.Requests.Failed, r.Interruptions.Notices, st.CostPerHour)
+}
+
+// fargateTasks counts the Fargate Spot and Fargate tasks that run or start.
+func (st Status) fargateTasks() (spot, onDemand int) {
+	for _, t := range st.Tasks {
+		if t.Status == spotfleet.TaskStopping || t.Status == spotfleet.TaskStopped {
+			continue
+		}
+		switch t.Provider {
+		case manifest.FargateSpot:
+			spot++
+		case manifest.Fargate:
+			onDemand++
+		}
+	}
+	return spot, onDemand
 }
 
 func trim(s string, n int) string {
