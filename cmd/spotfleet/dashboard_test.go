@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,43 +52,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	api, out, status := up.api, up.out, up.status
 	up.waitFor(t, "two Spot instances and two healthy tasks", func(st emulator.Status) bool { return len(spotRunning(st)) >= 2 && healthy(st) >= 2 })
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome), chromedp.NoSandbox, chromedp.WindowSize(1400, 1200))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-	var mu sync.Mutex
-	var consoleErrors []string
-	if err := chromedp.Listen(ctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch ev := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			consoleErrors = append(consoleErrors, fmt.Sprintf("%s (line %d)", ev.ExceptionDetails.Text, ev.ExceptionDetails.LineNumber))
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.ConsoleAPICalledTypeError {
-				var args []string
-				for _, a := range ev.Args {
-					args = append(args, cmp.Or(string(a.Value), a.Description))
-				}
-				consoleErrors = append(consoleErrors, strings.Join(args, " "))
-			}
-		case *log.EventEntryAdded:
-			if ev.Entry.Level == log.EntryLevelError {
-				consoleErrors = append(consoleErrors, ev.Entry.Text+" "+ev.Entry.URL)
-			}
-		}
-	}); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
-	}
-	if _, err := chromedp.Call(ctx, log.Enable, cdp.Empty{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+api+"/"), chromedp.WaitVisible(`#live.ok`)); err != nil {
-		t.Fatalf("opening the dashboard: %v\n%s", err, out.String())
-	}
+	ctx, consoleErrors := openDashboard(t, chrome, api, out)
 
 	// The page's counts are /status's (read again until they agree: the fleet moves).
 	agree := false
@@ -141,10 +106,102 @@ func TestDashboardInABrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s", shot)
-	mu.Lock()
-	defer mu.Unlock()
-	if len(consoleErrors) > 0 {
-		t.Errorf("console errors: %q", consoleErrors)
+	if errs := consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %q", errs)
+	}
+}
+
+// openDashboard opens up's dashboard at api in headless Chromium, and returns the page's
+// context and what its console said of errors so far.
+func openDashboard(t *testing.T, chrome, api string, out fmt.Stringer) (context.Context, func() []string) {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome), chromedp.NoSandbox, chromedp.WindowSize(1400, 1200))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(cancel)
+	var mu sync.Mutex
+	var consoleErrors []string
+	if err := chromedp.Listen(ctx, func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch ev := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			consoleErrors = append(consoleErrors, fmt.Sprintf("%s (line %d)", ev.ExceptionDetails.Text, ev.ExceptionDetails.LineNumber))
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.ConsoleAPICalledTypeError {
+				var args []string
+				for _, a := range ev.Args {
+					args = append(args, cmp.Or(string(a.Value), a.Description))
+				}
+				consoleErrors = append(consoleErrors, strings.Join(args, " "))
+			}
+		case *log.EventEntryAdded:
+			if ev.Entry.Level == log.EntryLevelError {
+				consoleErrors = append(consoleErrors, ev.Entry.Text+" "+ev.Entry.URL)
+			}
+		}
+	}); err != nil {
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	if _, err := chromedp.Call(ctx, log.Enable, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+api+"/"), chromedp.WaitVisible(`#live.ok`)); err != nil {
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("opening the dashboard: %v; console errors %q\n%s", err, consoleErrors, out.String())
+	}
+	return ctx, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(consoleErrors)
+	}
+}
+
+// TestDashboardShowsFargate: the map of a fleet on Fargate Spot shows each task in its
+// FARGATE_SPOT/<zone> pool, and the task's own button gives it the warning, which the map
+// and /status show within 2 s.
+func TestDashboardShowsFargate(t *testing.T) {
+	chrome := browser(t)
+	bin := buildSpotfleet(t)
+	_, lport := freeAddr(t)
+	file := writeExample(t, t.TempDir(), "s3-fargate-spot.yaml", strings.NewReplacer("listenerPort: 8084", "listenerPort: "+strconv.Itoa(lport)))
+	up := startUp(t, bin, file, "fargateStartTime: 5s\n", "--speed", "10")
+	up.waitFor(t, "two healthy tasks", func(st emulator.Status) bool { return healthy(st) >= 2 })
+	ctx, consoleErrors := openDashboard(t, chrome, up.api, up.out)
+	var task emulator.TaskStatus
+	for _, x := range up.status().Tasks {
+		if x.Provider == "FARGATE_SPOT" && x.Status == spotfleet.TaskRunning {
+			task = x
+		}
+	}
+	chip := fmt.Sprintf(`div.pool[data-pool=%q] span.inst[data-id=%q]`, "FARGATE_SPOT/"+task.Zone, task.ID)
+	start := time.Now()
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chip), chromedp.Click(chip+" button.interrupt")); err != nil {
+		t.Fatalf("the task's chip and button %s: %v", chip, err)
+	}
+	for {
+		warned, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf("document.querySelector(%q) !== null", chip+".shutting-down")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stopping := false
+		for _, x := range up.status().Tasks {
+			stopping = stopping || (x.ID == task.ID && x.Status != spotfleet.TaskRunning)
+		}
+		if warned && stopping {
+			break
+		}
+		if time.Since(start) > 2*time.Second {
+			t.Fatalf("task %s after 2 s: warned on the map %v, in /status %v", task.ID, warned, stopping)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if errs := consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %q", errs)
 	}
 }
 

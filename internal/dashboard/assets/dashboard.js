@@ -58,7 +58,7 @@ function renderSummary(st) {
     $("requests").textContent = "-";
     $("count-healthy").textContent = (st.services || []).reduce((n, s) => n + s.healthy, 0);
   }
-  const live = st.instances.filter((i) => i.state !== "terminated");
+  const live = (st.instances || []).filter((i) => i.state !== "terminated");
   $("count-instances").textContent = live.length;
   $("count-lifecycle").textContent = live.filter((i) => i.lifecycle === "spot").length + " / " + live.filter((i) => i.lifecycle !== "spot").length;
   $("count-healthy").textContent = (st.services || []).reduce((n, s) => n + s.healthy, 0);
@@ -69,10 +69,16 @@ function renderSummary(st) {
 }
 
 // The map: a row per instance type, a column per zone; each cell a pool with its instances,
-// each instance with its tasks as dots colored by their target's health.
+// each instance with its tasks as dots colored by their target's health. Fargate tasks have
+// no instance: they sit in FARGATE_SPOT and FARGATE rows, each its own chip.
 function renderMap(st) {
   const byPool = new Map();
-  for (const i of st.instances) {
+  const fargate = (st.tasks || []).filter((t) => !t.instance && t.zone).map((t) => ({
+    id: t.id, pool: t.capacityProvider + "/" + t.zone, task: t,
+    lifecycle: t.capacityProvider === "FARGATE_SPOT" ? "spot" : "on-demand",
+    state: t.status === "RUNNING" ? "running" : t.status === "STOPPING" ? "shutting-down" : "pending",
+  }));
+  for (const i of [...(st.instances || []), ...fargate]) {
     if (!byPool.has(i.pool)) byPool.set(i.pool, []);
     byPool.get(i.pool).push(i);
   }
@@ -100,7 +106,7 @@ function renderMap(st) {
       const pool = type + "/" + zone;
       const insts = byPool.get(pool) || [];
       const head = el("header", {}, el("span", { class: "name" }, pool));
-      if (!readOnly) {
+      if (!readOnly && type !== "FARGATE") {
         head.append(el("button", { title: "no free Spot capacity in this pool", onclick: () => act("/v1/capacity", { pools: [pool], instances: 0 }) }, "no Spot"),
           el("button", { title: "unlimited free Spot capacity", onclick: () => act("/v1/capacity", { pools: [pool], instances: -1 }) }, "restore"));
       }
@@ -110,6 +116,15 @@ function renderMap(st) {
         if (i.terminatesIn) cls.push("noticed");
         if (i.rebalanceRecommended) cls.push("rebalance");
         const chip = el("span", { class: cls.join(" "), "data-id": i.id, title: i.id + " " + i.lifecycle + " " + i.state + (i.terminatesIn ? ", terminates in " + i.terminatesIn : "") }, i.id.slice(-6));
+        if (i.task) { // a Fargate task: its own target
+          const state = health.get(i.task.address) || (i.task.healthy ? "healthy" : "initial");
+          chip.append(el("span", { class: "dot " + state, title: i.task.service + " " + i.task.id + " " + i.task.status + ", target " + state }));
+          if (!readOnly && i.lifecycle === "spot" && i.state === "running") {
+            chip.append(el("button", { class: "interrupt", title: "give task " + i.id + " the Fargate Spot interruption warning (and SIGTERM)", onclick: () => act("/v1/interrupt", { target: i.id }) }, "⚡"));
+          }
+          cell.append(chip);
+          continue;
+        }
         for (const t of tasksOn.get(i.id) || []) {
           const state = health.get(t.address) || (t.healthy ? "healthy" : "initial");
           chip.append(el("span", { class: "dot " + state, title: t.service + " " + t.id + " " + t.status + ", target " + state }));
