@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/internal/spotdata"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
@@ -197,6 +198,28 @@ func (e *Emulator) omniscientRate(elapsed time.Duration) float64 {
 		units := max(g.cfg.DesiredCapacity, g.cfg.MinSize)
 		odUnits := wantOnDemand(units, g.cfg.OnDemandBaseCapacity, g.cfg.OnDemandPercentageAboveBaseCapacity)
 		rate += float64(odUnits)*od + float64(units-odUnits)*min(spot, od)
+	}
+	return rate + e.omniscientFargateRate()
+}
+
+// omniscientFargateRate is the Fargate services' part of omniscientRate: their desired
+// tasks on Fargate Spot while a zone has its capacity and the strategy allows it, else on
+// Fargate.
+func (e *Emulator) omniscientFargateRate() float64 {
+	spotFree := false
+	for _, p := range e.market.pools {
+		spotFree = spotFree || (p.InstanceType == manifest.FargateSpot && p.capacity != 0)
+	}
+	rate := 0.0
+	for _, s := range e.services {
+		if s.covers != nil || !s.cfg.OnFargate() {
+			continue
+		}
+		r := spotdata.FargateOnDemand
+		if spotFree && usesProvider(s.cfg, manifest.FargateSpot) {
+			r = spotdata.FargateSpot
+		}
+		rate += float64(s.desired) * r.Hourly(s.cfg.CPU, s.cfg.Memory)
 	}
 	return rate
 }

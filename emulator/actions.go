@@ -59,13 +59,10 @@ func (e *Emulator) Interrupt(req InterruptRequest) ([]string, error) {
 	}
 	var ids []string
 	for _, v := range targets {
-		switch {
-		case v.task != nil:
-			e.interruptTask(v.task)
-		case req.Rebalance:
+		if req.Rebalance {
 			e.recommendRebalance(v.in)
-		default:
-			e.interrupt(v.in)
+		} else {
+			e.interruptVictim(v)
 		}
 		ids = append(ids, v.id())
 	}
@@ -106,14 +103,9 @@ func (e *Emulator) interruptTargets(req InterruptRequest) ([]victim, string, err
 		}
 	case strings.Contains(t, "/"):
 		pools := e.market.match(strings.Split(t, ","))
-		var live []victim
-		for _, in := range e.spotIn(pools) {
-			live = append(live, victim{in: in})
-		}
-		if !req.Rebalance { // Fargate Spot sends no rebalance recommendation
-			for _, tk := range e.fargateSpotIn(pools) {
-				live = append(live, victim{task: tk})
-			}
+		live := e.victimsOf(pools)
+		if req.Rebalance { // Fargate Spot sends no rebalance recommendation
+			live = slices.DeleteFunc(live, func(v victim) bool { return v.task != nil })
 		}
 		if len(live) == 0 {
 			return nil, "", notFound{fmt.Sprintf("pools %s hold no running Spot instance or Fargate Spot task without a notice (pools are TYPE/ZONE, such as m5.large/*, */us-east-1a or FARGATE_SPOT/*)", t)}

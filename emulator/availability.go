@@ -102,25 +102,25 @@ func (mk *market) lose(e *Emulator, p *pool, d time.Duration, shock bool) {
 	})
 }
 
-// burstOut interrupts most of a pool's Spot instances within the burst window.
+// burstOut interrupts most of a pool's Spot instances (or Fargate Spot tasks) within the
+// burst window.
 func (mk *market) burstOut(e *Emulator, p *pool) {
 	n := 0
-	for _, in := range e.spotInstancesIn(p.Pool) {
+	for _, v := range e.victimsIn(p) {
 		if mk.rng.Float64() >= burstShare {
 			continue
 		}
 		n++
-		e.after(time.Duration(mk.rng.Int64N(int64(burstWindow))), func() { e.interrupt(in) })
+		e.after(time.Duration(mk.rng.Int64N(int64(burstWindow))), func() { e.interruptVictim(v) })
 	}
 	e.acct.burst(n)
 }
 
-// regain gives a pool its capacity back; the groups launch what they could not.
+// regain gives a pool its capacity back; the groups launch, and the services place, what
+// they could not.
 func (mk *market) regain(e *Emulator, p *pool) {
 	p.unavailable, p.capacity = false, Unlimited
-	for _, g := range e.groups {
-		g.reconcile()
-	}
+	e.capacityChanged()
 }
 
 // startTrace maps the traces onto the pools (in turn, from a seeded first one) and replays

@@ -151,19 +151,46 @@ func (e *Emulator) interruptTask(t *task) {
 	t.svc.kick() // a task stopping does not count toward desired: its replacement starts now
 }
 
-// fargateSpotIn lists the running Fargate Spot tasks of some pools that have no warning
-// yet, in a seeded random order.
-func (e *Emulator) fargateSpotIn(pools []*pool) []*task {
+// fargateSpotBand stands for Fargate Spot's interruption band in the market models: AWS
+// publishes no Spot Advisor band, nor any rate, for Fargate Spot. The mildest band (under 5%
+// of tasks a month) is an assumption, not data; with it the stress model also keeps a
+// Fargate Spot pool's capacity ten times longer than a >20% type's (availability.go).
+const fargateSpotBand = 0
+
+// victimsIn lists what an interruption of the pool can take: its Spot instances, or its
+// Fargate Spot tasks, with no notice yet.
+func (e *Emulator) victimsIn(p *pool) []victim {
+	var out []victim
+	for _, in := range e.spotInstancesIn(p.Pool) {
+		out = append(out, victim{in: in})
+	}
+	if p.InstanceType == manifest.FargateSpot {
+		for _, t := range e.fargateSpotIn(p) {
+			out = append(out, victim{task: t})
+		}
+	}
+	return out
+}
+
+// interruptVictim gives an instance its notice, or a Fargate Spot task its warning.
+func (e *Emulator) interruptVictim(v victim) {
+	if v.task != nil {
+		e.interruptTask(v.task)
+		return
+	}
+	e.interrupt(v.in)
+}
+
+// fargateSpotIn lists the running Fargate Spot tasks of a pool that have no warning yet.
+func (e *Emulator) fargateSpotIn(p *pool) []*task {
 	var out []*task
 	for _, s := range e.services {
 		for _, t := range s.tasks {
-			if t.pool != nil && slices.Contains(pools, t.pool) && t.stopCode == "" &&
-				(t.status == spotfleet.TaskPending || t.status == spotfleet.TaskRunning) {
+			if t.pool == p && t.stopCode == "" && (t.status == spotfleet.TaskPending || t.status == spotfleet.TaskRunning) {
 				out = append(out, t)
 			}
 		}
 	}
-	e.rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
 	return out
 }
 

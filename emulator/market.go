@@ -73,8 +73,8 @@ func newMarket(m *manifest.Manifest, opt MarketOptions, rng *rand.Rand) (*market
 	}
 	for _, key := range fleetPools(m) {
 		spec, ok := spotdata.Lookup(key.InstanceType)
-		if key.InstanceType == manifest.FargateSpot {
-			spec, ok = spotdata.InstanceType{Name: manifest.FargateSpot}, true // priced per task (fargate.go)
+		if key.InstanceType == manifest.FargateSpot { // priced per task (fargate.go)
+			spec, ok = spotdata.InstanceType{Name: manifest.FargateSpot, Band: fargateSpotBand}, true
 		}
 		if !ok {
 			return nil, fmt.Errorf("instance type %s has no price data: the emulator cannot run it", key.InstanceType)
@@ -169,7 +169,7 @@ func (mk *market) schedule(e *Emulator) {
 }
 
 func (mk *market) maybeBurst(e *Emulator, p *pool) {
-	live := e.spotInstancesIn(p.Pool)
+	live := e.victimsIn(p)
 	if len(live) == 0 {
 		return
 	}
@@ -187,21 +187,24 @@ func (mk *market) maybeBurst(e *Emulator, p *pool) {
 	n = min(n, len(live))
 	e.acct.burst(n)
 	mk.rng.Shuffle(len(live), func(i, j int) { live[i], live[j] = live[j], live[i] })
-	// Half the time the instances get a rebalance recommendation a few minutes first.
+	// Half the time the instances get a rebalance recommendation a few minutes first
+	// (Fargate Spot sends none).
 	if mk.rng.Float64() < 0.5 {
 		lead := time.Duration(2+mk.rng.IntN(4)) * time.Minute
-		for _, in := range live[:n] {
-			e.recommendRebalance(in)
+		for _, v := range live[:n] {
+			if v.in != nil {
+				e.recommendRebalance(v.in)
+			}
 		}
 		victims := live[:n]
 		e.after(lead, func() {
-			for _, in := range victims {
-				e.interrupt(in)
+			for _, v := range victims {
+				e.interruptVictim(v)
 			}
 		})
 		return
 	}
-	for _, in := range live[:n] {
-		e.interrupt(in)
+	for _, v := range live[:n] {
+		e.interruptVictim(v)
 	}
 }

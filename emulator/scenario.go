@@ -38,8 +38,8 @@ type Step struct {
 // InterruptStep interrupts a share (or a number) of the Spot instances in some pools.
 type InterruptStep struct {
 	Pools    []string `yaml:"pools" required:"true" doc:"Pools as TYPE/ZONE globs, such as m5.large/* or */us-east-1a; FARGATE_SPOT/* for Fargate Spot tasks."`
-	Fraction float64  `yaml:"fraction" min:"0" max:"1" doc:"Share of their Spot instances (and, apart, of their Fargate Spot tasks) to interrupt, rounded up."`
-	Count    int      `yaml:"count" min:"0" doc:"Number of instances (and, apart, of Fargate Spot tasks) to interrupt (instead of fraction)."`
+	Fraction float64  `yaml:"fraction" min:"0" max:"1" doc:"Share of their Spot instances and Fargate Spot tasks to interrupt, rounded up."`
+	Count    int      `yaml:"count" min:"0" doc:"Number of Spot instances and Fargate Spot tasks to interrupt (instead of fraction)."`
 }
 
 // CapacityStep sets free Spot capacity.
@@ -243,22 +243,12 @@ func (e *Emulator) step(st Step) {
 		e.note("market: Spot capacity of %v is now %s", st.SpotCapacity.Pools, what)
 		e.capacityChanged()
 	case st.Interrupt != nil:
-		live := e.spotIn(pools)
+		live := e.victimsOf(pools)
 		n := share(st.Interrupt.Count, st.Interrupt.Fraction, len(live))
-		tasks := e.fargateSpotIn(pools)
-		k := share(st.Interrupt.Count, st.Interrupt.Fraction, len(tasks))
-		if len(live) > 0 || len(tasks) == 0 {
-			e.note("market: interrupting %d of %d Spot instances in %v", n, len(live), st.Interrupt.Pools)
-		}
-		if len(tasks) > 0 {
-			e.note("market: interrupting %d of %d Fargate Spot tasks in %v", k, len(tasks), st.Interrupt.Pools)
-		}
-		e.acct.burst(max(n, k))
-		for _, in := range live[:n] {
-			e.interrupt(in)
-		}
-		for _, t := range tasks[:k] {
-			e.interruptTask(t)
+		e.note("market: interrupting %d of %d Spot instances and Fargate Spot tasks in %v", n, len(live), st.Interrupt.Pools)
+		e.acct.burst(n)
+		for _, v := range live[:n] {
+			e.interruptVictim(v)
 		}
 	case st.Rebalance != nil:
 		live := e.spotIn(pools)
@@ -266,6 +256,17 @@ func (e *Emulator) step(st Step) {
 			e.recommendRebalance(in)
 		}
 	}
+}
+
+// victimsOf lists the interruptible Spot instances and Fargate Spot tasks of some pools in a
+// seeded random order.
+func (e *Emulator) victimsOf(pools []*pool) []victim {
+	var live []victim
+	for _, p := range pools {
+		live = append(live, e.victimsIn(p)...)
+	}
+	e.rng.Shuffle(len(live), func(i, j int) { live[i], live[j] = live[j], live[i] })
+	return live
 }
 
 // spotIn lists the interruptible Spot instances of some pools in a seeded random order.

@@ -198,3 +198,30 @@ func TestHTMLReportHasBothCharts(t *testing.T) {
 		}
 	}
 }
+
+// TestFargateSpotUnderStress: on the stress market Fargate Spot pools lose their capacity
+// and their tasks as instance pools do; ECS alone stays short until capacity returns,
+// spotfleet covers on FARGATE, paying for it.
+func TestFargateSpotUnderStress(t *testing.T) {
+	rep, err := Run(context.Background(), Options{Manifests: []Input{load(t, "../examples/s3-fargate-spot.yaml")},
+		Controllers: []string{Spotfleet, None}, Duration: 30 * 24 * time.Hour, Runs: 3, Seed: 1, Market: emulator.MarketStress})
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := map[string]Result{}
+	for _, x := range rep.Results {
+		by[x.Controller] = x
+	}
+	sf, none := by[Spotfleet], by[None]
+	if none.InterruptionsPer1000InstanceHours.Mean <= 0 || none.AvailabilityPercent.Mean >= 99.9 {
+		t.Errorf("none: %.1f interruptions per 1,000 task-hours, %.3f%% available; want Fargate Spot to run short",
+			none.InterruptionsPer1000InstanceHours.Mean, none.AvailabilityPercent.Mean)
+	}
+	if sf.AvailabilityPercent.Mean <= none.AvailabilityPercent.Mean || sf.OnDemandSharePercent.Mean <= 0 || none.OnDemandSharePercent.Mean != 0 {
+		t.Errorf("spotfleet %.3f%% available with %.1f%% on FARGATE, none %.3f%% with %.1f%%; want spotfleet higher, paying FARGATE for it",
+			sf.AvailabilityPercent.Mean, sf.OnDemandSharePercent.Mean, none.AvailabilityPercent.Mean, none.OnDemandSharePercent.Mean)
+	}
+	if sf.OmniscientUSD.Mean <= 0 || sf.OmniscientUSD.Mean >= sf.AllOnDemandUSD.Mean {
+		t.Errorf("omniscient %.2f against %.2f all on FARGATE; want Fargate Spot's prices counted", sf.OmniscientUSD.Mean, sf.AllOnDemandUSD.Mean)
+	}
+}

@@ -36,6 +36,8 @@ type Result struct {
 	OutageP99Seconds    Stat `json:"outageP99Seconds"`
 	OutageMaxSeconds    Stat `json:"outageMaxSeconds"`
 
+	// InterruptionsPer1000InstanceHours counts Fargate Spot tasks' warnings per 1,000 task-hours
+	// as instances' notices per 1,000 instance-hours (OnDemandSharePercent mixes them alike).
 	InterruptionsPer1000InstanceHours Stat `json:"interruptionsPer1000InstanceHours"`
 	LargestBurst                      Stat `json:"largestBurst"`
 	TasksStoppedWhileRegistered       Stat `json:"tasksStoppedWhileRegistered"`
@@ -97,7 +99,7 @@ func aggregate(name, ctl string, runs []runResult) Result {
 	res.OutageP99Seconds = always(func(r runResult) float64 { return quantile(seconds(r.sim.Outages), 0.99) })
 	res.OutageMaxSeconds = always(func(r runResult) float64 { return quantile(seconds(r.sim.Outages), 1) })
 	res.InterruptionsPer1000InstanceHours = always(func(r runResult) float64 {
-		if h := r.report.Capacity.SpotInstanceSeconds / 3600; h > 0 {
+		if h := (r.report.Capacity.SpotInstanceSeconds + r.report.Capacity.FargateSpotTaskSeconds) / 3600; h > 0 {
 			return float64(r.report.Interruptions.Notices) / h * 1000
 		}
 		return 0
@@ -127,9 +129,10 @@ func aggregate(name, ctl string, runs []runResult) Result {
 	res.ReactionP50Seconds, res.ReactionP95Seconds = fallback(reaction, 0.5), fallback(reaction, 0.95)
 	res.BackToSpotP50Seconds, res.BackToSpotP95Seconds = fallback(back, 0.5), fallback(back, 0.95)
 	res.OnDemandSharePercent = always(func(r runResult) float64 {
-		c := r.report.Capacity
-		if t := c.OnDemandInstanceSeconds + c.SpotInstanceSeconds; t > 0 {
-			return 100 * c.OnDemandInstanceSeconds / t
+		c := r.report.Capacity // instance-seconds, and Fargate task-seconds
+		od := c.OnDemandInstanceSeconds + c.FargateTaskSeconds
+		if t := od + c.SpotInstanceSeconds + c.FargateSpotTaskSeconds; t > 0 {
+			return 100 * od / t
 		}
 		return 0
 	})
