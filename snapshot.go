@@ -83,7 +83,8 @@ type Task struct {
 	Instance string // empty while PROVISIONING, and on Fargate
 	Provider string
 	Status   TaskStatus
-	Healthy  bool // RUNNING and its target (if any) healthy
+	Healthy  bool   // RUNNING and its target (if any) healthy
+	Zone     string // its availability zone, once placed
 }
 
 // TargetGroup is a load balancer target group.

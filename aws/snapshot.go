@@ -390,7 +390,7 @@ func (p *Provider) join(r *raw, now time.Time) spotfleet.Snapshot {
 			continue
 		}
 		svc, _ := strings.CutPrefix(awssdk.ToString(t.Group), "service:")
-		st := spotfleet.Task{ID: taskID(t), Service: svc, Instance: ciInstance[awssdk.ToString(t.ContainerInstanceArn)],
+		st := spotfleet.Task{ID: taskID(t), Service: svc, Zone: awssdk.ToString(t.AvailabilityZone), Instance: ciInstance[awssdk.ToString(t.ContainerInstanceArn)],
 			Status: spotfleet.TaskStatus(awssdk.ToString(t.LastStatus))}
 		st.Provider, _ = p.n.groupOf(awssdk.ToString(t.CapacityProviderName))
 		if st.Status == spotfleet.TaskRunning {

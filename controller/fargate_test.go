@@ -2,6 +2,8 @@ package controller
 
 import (
 	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,9 +27,12 @@ fallback: {from: FARGATE_SPOT, to: FARGATE, returnAfter: 2m}
 
 // TestFargateSpotTaskLeavesTheLoadBalancerAtOnce: the task's warning comes with its SIGTERM,
 // and ECS leaves its target registered until it is STOPPED; the controller deregisters it
-// within the round that reads the event, and the notice reaches every phase a task has.
+// within the round that reads the event, and the notice reaches every phase a task has,
+// each posted to the webhook naming the task.
 func TestFargateSpotTaskLeavesTheLoadBalancerAtOnce(t *testing.T) {
-	withRig(t, fargateFleet, func(t *testing.T, r *rig) {
+	withRig(t, fargateFleet+"interruptions:\n  notify:\n    - webhook: http://hooks.test/spot\n", func(t *testing.T, r *rig) {
+		hooks := &hookTransport{seen: map[string]int{}}
+		r.cfg.HTTPClient = &http.Client{Transport: hooks}
 		r.startController()
 		time.Sleep(time.Second)
 		r.play(emulator.Step{Interrupt: &emulator.InterruptStep{Pools: []string{"FARGATE_SPOT/*"}, Count: 2}})
@@ -60,6 +65,20 @@ func TestFargateSpotTaskLeavesTheLoadBalancerAtOnce(t *testing.T) {
 		for _, ph := range []Phase{PhaseDeregistered, PhaseReplacementReady, PhaseStopped} {
 			if st.Phases[ph].Count != 2 {
 				t.Errorf("phase %s reached %d times; want 2", ph, st.Phases[ph].Count)
+			}
+		}
+		hooks.mu.Lock()
+		defer hooks.mu.Unlock()
+		phases := map[Phase]int{}
+		for _, n := range hooks.got {
+			if n.Task == "" || n.Instance != "" || n.Kind != "interruption" || !strings.HasPrefix(n.Pool, "FARGATE_SPOT/us-east-1") {
+				t.Errorf("notification %+v; want the task, no instance, an interruption in a FARGATE_SPOT pool", n)
+			}
+			phases[n.Phase]++
+		}
+		for _, ph := range []Phase{PhaseReceived, PhaseDeregistered, PhaseReplacementReady, PhaseStopped} {
+			if phases[ph] != 2 {
+				t.Errorf("phase %s posted %d times; want once per task", ph, phases[ph])
 			}
 		}
 	})

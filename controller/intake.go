@@ -116,7 +116,7 @@ func newNotice(s signal, v *view, pol policy, rebalance string, now time.Time) *
 		n := &notice{key: key{s.instance, s.kind}, action: actionInterruption, pool: spotfleet.Pool{InstanceType: manifest.FargateSpot},
 			receivedAt: now, deadline: now.Add(spotfleet.SpotNotice), reached: map[Phase]time.Time{}, stop: v.stopTimeout(s.instance)}
 		for _, t := range v.tasksOn[s.instance] {
-			n.services = append(n.services, t.Service)
+			n.services, n.pool.Zone = append(n.services, t.Service), t.Zone
 		}
 		return n
 	}

@@ -18,7 +18,8 @@ import (
 type Notification struct {
 	ID       string     `json:"id"` // the same when a phase is posted again: receivers deduplicate by it
 	Fleet    string     `json:"fleet"`
-	Instance string     `json:"instance"`
+	Instance string     `json:"instance"`       // empty for a Fargate Spot task
+	Task     string     `json:"task,omitempty"` // a Fargate Spot task's ID
 	Pool     string     `json:"pool"`
 	Kind     string     `json:"kind"`   // interruption or rebalance
 	Action   string     `json:"action"` // interruption, replace, drain or ignore

@@ -85,7 +85,7 @@ func (e *Emulator) Snapshot(ctx context.Context) (spotfleet.Snapshot, error) {
 		snap.Services = append(snap.Services, ss)
 		for _, t := range s.tasks {
 			st := spotfleet.Task{ID: t.id, Service: s.cfg.Name, Provider: t.provider, Status: t.status, Healthy: t.healthy(),
-				Instance: t.hostInstance()}
+				Instance: t.hostInstance(), Zone: t.zoneOf()}
 			snap.Tasks = append(snap.Tasks, st)
 		}
 	}
