@@ -287,12 +287,15 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 		fmt.Fprintf(errOut, "warning: the machine could not keep up with the load: %d of %d requests due were not sent (lower load.rps or --speed)\n",
 			n, n+rep.Requests.Total)
 	}
-	fmt.Fprintf(out, "after %s emulated: %d requests sent, %d failed (p99 %.1f ms); load balancer %d requests, %d elb 5xx, %d target 5xx; %d notices, %d tasks stopped while registered; %.0fs below desired; %.0f On-Demand instance-seconds (%.0f beyond base and cover); cost $%.4f vs $%.4f all On-Demand (%.1f%% saved)\n",
+	capacity := fmt.Sprintf("%.0f On-Demand instance-seconds (%.0f beyond base and cover)", rep.Capacity.OnDemandInstanceSeconds, rep.Capacity.OnDemandExcessInstanceSeconds)
+	if c := rep.Capacity; c.FargateSpotTaskSeconds+c.FargateTaskSeconds > 0 {
+		capacity += fmt.Sprintf("; %.0f Fargate Spot and %.0f Fargate task-seconds", c.FargateSpotTaskSeconds, c.FargateTaskSeconds)
+	}
+	fmt.Fprintf(out, "after %s emulated: %d requests sent, %d failed (p99 %.1f ms); load balancer %d requests, %d elb 5xx, %d target 5xx; %d notices, %d tasks stopped while registered; %.0fs below desired; %s; cost $%.4f vs $%.4f all On-Demand (%.1f%% saved)\n",
 		time.Duration(rep.EmulatedSeconds*float64(time.Second)).Round(time.Second), rep.Requests.Total, rep.Requests.Failed, rep.Requests.P99Ms,
 		rep.LoadBalancer.Requests, rep.LoadBalancer.ELB5xx, rep.LoadBalancer.Target5xx,
 		rep.Interruptions.Notices, rep.Interruptions.TasksStoppedWhileRegistered, rep.Capacity.SecondsBelowDesired,
-		rep.Capacity.OnDemandInstanceSeconds, rep.Capacity.OnDemandExcessInstanceSeconds,
-		rep.Cost.USD, rep.Cost.AllOnDemandUSD, rep.Cost.SavingsPercent)
+		capacity, rep.Cost.USD, rep.Cost.AllOnDemandUSD, rep.Cost.SavingsPercent)
 	if st := rep.ControllerStats; st != nil && m.Fallback != nil {
 		fmt.Fprintln(out, fallbackLine(st.Fallback))
 	}
