@@ -423,3 +423,35 @@ func getJSON(url string, v any) error {
 	defer resp.Body.Close()
 	return json.NewDecoder(resp.Body).Decode(v)
 }
+
+// TestUpFargateSpotInterruption: examples/s3-fargate-spot.yaml as it is (real example
+// service processes, real HTTP) with one of its two Fargate Spot tasks interrupted under
+// load: the controller takes the task's target out within a second of the warning (its
+// SIGTERM came with it), no request fails, and the task is billed as Fargate Spot.
+func TestUpFargateSpotInterruption(t *testing.T) {
+	bin := buildSpotfleet(t)
+	_, lport := freeAddr(t)
+	dir := t.TempDir()
+	file := writeExample(t, dir, "s3-fargate-spot.yaml", strings.NewReplacer("listenerPort: 8084", "listenerPort: "+strconv.Itoa(lport)))
+	sc := filepath.Join(dir, "scenario.yaml")
+	os.WriteFile(sc, []byte("fargateStartTime: 10s\nload: {rps: 40, path: /}\nsteps:\n  - {at: 1m, interrupt: {pools: ['FARGATE_SPOT/*'], fraction: 0.5}}\n"), 0o644)
+	report := filepath.Join(dir, "r.json")
+	out, err := exec.Command(bin, "up", "-f", file, "--scenario", sc, "--speed", "5", "--for", "3m", "--report", report, "--api", "").CombinedOutput()
+	if err != nil {
+		t.Fatalf("up: %v\n%s", err, out)
+	}
+	var r upReport
+	if b, err := os.ReadFile(report); err != nil || json.Unmarshal(b, &r) != nil {
+		t.Fatalf("report: %v\n%s", err, out)
+	}
+	i := r.Interruptions
+	if i.Notices != 1 || r.ControllerStats == nil || r.ControllerStats.Notices != 1 {
+		t.Fatalf("want one Fargate Spot warning handled by the controller: %+v %+v\n%s", i, r.ControllerStats, out)
+	}
+	if r.Requests.Total < 200 || r.Requests.Failed != 0 || i.TasksStoppedWhileRegistered != 0 || i.NoticeToDeregisteredWall.P99 > 1000 {
+		t.Errorf("requests %+v, interruptions %+v: want none failed, the target out within 1 s (wall)\n%s", r.Requests, i, out)
+	}
+	if r.Capacity.FargateSpotTaskSeconds <= 0 || r.Capacity.OnDemandInstanceSeconds+r.Capacity.SpotInstanceSeconds != 0 || !strings.Contains(string(out), "Fargate Spot and") {
+		t.Errorf("capacity %+v: want Fargate Spot task-seconds and no instance, said on the last line\n%s", r.Capacity, out)
+	}
+}
