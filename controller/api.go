@@ -35,6 +35,10 @@ func (c *Controller) Routes(mux *http.ServeMux) {
 // does not hold, 409 when the provider shows no interruption for the instance, 202 when
 // it is taken.
 func (c *Controller) serveReport(w http.ResponseWriter, r *http.Request) {
+	if !c.leading() { // an agent retries, and reaches the leader behind the same address
+		http.Error(w, "this controller follows: another holds the fleet's lease; retry", http.StatusServiceUnavailable)
+		return
+	}
 	var rep AgentReport
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 	dec.DisallowUnknownFields()

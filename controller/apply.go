@@ -155,7 +155,10 @@ func (g *callGroup) wait() { g.wg.Wait() }
 func (c *Controller) call(ctx context.Context, name string, f func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	err := f(ctx)
+	err := c.fence(ctx)
+	if err == nil {
+		err = f(ctx)
+	}
 	if err != nil {
 		c.metrics.calls.WithLabelValues(name, "error").Inc()
 		c.log.Warn("provider call failed; retrying next round", "call", name, "err", err)

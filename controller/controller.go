@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"maps"
 	"math"
+	"math/rand/v2"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -51,6 +53,14 @@ type Config struct {
 	// Sequential makes each round's calls one after the other, in a fixed order, for a
 	// simulation that must give the same result on every run (Step).
 	Sequential bool
+	// Lease, when set, is shared by the fleet's controllers: only its holder receives
+	// events and acts, and each of its calls is fenced (lease.go). Nil: this controller is
+	// the only one.
+	Lease Lease
+	// Holder names this controller in the lease; default the host name and a random part.
+	Holder string
+	// LeaseTTL is how long a holding lasts unrenewed; default LeaseTTL.
+	LeaseTTL time.Duration
 }
 
 // Controller runs the interruption and rebalance pipeline.
@@ -75,6 +85,8 @@ type Controller struct {
 	notices  map[key]*notice
 	extended map[string]time.Time // receipt handle → when its visibility was last extended
 	pending  []input              // read but not yet classified (the snapshot failed)
+
+	lease leadership
 
 	mu    sync.Mutex // guards stats and last, read from other goroutines
 	stats Stats
@@ -115,6 +127,11 @@ func New(cfg Config) (*Controller, error) {
 	cfg.Visibility = cmp.Or(cfg.Visibility, 30*time.Second)
 	cfg.Tick = cmp.Or(cfg.Tick, time.Second)
 	cfg.Receivers = cmp.Or(cfg.Receivers, 2)
+	cfg.LeaseTTL = cmp.Or(cfg.LeaseTTL, LeaseTTL)
+	if cfg.Holder == "" {
+		host, _ := os.Hostname()
+		cfg.Holder = fmt.Sprintf("%s-%08x", cmp.Or(host, "controller"), rand.Uint32())
+	}
 	m := cfg.Manifest
 	c := &Controller{cfg: cfg, m: m, p: cfg.Provider, q: cfg.Queue, clk: cfg.Clock, log: cfg.Log, reg: cfg.Registry,
 		inbox: make(chan input, 1024), mem: newPoolMemory(m.Interruptions.PoolMemory.D()),
@@ -137,6 +154,9 @@ func New(cfg Config) (*Controller, error) {
 		return float64(c.stats.Active)
 	})
 	c.notifier = newNotifier(cfg, func(r string) { c.metrics.notify.WithLabelValues(r).Inc() })
+	if cfg.Lease != nil {
+		c.metrics.leader.Set(0) // until it holds the lease
+	}
 	if pol := newFallbackPolicy(m); pol != nil {
 		c.fb = &fallback{pol: pol, covers: map[string]cover{}, toFloor: -1}
 	}
@@ -165,6 +185,10 @@ func (c *Controller) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wg.Go(func() { c.notifier.run(ctx) })
+	if c.cfg.Lease != nil {
+		c.tryHold(ctx) // before the first round, so that a lone controller acts at once
+		wg.Go(func() { c.lead(ctx) })
+	}
 	if c.q != nil {
 		for range c.cfg.Receivers {
 			wg.Go(func() { c.receive(ctx) })
@@ -190,6 +214,14 @@ func (c *Controller) Run(ctx context.Context) error {
 func (c *Controller) receive(ctx context.Context) {
 	backoff := time.Second
 	for ctx.Err() == nil {
+		if !c.leading() { // a follower leaves the events to the leader
+			select {
+			case <-ctx.Done():
+				return
+			case <-c.clk.After(c.cfg.Tick):
+			}
+			continue
+		}
 		msgs, err := c.q.ReceiveMessages(ctx, 10, time.Second, c.cfg.Visibility)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -259,8 +291,13 @@ func (c *Controller) Report(ctx context.Context, kind spotfleet.EventKind, insta
 	}
 }
 
-// round is one observe-decide-act cycle.
+// round is one observe-decide-act cycle; a follower makes none.
 func (c *Controller) round(ctx context.Context, batch []input) {
+	if !c.leading() {
+		// What it read before it lost the lease goes back to the queue when its visibility
+		// ends, for the leader; agents' reports to a follower are refused (serveReport).
+		return
+	}
 	began := c.clk.Now()
 	defer func() {
 		d := c.clk.Now().Sub(began)

@@ -22,6 +22,8 @@ type metrics struct {
 	backToSpot       prometheus.Histogram
 	fallbackCycles   prometheus.Counter
 	round            prometheus.Histogram
+	leader           prometheus.Gauge
+	fenced           prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, active func() float64) *metrics {
@@ -89,7 +91,16 @@ func newMetrics(reg prometheus.Registerer, active func() float64) *metrics {
 		Help:    "Time one observe-decide-act round takes (the snapshot and the calls).",
 		Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 	})
+	m.leader = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "spotfleet_leader",
+		Help: "1 while this controller holds the fleet's lease and acts, 0 while it follows (with no lease it is always 1).",
+	})
+	m.leader.Set(1)
+	m.fenced = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "spotfleet_fenced_calls_total",
+		Help: "Calls not made because the lease could not be confirmed (lost, lapsed or unreachable).",
+	})
 	reg.MustRegister(m.phase, m.delivery, m.events, m.missed, m.calls, m.notify, m.warnings, m.active,
-		m.launchFailures, m.cover, m.fallbackReaction, m.backToSpot, m.fallbackCycles, m.round)
+		m.launchFailures, m.cover, m.fallbackReaction, m.backToSpot, m.fallbackCycles, m.round, m.leader, m.fenced)
 	return m
 }

@@ -1,0 +1,166 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/spotfleet/spotfleet/clock"
+)
+
+// Lease is the right to act on a fleet: of the controllers that run for it, only the one
+// holding the lease receives events and calls the provider; the others wait to take over.
+// A holding carries a fencing token that grows with every change of holder, and every
+// mutating call is made only after Fence confirms it, so a controller paused past its lease
+// (a stopped process, a long GC, a partitioned host) cannot act once another took over.
+type Lease interface {
+	// Hold takes the lease for holder when it is free or lapsed, or renews it when holder
+	// has it, until ttl from now; it returns the holding's token, or ErrLeaseHeld.
+	Hold(ctx context.Context, holder string, ttl time.Duration) (token int64, err error)
+	// Fence returns nil when holder still holds the lease under token and it has not
+	// lapsed; else ErrLeaseLost (or the error reading it).
+	Fence(ctx context.Context, holder string, token int64) error
+}
+
+var (
+	// ErrLeaseHeld is Hold's answer when another controller holds the lease.
+	ErrLeaseHeld = errors.New("the lease is held by another controller")
+	// ErrLeaseLost is Fence's answer when the holding is over.
+	ErrLeaseLost = errors.New("the lease was lost: another controller may act")
+)
+
+// MemLease is a Lease in memory, for controllers in one process (the emulator, tests).
+type MemLease struct {
+	Clock clock.Clock // default: the real clock
+
+	mu      sync.Mutex
+	holder  string
+	token   int64
+	expires time.Time
+}
+
+var _ Lease = (*MemLease)(nil)
+
+func (l *MemLease) now() time.Time {
+	if l.Clock == nil {
+		return time.Now()
+	}
+	return l.Clock.Now()
+}
+
+// Hold implements Lease.
+func (l *MemLease) Hold(_ context.Context, holder string, ttl time.Duration) (int64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	switch {
+	case l.holder == holder && now.Before(l.expires):
+	case l.holder == "" || !now.Before(l.expires):
+		l.holder = holder
+		l.token++
+	default:
+		return 0, ErrLeaseHeld
+	}
+	l.expires = now.Add(ttl)
+	return l.token, nil
+}
+
+// Fence implements Lease.
+func (l *MemLease) Fence(_ context.Context, holder string, token int64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.holder != holder || l.token != token || !l.now().Before(l.expires) {
+		return ErrLeaseLost
+	}
+	return nil
+}
+
+// leadership is a controller's holding of the lease, as its goroutines read it.
+type leadership struct {
+	mu      sync.Mutex
+	token   int64     // 0: not holding
+	expires time.Time // by the local clock: past it, the holding is not trusted without Fence
+}
+
+// LeaseTTL is how long a holding lasts unrenewed: a follower takes over within it (and a
+// tick) after the leader dies. The leader renews it every third of it.
+const LeaseTTL = 10 * time.Second
+
+// lead keeps trying to hold the lease, and renews it while it holds it, until ctx ends.
+func (c *Controller) lead(ctx context.Context) {
+	for {
+		c.tryHold(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.clk.After(c.cfg.LeaseTTL / 3):
+		}
+	}
+}
+
+func (c *Controller) tryHold(ctx context.Context) {
+	began := c.clk.Now()
+	token, err := c.cfg.Lease.Hold(ctx, c.cfg.Holder, c.cfg.LeaseTTL)
+	c.lease.mu.Lock()
+	was := c.lease.token
+	switch {
+	case err == nil:
+		c.lease.token, c.lease.expires = token, began.Add(c.cfg.LeaseTTL)
+	case errors.Is(err, ErrLeaseHeld):
+		c.lease.token = 0
+	default: // unknown: the holding lasts until it would lapse, and Fence decides
+	}
+	now := c.lease.token
+	c.lease.mu.Unlock()
+	switch {
+	case err != nil && !errors.Is(err, ErrLeaseHeld) && ctx.Err() == nil:
+		c.log.Warn("cannot reach the lease; retrying", "err", err)
+	case now != 0 && was != now:
+		c.log.Info("holding the lease: acting", "holder", c.cfg.Holder, "token", now)
+		c.metrics.leader.Set(1)
+	case now == 0 && was != 0:
+		c.log.Warn("lost the lease: another controller acts", "holder", c.cfg.Holder)
+		c.metrics.leader.Set(0)
+	}
+}
+
+// leading says whether the controller may act: always without a lease, else while it holds
+// one that has not lapsed by its own clock.
+func (c *Controller) leading() bool {
+	if c.cfg.Lease == nil {
+		return true
+	}
+	c.lease.mu.Lock()
+	defer c.lease.mu.Unlock()
+	return c.lease.token != 0 && c.clk.Now().Before(c.lease.expires)
+}
+
+// fence confirms with the lease, just before a mutating call, that this controller still
+// holds it under its token; a holding that is over stops the controller from acting.
+func (c *Controller) fence(ctx context.Context) error {
+	if c.cfg.Lease == nil {
+		return nil
+	}
+	c.lease.mu.Lock()
+	token, expires := c.lease.token, c.lease.expires
+	c.lease.mu.Unlock()
+	err := ErrLeaseLost
+	if token != 0 && c.clk.Now().Before(expires) {
+		err = c.cfg.Lease.Fence(ctx, c.cfg.Holder, token)
+	}
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, ErrLeaseLost) {
+		c.lease.mu.Lock()
+		if c.lease.token == token {
+			c.lease.token = 0
+		}
+		c.lease.mu.Unlock()
+		c.metrics.leader.Set(0)
+	}
+	c.metrics.fenced.Inc()
+	return fmt.Errorf("fenced: %w", err)
+}
