@@ -73,7 +73,10 @@ func ControllerPolicy(m *manifest.Manifest, region, account string) PolicyDocume
 		Statement{Sid: "Queue", Effect: "Allow", Resource: []string{arn("sqs", n.queue())}, Action: []string{
 			"sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"}},
 		Statement{Sid: "SelfCheck", Effect: "Allow", Resource: []string{arn("events", "rule/"+n.rule())},
-			Action: []string{"events:DescribeRule", "events:ListTargetsByRule"}})
+			Action: []string{"events:DescribeRule", "events:ListTargetsByRule"}},
+		// The controllers' lease: one item, taken and renewed by conditional writes.
+		Statement{Sid: "Lease", Effect: "Allow", Resource: []string{arn("dynamodb", "table/"+n.leaseTable())},
+			Action: []string{"dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:UpdateItem"}})
 	if m.Workload == manifest.WorkloadECS {
 		st = append(st,
 			Statement{Sid: "ObserveECS", Effect: "Allow", Resource: []string{"*"}, Action: []string{

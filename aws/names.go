@@ -32,6 +32,7 @@ func (n names) queue() string              { return n.fleet + "-events" }
 func (n names) rule() string               { return n.fleet + "-spot-events" }
 func (n names) securityGroup() string      { return n.fleet }
 func (n names) taskSecurityGroup() string  { return n.fleet + "-tasks" }
+func (n names) leaseTable() string         { return n.fleet + "-lease" }
 func (n names) instanceRole() string       { return n.fleet + "-instance" }
 func (n names) executionRole() string      { return n.fleet + "-task-execution" }
 func (n names) controllerRole() string     { return n.fleet + "-controller" }

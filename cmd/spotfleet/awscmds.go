@@ -443,7 +443,13 @@ reports (POST /v1/notices) and a read-only dashboard (/, for loopback Host names
 it through an SSH or SSM port forward) are served on --api, loopback by default (agents on
 the instances need an address they can reach, such as --api 0.0.0.0:7077). Logs go to stderr
 as JSON. Stop it with Ctrl-C or SIGTERM; a restarted controller picks up where this one
-left (docs/controller.md). It needs the policy of spotfleet iam-policy.`,
+left (docs/controller.md). It needs the policy of spotfleet iam-policy.
+
+Run two or more for one fleet, on different hosts: they share a lease in the DynamoDB table
+<name>-lease that apply creates. The holder acts; the others answer /healthz, refuse agent
+reports (503, the agent retries) and take over within 10 s of the holder's end. Each call
+the holder makes is fenced by the lease's token, so one that was paused past its lease
+makes none. Without the table it stops and says to run apply: it never acts unfenced.`,
 		Example: `  spotfleet controller -f spotfleet.yaml
   curl -s 127.0.0.1:7077/metrics | grep spotfleet_fallback`,
 		Args: cobra.NoArgs,
@@ -466,9 +472,13 @@ left (docs/controller.md). It needs the policy of spotfleet iam-policy.`,
 			if err != nil {
 				return err
 			}
+			lease := aws.NewLease(cfg, m, nil)
+			if err := lease.Check(ctx); err != nil {
+				return err
+			}
 			p := aws.NewProvider(cfg, m)
 			c, err := controller.New(controller.Config{Manifest: m, Provider: p, Queue: p, Log: log,
-				Account: account, Identity: identity,
+				Account: account, Identity: identity, Lease: lease,
 				// A snapshot is a dozen describe calls: every 5 s without events, at once on one.
 				Tick: 5 * time.Second})
 			if err != nil {

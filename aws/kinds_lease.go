@@ -1,0 +1,66 @@
+package aws
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// The controllers' lease table: one item per fleet (Lease), on demand billing (a few
+// reads and writes a second at most).
+var leaseTableKind = kind{
+	name: "lease-table",
+	want: func(s *Stack) []Resource {
+		return []Resource{{Name: s.n.leaseTable(), Fields: map[string]string{"key": "fleet", "billing": string(ddbtypes.BillingModePayPerRequest)}}}
+	},
+	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
+		name := s.n.leaseTable()
+		out, err := s.ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &name})
+		var nf *ddbtypes.ResourceNotFoundException
+		if errors.As(err, &nf) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		t := out.Table
+		tags, err := s.ddb.ListTagsOfResource(ctx, &dynamodb.ListTagsOfResourceInput{ResourceArn: t.TableArn})
+		if err != nil {
+			return nil, err
+		}
+		tagged := false
+		for _, tag := range tags.Tags {
+			tagged = tagged || (awssdk.ToString(tag.Key) == FleetTag && awssdk.ToString(tag.Value) == s.m.Name)
+		}
+		if !tagged || t.TableStatus == ddbtypes.TableStatusDeleting {
+			return nil, nil
+		}
+		f := map[string]string{"billing": string(ddbtypes.BillingModeProvisioned)}
+		if len(t.KeySchema) > 0 {
+			f["key"] = awssdk.ToString(t.KeySchema[0].AttributeName)
+		}
+		if b := t.BillingModeSummary; b != nil {
+			f["billing"] = string(b.BillingMode)
+		}
+		return map[string]map[string]string{name: f}, nil
+	},
+	create: func(ctx context.Context, s *Stack, r Resource) error {
+		_, err := s.ddb.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: &r.Name, BillingMode: ddbtypes.BillingModePayPerRequest,
+			AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: awssdk.String("fleet"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+			KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: awssdk.String("fleet"), KeyType: ddbtypes.KeyTypeHash}},
+			Tags:                 []ddbtypes.Tag{{Key: awssdk.String(FleetTag), Value: awssdk.String(s.m.Name)}}})
+		if err != nil {
+			return err
+		}
+		// The controller needs the table ACTIVE: a few seconds on AWS.
+		return dynamodb.NewTableExistsWaiter(s.ddb).Wait(ctx, &dynamodb.DescribeTableInput{TableName: &r.Name}, 2*time.Minute)
+	},
+	remove: func(ctx context.Context, s *Stack, name string) error {
+		_, err := s.ddb.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: &name})
+		return err
+	},
+}
