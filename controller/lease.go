@@ -164,3 +164,7 @@ func (c *Controller) fence(ctx context.Context) error {
 	c.metrics.fenced.Inc()
 	return fmt.Errorf("fenced: %w", err)
 }
+
+// Leading says whether this controller holds the fleet's lease and acts (always, with no
+// lease).
+func (c *Controller) Leading() bool { return c.leading() }
