@@ -66,7 +66,7 @@ func (o Observed) Status() emulator.Status {
 	}
 	healthy := map[string]int{}
 	for _, t := range snap.Tasks {
-		st.Tasks = append(st.Tasks, emulator.TaskStatus{ID: t.ID, Service: t.Service, Status: t.Status, Instance: t.Instance, Provider: t.Provider, Healthy: t.Healthy})
+		st.Tasks = append(st.Tasks, emulator.TaskStatus{ID: t.ID, Service: t.Service, Status: t.Status, Instance: t.Instance, Provider: t.Provider, Healthy: t.Healthy, Zone: t.Zone})
 		if t.Healthy {
 			healthy[t.Service]++
 		}
