@@ -152,11 +152,13 @@ func New(cfg Config) (*Controller, error) {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		return float64(c.stats.Active)
+	}, func() float64 {
+		if c.leading() {
+			return 1
+		}
+		return 0
 	})
 	c.notifier = newNotifier(cfg, func(r string) { c.metrics.notify.WithLabelValues(r).Inc() })
-	if cfg.Lease != nil {
-		c.metrics.leader.Set(0) // until it holds the lease
-	}
 	if pol := newFallbackPolicy(m); pol != nil {
 		c.fb = &fallback{pol: pol, covers: map[string]cover{}, toFloor: -1}
 	}

@@ -119,10 +119,8 @@ func (c *Controller) tryHold(ctx context.Context) {
 		c.log.Warn("cannot reach the lease; retrying", "err", err)
 	case now != 0 && was != now:
 		c.log.Info("holding the lease: acting", "holder", c.cfg.Holder, "token", now)
-		c.metrics.leader.Set(1)
 	case now == 0 && was != 0:
 		c.log.Warn("lost the lease: another controller acts", "holder", c.cfg.Holder)
-		c.metrics.leader.Set(0)
 	}
 }
 
@@ -159,7 +157,6 @@ func (c *Controller) fence(ctx context.Context) error {
 			c.lease.token = 0
 		}
 		c.lease.mu.Unlock()
-		c.metrics.leader.Set(0)
 	}
 	c.metrics.fenced.Inc()
 	return fmt.Errorf("fenced: %w", err)

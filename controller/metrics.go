@@ -22,11 +22,11 @@ type metrics struct {
 	backToSpot       prometheus.Histogram
 	fallbackCycles   prometheus.Counter
 	round            prometheus.Histogram
-	leader           prometheus.Gauge
+	leader           prometheus.GaugeFunc
 	fenced           prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer, active func() float64) *metrics {
+func newMetrics(reg prometheus.Registerer, active, leading func() float64) *metrics {
 	m := &metrics{
 		phase: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "spotfleet_notice_phase_seconds",
@@ -91,11 +91,10 @@ func newMetrics(reg prometheus.Registerer, active func() float64) *metrics {
 		Help:    "Time one observe-decide-act round takes (the snapshot and the calls).",
 		Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 	})
-	m.leader = prometheus.NewGauge(prometheus.GaugeOpts{
+	m.leader = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "spotfleet_leader",
 		Help: "1 while this controller holds the fleet's lease and acts, 0 while it follows (with no lease it is always 1).",
-	})
-	m.leader.Set(1)
+	}, leading)
 	m.fenced = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "spotfleet_fenced_calls_total",
 		Help: "Calls not made because the lease could not be confirmed (lost, lapsed or unreachable).",
