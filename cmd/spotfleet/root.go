@@ -18,6 +18,6 @@ short and returns when it recovers.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newInitCmd(), newValidateCmd(), newSchemaCmd(), newVersionCmd(), newExampleServiceCmd(), newUpCmd(), newStatusCmd(), newInterruptCmd(), newCapacityCmd(), newLogsCmd(), newAgentCmd(), newReaperCmd(),
-		newPlanCmd(), newApplyCmd(), newOutputsCmd(), newDeleteCmd(), newControllerCmd(), newIAMPolicyCmd(), newSimulateCmd())
+		newPlanCmd(), newApplyCmd(), newOutputsCmd(), newDeleteCmd(), newControllerCmd(), newIAMPolicyCmd(), newImageCmd(), newSimulateCmd())
 	return root
 }

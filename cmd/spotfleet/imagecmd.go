@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/spf13/cobra"
+
+	"github.com/spotfleet/spotfleet/aws"
+	"github.com/spotfleet/spotfleet/image"
+)
+
+func newImageCmd() *cobra.Command {
+	var to, source, profile string
+	var platforms []string
+	cmd := &cobra.Command{
+		Use:   "image --to REF [--source DIR] [--platform OS/ARCH ...]",
+		Short: "Build the controller's container image without Docker, and push it",
+		Long: `Builds the spotfleet controller's container image and pushes it to REF: for each platform a
+static build of ./cmd/spotfleet from the source directory (go build, CGO off), the build
+host's CA certificates, a non-root user (65532) and ENTRYPOINT ["spotfleet", "controller"],
+with OCI labels giving the version; no Docker, no base image to download (go-containerregistry
+assembles the layers). The same source gives the same digest.
+
+--source defaults to the spotfleet module around the working directory; without one, the
+running binary goes in as it is, when it is a static linux build, for its own platform
+alone. REF is any registry: ECR (ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME:TAG, logged in with
+the AWS credentials through GetAuthorizationToken; the repository must exist), another one
+with the credentials of ~/.docker/config.json, or plain HTTP on a loopback address only (a
+local test registry). A Dockerfile beside the source does the same with Docker.`,
+		Example: `  spotfleet image --to 123456789012.dkr.ecr.us-east-1.amazonaws.com/web-controller:v1.2.3
+  spotfleet image --to 127.0.0.1:5000/web-controller:dev --platform linux/amd64`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if to == "" {
+				return fmt.Errorf("--to is required: the image reference to push to, such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/web-controller:v1")
+			}
+			ctx := cmd.Context()
+			o := image.Options{Version: versionString(), Source: source,
+				Log: func(format string, args ...any) { fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", args...) }}
+			if o.Source == "" {
+				o.Source = moduleRoot()
+			}
+			for _, p := range platforms {
+				goos, arch, ok := strings.Cut(p, "/")
+				if !ok || goos != "linux" || (arch != "amd64" && arch != "arm64") {
+					return fmt.Errorf("--platform %q: use linux/amd64 or linux/arm64", p)
+				}
+				o.Platforms = append(o.Platforms, v1.Platform{OS: goos, Architecture: arch})
+			}
+			auth, err := registryAuth(ctx, to, profile)
+			if err != nil {
+				return err
+			}
+			idx, err := image.Build(ctx, o)
+			if err != nil {
+				return err
+			}
+			ref, err := image.Push(ctx, idx, to, auth)
+			if err != nil {
+				return err
+			}
+			d, err := idx.Digest()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "pushed %s@%s\n", ref.Context().Name(), d)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&to, "to", "", "the image reference to push to (REGISTRY/REPOSITORY:TAG)")
+	cmd.Flags().StringVar(&source, "source", "", "the spotfleet source directory to build from (default: the module around the working directory)")
+	cmd.Flags().StringArrayVar(&platforms, "platform", nil, "a platform to build, linux/amd64 or linux/arm64; repeatable (default: both)")
+	cmd.Flags().StringVar(&profile, "profile", "", "AWS profile for ECR (default: AWS_PROFILE)")
+	return cmd
+}
+
+// registryAuth is how to log in to the registry of ref: ECR through the AWS credentials, a
+// loopback registry with none, else the Docker config's.
+func registryAuth(ctx context.Context, ref, profile string) (authn.Authenticator, error) {
+	region, ok := aws.ECRRegion(ref)
+	if !ok {
+		return nil, nil
+	}
+	cfg, err := aws.LoadConfig(ctx, region, aws.Options{Region: region, Profile: profile})
+	if err != nil {
+		return nil, err
+	}
+	user, password, err := aws.ECRLogin(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &authn.Basic{Username: user, Password: password}, nil
+}
+
+// moduleRoot is the directory of the spotfleet module around the working directory, or ""
+// when there is none.
+func moduleRoot() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && bytes.HasPrefix(b, []byte("module github.com/spotfleet/spotfleet\n")) {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}
