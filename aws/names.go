@@ -33,9 +33,12 @@ func (n names) rule() string               { return n.fleet + "-spot-events" }
 func (n names) securityGroup() string      { return n.fleet }
 func (n names) taskSecurityGroup() string  { return n.fleet + "-tasks" }
 func (n names) leaseTable() string         { return n.fleet + "-lease" }
-func (n names) instanceRole() string       { return n.fleet + "-instance" }
-func (n names) executionRole() string      { return n.fleet + "-task-execution" }
-func (n names) controllerRole() string     { return n.fleet + "-controller" }
+func (n names) controllerRepository() string {
+	return n.fleet + "-controller"
+}
+func (n names) instanceRole() string   { return n.fleet + "-instance" }
+func (n names) executionRole() string  { return n.fleet + "-task-execution" }
+func (n names) controllerRole() string { return n.fleet + "-controller" }
 
 // groupOf maps an Auto Scaling group or capacity provider name back to the manifest's
 // group (FARGATE and FARGATE_SPOT as they are); ok is false for one that is not the fleet's.

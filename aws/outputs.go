@@ -6,6 +6,7 @@ import (
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // Outputs are what a user of an applied fleet needs to reach it: where each service
@@ -17,6 +18,8 @@ type Outputs struct {
 	Services     []ServiceOutput `json:"services"`
 	Queue        string          `json:"queueUrl,omitempty"`
 	Cluster      string          `json:"cluster,omitempty"`
+	// ImageRepository is where spotfleet image --to pushes the controller's image.
+	ImageRepository string `json:"imageRepository,omitempty"`
 }
 
 // ServiceOutput is where one service answers; URL is "" for a service with no load
@@ -50,6 +53,20 @@ func (s *Stack) Outputs(ctx context.Context) (*Outputs, error) {
 		o.Queue = awssdk.ToString(q.QueueUrl)
 	case !isNotFound(err):
 		return nil, fmt.Errorf("reading the queue: %w", err)
+	}
+	repo, err := imageRepositoryKind.read(ctx, s)
+	if err != nil {
+		return nil, fmt.Errorf("reading the image repository: %w", err)
+	}
+	if _, ok := repo[s.n.controllerRepository()]; ok {
+		if s.env.account == "" { // outputs alone does not discover the account
+			id, err := s.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+			if err != nil {
+				return nil, fmt.Errorf("who am I (sts GetCallerIdentity): %w", err)
+			}
+			s.env.account = awssdk.ToString(id.Account)
+		}
+		o.ImageRepository = s.repositoryURI()
 	}
 	if s.isECS() {
 		have, err := clusterKind.read(ctx, s)

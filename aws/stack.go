@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -30,6 +31,7 @@ type Stack struct {
 	sts  *sts.Client
 	logs *cloudwatchlogs.Client
 	ddb  *dynamodb.Client
+	ecr  *ecr.Client
 	env  env
 	// Reading, when set, is told which kind plan reads next (i of n), for a progress line,
 	// and then "" when it is done.
@@ -89,12 +91,12 @@ type kind struct {
 func NewStack(cfg awssdk.Config, m *manifest.Manifest) *Stack {
 	return &Stack{fleet: newFleet(cfg, m), eb: eventbridge.NewFromConfig(cfg),
 		iam: iam.NewFromConfig(cfg), ssm: ssm.NewFromConfig(cfg), aas: applicationautoscaling.NewFromConfig(cfg),
-		sts: sts.NewFromConfig(cfg), logs: cloudwatchlogs.NewFromConfig(cfg), ddb: dynamodb.NewFromConfig(cfg), env: env{region: cfg.Region}}
+		sts: sts.NewFromConfig(cfg), logs: cloudwatchlogs.NewFromConfig(cfg), ddb: dynamodb.NewFromConfig(cfg), ecr: ecr.NewFromConfig(cfg), env: env{region: cfg.Region}}
 }
 
 // kinds in creation order; deletion runs it backwards.
 func (s *Stack) kinds() []kind {
-	return []kind{roleKind, profileKind, securityGroupKind, taskSecurityGroupKind, launchTemplateKind, queueKind, ruleKind, leaseTableKind,
+	return []kind{roleKind, profileKind, securityGroupKind, taskSecurityGroupKind, launchTemplateKind, queueKind, ruleKind, leaseTableKind, imageRepositoryKind,
 		loadBalancerKind, targetGroupKind, listenerKind, listenerRuleKind, groupKind, groupScalingKind, capacityProviderKind,
 		clusterKind, logGroupKind, taskDefinitionKind, serviceKind, serviceScalingKind}
 }

@@ -32,7 +32,7 @@ func TestAWSCommands(t *testing.T) {
 		t.Fatalf("apply without a terminal nor --approve: %v\n%s", err, out)
 	}
 	out, err = runAWS(t, "plan", "-f", file, "--detailed-exitcode")
-	if !errors.Is(err, exitStatus{code: 2}) || !strings.Contains(out, "Plan: 11 to create, 0 to update, 0 to delete.") ||
+	if !errors.Is(err, exitStatus{code: 2}) || !strings.Contains(out, "Plan: 12 to create, 0 to update, 0 to delete.") ||
 		!strings.Contains(out, "+ create auto-scaling-group s2-web-spot") || !strings.Contains(out, "overrides ") {
 		t.Fatalf("plan --detailed-exitcode before apply: %v, want exit status 2\n%s", err, out)
 	}
@@ -46,7 +46,8 @@ func TestAWSCommands(t *testing.T) {
 	}
 	var outputs aws.Outputs
 	if out, _, err := run(t, "outputs", "-f", file, "-o", "json"); err != nil || json.Unmarshal([]byte(out), &outputs) != nil ||
-		len(outputs.Services) != 1 || !strings.HasPrefix(outputs.Services[0].URL, "http://") || !strings.Contains(outputs.Queue, "s2-web-events") {
+		len(outputs.Services) != 1 || !strings.HasPrefix(outputs.Services[0].URL, "http://") || !strings.Contains(outputs.Queue, "s2-web-events") ||
+		outputs.ImageRepository != "123456789012.dkr.ecr.us-east-1.amazonaws.com/s2-web-controller" {
 		t.Fatalf("outputs: %v\n%s", err, out)
 	}
 
@@ -83,7 +84,7 @@ func TestAWSCommands(t *testing.T) {
 	if out, err = runAWS(t, "delete", "-f", file, "--approve"); err != nil {
 		t.Fatalf("delete: %v\n%s", err, out)
 	}
-	if out, err = runAWS(t, "plan", "-f", file); err != nil || !strings.Contains(out, "Plan: 11 to create, 0 to update, 0 to delete.") {
+	if out, err = runAWS(t, "plan", "-f", file); err != nil || !strings.Contains(out, "Plan: 12 to create, 0 to update, 0 to delete.") {
 		t.Fatalf("plan after delete: %v\n%s", err, out)
 	}
 	if out, err = runAWS(t, "delete", "-f", file, "--approve", "-o", "json"); err != nil || !strings.Contains(out, `"changes": []`) {

@@ -390,6 +390,9 @@ func printOutputs(w io.Writer, o *aws.Outputs) error {
 	if o.Cluster != "" {
 		fmt.Fprintf(tw, "  ECS cluster\t%s (%s)\n", o.Cluster, o.Region)
 	}
+	if o.ImageRepository != "" {
+		fmt.Fprintf(tw, "  controller image repository\t%s (spotfleet image --to %s:TAG)\n", o.ImageRepository, o.ImageRepository)
+	}
 	return tw.Flush()
 }
 

@@ -31,7 +31,8 @@ assembles the layers). The same source gives the same digest.
 --source defaults to the spotfleet module around the working directory; without one, the
 running binary goes in as it is, when it is a static linux build, for its own platform
 alone. REF is any registry: ECR (ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME:TAG, logged in with
-the AWS credentials through GetAuthorizationToken; the repository must exist), another one
+the AWS credentials through GetAuthorizationToken, into the repository apply creates:
+spotfleet outputs prints it), another one
 with the credentials of ~/.docker/config.json, or plain HTTP on a loopback address only (a
 local test registry). A Dockerfile beside the source does the same with Docker.`,
 		Example: `  spotfleet image --to 123456789012.dkr.ecr.us-east-1.amazonaws.com/web-controller:v1.2.3
