@@ -83,21 +83,7 @@ func TestSIGTERMFinishesInFlightRequest(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs a process")
 	}
-	bin := filepath.Join(t.TempDir(), "webservice")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/webservice").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	port := freePort(t)
-	cmd := exec.Command(bin)
-	cmd.Env = []string{"HOST=127.0.0.1", fmt.Sprintf("PORT=%d", port), "INSTANCE_ID=i-test", "STOP_TIMEOUT=10s"}
-	var logs bytes.Buffer
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitUp(t, base+"/healthcheck")
+	cmd, base, port, logs := startService(t)
 
 	type result struct {
 		code int
@@ -132,6 +118,29 @@ func TestSIGTERMFinishesInFlightRequest(t *testing.T) {
 	}
 }
 
+// startService builds the example service and runs it on a free loopback port with a 10 s
+// stop timeout and the extra environment given, until the test ends; it returns once the
+// service answers.
+func startService(t *testing.T, env ...string) (cmd *exec.Cmd, base string, port int, logs *bytes.Buffer) {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "webservice")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/webservice").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	port = freePort(t)
+	cmd = exec.Command(bin)
+	cmd.Env = append([]string{"HOST=127.0.0.1", fmt.Sprintf("PORT=%d", port), "INSTANCE_ID=i-test", "STOP_TIMEOUT=10s"}, env...)
+	logs = &bytes.Buffer{}
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	base = fmt.Sprintf("http://127.0.0.1:%d", port)
+	waitUp(t, base+"/healthcheck")
+	return cmd, base, port, logs
+}
+
 func waitUp(t *testing.T, url string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -151,19 +160,7 @@ func TestShutdownDelayKeepsServing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs a process")
 	}
-	bin := filepath.Join(t.TempDir(), "webservice")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/webservice").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	port := freePort(t)
-	cmd := exec.Command(bin)
-	cmd.Env = []string{"HOST=127.0.0.1", fmt.Sprintf("PORT=%d", port), "INSTANCE_ID=i-test", "STOP_TIMEOUT=10s", "SHUTDOWN_DELAY=1s"}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitUp(t, base+"/healthcheck")
+	cmd, base, _, _ := startService(t, "SHUTDOWN_DELAY=1s")
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
