@@ -14,6 +14,11 @@ type Snapshot struct {
 	Targets      []Target
 }
 
+// FailuresShown is how far back a snapshot shows failed launches (a group's scaling
+// activities, a Fargate Spot service's refusals): the APIs page back further, but only
+// recent failures tell whether Spot is short now.
+const FailuresShown = 10 * time.Minute
+
 // Group is an Auto Scaling group.
 type Group struct {
 	Name             string

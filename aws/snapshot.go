@@ -23,10 +23,6 @@ import (
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
-// failuresShown is how far back failed scaling activities count: only recent ones tell
-// whether Spot is short now.
-const failuresShown = 10 * time.Minute
-
 // registeredMemoryShare is the part of an instance's memory the ECS agent registers (the
 // ECS-optimized AMI keeps the rest), as the emulator assumes.
 const registeredMemoryShare = 0.94
@@ -267,7 +263,7 @@ func (p *Provider) join(r *raw, now time.Time) spotfleet.Snapshot {
 			if end.IsZero() {
 				end = awssdk.ToTime(a.StartTime)
 			}
-			if a.StatusCode == asgtypes.ScalingActivityStatusCodeFailed && now.Sub(end) <= failuresShown {
+			if a.StatusCode == asgtypes.ScalingActivityStatusCodeFailed && now.Sub(end) <= spotfleet.FailuresShown {
 				sg.Failures = append(sg.Failures, spotfleet.LaunchFailure{ActivityID: awssdk.ToString(a.ActivityId), Time: end,
 					Zone: activityZone(awssdk.ToString(a.Details)), Message: awssdk.ToString(a.StatusMessage)})
 			}
@@ -496,7 +492,7 @@ func (p *Provider) refusals(s ecstypes.Service, now time.Time) []spotfleet.Launc
 	var out []spotfleet.LaunchFailure
 	for _, ev := range s.Events { // newest first
 		at, msg := awssdk.ToTime(ev.CreatedAt), awssdk.ToString(ev.Message)
-		if now.Sub(at) > failuresShown {
+		if now.Sub(at) > spotfleet.FailuresShown {
 			break
 		}
 		if strings.Contains(msg, "unable to place a task") && spotfleet.CapacityError(msg) {

@@ -105,7 +105,7 @@ func (s *service) placementFailed(provider string) {
 	}
 	id := e.ids.uuid()
 	s.refusals = append(s.refusals, refusal{id: id, at: e.now, provider: provider})
-	s.refusals = slices.DeleteFunc(s.refusals, func(r refusal) bool { return e.now.Sub(r.at) > failuresShown })
+	s.refusals = slices.DeleteFunc(s.refusals, func(r refusal) bool { return e.now.Sub(r.at) > spotfleet.FailuresShown })
 	e.acct.launchFailures++
 	e.acct.refusalMarks = mark(e.acct.refusalMarks, e.elapsed())
 	e.note("(service %s) was unable to place a task on %s. Reason: %s", s.cfg.Name, provider, capacityUnavailable)

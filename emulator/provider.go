@@ -37,7 +37,7 @@ func (e *Emulator) Snapshot(ctx context.Context) (spotfleet.Snapshot, error) {
 			sg.InstanceCPU, sg.InstanceMemory = spec.VCPU*1024, int(float64(spec.MemoryMiB)*registeredMemoryShare)
 		}
 		for _, a := range g.activities {
-			if a.StatusCode == "Failed" && e.now.Sub(a.End) <= failuresShown {
+			if a.StatusCode == "Failed" && e.now.Sub(a.End) <= spotfleet.FailuresShown {
 				sg.Failures = append(sg.Failures, spotfleet.LaunchFailure{ActivityID: a.ID, Time: a.End, Zone: a.zone, Message: a.StatusMessage})
 			}
 		}
@@ -78,7 +78,7 @@ func (e *Emulator) Snapshot(ctx context.Context) (spotfleet.Snapshot, error) {
 			ss.TargetGroup = s.tg.name
 		}
 		for _, r := range s.refusals {
-			if e.now.Sub(r.at) <= failuresShown {
+			if e.now.Sub(r.at) <= spotfleet.FailuresShown {
 				ss.Refusals = append(ss.Refusals, spotfleet.LaunchFailure{ActivityID: r.id, Time: r.at, Message: r.provider + ": " + capacityUnavailable})
 			}
 		}
@@ -257,10 +257,6 @@ func (e *Emulator) shutdown(in *instance) {
 		})
 	}
 }
-
-// failuresShown is how far back a snapshot shows a group's failed launches: DescribeScalingActivities
-// pages back further, but only recent failures tell whether Spot is short now.
-const failuresShown = 10 * time.Minute
 
 // SetDesiredCapacity is Auto Scaling's SetDesiredCapacity (HonorCooldown false): the group
 // launches or terminates to reach it. Like AWS, a value outside the group's bounds is an
