@@ -76,12 +76,7 @@ var securityGroupKind = kind{
 		return got, nil
 	},
 	create: func(ctx context.Context, s *Stack, r Resource) error {
-		out, err := s.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: &r.Name, VpcId: &s.env.vpc,
-			Description: awssdk.String("spotfleet fleet " + s.m.Name), TagSpecifications: s.ec2Tags(ec2types.ResourceTypeSecurityGroup)})
-		if err != nil {
-			return err
-		}
-		return s.authorize(ctx, awssdk.ToString(out.GroupId), r.Fields["ingress"])
+		return createSecurityGroup(ctx, s, r, "spotfleet fleet "+s.m.Name)
 	},
 	update: setIngress,
 	remove: deleteSecurityGroup,
@@ -129,15 +124,21 @@ var taskSecurityGroupKind = kind{
 		return got, nil
 	},
 	create: func(ctx context.Context, s *Stack, r Resource) error {
-		out, err := s.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: &r.Name, VpcId: &s.env.vpc,
-			Description: awssdk.String("spotfleet fleet " + s.m.Name + ": Fargate tasks"), TagSpecifications: s.ec2Tags(ec2types.ResourceTypeSecurityGroup)})
-		if err != nil {
-			return err
-		}
-		return s.authorize(ctx, awssdk.ToString(out.GroupId), r.Fields["ingress"])
+		return createSecurityGroup(ctx, s, r, "spotfleet fleet "+s.m.Name+": Fargate tasks")
 	},
 	update: setIngress,
 	remove: deleteSecurityGroup,
+}
+
+// createSecurityGroup makes a tagged group in the fleet's VPC and lets in what the resource
+// lists.
+func createSecurityGroup(ctx context.Context, s *Stack, r Resource, description string) error {
+	out, err := s.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: &r.Name, VpcId: &s.env.vpc,
+		Description: &description, TagSpecifications: s.ec2Tags(ec2types.ResourceTypeSecurityGroup)})
+	if err != nil {
+		return err
+	}
+	return s.authorize(ctx, awssdk.ToString(out.GroupId), r.Fields["ingress"])
 }
 
 // setIngress replaces what a group lets in with what the resource lists.
