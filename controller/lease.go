@@ -88,15 +88,16 @@ type leadership struct {
 // tick) after the leader dies. The leader renews it every third of it.
 const LeaseTTL = 10 * time.Second
 
-// lead keeps trying to hold the lease, and renews it while it holds it, until ctx ends.
+// lead keeps trying to hold the lease, and renews it while it holds it, until ctx ends
+// (Run makes the first try).
 func (c *Controller) lead(ctx context.Context) {
 	for {
-		c.tryHold(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-c.clk.After(c.cfg.LeaseTTL / 3):
 		}
+		c.tryHold(ctx)
 	}
 }
 
