@@ -121,15 +121,7 @@ func TestFargateStack(t *testing.T) {
 
 	// An edit of the task's size plans as exactly that.
 	m.Services[0].Memory = 1024
-	got := plan(t, NewStack(cfg, m))
-	want := []Change{{Action: "update", Kind: "task-definition", Name: "s3-fargate-web", Diffs: []Diff{{Field: "memory", From: "512", To: "1024"}}}}
-	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("plan after the edit (-want +got):\n%s", d)
-	}
-	applyPlan(t, NewStack(cfg, m), got)
-	if again := plan(t, NewStack(cfg, m)); len(again) > 0 {
-		t.Errorf("after applying the edit: %+v", again)
-	}
+	planEdit(t, cfg, m, []Change{{Action: "update", Kind: "task-definition", Name: "s3-fargate-web", Diffs: []Diff{{Field: "memory", From: "512", To: "1024"}}}})
 }
 
 // TestRefusalsFromServiceEvents: a FARGATE_SPOT service's recent "unable to place a task ...

@@ -160,15 +160,22 @@ func TestPlanShowsAnEdit(t *testing.T) {
 					want = append(want, Change{Action: "update", Kind: "ecs-service", Name: manifest.CoverServiceName(sv.Name), Diffs: edited})
 				}
 			}
-			got := plan(t, NewStack(cfg, m))
-			if d := cmp.Diff(want, got); d != "" {
-				t.Fatalf("plan after the edit (-want +got):\n%s", d)
-			}
-			applyPlan(t, NewStack(cfg, m), got)
-			if again := plan(t, NewStack(cfg, m)); len(again) > 0 {
-				t.Errorf("after applying the edit: %+v", again)
-			}
+			planEdit(t, cfg, m, want)
 		})
+	}
+}
+
+// planEdit checks that after an edit of m the plan is exactly want, and that once applied
+// nothing is left to change.
+func planEdit(t *testing.T, cfg awssdk.Config, m *manifest.Manifest, want []Change) {
+	t.Helper()
+	got := plan(t, NewStack(cfg, m))
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("plan after the edit (-want +got):\n%s", d)
+	}
+	applyPlan(t, NewStack(cfg, m), got)
+	if again := plan(t, NewStack(cfg, m)); len(again) > 0 {
+		t.Errorf("after applying the edit: %+v", again)
 	}
 }
 
