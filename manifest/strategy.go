@@ -38,6 +38,10 @@ func Split(strategy []CapacityProviderStrategy, n int) map[string]int {
 	return counts
 }
 
+// ControllerService is the ECS service apply runs the controller as, in the fleet's cluster:
+// no service of the manifest may take its name.
+const ControllerService = "spotfleet-controller"
+
 // CoverServiceName is the name of the companion service that runs a service's fallback
 // tasks on the fallback group: the same task definition and target group, its own
 // capacity provider strategy.

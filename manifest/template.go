@@ -52,15 +52,16 @@ func sample() map[string]*Manifest {
 	fallback := &Fallback{From: "spot", To: "on-demand", After: sec(180), ReturnAfter: sec(300)}
 	// No webhook: one in a template would be called on the first run.
 	notify := Interruptions{RebalanceMaxPercent: 10, PoolMemory: sec(300)}
+	aws := AWS{Controller: AWSController{Deploy: true, Replicas: 2}}
 	ecs := &Manifest{Name: "web", Region: "us-east-1", Workload: WorkloadECS, Capacity: capacity, Fallback: fallback,
-		Rebalance: RebalanceReplace, Services: []Service{svc}, Interruptions: notify}
+		Rebalance: RebalanceReplace, Services: []Service{svc}, Interruptions: notify, AWS: aws}
 
 	inst := svc
 	inst.DesiredCount, inst.CapacityProviderStrategy = 0, nil
 	instCapacity := append([]CapacityGroup(nil), capacity...)
 	instCapacity[0].DesiredCapacity, instCapacity[0].MinSize = 2, 2
 	instances := &Manifest{Name: "web", Region: "us-east-1", Workload: WorkloadInstances, Capacity: instCapacity, Fallback: fallback,
-		Rebalance: RebalanceReplace, Instances: &inst, Interruptions: notify}
+		Rebalance: RebalanceReplace, Instances: &inst, Interruptions: notify, AWS: aws}
 	return map[string]*Manifest{WorkloadECS: ecs, WorkloadInstances: instances}
 }
 

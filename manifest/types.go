@@ -61,9 +61,17 @@ type Local struct {
 
 // AWS holds what provisioning on AWS needs beyond the fleet itself.
 type AWS struct {
-	VPC     string   `yaml:"vpc,omitempty" doc:"The VPC (vpc-...). Default: the region's default VPC." example:"vpc-0123456789abcdef0"`
-	Subnets []string `yaml:"subnets,omitempty" doc:"Subnets (subnet-...) of the VPC, one or more per zone the groups use. Default: the VPC's subnets in those zones." example:"[subnet-0123456789abcdef0, subnet-0fedcba9876543210]"`
-	AMI     string   `yaml:"ami,omitempty" doc:"The instances' image (ami-...). Default: the ECS-optimized Amazon Linux 2023 AMI (workload ecs) or Amazon Linux 2023 (workload instances), from their public SSM parameters." example:"ami-0123456789abcdef0"`
+	VPC        string        `yaml:"vpc,omitempty" doc:"The VPC (vpc-...). Default: the region's default VPC." example:"vpc-0123456789abcdef0"`
+	Subnets    []string      `yaml:"subnets,omitempty" doc:"Subnets (subnet-...) of the VPC, one or more per zone the groups use. Default: the VPC's subnets in those zones." example:"[subnet-0123456789abcdef0, subnet-0fedcba9876543210]"`
+	AMI        string        `yaml:"ami,omitempty" doc:"The instances' image (ami-...). Default: the ECS-optimized Amazon Linux 2023 AMI (workload ecs) or Amazon Linux 2023 (workload instances), from their public SSM parameters." example:"ami-0123456789abcdef0"`
+	Controller AWSController `yaml:"controller" doc:"The controller on AWS: apply runs it as an ECS service on FARGATE (never Spot), and the instances' agents report to it."`
+}
+
+// AWSController is how apply deploys the controller.
+type AWSController struct {
+	Deploy   bool   `yaml:"deploy" default:"true" doc:"Deploy the controller as the ECS service <name>-controller. false: run spotfleet controller yourself (docs/aws.md); the agents are then not installed either."`
+	Image    string `yaml:"image,omitempty" doc:"A controller image to run (as spotfleet image pushes it) instead of the one apply builds from this spotfleet and pushes to the repository <name>-controller." example:"123456789012.dkr.ecr.us-east-1.amazonaws.com/web-controller:v1.2.3"`
+	Replicas int    `yaml:"replicas" default:"2" min:"1" max:"5" doc:"Controller tasks, spread over zones. They share a lease: one acts, the others take over within seconds of its end."`
 }
 
 // CapacityGroup is one Auto Scaling group with a mixed instances policy.

@@ -17,6 +17,7 @@ import (
 const SpotNotice = 2 * time.Minute
 
 var (
+	imageRef  = regexp.MustCompile(`^[a-z0-9][a-z0-9.:-]*(/[a-z0-9._-]+)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$`)
 	fleetName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)
 	groupName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
 	region    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
@@ -80,6 +81,7 @@ func validate(m *Manifest, src *strictyaml.Source) strictyaml.Diagnostics {
 	c.fallback(m)
 	c.workload(m)
 	c.aws(m.AWS)
+	c.controller(m)
 	seenNames := map[string]string{}
 	ports := map[int][]listenerUser{}
 	for i := range m.Services {
@@ -89,6 +91,9 @@ func validate(m *Manifest, src *strictyaml.Source) strictyaml.Diagnostics {
 			c.errorf(p+".name", "", "service name %q is already used by %s", s.Name, prev)
 		}
 		seenNames[s.Name] = p
+		if s.Name == ControllerService {
+			c.errorf(p+".name", "choose another name", "service name %q is the controller's on AWS", s.Name)
+		}
 		c.service(m, s, p, ports)
 	}
 	if m.Instances != nil {
@@ -419,6 +424,27 @@ func (c *checker) aws(a AWS) {
 	}
 	if len(a.Subnets) > 0 && a.VPC == "" {
 		c.errorf("aws.subnets", "name the VPC they belong to", "aws.subnets without aws.vpc")
+	}
+}
+
+// controller checks what apply's controller service needs.
+func (c *checker) controller(m *Manifest) {
+	ctl := m.AWS.Controller
+	if ctl.Image != "" && !imageRef.MatchString(ctl.Image) {
+		c.errorf("aws.controller.image", "such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/web-controller:v1.2.3", "%q is not an image reference", ctl.Image)
+	}
+	if !ctl.Deploy {
+		return
+	}
+	// The agents download their binary from the controller, which runs on X86_64.
+	for i, g := range m.Capacity {
+		for _, it := range g.InstanceTypes {
+			if spec, ok := spotdata.Lookup(it.Type); ok && spec.Arch == "arm64" {
+				c.warnf(fmt.Sprintf("capacity[%d].instanceTypes", i), "their interruptions still come from EventBridge; run spotfleet agent yourself on them for the second path",
+					"group %q has arm64 types: the agent apply installs is x86_64 only, so arm64 instances run none", g.Name)
+				break
+			}
+		}
 	}
 }
 
