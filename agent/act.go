@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -35,6 +37,10 @@ type Actions struct {
 	// controller took a report, the agent signals no later than this (and a margin)
 	// before the deadline.
 	StopTimeout time.Duration
+	// Lookup resolves the controller's host name to its addresses (net.DefaultResolver's
+	// LookupHost when nil): a name with several, as the controller service's has, is tried
+	// address by address, since only the lease holder takes a report (the others answer 503).
+	Lookup func(ctx context.Context, host string) ([]string, error)
 }
 
 // reportAttempts bounds the retries of a report: the notice gives two minutes, and the
@@ -92,13 +98,14 @@ func (a *Actions) report(ctx context.Context, n Notice) bool {
 		rep["document"], rep["signature"] = string(doc), sig
 	}
 	body, _ := json.Marshal(rep)
-	url := strings.TrimSuffix(a.Report, "/") + "/v1/notices"
 	backoff := 200 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		err := post(ctx, a.Client, url, body)
-		if err == nil {
-			a.Log.Info("reported to the controller", "url", url)
-			return true
+		urls, err := a.urls(ctx)
+		for _, url := range urls {
+			if err = post(ctx, a.Client, url, body); err == nil {
+				a.Log.Info("reported to the controller", "url", url)
+				return true
+			}
 		}
 		if attempt == reportAttempts || ctx.Err() != nil {
 			a.Log.Warn("cannot report the notice to the controller; it will act on the EventBridge event", "err", err)
@@ -111,6 +118,38 @@ func (a *Actions) report(ctx context.Context, n Notice) bool {
 		}
 		backoff *= 2
 	}
+}
+
+// urls are where a report may go: the controller's URL at each address of its host.
+func (a *Actions) urls(ctx context.Context) ([]string, error) {
+	u, err := url.Parse(strings.TrimSuffix(a.Report, "/") + "/v1/notices")
+	if err != nil {
+		return nil, err
+	}
+	if net.ParseIP(u.Hostname()) != nil {
+		return []string{u.String()}, nil
+	}
+	lookup := a.Lookup
+	if lookup == nil {
+		lookup = net.DefaultResolver.LookupHost
+	}
+	addrs, err := lookup(ctx, u.Hostname())
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, addr := range addrs {
+		v := *u
+		v.Host = net.JoinHostPort(addr, u.Port())
+		if u.Port() == "" {
+			v.Host = addr
+			if strings.Contains(addr, ":") {
+				v.Host = "[" + addr + "]"
+			}
+		}
+		out = append(out, v.String())
+	}
+	return out, nil
 }
 
 // deadlineOf is an interruption's time, or nothing for a rebalance recommendation.
