@@ -41,17 +41,20 @@ func (s *Stack) discover(ctx context.Context) error {
 
 func (s *Stack) discoverNetwork(ctx context.Context) error {
 	a := s.m.AWS
-	vpc := a.VPC
-	if vpc == "" {
-		out, err := s.ec2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: []ec2types.Filter{{Name: awssdk.String("is-default"), Values: []string{"true"}}}})
-		if err != nil {
-			return fmt.Errorf("finding the default VPC: %w", err)
-		}
-		if len(out.Vpcs) == 0 {
-			return fmt.Errorf("region %s has no default VPC: set aws.vpc and aws.subnets in the manifest", s.env.region)
-		}
-		vpc = awssdk.ToString(out.Vpcs[0].VpcId)
+	vpcs := &ec2.DescribeVpcsInput{Filters: []ec2types.Filter{{Name: awssdk.String("is-default"), Values: []string{"true"}}}}
+	if a.VPC != "" {
+		vpcs = &ec2.DescribeVpcsInput{VpcIds: []string{a.VPC}}
 	}
+	vo, err := s.ec2.DescribeVpcs(ctx, vpcs)
+	switch {
+	case err != nil && a.VPC != "":
+		return fmt.Errorf("reading VPC %s (aws.vpc): %w", a.VPC, err)
+	case err != nil:
+		return fmt.Errorf("finding the default VPC: %w", err)
+	case len(vo.Vpcs) == 0:
+		return fmt.Errorf("region %s has no default VPC: set aws.vpc and aws.subnets in the manifest", s.env.region)
+	}
+	vpc, cidr := awssdk.ToString(vo.Vpcs[0].VpcId), awssdk.ToString(vo.Vpcs[0].CidrBlock)
 	in := &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{{Name: awssdk.String("vpc-id"), Values: []string{vpc}}}}
 	if len(a.Subnets) > 0 {
 		in.SubnetIds = a.Subnets
@@ -60,12 +63,13 @@ func (s *Stack) discoverNetwork(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reading the subnets of %s: %w", vpc, err)
 	}
-	subnets := map[string]string{}
+	subnets, public := map[string]string{}, len(out.Subnets) > 0
 	for _, sn := range out.Subnets {
 		z := awssdk.ToString(sn.AvailabilityZone)
 		if _, ok := subnets[z]; !ok || awssdk.ToString(sn.SubnetId) < subnets[z] {
 			subnets[z] = awssdk.ToString(sn.SubnetId)
 		}
+		public = public && awssdk.ToBool(sn.MapPublicIpOnLaunch)
 	}
 	for _, g := range s.m.Capacity {
 		for _, z := range g.Zones {
@@ -74,7 +78,7 @@ func (s *Stack) discoverNetwork(ctx context.Context) error {
 			}
 		}
 	}
-	s.env.vpc, s.env.subnets = vpc, subnets
+	s.env.vpc, s.env.cidr, s.env.subnets, s.env.public = vpc, cidr, subnets, public
 	return nil
 }
 

@@ -36,6 +36,7 @@ func userData(m *manifest.Manifest) string {
 		fmt.Fprintf(&b, "cat >> /etc/ecs/ecs.config <<'EOF'\nECS_CLUSTER=%s\nECS_ENABLE_SPOT_INSTANCE_DRAINING=true\nECS_AWSVPC_BLOCK_IMDS=true\nECS_CONTAINER_STOP_TIMEOUT=%ds\nEOF\n", m.Name, stop)
 		b.WriteString("iptables --insert DOCKER-USER 1 --in-interface docker+ --destination 169.254.169.254/32 --jump DROP\n")
 		b.WriteString("iptables-save > /etc/sysconfig/iptables\n")
+		agentUnit(&b, m, stop)
 		return b.String()
 	}
 	s := m.Instances
@@ -55,7 +56,40 @@ func userData(m *manifest.Manifest) string {
 	fmt.Fprintf(&b, "ExecStart=%s\nRestart=on-failure\nKillSignal=SIGTERM\nTimeoutStopSec=%d\n\n[Install]\nWantedBy=multi-user.target\nEOF\n",
 		strings.Join(args, " "), int(s.StopTimeout.D().Seconds()))
 	fmt.Fprintf(&b, "systemctl daemon-reload\nsystemctl enable --now %s.service\n", s.Name)
+	agentUnit(&b, m, int(s.StopTimeout.D().Seconds()))
 	return b.String()
+}
+
+// agentUnit installs spotfleet agent as a systemd unit when apply deploys the controller:
+// its binary is the controller's own, downloaded from the controller service (so the
+// instances need no credentials and no registry client; ExecStartPre waits for the
+// controller), and it reports to the controller's private DNS name. The controller's
+// security group admits only the VPC, which is what this trusts.
+func agentUnit(b *strings.Builder, m *manifest.Manifest, stopSeconds int) {
+	if !m.AWS.Controller.Deploy {
+		return
+	}
+	url := ControllerURL(m.Name)
+	// $$ is systemd's literal $: the shell runs uname.
+	fmt.Fprintf(b, `cat > /etc/systemd/system/spotfleet-agent.service <<'EOF'
+[Unit]
+Description=spotfleet agent: reports Spot notices to the controller
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+ExecStartPre=/bin/sh -c 'until curl -fsS --max-time 60 -o /usr/local/bin/spotfleet.part %s/v1/agent/linux/$$(uname -m); do sleep 5; done; chmod 755 /usr/local/bin/spotfleet.part; mv /usr/local/bin/spotfleet.part /usr/local/bin/spotfleet'
+ExecStart=/usr/local/bin/spotfleet agent --controller-url %s --stop-timeout %ds
+Restart=always
+RestartSec=5
+TimeoutStartSec=infinity
+
+[Install]
+WantedBy=multi-user.target
+EOF
+systemctl daemon-reload
+systemctl enable --now --no-block spotfleet-agent.service
+`, url, url, stopSeconds)
 }
 
 var launchTemplateKind = kind{

@@ -146,7 +146,7 @@ func strategyString(n names, st []manifest.CapacityProviderStrategy) string {
 }
 
 func strategyOf(n names, st []manifest.CapacityProviderStrategy) []ecstypes.CapacityProviderStrategyItem {
-	var out []ecstypes.CapacityProviderStrategyItem
+	out := []ecstypes.CapacityProviderStrategyItem{} // none is an empty list, which the API requires
 	for _, x := range st {
 		out = append(out, ecstypes.CapacityProviderStrategyItem{CapacityProvider: awssdk.String(n.capacityProvider(x.CapacityProvider)),
 			Base: int32(x.Base), Weight: int32(x.Weight)})
@@ -165,12 +165,14 @@ func readStrategy(st []ecstypes.CapacityProviderStrategyItem) string {
 var clusterKind = kind{
 	name: "ecs-cluster",
 	want: func(s *Stack) []Resource {
-		if !s.isECS() {
+		if !s.runsECS() {
 			return nil
 		}
 		var cps []string
 		for _, g := range s.m.Capacity {
-			cps = append(cps, s.n.capacityProvider(g.Name))
+			if s.isECS() { // a fleet of workload instances has a cluster for the controller alone
+				cps = append(cps, s.n.capacityProvider(g.Name))
+			}
 		}
 		cps = append(cps, s.fargateProviders()...)
 		return []Resource{{Name: s.n.cluster(), Fields: map[string]string{"capacityProviders": join(cps), "defaultStrategy": strategyString(s.n, s.clusterStrategy())}}}
@@ -245,7 +247,7 @@ const fargatePlatform = "LATEST"
 func (s *Stack) taskFields(sv manifest.Service) map[string]string {
 	var env, secrets []string
 	for _, k := range slices.Sorted(maps.Keys(sv.Environment)) {
-		env = append(env, k+"="+sv.Environment[k])
+		env = append(env, envField(k, sv.Environment[k]))
 	}
 	for _, x := range sv.Secrets {
 		secrets = append(secrets, x.Name+"="+x.ValueFrom)
@@ -258,17 +260,39 @@ func (s *Stack) taskFields(sv manifest.Service) map[string]string {
 	if sv.OnFargate() {
 		f["compatibility"], f["cpuArchitecture"] = string(ecstypes.CompatibilityFargate), sv.CPUArchitecture
 	}
+	if sv.Name == manifest.ControllerService {
+		f["healthCheck"] = join(controllerHealthCheck)
+	}
 	return f
+}
+
+// envField is a variable as plan shows it: the controller's manifest by its hash, not as
+// a page of YAML.
+func envField(k, v string) string {
+	if k == ManifestEnv {
+		v = "sha256:" + textHash(v)
+	}
+	return k + "=" + v
+}
+
+// taskServices are the services with a task definition of their own: the manifest's (a
+// companion runs its service's), and the controller.
+func (s *Stack) taskServices() []manifest.Service {
+	var out []manifest.Service
+	if s.isECS() {
+		out = slices.Clone(s.m.Services)
+	}
+	if s.deploysController() {
+		out = append(out, s.controllerService())
+	}
+	return out
 }
 
 var taskDefinitionKind = kind{
 	name: "task-definition",
 	want: func(s *Stack) []Resource {
-		if !s.isECS() {
-			return nil
-		}
 		var out []Resource
-		for _, sv := range s.m.Services {
+		for _, sv := range s.taskServices() {
 			out = append(out, Resource{Name: s.n.taskFamily(sv.Name), Fields: s.taskFields(sv)})
 		}
 		return out
@@ -293,7 +317,7 @@ var taskDefinitionKind = kind{
 			c := td.ContainerDefinitions[0]
 			var env, secrets []string
 			for _, e := range c.Environment {
-				env = append(env, awssdk.ToString(e.Name)+"="+awssdk.ToString(e.Value))
+				env = append(env, envField(awssdk.ToString(e.Name), awssdk.ToString(e.Value)))
 			}
 			slices.Sort(env)
 			for _, x := range c.Secrets {
@@ -315,12 +339,20 @@ var taskDefinitionKind = kind{
 			if rp := td.RuntimePlatform; rp != nil && rp.CpuArchitecture != "" {
 				f["cpuArchitecture"] = string(rp.CpuArchitecture)
 			}
+			if hc := c.HealthCheck; hc != nil {
+				f["healthCheck"] = join(hc.Command)
+			}
 			got[fam] = ecsRead(f, out.Tags)
 		}
 		return got, nil
 	},
 	create: registerTask,
-	update: registerTask,
+	update: func(ctx context.Context, s *Stack, r Resource) error {
+		if err := registerTask(ctx, s, r); err != nil {
+			return err
+		}
+		return s.rollServices(ctx, r.Name)
+	},
 	remove: func(ctx context.Context, s *Stack, family string) error {
 		out, err := s.ecs.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: &family, Status: ecstypes.TaskDefinitionStatusActive})
 		if err != nil {
@@ -354,6 +386,10 @@ func registerTask(ctx context.Context, s *Stack, r Resource) error {
 		LogConfiguration: &ecstypes.LogConfiguration{LogDriver: ecstypes.LogDriverAwslogs, Options: map[string]string{
 			"awslogs-group": s.m.LogGroup(sv), "awslogs-region": s.env.region, "awslogs-stream-prefix": sv.Name}},
 		Command: sv.Command}
+	if sv.Name == manifest.ControllerService {
+		c.HealthCheck = &ecstypes.HealthCheck{Command: controllerHealthCheck, Interval: awssdk.Int32(10), Timeout: awssdk.Int32(5),
+			Retries: awssdk.Int32(3), StartPeriod: awssdk.Int32(30)}
+	}
 	in := &ecs.RegisterTaskDefinitionInput{Family: &r.Name, NetworkMode: ecstypes.NetworkModeAwsvpc,
 		RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityEc2}, ContainerDefinitions: []ecstypes.ContainerDefinition{c},
 		ExecutionRoleArn: awssdk.String(fmt.Sprintf("arn:aws:iam::%s:role/%s", s.env.account, s.n.executionRole())), Tags: s.ecsTags(r)}
@@ -369,14 +405,31 @@ func registerTask(ctx context.Context, s *Stack, r Resource) error {
 	return err
 }
 
+// rollServices moves the services that run a task family to its newest revision (ECS then
+// replaces their tasks, as a deployment): a service names its family, which plan compares,
+// so a new revision alone would otherwise leave the running tasks on the old one.
+func (s *Stack) rollServices(ctx context.Context, family string) error {
+	have, err := serviceKind.read(ctx, s)
+	if err != nil {
+		return err
+	}
+	for _, sv := range s.ecsServices() {
+		if _, ok := have[sv.Name]; !ok || s.serviceFields(sv)["taskDefinition"] != family {
+			continue
+		}
+		if _, err := s.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: awssdk.String(s.n.cluster()), Service: awssdk.String(sv.Name),
+			TaskDefinition: &family}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ecsServices are the services to run: the manifest's, and under a fallback each one's
 // companion on the fallback group (at desired 0 until the controller covers with it).
 func (s *Stack) ecsServices() []manifest.Service {
-	if !s.isECS() {
-		return nil
-	}
-	out := slices.Clone(s.m.Services)
-	if f := s.m.Fallback; f != nil {
+	out := s.taskServices()
+	if f := s.m.Fallback; f != nil && s.isECS() {
 		for _, sv := range s.m.Services {
 			if !slices.ContainsFunc(sv.CapacityProviderStrategy, func(x manifest.CapacityProviderStrategy) bool { return x.CapacityProvider == f.From }) {
 				continue
@@ -424,7 +477,7 @@ var serviceKind = kind{
 		return out
 	},
 	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
-		if !s.isECS() {
+		if !s.runsECS() {
 			return nil, nil
 		}
 		cluster := awssdk.String(s.n.cluster())
@@ -479,19 +532,34 @@ var serviceKind = kind{
 	create: func(ctx context.Context, s *Stack, r Resource) error {
 		sv := s.serviceConfig(r.Name)
 		sgName := s.n.securityGroup()
-		if sv.OnFargate() {
+		switch {
+		case sv.Name == manifest.ControllerService:
+			sgName = s.n.controllerSecurityGroup()
+		case sv.OnFargate():
 			sgName = s.n.taskSecurityGroup()
 		}
 		sg, err := s.securityGroupNamed(ctx, sgName)
 		if err != nil {
 			return err
 		}
+		vpc := &ecstypes.AwsVpcConfiguration{Subnets: s.subnetsFor(s.taskZones()), SecurityGroups: []string{sg}}
+		if sv.OnFargate() && s.env.public {
+			// Subnets that give instances public addresses route out through an internet
+			// gateway (a default VPC's): a Fargate task there needs one to pull its image.
+			vpc.AssignPublicIp = ecstypes.AssignPublicIpEnabled
+		}
 		in := &ecs.CreateServiceInput{Cluster: awssdk.String(s.n.cluster()), ServiceName: &r.Name, TaskDefinition: awssdk.String(r.Fields["taskDefinition"]),
 			DesiredCount: awssdk.Int32(int32(sv.DesiredCount)), CapacityProviderStrategy: strategyOf(s.n, sv.CapacityProviderStrategy),
 			DeploymentConfiguration: &ecstypes.DeploymentConfiguration{MinimumHealthyPercent: atoi32(r.Fields["minimumHealthyPercent"]), MaximumPercent: atoi32(r.Fields["maximumPercent"])},
-			NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
-				Subnets: s.subnetsFor(s.taskZones()), SecurityGroups: []string{sg}}},
-			Tags: s.ecsTags(r), PropagateTags: ecstypes.PropagateTagsService}
+			NetworkConfiguration:    &ecstypes.NetworkConfiguration{AwsvpcConfiguration: vpc},
+			Tags:                    s.ecsTags(r), PropagateTags: ecstypes.PropagateTagsService}
+		if sv.Name == manifest.ControllerService {
+			arn, err := s.controllerRegistry(ctx)
+			if err != nil {
+				return err
+			}
+			in.ServiceRegistries = []ecstypes.ServiceRegistry{{RegistryArn: &arn}}
+		}
 		if pv := r.Fields["platformVersion"]; pv != "" {
 			in.PlatformVersion = &pv
 		}

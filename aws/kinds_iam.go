@@ -42,10 +42,10 @@ func (s *Stack) roles() []role {
 	n := s.n
 	ctl := ControllerPolicy(s.m, s.env.region, s.env.account).JSON()
 	out := []role{{name: n.controllerRole(), trust: []string{"ec2.amazonaws.com", "ecs-tasks.amazonaws.com"}, inline: ctl, policy: controllerInlinePolicy}}
-	if s.m.Workload == manifest.WorkloadECS {
-		if s.hasInstances() {
-			out = append(out, role{name: n.instanceRole(), trust: []string{"ec2.amazonaws.com"}, managed: []string{ecsInstancePolicy}})
-		}
+	if s.isECS() && s.hasInstances() {
+		out = append(out, role{name: n.instanceRole(), trust: []string{"ec2.amazonaws.com"}, managed: []string{ecsInstancePolicy}})
+	}
+	if s.runsECS() { // the controller's tasks pull their image and write logs with it too
 		out = append(out, role{name: n.executionRole(), trust: []string{"ecs-tasks.amazonaws.com"}, managed: []string{ecsTaskExecutionPolicy},
 			inline: s.secretsPolicy(), policy: secretsInlinePolicy})
 	}

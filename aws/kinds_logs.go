@@ -10,25 +10,19 @@ import (
 )
 
 // A log group per ECS service (a fallback companion writes to the group of the service it
-// covers), with the service's retention. Tasks write to it with the awslogs driver.
+// covers) and the controller's, with the service's retention. Tasks write to it with the awslogs driver.
 var logGroupKind = kind{
 	name: "log-group",
 	want: func(s *Stack) []Resource {
-		if !s.isECS() {
-			return nil
-		}
 		var out []Resource
-		for _, sv := range s.m.Services {
+		for _, sv := range s.taskServices() {
 			out = append(out, Resource{Name: s.m.LogGroup(sv), Fields: map[string]string{"retentionDays": strconv.Itoa(sv.Logs.RetentionDays)}})
 		}
 		return out
 	},
 	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
-		if !s.isECS() {
-			return nil, nil
-		}
 		got := map[string]map[string]string{}
-		for _, sv := range s.m.Services {
+		for _, sv := range s.taskServices() {
 			name := s.m.LogGroup(sv)
 			out, err := s.logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: &name})
 			if err != nil {

@@ -49,31 +49,10 @@ var securityGroupKind = kind{
 		return []Resource{{Name: s.n.securityGroup(), Fields: map[string]string{"vpc": s.env.vpc, "ingress": join(append(ports, "self"))}}}
 	},
 	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
-		out, err := s.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: fleetFilter(s.m.Name)})
-		if err != nil {
-			return nil, err
-		}
-		got := map[string]map[string]string{}
-		for _, g := range out.SecurityGroups {
-			if awssdk.ToString(g.GroupName) == s.n.taskSecurityGroup() {
-				continue // its own kind
-			}
-			var ports []string
-			self := false
-			for _, p := range g.IpPermissions {
-				if len(p.UserIdGroupPairs) > 0 {
-					self = true
-					continue
-				}
-				ports = append(ports, strconv.Itoa(int(awssdk.ToInt32(p.FromPort))))
-			}
-			slices.Sort(ports)
-			if self {
-				ports = append(ports, "self")
-			}
-			got[awssdk.ToString(g.GroupName)] = map[string]string{"vpc": awssdk.ToString(g.VpcId), "ingress": join(ports), "id": awssdk.ToString(g.GroupId)}
-		}
-		return got, nil
+		// Every group of the fleet but the two of their own kinds: one left over is deleted.
+		return readGroups(ctx, s, func(name string) bool {
+			return name != s.n.taskSecurityGroup() && name != s.n.controllerSecurityGroup()
+		})
 	},
 	create: func(ctx context.Context, s *Stack, r Resource) error {
 		return createSecurityGroup(ctx, s, r, "spotfleet fleet "+s.m.Name)
@@ -90,7 +69,7 @@ var taskSecurityGroupKind = kind{
 		var ports []string
 		fargate := false
 		for _, sv := range s.ecsServices() {
-			if !sv.OnFargate() {
+			if !sv.OnFargate() || sv.Name == manifest.ControllerService { // it has its own group
 				continue
 			}
 			fargate = true
@@ -105,29 +84,73 @@ var taskSecurityGroupKind = kind{
 		return []Resource{{Name: s.n.taskSecurityGroup(), Fields: map[string]string{"vpc": s.env.vpc, "ingress": join(ports)}}}
 	},
 	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
-		out, err := s.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: fleetFilter(s.m.Name)})
-		if err != nil {
-			return nil, err
-		}
-		got := map[string]map[string]string{}
-		for _, g := range out.SecurityGroups {
-			if awssdk.ToString(g.GroupName) != s.n.taskSecurityGroup() {
-				continue
-			}
-			var ports []string
-			for _, p := range g.IpPermissions {
-				ports = append(ports, "lb:"+strconv.Itoa(int(awssdk.ToInt32(p.FromPort))))
-			}
-			slices.Sort(ports)
-			got[awssdk.ToString(g.GroupName)] = map[string]string{"vpc": awssdk.ToString(g.VpcId), "ingress": join(ports)}
-		}
-		return got, nil
+		return readGroups(ctx, s, func(name string) bool { return name == s.n.taskSecurityGroup() })
 	},
 	create: func(ctx context.Context, s *Stack, r Resource) error {
 		return createSecurityGroup(ctx, s, r, "spotfleet fleet "+s.m.Name+": Fargate tasks")
 	},
 	update: setIngress,
 	remove: deleteSecurityGroup,
+}
+
+// The controller's tasks' group admits the VPC on the controller's port: agents report
+// there, and Prometheus scrapes there, from inside the VPC only.
+var controllerSecurityGroupKind = kind{
+	name: "controller-security-group",
+	want: func(s *Stack) []Resource {
+		if !s.deploysController() {
+			return nil
+		}
+		return []Resource{{Name: s.n.controllerSecurityGroup(), Fields: map[string]string{"vpc": s.env.vpc, "ingress": "vpc:" + strconv.Itoa(ControllerPort)}}}
+	},
+	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
+		return readGroups(ctx, s, func(name string) bool { return name == s.n.controllerSecurityGroup() })
+	},
+	create: func(ctx context.Context, s *Stack, r Resource) error {
+		return createSecurityGroup(ctx, s, r, "spotfleet fleet "+s.m.Name+": the controller")
+	},
+	update: setIngress,
+	remove: deleteSecurityGroup,
+}
+
+// readGroups reads the fleet's security groups that keep selects, each with its VPC and what
+// it lets in, written as authorize takes it.
+func readGroups(ctx context.Context, s *Stack, keep func(name string) bool) (map[string]map[string]string, error) {
+	out, err := s.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: fleetFilter(s.m.Name)})
+	if err != nil {
+		return nil, err
+	}
+	got := map[string]map[string]string{}
+	for _, g := range out.SecurityGroups {
+		name, id := awssdk.ToString(g.GroupName), awssdk.ToString(g.GroupId)
+		if !keep(name) {
+			continue
+		}
+		var in []string
+		for _, p := range g.IpPermissions {
+			port := strconv.Itoa(int(awssdk.ToInt32(p.FromPort)))
+			for _, pair := range p.UserIdGroupPairs {
+				if awssdk.ToString(pair.GroupId) == id {
+					in = append(in, "self")
+				} else {
+					in = append(in, "lb:"+port)
+				}
+			}
+			for _, r := range p.IpRanges {
+				switch cidr := awssdk.ToString(r.CidrIp); cidr {
+				case "0.0.0.0/0":
+					in = append(in, port)
+				case s.env.cidr:
+					in = append(in, "vpc:"+port)
+				default:
+					in = append(in, cidr+":"+port)
+				}
+			}
+		}
+		slices.Sort(in)
+		got[name] = map[string]string{"vpc": awssdk.ToString(g.VpcId), "ingress": join(slices.Compact(in)), "id": id}
+	}
+	return got, nil
 }
 
 // createSecurityGroup makes a tagged group in the fleet's VPC and lets in what the resource
@@ -169,7 +192,8 @@ func deleteSecurityGroup(ctx context.Context, s *Stack, name string) error {
 }
 
 // authorize lets in what an ingress field lists: a listener port from anywhere, "self"
-// (the group's own members), or "lb:PORT" (the fleet's group, on that port).
+// (the group's own members), "lb:PORT" (the fleet's group, on that port), or "vpc:PORT"
+// (the VPC's addresses).
 func (s *Stack) authorize(ctx context.Context, id, ingress string) error {
 	var perms []ec2types.IpPermission
 	for _, p := range split(ingress) {
@@ -187,9 +211,13 @@ func (s *Stack) authorize(ctx context.Context, id, ingress string) error {
 				UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: &lb}}})
 			continue
 		}
+		from := "0.0.0.0/0"
+		if vpcPort, ok := strings.CutPrefix(p, "vpc:"); ok {
+			from, p = s.env.cidr, vpcPort
+		}
 		port, _ := strconv.Atoi(p)
 		perms = append(perms, ec2types.IpPermission{IpProtocol: awssdk.String("tcp"), FromPort: awssdk.Int32(int32(port)), ToPort: awssdk.Int32(int32(port)),
-			IpRanges: []ec2types.IpRange{{CidrIp: awssdk.String("0.0.0.0/0")}}})
+			IpRanges: []ec2types.IpRange{{CidrIp: &from}}})
 	}
 	if len(perms) == 0 {
 		return nil

@@ -113,8 +113,13 @@ func example(t *testing.T, name string) *manifest.Manifest {
 		t.Fatal(err)
 	}
 	ownCertificate(t, m)
+	m.AWS.Controller.Image = prebuiltController
 	return m
 }
+
+// prebuiltController is the controller image most tests deploy, so that apply builds and
+// pushes none (moto has no registry; TestControllerService pushes one to a registry).
+const prebuiltController = "public.ecr.aws/spotfleet/controller:test"
 
 // ownCertificate puts a certificate of moto's ACM in place of the manifest's placeholder
 // ARNs, as a user puts theirs: moto, as AWS, refuses a listener whose certificate does not

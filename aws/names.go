@@ -36,6 +36,12 @@ func (n names) leaseTable() string         { return n.fleet + "-lease" }
 func (n names) controllerRepository() string {
 	return n.fleet + "-controller"
 }
+func (n names) controllerSecurityGroup() string { return n.fleet + "-controller" }
+
+// The controller's private DNS: a Cloud Map namespace per fleet, its service "controller".
+func (n names) namespace() string      { return n.fleet + ".spotfleet" }
+func (n names) controllerHost() string { return "controller." + n.namespace() }
+
 func (n names) instanceRole() string   { return n.fleet + "-instance" }
 func (n names) executionRole() string  { return n.fleet + "-task-execution" }
 func (n names) controllerRole() string { return n.fleet + "-controller" }

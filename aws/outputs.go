@@ -7,6 +7,8 @@ import (
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/spotfleet/spotfleet/manifest"
 )
 
 // Outputs are what a user of an applied fleet needs to reach it: where each service
@@ -20,6 +22,8 @@ type Outputs struct {
 	Cluster      string          `json:"cluster,omitempty"`
 	// ImageRepository is where spotfleet image --to pushes the controller's image.
 	ImageRepository string `json:"imageRepository,omitempty"`
+	// Controller is where the agents reach the controller service, inside the VPC.
+	Controller string `json:"controller,omitempty"`
 }
 
 // ServiceOutput is where one service answers; URL is "" for a service with no load
@@ -68,13 +72,20 @@ func (s *Stack) Outputs(ctx context.Context) (*Outputs, error) {
 		}
 		o.ImageRepository = s.repositoryURI()
 	}
-	if s.isECS() {
+	if s.runsECS() {
 		have, err := clusterKind.read(ctx, s)
 		if err != nil {
 			return nil, fmt.Errorf("reading the cluster: %w", err)
 		}
 		if _, ok := have[s.n.cluster()]; ok {
 			o.Cluster = s.n.cluster()
+		}
+		svcs, err := serviceKind.read(ctx, s)
+		if err != nil {
+			return nil, fmt.Errorf("reading the services: %w", err)
+		}
+		if _, ok := svcs[manifest.ControllerService]; ok {
+			o.Controller = ControllerURL(s.m.Name)
 		}
 	}
 	return o, nil

@@ -86,7 +86,7 @@ func TestProductionExampleOnAWS(t *testing.T) {
 	for _, g := range groups.LogGroups {
 		got = append(got, awssdk.ToString(g.LogGroupName)+":"+itoa(awssdk.ToInt32(g.RetentionInDays)))
 	}
-	if strings.Join(got, " ") != "/spotfleet/prod-web/api:90 /spotfleet/prod-web/web:30" {
+	if strings.Join(got, " ") != "/spotfleet/prod-web/api:90 /spotfleet/prod-web/spotfleet-controller:30 /spotfleet/prod-web/web:30" {
 		t.Errorf("log groups: %v", got)
 	}
 

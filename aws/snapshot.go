@@ -362,6 +362,9 @@ func (p *Provider) join(r *raw, now time.Time) spotfleet.Snapshot {
 	tgOfService := map[string]string{}
 	for _, s := range r.services {
 		name := awssdk.ToString(s.ServiceName)
+		if name == manifest.ControllerService { // the controllers themselves: not the fleet's
+			continue
+		}
 		ss := spotfleet.Service{Name: name, Desired: int(s.DesiredCount), Covers: coversOf(p.m, name)}
 		cfg := p.serviceConfig(name)
 		if cfg != nil {
@@ -386,6 +389,9 @@ func (p *Provider) join(r *raw, now time.Time) spotfleet.Snapshot {
 			continue
 		}
 		svc, _ := strings.CutPrefix(awssdk.ToString(t.Group), "service:")
+		if svc == manifest.ControllerService {
+			continue
+		}
 		st := spotfleet.Task{ID: taskID(t), Service: svc, Zone: awssdk.ToString(t.AvailabilityZone), Instance: ciInstance[awssdk.ToString(t.ContainerInstanceArn)],
 			Status: spotfleet.TaskStatus(awssdk.ToString(t.LastStatus))}
 		st.Provider, _ = p.n.groupOf(awssdk.ToString(t.CapacityProviderName))

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/servicediscovery"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -32,7 +33,14 @@ type Stack struct {
 	logs *cloudwatchlogs.Client
 	ddb  *dynamodb.Client
 	ecr  *ecr.Client
+	sd   *servicediscovery.Client
+	cfg  awssdk.Config
 	env  env
+	// Image builds the controller's image when the manifest names none (apply pushes it
+	// when its tag is missing); Registry, when set, is where it goes instead of the
+	// fleet's ECR repository: a loopback registry, plain HTTP (the tests').
+	Image    *ControllerImage
+	Registry string
 	// Reading, when set, is told which kind plan reads next (i of n), for a progress line,
 	// and then "" when it is done.
 	Reading func(kind string, i, n int)
@@ -43,7 +51,9 @@ type env struct {
 	region  string
 	account string
 	vpc     string
+	cidr    string
 	subnets map[string]string // zone → subnet
+	public  bool              // the subnets give instances public addresses (a default VPC's)
 	ami     string
 }
 
@@ -91,12 +101,14 @@ type kind struct {
 func NewStack(cfg awssdk.Config, m *manifest.Manifest) *Stack {
 	return &Stack{fleet: newFleet(cfg, m), eb: eventbridge.NewFromConfig(cfg),
 		iam: iam.NewFromConfig(cfg), ssm: ssm.NewFromConfig(cfg), aas: applicationautoscaling.NewFromConfig(cfg),
-		sts: sts.NewFromConfig(cfg), logs: cloudwatchlogs.NewFromConfig(cfg), ddb: dynamodb.NewFromConfig(cfg), ecr: ecr.NewFromConfig(cfg), env: env{region: cfg.Region}}
+		sts: sts.NewFromConfig(cfg), logs: cloudwatchlogs.NewFromConfig(cfg), ddb: dynamodb.NewFromConfig(cfg), ecr: ecr.NewFromConfig(cfg),
+		sd: servicediscovery.NewFromConfig(cfg), cfg: cfg, env: env{region: cfg.Region}}
 }
 
 // kinds in creation order; deletion runs it backwards.
 func (s *Stack) kinds() []kind {
-	return []kind{roleKind, profileKind, securityGroupKind, taskSecurityGroupKind, launchTemplateKind, queueKind, ruleKind, leaseTableKind, imageRepositoryKind,
+	return []kind{roleKind, profileKind, securityGroupKind, taskSecurityGroupKind, controllerSecurityGroupKind, discoveryKind, launchTemplateKind,
+		queueKind, ruleKind, leaseTableKind, imageRepositoryKind, controllerImageKind,
 		loadBalancerKind, targetGroupKind, listenerKind, listenerRuleKind, groupKind, groupScalingKind, capacityProviderKind,
 		clusterKind, logGroupKind, taskDefinitionKind, serviceKind, serviceScalingKind}
 }
