@@ -1,23 +1,35 @@
 package main
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"log"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/spotfleet/spotfleet/aws"
+	"github.com/spotfleet/spotfleet/image"
 	"github.com/spotfleet/spotfleet/internal/motoserver"
 )
 
 // TestAWSCommands drives plan, apply, controller's self-check and delete as a user would,
-// against moto.
+// against moto, with the controller's image built from this source and pushed to an
+// in-memory registry (moto has none), then read back.
 func TestAWSCommands(t *testing.T) {
 	srv, skip := motoserver.Start()
 	if srv == nil {
@@ -26,13 +38,22 @@ func TestAWSCommands(t *testing.T) {
 	defer srv.Stop()
 	srv.Env(t.Setenv)
 	file := "../../examples/s2-web-app-spot-instances-alb.yaml"
+	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer reg.Close()
+	host := strings.TrimPrefix(reg.URL, "http://")
+	runAWS := func(t *testing.T, args ...string) (string, error) {
+		if args[0] != "outputs" && args[0] != "controller" {
+			args = append(args, "--registry", host)
+		}
+		return runAWS(t, args...)
+	}
 
 	out, err := runAWS(t, "apply", "-f", file)
 	if err == nil || !strings.Contains(err.Error(), "--approve") {
 		t.Fatalf("apply without a terminal nor --approve: %v\n%s", err, out)
 	}
 	out, err = runAWS(t, "plan", "-f", file, "--detailed-exitcode")
-	if !errors.Is(err, exitStatus{code: 2}) || !strings.Contains(out, "Plan: 12 to create, 0 to update, 0 to delete.") ||
+	if !errors.Is(err, exitStatus{code: 2}) || !strings.Contains(out, "Plan: 20 to create, 0 to update, 0 to delete.") ||
 		!strings.Contains(out, "+ create auto-scaling-group s2-web-spot") || !strings.Contains(out, "overrides ") {
 		t.Fatalf("plan --detailed-exitcode before apply: %v, want exit status 2\n%s", err, out)
 	}
@@ -47,9 +68,11 @@ func TestAWSCommands(t *testing.T) {
 	var outputs aws.Outputs
 	if out, _, err := run(t, "outputs", "-f", file, "-o", "json"); err != nil || json.Unmarshal([]byte(out), &outputs) != nil ||
 		len(outputs.Services) != 1 || !strings.HasPrefix(outputs.Services[0].URL, "http://") || !strings.Contains(outputs.Queue, "s2-web-events") ||
-		outputs.ImageRepository != "123456789012.dkr.ecr.us-east-1.amazonaws.com/s2-web-controller" {
+		outputs.ImageRepository != "123456789012.dkr.ecr.us-east-1.amazonaws.com/s2-web-controller" ||
+		outputs.Controller != "http://controller.s2-web.spotfleet:7077" {
 		t.Fatalf("outputs: %v\n%s", err, out)
 	}
+	checkPushedImage(t, host+"/s2-web-controller:"+buildTag())
 
 	// An edit of one field plans exactly that field, element by element for a list.
 	raw, err := os.ReadFile(file)
@@ -62,7 +85,8 @@ func TestAWSCommands(t *testing.T) {
 	}
 	out, err = runAWS(t, "plan", "-f", edited, "--detailed-exitcode")
 	if !errors.Is(err, exitStatus{code: 2}) || !strings.Contains(out, "~ update auto-scaling-group s2-web-spot\n    overrides + c5.large:1\n") ||
-		!strings.Contains(out, "Plan: 0 to create, 1 to update, 0 to delete.") {
+		!strings.Contains(out, "~ update task-definition s2-web-spotfleet-controller\n    environment + SPOTFLEET_MANIFEST=sha256:") ||
+		!strings.Contains(out, "Plan: 0 to create, 2 to update, 0 to delete.") {
 		t.Fatalf("plan after an edit: %v\n%s", err, out)
 	}
 	if out, err = runAWS(t, "apply", "-f", file, "--approve"); err != nil || !strings.Contains(out, "No changes") {
@@ -80,11 +104,17 @@ func TestAWSCommands(t *testing.T) {
 	if _, err = runAWS(t, "controller", "-f", file); err == nil || !strings.Contains(err.Error(), "is DISABLED") {
 		t.Fatalf("controller with the rule disabled: %v", err)
 	}
+	// As in its ECS task: no file, the manifest in the environment.
+	raw, _ = os.ReadFile(file)
+	t.Setenv(aws.ManifestEnv, string(raw))
+	if _, err = runAWS(t, "controller"); err == nil || !strings.Contains(err.Error(), "s2-web-spot-events is DISABLED") {
+		t.Fatalf("controller with the manifest in %s: %v", aws.ManifestEnv, err)
+	}
 
 	if out, err = runAWS(t, "delete", "-f", file, "--approve"); err != nil {
 		t.Fatalf("delete: %v\n%s", err, out)
 	}
-	if out, err = runAWS(t, "plan", "-f", file); err != nil || !strings.Contains(out, "Plan: 12 to create, 0 to update, 0 to delete.") {
+	if out, err = runAWS(t, "plan", "-f", file); err != nil || !strings.Contains(out, "Plan: 20 to create, 0 to update, 0 to delete.") {
 		t.Fatalf("plan after delete: %v\n%s", err, out)
 	}
 	if out, err = runAWS(t, "delete", "-f", file, "--approve", "-o", "json"); err != nil || !strings.Contains(out, `"changes": []`) {
@@ -93,6 +123,71 @@ func TestAWSCommands(t *testing.T) {
 }
 
 func strPtr(s string) *string { return &s }
+
+// checkPushedImage reads the controller's image back through the registry's API: one
+// linux/amd64 image running spotfleet controller as a non-root user, labelled with this
+// version, whose binary runs.
+func checkPushedImage(t *testing.T, ref string) {
+	t.Helper()
+	r, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := remote.Index(r)
+	if err != nil {
+		t.Fatalf("the controller's image %s: %v", ref, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil || len(im.Manifests) != 1 || im.Manifests[0].Platform.Architecture != "amd64" {
+		t.Fatalf("index %+v %v", im, err)
+	}
+	img, err := idx.Image(im.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := cf.Config; !slices.Equal(c.Entrypoint, []string{image.BinaryPath, "controller"}) || c.User != "65532:65532" ||
+		c.Labels["org.opencontainers.image.version"] != versionString() {
+		t.Fatalf("image config %+v", c)
+	}
+	layers, err := img.Layers()
+	if err != nil || len(layers) != 1 {
+		t.Fatalf("layers %v %v", layers, err)
+	}
+	rc, err := layers[0].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatalf("no %s in the layer: %v", image.BinaryPath, err)
+		}
+		if h.Name != image.BinaryPath[1:] {
+			continue
+		}
+		bin := filepath.Join(t.TempDir(), "spotfleet")
+		f, err := os.OpenFile(bin, os.O_CREATE|os.O_WRONLY, 0o755)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(f, tr)
+		f.Close()
+		if runtime.GOARCH != "amd64" {
+			return
+		}
+		out, err := exec.Command(bin, "healthcheck", "--help").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "health check") {
+			t.Fatalf("the image's spotfleet healthcheck --help: %v\n%s", err, out)
+		}
+		return
+	}
+}
 
 func runAWS(t *testing.T, args ...string) (string, error) {
 	t.Helper()

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -30,12 +31,20 @@ import (
 // awsFlags are the flags every command that talks to AWS takes.
 type awsFlags struct {
 	file, region, profile string
+	registry              string // where apply pushes the controller's image instead of ECR
+	// fromEnv: the manifest may come in ManifestEnv (the controller's ECS task has no file).
+	fromEnv bool
 }
 
 func (f *awsFlags) add(cmd *cobra.Command) {
 	fileFlag(cmd, &f.file)
 	cmd.Flags().StringVar(&f.region, "region", "", "AWS region (default: AWS_REGION or the profile's, else the manifest's)")
 	cmd.Flags().StringVar(&f.profile, "profile", "", "AWS profile (default: AWS_PROFILE)")
+}
+
+// addRegistry is --registry, for the commands that plan the controller's image.
+func (f *awsFlags) addRegistry(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.registry, "registry", "", "push the controller's image to this registry (HOST:PORT, plain HTTP, loopback only: a test registry) instead of the fleet's ECR repository")
 }
 
 // accessTimeout bounds the first call to AWS: with no network, the SDK's retries would
@@ -46,7 +55,16 @@ const accessTimeout = 10 * time.Second
 // AWS_PROFILE, AWS_ENDPOINT_URL), and checks that the credentials work and AWS answers. The
 // stack reports what it reads on a progress line while on a terminal (errOut's).
 func (f *awsFlags) load(ctx context.Context, errOut io.Writer) (*manifest.Manifest, *aws.Stack, awssdk.Config, error) {
-	m, err := loadManifest(f.file, errOut)
+	if f.registry != "" && !loopbackHost(f.registry) {
+		return nil, nil, awssdk.Config{}, fmt.Errorf("--registry %s: not supported yet: a registry other than ECR or a loopback test one (push with spotfleet image --to, and set aws.controller.image)", f.registry)
+	}
+	var m *manifest.Manifest
+	var err error
+	if y := os.Getenv(aws.ManifestEnv); f.fromEnv && y != "" {
+		m, err = parseManifest("$"+aws.ManifestEnv, []byte(y), errOut)
+	} else {
+		m, err = loadManifest(f.file, errOut)
+	}
 	if err != nil {
 		return nil, nil, awssdk.Config{}, err
 	}
@@ -61,6 +79,10 @@ func (f *awsFlags) load(ctx context.Context, errOut io.Writer) (*manifest.Manife
 		return nil, nil, awssdk.Config{}, err
 	}
 	st := aws.NewStack(cfg, m)
+	st.Registry = f.registry
+	if c := m.AWS.Controller; c.Deploy && c.Image == "" {
+		st.Image = controllerImage(errOut)
+	}
 	st.Reading = func(kind string, i, n int) {
 		what := fmt.Sprintf("reading %ss from AWS (%d of %d)", kind, i+1, n)
 		switch {
@@ -113,6 +135,7 @@ spotfleet:applied (docs/aws.md).`,
 		},
 	}
 	f.add(cmd)
+	f.addRegistry(cmd)
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when there are no changes, 2 when there are, 1 on an error (as terraform plan)")
 	outputFlag(cmd, &output, "table", "json", "yaml")
 	return cmd
@@ -271,11 +294,19 @@ func newApplyCmd() *cobra.Command {
 		Long: `Plans (as spotfleet plan), shows the plan, asks for confirmation on a terminal (--approve
 skips it; it is required without a terminal), then makes the changes in dependency order,
 printing each resource as it goes, and ends with the outputs (each service's URL, the event
-queue, the cluster; spotfleet outputs prints them again). A second apply with no change to
-the manifest reports no changes and calls nothing that mutates. docs/aws.md lists what is
-created.`,
+queue, the cluster, the controller's address; spotfleet outputs prints them again). A
+second apply with no change to the manifest reports no changes and calls nothing that
+mutates. docs/aws.md lists what is created.
+
+Unless aws.controller.deploy is false, the controller runs as the ECS service
+spotfleet-controller (aws.controller.replicas tasks on FARGATE) and the instances run its
+agent. Its image is aws.controller.image, or this spotfleet's, which apply builds (a go
+build from the source around the working directory, else this binary; about 90 s cold) and
+pushes to the fleet's ECR repository when its tag is not there yet; --registry pushes to a
+loopback test registry instead.`,
 		Example: `  spotfleet apply -f spotfleet.yaml
-  spotfleet apply -f spotfleet.yaml --approve --region eu-west-1   # in CI`,
+  spotfleet apply -f spotfleet.yaml --approve --region eu-west-1   # in CI
+  spotfleet apply -f spotfleet.yaml --approve --registry 127.0.0.1:5000   # on moto, with a local registry`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -300,7 +331,12 @@ created.`,
 					render(out, output, res, nothing)
 					return fmt.Errorf("%w\n(what was done stays; run spotfleet apply again to go on)", err)
 				}
-				fmt.Fprintln(talk, "Applied. Run the controller: spotfleet controller -f", f.file)
+				if c := m.AWS.Controller; c.Deploy {
+					fmt.Fprintf(talk, "Applied. The controller runs as the ECS service %s (%d tasks on FARGATE), logging to the CloudWatch Logs group /spotfleet/%s/%s.\n",
+						manifest.ControllerService, c.Replicas, m.Name, manifest.ControllerService)
+				} else {
+					fmt.Fprintln(talk, "Applied. Run the controller (aws.controller.deploy is false): spotfleet controller -f", f.file)
+				}
 			}
 			if res.Outputs, err = st.Outputs(ctx); err != nil {
 				return err
@@ -309,6 +345,7 @@ created.`,
 		},
 	}
 	f.add(cmd)
+	f.addRegistry(cmd)
 	cmd.Flags().BoolVar(&approve, "approve", false, "apply without asking")
 	outputFlag(cmd, &output, "table", "json", "yaml")
 	return cmd
@@ -345,6 +382,7 @@ on a terminal; --approve skips it and is required without one.`,
 		},
 	}
 	f.add(cmd)
+	f.addRegistry(cmd)
 	cmd.Flags().BoolVar(&approve, "approve", false, "delete without asking")
 	outputFlag(cmd, &output, "table", "json", "yaml")
 	return cmd
@@ -389,6 +427,9 @@ func printOutputs(w io.Writer, o *aws.Outputs) error {
 	fmt.Fprintf(tw, "  event queue\t%s\n", orNone(o.Queue, "none"))
 	if o.Cluster != "" {
 		fmt.Fprintf(tw, "  ECS cluster\t%s (%s)\n", o.Cluster, o.Region)
+	}
+	if o.Controller != "" {
+		fmt.Fprintf(tw, "  controller\t%s (from inside the VPC)\n", o.Controller)
 	}
 	if o.ImageRepository != "" {
 		fmt.Fprintf(tw, "  controller image repository\t%s (spotfleet image --to %s:TAG)\n", o.ImageRepository, o.ImageRepository)
@@ -448,6 +489,10 @@ the instances need an address they can reach, such as --api 0.0.0.0:7077). Logs 
 as JSON. Stop it with Ctrl-C or SIGTERM; a restarted controller picks up where this one
 left (docs/controller.md). It needs the policy of spotfleet iam-policy.
 
+Without -f, the manifest is read from SPOTFLEET_MANIFEST when it is set: that is how the
+controller service apply creates runs (aws.controller). GET /v1/agent/linux/ARCH (ARCH as
+uname -m prints it) serves this binary to the instances' agents, for its own architecture.
+
 Run two or more for one fleet, on different hosts: they share a lease in the DynamoDB table
 <name>-lease that apply creates. The holder acts; the others answer /healthz, refuse agent
 reports (503, the agent retries) and take over within 10 s of the holder's end. Each call
@@ -459,6 +504,7 @@ makes none. Without the table it stops and says to run apply: it never acts unfe
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			f.fromEnv = !cmd.Flags().Changed("file")
 			m, _, cfg, err := f.load(ctx, cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -489,6 +535,7 @@ makes none. Without the table it stops and says to run apply: it never acts unfe
 			}
 			mux := http.NewServeMux()
 			c.Routes(mux)
+			mux.HandleFunc("GET /v1/agent/linux/{arch}", serveAgentBinary)
 			dash, err := dashboard.NewReadOnly(dashboard.Observed{Manifest: m, Controller: c, Start: time.Now()}, c.Stats)
 			if err != nil {
 				return err
@@ -524,4 +571,61 @@ func identityVerifier(files []string) (*iid.Verifier, error) {
 		extra = append(extra, b)
 	}
 	return iid.AWS(extra...)
+}
+
+// serveAgentBinary serves this binary to the instances' agents (apply's user data downloads
+// it from the controller service): the same build as the controller, for its architecture.
+func serveAgentBinary(w http.ResponseWriter, r *http.Request) {
+	arch := map[string]string{"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}[r.PathValue("arch")]
+	if runtime.GOOS != "linux" || arch != runtime.GOARCH {
+		http.Error(w, fmt.Sprintf("no agent binary for linux/%s: this controller runs %s/%s", r.PathValue("arch"), runtime.GOOS, runtime.GOARCH), http.StatusNotFound)
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	f, err := os.Open(exe)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	http.ServeContent(w, r, "spotfleet", st.ModTime(), f)
+}
+
+func newHealthcheckCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "healthcheck URL",
+		Short: "Exit 0 when URL answers 2xx within 3s (the controller's container health check)",
+		Long: `GETs URL and exits 0 on a 2xx answer within 3 seconds, 1 otherwise. The controller's image
+has no shell or curl, so its ECS health check runs this against its own /healthz.`,
+		Example: `  spotfleet healthcheck http://127.0.0.1:7077/healthz`,
+		Args:    cobra.ExactArgs(1),
+		Hidden:  true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), 3*time.Second)
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, args[0], nil)
+			if err != nil {
+				return err
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			if resp.StatusCode/100 != 2 {
+				return fmt.Errorf("%s answered %s", args[0], resp.Status)
+			}
+			return nil
+		},
+	}
 }

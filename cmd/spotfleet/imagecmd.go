@@ -3,9 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -118,4 +123,42 @@ func moduleRoot() string {
 		}
 		dir = parent
 	}
+}
+
+// controllerImage is what apply pushes when the manifest names no controller image: this
+// spotfleet for linux/amd64 (the controller runs on FARGATE X86_64), built from its source
+// when it is at hand, else the running binary as it is.
+func controllerImage(log io.Writer) *aws.ControllerImage {
+	o := image.Options{Version: versionString(), Source: moduleRoot(), Platforms: []v1.Platform{{OS: "linux", Architecture: "amd64"}},
+		Log: func(format string, args ...any) { fmt.Fprintf(log, format+"\n", args...) }}
+	return &aws.ControllerImage{Tag: buildTag(), Build: func(ctx context.Context) (v1.ImageIndex, error) { return image.Build(ctx, o) }}
+}
+
+// buildTag names this spotfleet's image: its version, or for a development build "dev-"
+// and the running binary's hash, so that a rebuilt spotfleet pushes a new image (and apply
+// rolls the controller) while the same one pushes nothing.
+func buildTag() string {
+	if v := versionString(); v != "dev" {
+		return invalidTagChars.ReplaceAllString(v, "-")
+	}
+	h := sha256.New()
+	if exe, err := os.Executable(); err == nil {
+		if f, err := os.Open(exe); err == nil {
+			io.Copy(h, f)
+			f.Close()
+		}
+	}
+	return "dev-" + hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+var invalidTagChars = regexp.MustCompile(`[^A-Za-z0-9_.-]`)
+
+// loopbackHost says whether HOST:PORT is a loopback address.
+func loopbackHost(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = hostport
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }

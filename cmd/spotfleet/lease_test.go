@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -38,7 +41,15 @@ func TestControllerProcessesShareALease(t *testing.T) {
 	defer srv.Stop()
 	srv.Env(t.Setenv)
 	bin := buildSpotfleet(t)
-	file := "../../examples/s2-web-app-spot-instances-alb.yaml"
+	// The two controllers are run here, so apply deploys none (aws.controller.deploy).
+	raw, err := os.ReadFile("../../examples/s2-web-app-spot-instances-alb.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "s2.yaml")
+	if err := os.WriteFile(file, append(raw, "aws:\n  controller:\n    deploy: false\n"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if out, err := runAWS(t, "apply", "-f", file, "--approve"); err != nil {
 		t.Fatalf("apply: %v\n%s", err, out)
 	}
@@ -72,6 +83,7 @@ func TestControllerProcessesShareALease(t *testing.T) {
 		fmt.Sscan(string(m[1]), &v)
 		return v
 	}
+	var a *proc
 	leads := func(p *proc) bool { return metric(p, "spotfleet_leader") == 1 }
 	waitUntil := func(what string, limit time.Duration, ok func() bool) time.Duration {
 		t.Helper()
@@ -82,14 +94,38 @@ func TestControllerProcessesShareALease(t *testing.T) {
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
-		t.Fatalf("after %s: %s", limit, what)
+		resp, _ := http.Get("http://" + a.api + "/metrics")
+		var events []byte
+		if resp != nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			events = regexp.MustCompile(`(?m)^spotfleet_events_total.*$`).Find(b)
+		}
+		t.Fatalf("after %s: %s\nfirst controller's log:\n%s%s", limit, what, a.log.String(), events)
 		return 0
 	}
 
-	a := start()
+	a = start()
 	waitUntil("the first controller leads", 30*time.Second, func() bool { return leads(a) })
 	b := start()
 	waitUntil("the second controller serves", 30*time.Second, func() bool { return metric(b, "spotfleet_leader") == 0 })
+	// A follower serves the agents their binary (its own) and answers its health check.
+	if resp, err := http.Get("http://" + b.api + "/v1/agent/linux/" + map[string]string{"amd64": "x86_64", "arm64": "aarch64"}[runtime.GOARCH]); err != nil {
+		t.Fatal(err)
+	} else {
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		want, _ := os.ReadFile(bin)
+		if resp.StatusCode != http.StatusOK || !bytes.Equal(got, want) {
+			t.Errorf("GET /v1/agent: %s, %d bytes; want the binary's %d", resp.Status, len(got), len(want))
+		}
+	}
+	if out, err := exec.Command(bin, "healthcheck", "http://"+b.api+"/healthz").CombinedOutput(); err != nil {
+		t.Errorf("healthcheck of a running controller: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(bin, "healthcheck", "http://"+b.api+"/nothing").CombinedOutput(); err == nil {
+		t.Errorf("healthcheck of a 404 passed:\n%s", out)
+	}
 	time.Sleep(2 * time.Second)
 	if leads(b) {
 		t.Fatal("both controllers lead")
@@ -117,6 +153,9 @@ func TestControllerProcessesShareALease(t *testing.T) {
 	instance := awssdk.ToString(g.AutoScalingGroups[0].Instances[0].InstanceId)
 	b.cmd.Process.Kill()
 	killed := time.Now()
+	// A receive the dead leader left pending (a 1 s long poll) would take the message and
+	// hide it for the 30 s visibility timeout, as SQS does: the event comes after it ended.
+	time.Sleep(1500 * time.Millisecond)
 	d, _ := json.Marshal(spotfleet.SpotInterruptionDetail{InstanceID: instance, InstanceAction: "terminate"})
 	body, _ := json.Marshal(spotfleet.Envelope{Version: "0", ID: "e-kill", DetailType: spotfleet.DetailSpotInterruption, Source: "aws.ec2",
 		Account: "123456789012", Time: time.Now().UTC().Truncate(time.Second), Region: "us-east-1", Detail: d})

@@ -17,7 +17,7 @@ short and returns when it recovers.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newInitCmd(), newValidateCmd(), newSchemaCmd(), newVersionCmd(), newExampleServiceCmd(), newUpCmd(), newStatusCmd(), newInterruptCmd(), newCapacityCmd(), newLogsCmd(), newAgentCmd(), newReaperCmd(),
+	root.AddCommand(newInitCmd(), newValidateCmd(), newSchemaCmd(), newVersionCmd(), newExampleServiceCmd(), newUpCmd(), newStatusCmd(), newInterruptCmd(), newCapacityCmd(), newLogsCmd(), newAgentCmd(), newHealthcheckCmd(), newReaperCmd(),
 		newPlanCmd(), newApplyCmd(), newOutputsCmd(), newDeleteCmd(), newControllerCmd(), newIAMPolicyCmd(), newImageCmd(), newSimulateCmd())
 	return root
 }

@@ -52,6 +52,17 @@ func loadManifest(file string, errOut io.Writer) (*manifest.Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
+	return checked(file, m, diags, errOut)
+}
+
+// parseManifest is loadManifest of text at hand (named file in messages).
+func parseManifest(file string, data []byte, errOut io.Writer) (*manifest.Manifest, error) {
+	m, diags := manifest.Parse(file, data)
+	return checked(file, m, diags, errOut)
+}
+
+// checked prints a manifest's diagnostics and refuses it when they hold errors.
+func checked(file string, m *manifest.Manifest, diags manifest.Diagnostics, errOut io.Writer) (*manifest.Manifest, error) {
 	for _, d := range diags {
 		fmt.Fprintln(errOut, d.String())
 	}
