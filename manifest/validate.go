@@ -17,9 +17,9 @@ import (
 const SpotNotice = 2 * time.Minute
 
 var (
-	imageRef  = regexp.MustCompile(`^[a-z0-9][a-z0-9.:-]*(/[a-z0-9._-]+)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$`)
+	imageRef  = bounded(4096, `^[a-z0-9][a-z0-9.:-]*(/[a-z0-9._-]+)+(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:[a-f0-9]+)$`)
 	fleetName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)
-	groupName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+	groupName = bounded(255, `^[A-Za-z0-9_-]+$`)
 	region    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
 )
 

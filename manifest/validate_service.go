@@ -20,13 +20,27 @@ type listenerUser struct {
 
 var (
 	certificateARN = regexp.MustCompile(`^arn:aws[a-z-]*:(acm:[a-z0-9-]+:\d{12}:certificate|iam::\d{12}:server-certificate)/\S+$`)
-	roleARN        = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$`)
+	roleARN        = bounded(2048, `^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$`)
 	secretARN      = regexp.MustCompile(`^arn:aws[a-z-]*:(ssm:[a-z0-9-]+:\d{12}:parameter/\S+|secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+)$`)
 	envName        = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	hostPattern    = regexp.MustCompile(`^[A-Za-z0-9.*?-]{1,128}$`)
-	pathPattern    = regexp.MustCompile(`^[/*][A-Za-z0-9_\-.$/~"'@:+&*?]{0,127}$`)
-	logGroupName   = regexp.MustCompile(`^[.\-_/#A-Za-z0-9]{1,512}$`)
+	hostPattern    = bounded(128, `^[A-Za-z0-9.*?-]+$`)
+	pathPattern    = bounded(128, `^[/*][A-Za-z0-9_\-.$/~"'@:+&*?]*$`)
+	logGroupName   = bounded(512, `^[.\-_/#A-Za-z0-9]+$`)
 )
+
+// boundedPattern is a pattern with a length limit checked apart: a counted repetition such
+// as {1,512} compiles into that many copies of its class, which cost 13 ms and 1.5 MB at
+// every start of the binary (up starts one per task).
+type boundedPattern struct {
+	re  *regexp.Regexp
+	max int
+}
+
+func bounded(max int, expr string) boundedPattern {
+	return boundedPattern{regexp.MustCompile(expr), max}
+}
+
+func (b boundedPattern) MatchString(s string) bool { return len(s) <= b.max && b.re.MatchString(s) }
 
 // retentionDays are the values CloudWatch Logs' PutRetentionPolicy takes.
 var retentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
