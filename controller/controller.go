@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,8 +43,11 @@ type Config struct {
 	Visibility time.Duration
 	// Tick is how often the fleet is observed without an event; default 1s.
 	Tick time.Duration
-	// Receivers is how many queue long polls run at once; default 2.
-	Receivers int
+	// Receivers is how many queue long polls run at once; default 2. While the queue is
+	// deep (a poll returns a full batch) more join, up to MaxReceivers (default 16), each
+	// leaving when its poll comes back short: a burst of thousands of events is read in
+	// parallel, an idle queue costs two polls.
+	Receivers, MaxReceivers int
 	// Account is the fleet's AWS account: events of another account are not acted on
 	// ("" accepts any, for tests that make their own events).
 	Account string
@@ -78,6 +82,7 @@ type Controller struct {
 	metrics    *metrics
 	notifier   *notifier
 	inbox      chan input
+	receivers  atomic.Int32 // queue polls running
 
 	mem      *poolMemory
 	fb       *fallback            // nil without a fallback block
@@ -127,6 +132,7 @@ func New(cfg Config) (*Controller, error) {
 	cfg.Visibility = cmp.Or(cfg.Visibility, 30*time.Second)
 	cfg.Tick = cmp.Or(cfg.Tick, time.Second)
 	cfg.Receivers = cmp.Or(cfg.Receivers, 2)
+	cfg.MaxReceivers = max(cmp.Or(cfg.MaxReceivers, 16), cfg.Receivers)
 	cfg.LeaseTTL = cmp.Or(cfg.LeaseTTL, LeaseTTL)
 	if cfg.Holder == "" {
 		host, _ := os.Hostname()
@@ -192,8 +198,9 @@ func (c *Controller) Run(ctx context.Context) error {
 		wg.Go(func() { c.lead(ctx) })
 	}
 	if c.q != nil {
+		c.receivers.Store(int32(c.cfg.Receivers))
 		for range c.cfg.Receivers {
-			wg.Go(func() { c.receive(ctx) })
+			wg.Go(func() { c.receive(ctx, &wg, false) })
 		}
 	}
 	tick := c.clk.After(c.cfg.Tick)
@@ -212,11 +219,18 @@ func (c *Controller) Run(ctx context.Context) error {
 	}
 }
 
-// receive long-polls the queue into the inbox.
-func (c *Controller) receive(ctx context.Context) {
+// receive long-polls the queue into the inbox. A full batch starts another receiver (up to
+// MaxReceivers); an extra one ends when its poll comes back short.
+func (c *Controller) receive(ctx context.Context, wg *sync.WaitGroup, extra bool) {
+	if extra {
+		defer c.receivers.Add(-1)
+	}
 	backoff := time.Second
 	for ctx.Err() == nil {
 		if !c.leading() { // a follower leaves the events to the leader
+			if extra {
+				return
+			}
 			select {
 			case <-ctx.Done():
 				return
@@ -224,7 +238,7 @@ func (c *Controller) receive(ctx context.Context) {
 			}
 			continue
 		}
-		msgs, err := c.q.ReceiveMessages(ctx, 10, time.Second, c.cfg.Visibility)
+		msgs, err := c.q.ReceiveMessages(ctx, receiveBatch, time.Second, c.cfg.Visibility)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -240,6 +254,10 @@ func (c *Controller) receive(ctx context.Context) {
 			continue
 		}
 		backoff = time.Second
+		if len(msgs) == receiveBatch && c.receivers.Load() < int32(c.cfg.MaxReceivers) {
+			c.receivers.Add(1)
+			wg.Go(func() { c.receive(ctx, wg, true) })
+		}
 		for i := range msgs {
 			select {
 			case c.inbox <- inputOf(&msgs[i]):
@@ -247,8 +265,14 @@ func (c *Controller) receive(ctx context.Context) {
 				return
 			}
 		}
+		if extra && len(msgs) < receiveBatch {
+			return
+		}
 	}
 }
+
+// receiveBatch is the most messages one SQS receive returns.
+const receiveBatch = 10
 
 // inputOf is a queue message as a round reads it: the event, or why it is malformed.
 func inputOf(m *spotfleet.Message) input {
