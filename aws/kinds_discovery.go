@@ -2,6 +2,7 @@ package aws
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -65,7 +66,7 @@ var discoveryKind = kind{
 			return err
 		}
 		for _, sv := range svcs {
-			if _, err := s.sd.DeleteService(ctx, &servicediscovery.DeleteServiceInput{Id: sv.Id}); err != nil {
+			if err := s.deleteDiscoveryService(ctx, sv.Id); err != nil {
 				return err
 			}
 		}
@@ -75,6 +76,25 @@ var discoveryKind = kind{
 		}
 		return s.waitOperation(ctx, awssdk.ToString(out.OperationId))
 	},
+}
+
+// deleteDiscoveryService deletes a Cloud Map service once ECS has deregistered the stopped
+// tasks' addresses from it, which it does some seconds after the ECS service is deleted.
+func (s *Stack) deleteDiscoveryService(ctx context.Context, id *string) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	for {
+		_, err := s.sd.DeleteService(ctx, &servicediscovery.DeleteServiceInput{Id: id})
+		var inUse *sdtypes.ResourceInUse
+		if !errors.As(err, &inUse) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the controller's addresses are still registered: %w", err)
+		case <-time.After(5 * time.Second):
+		}
+	}
 }
 
 // discoveryServices creates the namespace's controller service when it is missing.
