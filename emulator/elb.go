@@ -23,6 +23,7 @@ type target struct {
 	id         string // ip:port
 	url        *url.URL
 	proxy      *httputil.ReverseProxy
+	transport  *targetTransport // the proxy's connections to the target
 	instanceID string
 	task       *task // nil for an instance target
 
@@ -56,22 +57,12 @@ type targetGroup struct {
 	routable atomic.Pointer[[]*target]
 	rr       atomic.Uint64
 
-	transport *http.Transport // shared by its targets' proxies
-
 	requests, elb5xx, target5xx, clientClosed atomic.Int64
 }
 
 func newTargetGroup(e *Emulator, name string, s manifest.Service) *targetGroup {
 	tg := &targetGroup{e: e, name: name, lb: s.LoadBalancer, port: s.Port, delay: s.LoadBalancer.DeregistrationDelay.D()}
 	tg.routable.Store(&[]*target{})
-	tg.transport = &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
-		MaxIdleConns:        4096,
-		MaxIdleConnsPerHost: 512,
-		IdleConnTimeout:     60 * time.Second,
-		DisableCompression:  true,
-	}
 	return tg
 }
 
@@ -88,7 +79,7 @@ func (p *bufferPool) Put(b []byte) { p.Pool.Put(b) }
 // context value to say where it goes.
 func (tg *targetGroup) newProxy(t *target) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
-		Transport:  tg.transport,
+		Transport:  t.transport,
 		BufferPool: &copyBuffers,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(t.url)
@@ -176,6 +167,7 @@ func (tg *targetGroup) register(ip string, instanceID string, tk *task) *target 
 	id := net.JoinHostPort(ip, strconv.Itoa(tg.port))
 	t := &target{tg: tg, id: id, url: &url.URL{Scheme: "http", Host: id}, instanceID: instanceID, task: tk,
 		state: spotfleet.TargetInitial, registeredAt: tg.e.now}
+	t.transport = newTargetTransport(id)
 	t.proxy = tg.newProxy(t)
 	tg.targets = append(tg.targets, t)
 	if tg.byInstance == nil {
@@ -229,6 +221,7 @@ func (tg *targetGroup) unused(t *target) {
 		return
 	}
 	t.state = spotfleet.TargetUnused
+	t.transport.CloseIdleConnections()
 	tg.e.changed()
 	tg.targets = slices.DeleteFunc(tg.targets, func(x *target) bool { return x == t })
 	if left := slices.DeleteFunc(tg.byInstance[t.instanceID], func(x *target) bool { return x == t }); len(left) > 0 {

@@ -1,0 +1,160 @@
+package emulator
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// targetTransport is a target's HTTP/1.1 client: keep-alive connections used by the
+// request's own goroutine, which writes the request and reads the answer itself.
+// net/http's Transport hands each request to two goroutines of the connection (a writer
+// and a reader) and back, which costs the listener a third of its throughput; a load
+// balancer talks to one address and needs none of Transport's generality (proxies,
+// HTTP/2, TLS, compression).
+type targetTransport struct {
+	addr string
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	mu   sync.Mutex
+	idle []*targetConn
+}
+
+// maxIdlePerTarget bounds the idle connections kept per target (as MaxIdleConnsPerHost).
+const maxIdlePerTarget = 512
+
+type targetConn struct {
+	net.Conn
+	r *bufio.Reader
+	w *bufio.Writer
+}
+
+func newTargetTransport(addr string) *targetTransport {
+	return &targetTransport{addr: addr, dial: (&net.Dialer{Timeout: 2 * time.Second}).DialContext}
+}
+
+func (t *targetTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	// A request that may not be sent twice is sent once; others retry once on a fresh
+	// connection when a kept one turns out closed by the target (as Transport does).
+	for attempt := 0; ; attempt++ {
+		c, reused, err := t.get(req.Context())
+		if err != nil {
+			return nil, err
+		}
+		resp, err := c.roundTrip(req)
+		if err == nil {
+			resp.Body = &targetBody{ReadCloser: resp.Body, t: t, c: c, keep: !resp.Close && !req.Close}
+			return resp, nil
+		}
+		c.Close()
+		if !reused || attempt > 0 || !retryable(req) || req.Context().Err() != nil {
+			return nil, err
+		}
+	}
+}
+
+func (c *targetConn) roundTrip(req *http.Request) (*http.Response, error) {
+	if err := req.Write(c.w); err != nil {
+		return nil, err
+	}
+	if err := c.w.Flush(); err != nil {
+		return nil, err
+	}
+	// A request the client cancels closes the connection, which ends the read.
+	stop := context.AfterFunc(req.Context(), func() { c.SetDeadline(time.Unix(1, 0)) })
+	resp, err := http.ReadResponse(c.r, req)
+	if !stop() {
+		if err == nil {
+			resp.Body.Close()
+		}
+		return nil, req.Context().Err()
+	}
+	return resp, err
+}
+
+// retryable: a request without a body that may be repeated (RFC 9110's idempotent methods).
+func retryable(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return req.Body == nil || req.Body == http.NoBody
+	}
+	return false
+}
+
+func (t *targetTransport) get(ctx context.Context) (*targetConn, bool, error) {
+	t.mu.Lock()
+	if n := len(t.idle); n > 0 {
+		c := t.idle[n-1]
+		t.idle = t.idle[:n-1]
+		t.mu.Unlock()
+		return c, true, nil
+	}
+	t.mu.Unlock()
+	nc, err := t.dial(ctx, "tcp", t.addr)
+	if err != nil {
+		return nil, false, err
+	}
+	return &targetConn{Conn: nc, r: bufio.NewReaderSize(nc, 16<<10), w: bufio.NewWriterSize(nc, 4<<10)}, false, nil
+}
+
+func (t *targetTransport) put(c *targetConn) {
+	t.mu.Lock()
+	if len(t.idle) < maxIdlePerTarget {
+		t.idle = append(t.idle, c)
+		c = nil
+	}
+	t.mu.Unlock()
+	if c != nil {
+		c.Close()
+	}
+}
+
+// CloseIdleConnections closes the kept connections (a stopped target's).
+func (t *targetTransport) CloseIdleConnections() {
+	t.mu.Lock()
+	idle := t.idle
+	t.idle = nil
+	t.mu.Unlock()
+	for _, c := range idle {
+		c.Close()
+	}
+}
+
+// targetBody gives its connection back once the answer is read to its end, and closes it
+// when the answer is abandoned part way (what is left of it would be read as the next).
+type targetBody struct {
+	io.ReadCloser
+	t    *targetTransport
+	c    *targetConn
+	keep bool
+	eof  bool
+	done bool
+}
+
+func (b *targetBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if errors.Is(err, io.EOF) {
+		b.eof = true
+	}
+	return n, err
+}
+
+func (b *targetBody) Close() error {
+	if b.done {
+		return nil
+	}
+	b.done = true
+	err := b.ReadCloser.Close()
+	if b.eof && b.keep && err == nil {
+		b.c.SetDeadline(time.Time{})
+		b.t.put(b.c)
+		return nil
+	}
+	b.c.Close()
+	return err
+}
