@@ -4,7 +4,10 @@
 // Real clock inside testing/synctest, where time is virtual.
 package clock
 
-import "time"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // Clock tells the time and waits, in its own (possibly emulated) time.
 type Clock interface {
@@ -27,9 +30,16 @@ func (Real) Wall(d time.Duration) time.Duration     { return d }
 func (Real) NewTimer(d time.Duration) *time.Timer   { return time.NewTimer(d) }
 
 // Scaled runs Speed times faster than real time, starting from the real time it was made.
+// Its speed may change (SetSpeed): a benchmark builds a large world fast, then measures it
+// at real speed.
 type Scaled struct {
-	speed  float64
-	origin time.Time // real and emulated time coincide here
+	at atomic.Pointer[scale]
+}
+
+// scale says that emulated time base was real time origin, and passes speed times faster.
+type scale struct {
+	origin, base time.Time
+	speed        float64
 }
 
 // NewScaled returns a clock whose time passes speed times faster than real time.
@@ -37,11 +47,25 @@ func NewScaled(speed float64) *Scaled {
 	if speed <= 0 {
 		speed = 1
 	}
-	return &Scaled{speed: speed, origin: time.Now()}
+	now := time.Now()
+	s := &Scaled{}
+	s.at.Store(&scale{origin: now, base: now, speed: speed})
+	return s
 }
 
 func (s *Scaled) Now() time.Time {
-	return s.origin.Add(time.Duration(float64(time.Since(s.origin)) * s.speed))
+	sc := s.at.Load()
+	return sc.base.Add(time.Duration(float64(time.Since(sc.origin)) * sc.speed))
+}
+
+// SetSpeed changes the speed from now on; emulated time goes on from where it is. Waits
+// already begun keep the speed they began with.
+func (s *Scaled) SetSpeed(speed float64) {
+	if speed <= 0 {
+		speed = 1
+	}
+	now := time.Now()
+	s.at.Store(&scale{origin: now, base: s.Now(), speed: speed})
 }
 
 func (s *Scaled) After(d time.Duration) <-chan time.Time {
@@ -53,7 +77,9 @@ func (s *Scaled) After(d time.Duration) <-chan time.Time {
 // NewTimer's channel carries the real time it fired at, not the emulated time.
 func (s *Scaled) NewTimer(d time.Duration) *time.Timer { return time.NewTimer(s.Wall(d)) }
 
-func (s *Scaled) Wall(d time.Duration) time.Duration { return time.Duration(float64(d) / s.speed) }
+func (s *Scaled) Wall(d time.Duration) time.Duration {
+	return time.Duration(float64(d) / s.at.Load().speed)
+}
 
 // Speed is how many times faster than real time this clock runs.
-func (s *Scaled) Speed() float64 { return s.speed }
+func (s *Scaled) Speed() float64 { return s.at.Load().speed }

@@ -19,3 +19,21 @@ func TestScaledRunsFaster(t *testing.T) {
 		}
 	})
 }
+
+// TestScaledChangesSpeed: emulated time goes on from where it is at the change, at the new
+// speed.
+func TestScaledChangesSpeed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := NewScaled(100)
+		start := c.Now()
+		time.Sleep(time.Second) // 100 emulated seconds
+		c.SetSpeed(1)
+		time.Sleep(time.Second)
+		if got := c.Now().Sub(start); got != 101*time.Second {
+			t.Fatalf("emulated elapsed %v, want 1m41s", got)
+		}
+		if c.Speed() != 1 || c.Wall(time.Second) != time.Second {
+			t.Fatalf("speed %v, Wall(1s) %v after SetSpeed(1)", c.Speed(), c.Wall(time.Second))
+		}
+	})
+}
