@@ -146,7 +146,7 @@ func strategyString(n names, st []manifest.CapacityProviderStrategy) string {
 }
 
 func strategyOf(n names, st []manifest.CapacityProviderStrategy) []ecstypes.CapacityProviderStrategyItem {
-	out := []ecstypes.CapacityProviderStrategyItem{} // none is an empty list, which the API requires
+	var out []ecstypes.CapacityProviderStrategyItem
 	for _, x := range st {
 		out = append(out, ecstypes.CapacityProviderStrategyItem{CapacityProvider: awssdk.String(n.capacityProvider(x.CapacityProvider)),
 			Base: int32(x.Base), Weight: int32(x.Weight)})
@@ -217,8 +217,11 @@ var clusterKind = kind{
 }
 
 func clusterProviders(ctx context.Context, s *Stack, r Resource) (*ecstypes.Cluster, error) {
+	// The API requires both lists, empty ones included (a cluster for the controller alone
+	// has no default strategy).
 	out, err := s.ecs.PutClusterCapacityProviders(ctx, &ecs.PutClusterCapacityProvidersInput{Cluster: &r.Name,
-		CapacityProviders: split(r.Fields["capacityProviders"]), DefaultCapacityProviderStrategy: strategyOf(s.n, s.clusterStrategy())})
+		CapacityProviders:               append([]string{}, split(r.Fields["capacityProviders"])...),
+		DefaultCapacityProviderStrategy: append([]ecstypes.CapacityProviderStrategyItem{}, strategyOf(s.n, s.clusterStrategy())...)})
 	if err != nil {
 		return nil, err
 	}
