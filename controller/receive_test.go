@@ -33,6 +33,12 @@ func (q *widthQueue) ReceiveMessages(ctx context.Context, n int, wait, visibilit
 	return msgs, err
 }
 
+func (q *widthQueue) read() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.got
+}
+
 func (q *widthQueue) width() (peak, calls int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -59,8 +65,8 @@ func TestReceiversWidenWhileTheQueueIsDeep(t *testing.T) {
 		if peak <= 2 || peak > 16 {
 			t.Errorf("%d receives at once while the queue was deep; want more than 2, at most 16", peak)
 		}
-		if n := r.e.Queue().Len(); n != 0 || q.got < 600 {
-			t.Errorf("%d messages left, %d read", n, q.got)
+		if n, got := r.e.Queue().Len(), q.read(); n != 0 || got < 600 {
+			t.Errorf("%d messages left, %d read", n, got)
 		}
 		time.Sleep(10 * time.Second)
 		if peak, calls := q.width(); peak != 2 || calls > 2*10+2 {
