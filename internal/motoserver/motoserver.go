@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"syscall"
 	"time"
 )
 
@@ -31,6 +32,9 @@ func Start() (*Server, string) {
 	l.Close()
 	cmd := exec.Command("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	// A test binary killed (a timeout, Ctrl-C) takes its moto along: the server would
+	// otherwise outlive it, holding a port and memory.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Env = append(os.Environ(), "MOTO_IAM_LOAD_MANAGED_POLICIES=true") // the roles attach AWS managed policies
 	if err := cmd.Start(); err != nil {
 		return nil, "cannot start moto: " + err.Error()
