@@ -230,11 +230,32 @@ func (p *Provider) readSizes(ctx context.Context, groups []asgtypes.AutoScalingG
 	return nil
 }
 
-// join builds the snapshot from what was read.
+// join builds the snapshot from what the reads returned, noun by noun in the order they
+// depend on each other: the groups (which name their instances), the addresses, the
+// targets (instance and task health read them), the instances, the services, the tasks.
 func (p *Provider) join(r *raw, now time.Time) spotfleet.Snapshot {
 	snap := spotfleet.Snapshot{Time: now}
-	member := map[string]string{} // instance → manifest group
-	weight := map[string]int{}
+	var members membership
+	snap.Groups, members = p.joinGroups(r, now)
+	addr := indexAddresses(r)
+	var h health
+	snap.TargetGroups, snap.Targets, h = joinTargets(r, addr)
+	snap.Instances = p.joinInstances(r, members, addr, h)
+	var tgOfService map[string]string
+	snap.Services, tgOfService = p.joinServices(r, h, now)
+	snap.Tasks = p.joinTasks(r, addr, h, tgOfService)
+	return snap
+}
+
+// membership is what the groups say of their instances.
+type membership struct {
+	group  map[string]string // instance → manifest group
+	weight map[string]int
+}
+
+func (p *Provider) joinGroups(r *raw, now time.Time) ([]spotfleet.Group, membership) {
+	var out []spotfleet.Group
+	m := membership{group: map[string]string{}, weight: map[string]int{}}
 	for _, g := range r.groups {
 		name, ok := p.n.groupOf(awssdk.ToString(g.AutoScalingGroupName))
 		cfg, known := p.m.Group(name)
@@ -258,76 +279,101 @@ func (p *Provider) join(r *raw, now time.Time) spotfleet.Snapshot {
 			sg.InstanceCPU, sg.InstanceMemory = s.cpu, s.memory
 		}
 		p.mu.Unlock()
-		for _, a := range r.activities[awssdk.ToString(g.AutoScalingGroupName)] {
-			end := awssdk.ToTime(a.EndTime)
-			if end.IsZero() {
-				end = awssdk.ToTime(a.StartTime)
-			}
-			if a.StatusCode == asgtypes.ScalingActivityStatusCodeFailed && now.Sub(end) <= spotfleet.FailuresShown {
-				sg.Failures = append(sg.Failures, spotfleet.LaunchFailure{ActivityID: awssdk.ToString(a.ActivityId), Time: end,
-					Zone: activityZone(awssdk.ToString(a.Details)), Message: awssdk.ToString(a.StatusMessage)})
-			}
-		}
-		snap.Groups = append(snap.Groups, sg)
+		sg.Failures = launchFailures(r.activities[awssdk.ToString(g.AutoScalingGroupName)], now)
+		out = append(out, sg)
 		for _, in := range g.Instances {
 			id := awssdk.ToString(in.InstanceId)
-			member[id] = name
-			weight[id], _ = strconv.Atoi(awssdk.ToString(in.WeightedCapacity))
+			m.group[id] = name
+			m.weight[id], _ = strconv.Atoi(awssdk.ToString(in.WeightedCapacity))
 		}
 	}
+	return out, m
+}
 
-	byIP := map[string]string{} // private IP (an instance's or an awsvpc task's) → instance
-	ciOf := map[string]*ecstypes.ContainerInstance{}
-	for i := range r.cis {
-		ciOf[awssdk.ToString(r.cis[i].Ec2InstanceId)] = &r.cis[i]
+// launchFailures are a group's failed scaling activities of the last FailuresShown.
+func launchFailures(activities []asgtypes.Activity, now time.Time) []spotfleet.LaunchFailure {
+	var out []spotfleet.LaunchFailure
+	for _, a := range activities {
+		end := awssdk.ToTime(a.EndTime)
+		if end.IsZero() {
+			end = awssdk.ToTime(a.StartTime)
+		}
+		if a.StatusCode == asgtypes.ScalingActivityStatusCodeFailed && now.Sub(end) <= spotfleet.FailuresShown {
+			out = append(out, spotfleet.LaunchFailure{ActivityID: awssdk.ToString(a.ActivityId), Time: end,
+				Zone: activityZone(awssdk.ToString(a.Details)), Message: awssdk.ToString(a.StatusMessage)})
+		}
 	}
-	ciInstance := map[string]string{}
-	for _, ci := range r.cis {
-		ciInstance[awssdk.ToString(ci.ContainerInstanceArn)] = awssdk.ToString(ci.Ec2InstanceId)
+	return out
+}
+
+// addresses say which instance and which task an address or a container instance is.
+type addresses struct {
+	instanceOfIP map[string]string // private IP (an instance's or an awsvpc task's) → instance
+	taskOfIP     map[string]string // an awsvpc task's private IP → the task's ID
+	ciOf         map[string]*ecstypes.ContainerInstance
+	instanceOfCI map[string]string // container instance ARN → instance
+}
+
+func indexAddresses(r *raw) addresses {
+	a := addresses{instanceOfIP: map[string]string{}, taskOfIP: map[string]string{}, ciOf: map[string]*ecstypes.ContainerInstance{},
+		instanceOfCI: map[string]string{}}
+	for i := range r.cis {
+		ci := &r.cis[i]
+		a.ciOf[awssdk.ToString(ci.Ec2InstanceId)] = ci
+		a.instanceOfCI[awssdk.ToString(ci.ContainerInstanceArn)] = awssdk.ToString(ci.Ec2InstanceId)
 	}
 	for _, in := range r.instances {
-		id := awssdk.ToString(in.InstanceId)
-		byIP[awssdk.ToString(in.PrivateIpAddress)] = id
+		a.instanceOfIP[awssdk.ToString(in.PrivateIpAddress)] = awssdk.ToString(in.InstanceId)
 	}
-	taskByIP := map[string]string{} // an awsvpc task's private IP → the task's ID
 	for _, t := range r.tasks {
 		if ip := taskIP(t); ip != "" {
-			byIP[ip] = ciInstance[awssdk.ToString(t.ContainerInstanceArn)]
-			taskByIP[ip] = taskID(t)
+			a.instanceOfIP[ip] = a.instanceOfCI[awssdk.ToString(t.ContainerInstanceArn)]
+			a.taskOfIP[ip] = taskID(t)
 		}
 	}
+	return a
+}
 
-	// Targets first: instance and task health read them.
-	tgName := map[string]string{}
-	healthyTarget := map[string]bool{} // "id:port" and instance IDs
+// health is what the targets say of the instances and tasks behind them.
+type health struct {
+	tgName    map[string]string // target group ARN → name
+	healthy   map[string]bool   // "id:port" of a healthy target
+	hasTarget map[string]bool   // instances with a target
+}
+
+func joinTargets(r *raw, addr addresses) ([]spotfleet.TargetGroup, []spotfleet.Target, health) {
+	var groups []spotfleet.TargetGroup
+	var targets []spotfleet.Target
+	h := health{tgName: map[string]string{}, healthy: map[string]bool{}, hasTarget: map[string]bool{}}
 	for _, tg := range r.tgs {
 		arn, name := awssdk.ToString(tg.TargetGroupArn), awssdk.ToString(tg.TargetGroupName)
-		tgName[arn] = name
-		snap.TargetGroups = append(snap.TargetGroups, spotfleet.TargetGroup{Name: name, DeregistrationDelay: r.delay[arn]})
-		for _, h := range r.health[arn] {
-			id, port := awssdk.ToString(h.Target.Id), int(awssdk.ToInt32(h.Target.Port))
-			state := spotfleet.TargetState(h.TargetHealth.State)
+		h.tgName[arn] = name
+		groups = append(groups, spotfleet.TargetGroup{Name: name, DeregistrationDelay: r.delay[arn]})
+		for _, th := range r.health[arn] {
+			id, port := awssdk.ToString(th.Target.Id), int(awssdk.ToInt32(th.Target.Port))
+			state := spotfleet.TargetState(th.TargetHealth.State)
 			st := spotfleet.Target{TargetGroup: name, ID: id, Port: port, Instance: id, State: state}
 			if !strings.HasPrefix(id, "i-") { // an IP: a task's, on an instance or on Fargate
-				st.Instance, st.Task = byIP[id], taskByIP[id]
+				st.Instance, st.Task = addr.instanceOfIP[id], addr.taskOfIP[id]
 			}
-			snap.Targets = append(snap.Targets, st)
+			targets = append(targets, st)
+			h.hasTarget[st.Instance] = true
 			if state == spotfleet.TargetHealthy {
-				healthyTarget[id+":"+strconv.Itoa(port)] = true
+				h.healthy[id+":"+strconv.Itoa(port)] = true
 			}
 		}
 	}
-	hasTarget := map[string]bool{}
-	for _, t := range snap.Targets {
-		hasTarget[t.Instance] = true
-	}
+	return groups, targets, h
+}
 
+func (p *Provider) joinInstances(r *raw, members membership, addr addresses, h health) []spotfleet.Instance {
+	var out []spotfleet.Instance
 	for _, in := range r.instances {
 		id := awssdk.ToString(in.InstanceId)
 		it := string(in.InstanceType)
-		si := spotfleet.Instance{ID: id, Group: member[id], State: spotfleet.InstanceState(in.State.Name),
+		si := spotfleet.Instance{ID: id, Group: members.group[id], State: spotfleet.InstanceState(in.State.Name),
 			Pool:      spotfleet.Pool{InstanceType: it, Zone: awssdk.ToString(in.Placement.AvailabilityZone)},
-			Lifecycle: spotfleet.OnDemand, Weight: weight[id], LaunchedAt: awssdk.ToTime(in.LaunchTime)}
+			Lifecycle: spotfleet.OnDemand, Weight: members.weight[id], LaunchedAt: awssdk.ToTime(in.LaunchTime)}
 		// EC2 marks Spot instances; a group with no On-Demand base or share launches only
 		// Spot, whatever an implementation that does not mark them says.
 		origin := si.Group
@@ -344,7 +390,7 @@ func (p *Provider) join(r *raw, now time.Time) spotfleet.Snapshot {
 			si.Weight = p.weightOf(it)
 		}
 		running := si.State == spotfleet.InstanceRunning
-		if ci := ciOf[id]; ci != nil {
+		if ci := addr.ciOf[id]; ci != nil {
 			si.ContainerInstance = awssdk.ToString(ci.ContainerInstanceArn)
 			si.ContainerStatus = spotfleet.ContainerInstanceStatus(awssdk.ToString(ci.Status))
 			si.CPU, si.Memory = resource(ci.RegisteredResources, "CPU"), resource(ci.RegisteredResources, "MEMORY")
@@ -354,11 +400,16 @@ func (p *Provider) join(r *raw, now time.Time) spotfleet.Snapshot {
 			if s := p.m.Instances; s != nil {
 				port = s.Port
 			}
-			si.Healthy = running && (!hasTarget[id] || healthyTarget[id+":"+strconv.Itoa(port)])
+			si.Healthy = running && (!h.hasTarget[id] || h.healthy[id+":"+strconv.Itoa(port)])
 		}
-		snap.Instances = append(snap.Instances, si)
+		out = append(out, si)
 	}
+	return out
+}
 
+// joinServices returns the services, and the target group of each.
+func (p *Provider) joinServices(r *raw, h health, now time.Time) ([]spotfleet.Service, map[string]string) {
+	var out []spotfleet.Service
 	tgOfService := map[string]string{}
 	for _, s := range r.services {
 		name := awssdk.ToString(s.ServiceName)
@@ -366,24 +417,28 @@ func (p *Provider) join(r *raw, now time.Time) spotfleet.Snapshot {
 			continue
 		}
 		ss := spotfleet.Service{Name: name, Desired: int(s.DesiredCount), Covers: coversOf(p.m, name)}
-		cfg := p.serviceConfig(name)
-		if cfg != nil {
+		if cfg := p.serviceConfig(name); cfg != nil {
 			ss.StopTimeout, ss.CPU, ss.Memory = cfg.StopTimeout.D(), cfg.CPU, cfg.Memory
 		}
 		for _, lb := range s.LoadBalancers {
-			ss.TargetGroup = tgName[awssdk.ToString(lb.TargetGroupArn)]
+			ss.TargetGroup = h.tgName[awssdk.ToString(lb.TargetGroupArn)]
 		}
-		ss.Refusals = p.refusals(s, snap.Time)
+		ss.Refusals = p.refusals(s, now)
 		tgOfService[name] = ss.TargetGroup
-		snap.Services = append(snap.Services, ss)
+		out = append(out, ss)
 	}
 	if s := p.m.Instances; s != nil && p.m.Workload == manifest.WorkloadInstances {
 		ss := spotfleet.Service{Name: s.Name, StopTimeout: s.StopTimeout.D()}
 		if s.LoadBalancer != nil {
 			ss.TargetGroup = p.m.TargetGroupName(*s)
 		}
-		snap.Services = append(snap.Services, ss)
+		out = append(out, ss)
 	}
+	return out, tgOfService
+}
+
+func (p *Provider) joinTasks(r *raw, addr addresses, h health, tgOfService map[string]string) []spotfleet.Task {
+	var out []spotfleet.Task
 	for _, t := range r.tasks {
 		if t.LastStatus != nil && *t.LastStatus == string(spotfleet.TaskStopped) {
 			continue
@@ -392,15 +447,15 @@ func (p *Provider) join(r *raw, now time.Time) spotfleet.Snapshot {
 		if svc == manifest.ControllerService {
 			continue
 		}
-		st := spotfleet.Task{ID: taskID(t), Service: svc, Zone: awssdk.ToString(t.AvailabilityZone), Instance: ciInstance[awssdk.ToString(t.ContainerInstanceArn)],
-			Status: spotfleet.TaskStatus(awssdk.ToString(t.LastStatus))}
+		st := spotfleet.Task{ID: taskID(t), Service: svc, Zone: awssdk.ToString(t.AvailabilityZone),
+			Instance: addr.instanceOfCI[awssdk.ToString(t.ContainerInstanceArn)], Status: spotfleet.TaskStatus(awssdk.ToString(t.LastStatus))}
 		st.Provider, _ = p.n.groupOf(awssdk.ToString(t.CapacityProviderName))
 		if st.Status == spotfleet.TaskRunning {
-			st.Healthy = tgOfService[svc] == "" || healthyTarget[taskIP(t)+":"+strconv.Itoa(p.portOf(svc))]
+			st.Healthy = tgOfService[svc] == "" || h.healthy[taskIP(t)+":"+strconv.Itoa(p.portOf(svc))]
 		}
-		snap.Tasks = append(snap.Tasks, st)
+		out = append(out, st)
 	}
-	return snap
+	return out
 }
 
 // avoided reports the pools last asked to avoid while the group's overrides are still what
