@@ -196,3 +196,31 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// TestDiscoveryCreateIsRetrySafe: a create of the controller's namespace retried after its
+// first attempt went through (the SDK retries a call whose answer it lost) finds the
+// namespace made and goes on; someone else's namespace in the way is still an error.
+func TestDiscoveryCreateIsRetrySafe(t *testing.T) {
+	cfg := moto(t, nil)
+	ctx := context.Background()
+	m := example(t, "s2-web-app-spot-instances-alb.yaml")
+	s := NewStack(cfg, m)
+	if err := s.discover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := discoveryKind.want(s)[0]
+	if err := discoveryKind.create(ctx, s, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := discoveryKind.create(ctx, s, r); err != nil {
+		t.Fatalf("a second create of our namespace: %v", err)
+	}
+	other := example(t, "s0-ecs-spot-capacity-provider.yaml")
+	so := NewStack(cfg, other)
+	if err := so.discover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := discoveryKind.create(ctx, so, discoveryKind.want(so)[0]); err == nil {
+		t.Fatal("moto let a second namespace into the VPC: the retry test above shows nothing")
+	}
+}

@@ -10,6 +10,7 @@ import (
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/servicediscovery"
 	sdtypes "github.com/aws/aws-sdk-go-v2/service/servicediscovery/types"
+	"github.com/aws/smithy-go"
 )
 
 // controllerRecordTTL is the DNS TTL of the controller's addresses: short, so that an agent
@@ -47,10 +48,19 @@ var discoveryKind = kind{
 		out, err := s.sd.CreatePrivateDnsNamespace(ctx, &servicediscovery.CreatePrivateDnsNamespaceInput{Name: &r.Name, Vpc: &s.env.vpc,
 			Description: awssdk.String("spotfleet fleet " + s.m.Name + ": the controller's address"),
 			Tags:        []sdtypes.Tag{{Key: awssdk.String(FleetTag), Value: awssdk.String(s.m.Name)}}})
-		if err != nil {
-			return err
-		}
-		if err := s.waitOperation(ctx, awssdk.ToString(out.OperationId)); err != nil {
+		switch {
+		case err == nil:
+			if err := s.waitOperation(ctx, awssdk.ToString(out.OperationId)); err != nil {
+				return err
+			}
+		case alreadyMade(err):
+			// The SDK retried a create whose first attempt went through (its answer was
+			// lost): AWS answers the retry, which carries the same request ID, with the same
+			// operation; moto refuses it. The namespace is ours if it carries our tag.
+			if ns, lerr := s.namespace(ctx); lerr != nil || ns == nil {
+				return err
+			}
+		default:
 			return err
 		}
 		return discoveryServices(ctx, s, r)
@@ -116,7 +126,23 @@ func discoveryServices(ctx context.Context, s *Stack, r Resource) error {
 		// ECS reports the tasks' health: an unhealthy task's address leaves the answers.
 		HealthCheckCustomConfig: &sdtypes.HealthCheckCustomConfig{},
 		Tags:                    []sdtypes.Tag{{Key: awssdk.String(FleetTag), Value: awssdk.String(s.m.Name)}}})
+	if alreadyMade(err) { // a retried create whose first attempt went through
+		return nil
+	}
 	return err
+}
+
+// alreadyMade says a create was refused because what it creates exists.
+func alreadyMade(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.ErrorCode() {
+	case "ConflictingDomainExists", "NamespaceAlreadyExists", "ServiceAlreadyExists":
+		return true
+	}
+	return false
 }
 
 // namespace is the fleet's namespace, nil when there is none (or only someone else's of the
