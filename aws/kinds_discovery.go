@@ -163,9 +163,7 @@ func (s *Stack) namespace(ctx context.Context) (*sdtypes.NamespaceSummary, error
 			if err != nil {
 				return nil, err
 			}
-			if slices.ContainsFunc(tags.Tags, func(t sdtypes.Tag) bool {
-				return awssdk.ToString(t.Key) == FleetTag && awssdk.ToString(t.Value) == s.m.Name
-			}) {
+			if fleetTagged(tags.Tags, s.m.Name, func(t sdtypes.Tag) (*string, *string) { return t.Key, t.Value }) {
 				return &ns, nil
 			}
 		}

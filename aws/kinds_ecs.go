@@ -43,9 +43,7 @@ func ecsRead(f map[string]string, tags []ecstypes.Tag) map[string]string {
 }
 
 func ecsTagged(tags []ecstypes.Tag, fleet string) bool {
-	return slices.ContainsFunc(tags, func(t ecstypes.Tag) bool {
-		return awssdk.ToString(t.Key) == FleetTag && awssdk.ToString(t.Value) == fleet
-	})
+	return fleetTagged(tags, fleet, func(t ecstypes.Tag) (*string, *string) { return t.Key, t.Value })
 }
 
 func (s *Stack) isECS() bool { return s.m.Workload == manifest.WorkloadECS }

@@ -143,11 +143,7 @@ var ruleKind = kind{
 		if err != nil {
 			return nil, err
 		}
-		ours := false
-		for _, t := range tags.Tags {
-			ours = ours || (awssdk.ToString(t.Key) == FleetTag && awssdk.ToString(t.Value) == s.m.Name)
-		}
-		if !ours {
+		if !fleetTagged(tags.Tags, s.m.Name, func(t ebtypes.Tag) (*string, *string) { return t.Key, t.Value }) {
 			return nil, nil
 		}
 		ts, err := s.eb.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: r.Name})

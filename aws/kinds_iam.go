@@ -283,9 +283,7 @@ var profileKind = kind{
 }
 
 func iamTagged(tags []iamtypes.Tag, fleet string) bool {
-	return slices.ContainsFunc(tags, func(t iamtypes.Tag) bool {
-		return awssdk.ToString(t.Key) == FleetTag && awssdk.ToString(t.Value) == fleet
-	})
+	return fleetTagged(tags, fleet, func(t iamtypes.Tag) (*string, *string) { return t.Key, t.Value })
 }
 
 func trustDoc(services []string) string {

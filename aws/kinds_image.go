@@ -35,11 +35,7 @@ var imageRepositoryKind = kind{
 		if err != nil {
 			return nil, err
 		}
-		tagged := false
-		for _, t := range tags.Tags {
-			tagged = tagged || (awssdk.ToString(t.Key) == FleetTag && awssdk.ToString(t.Value) == s.m.Name)
-		}
-		if !tagged {
+		if !fleetTagged(tags.Tags, s.m.Name, func(t ecrtypes.Tag) (*string, *string) { return t.Key, t.Value }) {
 			return nil, nil
 		}
 		f := map[string]string{"scanOnPush": "false", "lifecycle": ""}

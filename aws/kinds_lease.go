@@ -32,11 +32,7 @@ var leaseTableKind = kind{
 		if err != nil {
 			return nil, err
 		}
-		tagged := false
-		for _, tag := range tags.Tags {
-			tagged = tagged || (awssdk.ToString(tag.Key) == FleetTag && awssdk.ToString(tag.Value) == s.m.Name)
-		}
-		if !tagged || t.TableStatus == ddbtypes.TableStatusDeleting {
+		if !fleetTagged(tags.Tags, s.m.Name, func(t ddbtypes.Tag) (*string, *string) { return t.Key, t.Value }) || t.TableStatus == ddbtypes.TableStatusDeleting {
 			return nil, nil
 		}
 		f := map[string]string{"billing": string(ddbtypes.BillingModeProvisioned)}

@@ -256,10 +256,8 @@ func (s *Stack) elbTagged(ctx context.Context, arns []string) (map[string]bool, 
 			return nil, err
 		}
 		for _, d := range got.TagDescriptions {
-			for _, t := range d.Tags {
-				if awssdk.ToString(t.Key) == FleetTag && awssdk.ToString(t.Value) == s.m.Name {
-					out[awssdk.ToString(d.ResourceArn)] = true
-				}
+			if fleetTagged(d.Tags, s.m.Name, func(t elbtypes.Tag) (*string, *string) { return t.Key, t.Value }) {
+				out[awssdk.ToString(d.ResourceArn)] = true
 			}
 		}
 	}

@@ -5,13 +5,25 @@
 package aws
 
 import (
+	"slices"
 	"strings"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
 // FleetTag is the tag every resource spotfleet creates carries, with the fleet's name.
 const FleetTag = "spotfleet:fleet"
+
+// fleetTagged says whether tags, of any AWS service's tag type (kv reads one), include the
+// fleet's: what a read finds by name is the fleet's only with it.
+func fleetTagged[T any](tags []T, fleet string, kv func(T) (key, value *string)) bool {
+	return slices.ContainsFunc(tags, func(t T) bool {
+		k, v := kv(t)
+		return awssdk.ToString(k) == FleetTag && awssdk.ToString(v) == fleet
+	})
+}
 
 // names derives AWS names from the manifest's. Capacity providers, roles, queues and
 // load balancers are per account or region, so every name starts with the fleet's.
