@@ -3,9 +3,6 @@ package aws
 import (
 	"context"
 	"encoding/base64"
-	"io"
-	"log"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -17,11 +14,11 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/servicediscovery"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/spotfleet/spotfleet/internal/imagetest"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
@@ -37,9 +34,7 @@ func TestControllerService(t *testing.T) {
 		t.Run(file, func(t *testing.T) {
 			cfg := moto(t, nil)
 			ctx := context.Background()
-			reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-			defer reg.Close()
-			host := strings.TrimPrefix(reg.URL, "http://")
+			host := imagetest.Registry(t)
 			m := example(t, file)
 			m.AWS.Controller.Image = ""
 			builds := 0

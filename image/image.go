@@ -208,7 +208,7 @@ func assemble(bin, certs []byte, p v1.Platform, o Options) (v1.Image, error) {
 // or the given ones.
 func Push(ctx context.Context, idx v1.ImageIndex, ref string, auth authn.Authenticator) (name.Reference, error) {
 	var opts []name.Option
-	if loopback(ref) {
+	if Loopback(ref) {
 		opts = append(opts, name.Insecure)
 	}
 	r, err := name.ParseReference(ref, opts...)
@@ -227,8 +227,9 @@ func Push(ctx context.Context, idx v1.ImageIndex, ref string, auth authn.Authent
 	return r, nil
 }
 
-// loopback says whether a reference's registry is on a loopback address.
-func loopback(ref string) bool {
+// Loopback says whether a reference's registry (or a HOST:PORT alone) is on a loopback
+// address: the only place a registry is spoken to over plain HTTP.
+func Loopback(ref string) bool {
 	host := ref
 	if i := strings.IndexByte(host, '/'); i >= 0 {
 		host = host[:i]

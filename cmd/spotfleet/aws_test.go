@@ -1,29 +1,21 @@
 package main
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/spotfleet/spotfleet/aws"
-	"github.com/spotfleet/spotfleet/image"
+	"github.com/spotfleet/spotfleet/internal/imagetest"
 	"github.com/spotfleet/spotfleet/internal/motoserver"
 )
 
@@ -38,9 +30,7 @@ func TestAWSCommands(t *testing.T) {
 	defer srv.Stop()
 	srv.Env(t.Setenv)
 	file := "../../examples/s2-web-app-spot-instances-alb.yaml"
-	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	defer reg.Close()
-	host := strings.TrimPrefix(reg.URL, "http://")
+	host := imagetest.Registry(t)
 	runAWS := func(t *testing.T, args ...string) (string, error) {
 		if args[0] != "outputs" && args[0] != "controller" {
 			args = append(args, "--registry", host)
@@ -72,7 +62,16 @@ func TestAWSCommands(t *testing.T) {
 		outputs.Controller != "http://controller.s2-web.spotfleet:7077" {
 		t.Fatalf("outputs: %v\n%s", err, out)
 	}
-	checkPushedImage(t, host+"/s2-web-controller:"+buildTag())
+	// The image apply built from this source and pushed, read back; its binary runs.
+	archs, bin := imagetest.Read(t, host+"/s2-web-controller:"+buildTag(), versionString())
+	if len(archs) != 1 {
+		t.Fatalf("apply pushed %v; want linux/amd64 alone (the controller runs on X86_64)", archs)
+	}
+	if runtime.GOARCH == "amd64" {
+		if out, err := exec.Command(bin, "healthcheck", "--help").CombinedOutput(); err != nil || !strings.Contains(string(out), "health check") {
+			t.Fatalf("the image's spotfleet healthcheck --help: %v\n%s", err, out)
+		}
+	}
 
 	// An edit of one field plans exactly that field, element by element for a list.
 	raw, err := os.ReadFile(file)
@@ -123,71 +122,6 @@ func TestAWSCommands(t *testing.T) {
 }
 
 func strPtr(s string) *string { return &s }
-
-// checkPushedImage reads the controller's image back through the registry's API: one
-// linux/amd64 image running spotfleet controller as a non-root user, labelled with this
-// version, whose binary runs.
-func checkPushedImage(t *testing.T, ref string) {
-	t.Helper()
-	r, err := name.ParseReference(ref, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx, err := remote.Index(r)
-	if err != nil {
-		t.Fatalf("the controller's image %s: %v", ref, err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil || len(im.Manifests) != 1 || im.Manifests[0].Platform.Architecture != "amd64" {
-		t.Fatalf("index %+v %v", im, err)
-	}
-	img, err := idx.Image(im.Manifests[0].Digest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c := cf.Config; !slices.Equal(c.Entrypoint, []string{image.BinaryPath, "controller"}) || c.User != "65532:65532" ||
-		c.Labels["org.opencontainers.image.version"] != versionString() {
-		t.Fatalf("image config %+v", c)
-	}
-	layers, err := img.Layers()
-	if err != nil || len(layers) != 1 {
-		t.Fatalf("layers %v %v", layers, err)
-	}
-	rc, err := layers[0].Uncompressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err != nil {
-			t.Fatalf("no %s in the layer: %v", image.BinaryPath, err)
-		}
-		if h.Name != image.BinaryPath[1:] {
-			continue
-		}
-		bin := filepath.Join(t.TempDir(), "spotfleet")
-		f, err := os.OpenFile(bin, os.O_CREATE|os.O_WRONLY, 0o755)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(f, tr)
-		f.Close()
-		if runtime.GOARCH != "amd64" {
-			return
-		}
-		out, err := exec.Command(bin, "healthcheck", "--help").CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "health check") {
-			t.Fatalf("the image's spotfleet healthcheck --help: %v\n%s", err, out)
-		}
-		return
-	}
-}
 
 func runAWS(t *testing.T, args ...string) (string, error) {
 	t.Helper()

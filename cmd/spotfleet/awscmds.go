@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/spotfleet/spotfleet/aws"
+	"github.com/spotfleet/spotfleet/image"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
@@ -46,7 +47,7 @@ const accessTimeout = 10 * time.Second
 // AWS_PROFILE, AWS_ENDPOINT_URL), and checks that the credentials work and AWS answers. The
 // stack reports what it reads on a progress line while on a terminal (errOut's).
 func (f *awsFlags) load(ctx context.Context, errOut io.Writer) (*manifest.Manifest, *aws.Stack, awssdk.Config, error) {
-	if f.registry != "" && !loopbackHost(f.registry) {
+	if f.registry != "" && !image.Loopback(f.registry) {
 		return nil, nil, awssdk.Config{}, fmt.Errorf("--registry %s: not supported yet: a registry other than ECR or a loopback test one (push with spotfleet image --to, and set aws.controller.image)", f.registry)
 	}
 	var m *manifest.Manifest

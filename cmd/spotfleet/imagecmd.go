@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -152,13 +151,3 @@ func buildTag() string {
 }
 
 var invalidTagChars = regexp.MustCompile(`[^A-Za-z0-9_.-]`)
-
-// loopbackHost says whether HOST:PORT is a loopback address.
-func loopbackHost(hostport string) bool {
-	host, _, err := net.SplitHostPort(hostport)
-	if err != nil {
-		host = hostport
-	}
-	ip := net.ParseIP(host)
-	return host == "localhost" || (ip != nil && ip.IsLoopback())
-}

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/spotfleet/spotfleet/internal/imagetest"
 )
 
 // TestImageCommand: spotfleet image builds from the source and pushes to a loopback
@@ -17,9 +17,7 @@ func TestImageCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds spotfleet")
 	}
-	reg := httptest.NewServer(registry.New())
-	defer reg.Close()
-	ref := strings.TrimPrefix(reg.URL, "http://") + "/web-controller:dev"
+	ref := imagetest.Registry(t) + "/web-controller:dev"
 	out, errOut, err := run(t, "image", "--to", ref, "--platform", "linux/amd64", "--source", "../..")
 	if err != nil {
 		t.Fatalf("image: %v\n%s%s", err, out, errOut)
