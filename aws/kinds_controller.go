@@ -126,7 +126,7 @@ var controllerImageKind = kind{
 	},
 	remove: func(ctx context.Context, s *Stack, ref string) error {
 		if s.Registry == "" {
-			_, tag, _ := cutTag(ref)
+			tag := tagOf(ref)
 			_, err := s.ecr.BatchDeleteImage(ctx, &ecr.BatchDeleteImageInput{RepositoryName: awssdk.String(s.n.controllerRepository()),
 				ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: &tag}}})
 			return err
@@ -142,7 +142,7 @@ var controllerImageKind = kind{
 // imageExists asks ECR (its API: moto has no registry) or, with Registry, the registry.
 func (s *Stack) imageExists(ctx context.Context, ref string) (bool, error) {
 	if s.Registry == "" {
-		_, tag, _ := cutTag(ref)
+		tag := tagOf(ref)
 		out, err := s.ecr.DescribeImages(ctx, &ecr.DescribeImagesInput{RepositoryName: awssdk.String(s.n.controllerRepository()),
 			ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: &tag}}})
 		var noImage *ecrtypes.ImageNotFoundException
@@ -176,11 +176,12 @@ func (s *Stack) registryAuth(ctx context.Context) (authn.Authenticator, error) {
 	return &authn.Basic{Username: user, Password: password}, nil
 }
 
-func cutTag(ref string) (repo, tag string, ok bool) {
+// tagOf is an image reference's tag ("" for none).
+func tagOf(ref string) string {
 	for i := len(ref) - 1; i >= 0 && ref[i] != '/'; i-- {
 		if ref[i] == ':' {
-			return ref[:i], ref[i+1:], true
+			return ref[i+1:]
 		}
 	}
-	return ref, "", false
+	return ""
 }
