@@ -2,7 +2,6 @@ package aws
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
@@ -46,14 +45,7 @@ func fleetOnMoto(t *testing.T, cfg awssdk.Config, m *manifest.Manifest) map[stri
 		for _, r := range d.Reservations {
 			for _, in := range r.Instances {
 				if m.Workload == manifest.WorkloadECS {
-					doc, _ := json.Marshal(map[string]string{"instanceId": awssdk.ToString(in.InstanceId), "region": "us-east-1",
-						"availabilityZone": awssdk.ToString(in.Placement.AvailabilityZone)})
-					if _, err := e.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{Cluster: awssdk.String(n.cluster()),
-						InstanceIdentityDocument: awssdk.String(string(doc)),
-						TotalResources: []ecstypes.Resource{{Name: awssdk.String("CPU"), Type: awssdk.String("INTEGER"), IntegerValue: 2048},
-							{Name: awssdk.String("MEMORY"), Type: awssdk.String("INTEGER"), IntegerValue: 7700}}}); err != nil {
-						t.Fatal(err)
-					}
+					registerAgent(t, e, n, awssdk.ToString(in.InstanceId), awssdk.ToString(in.Placement.AvailabilityZone))
 				}
 				for _, sv := range m.AllServices() {
 					if sv.LoadBalancer == nil || m.Workload == manifest.WorkloadInstances {

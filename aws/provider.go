@@ -33,6 +33,13 @@ type Provider struct {
 	queueURL string
 	sizes    map[string]size             // instance type → what it registers with ECS
 	avoid    map[string][]spotfleet.Pool // group → the pools last asked to avoid
+	dirty    map[string]bool             // what to re-read next snapshot (cache.go)
+
+	// Resync is how often Snapshot reads the whole fleet again (default Resync); in
+	// between, it reads what changed.
+	Resync    time.Duration
+	observing sync.Mutex // one snapshot at a time: they share the cache
+	cache     *cache
 }
 
 // size is what an instance type registers with ECS.
@@ -41,7 +48,8 @@ type size struct{ cpu, memory int }
 // NewProvider is the provider for a validated manifest's fleet.
 func NewProvider(cfg awssdk.Config, m *manifest.Manifest) *Provider {
 	return &Provider{fleet: newFleet(cfg, m),
-		tgARN: map[string]string{}, sizes: map[string]size{}, avoid: map[string][]spotfleet.Pool{}}
+		tgARN: map[string]string{}, sizes: map[string]size{}, avoid: map[string][]spotfleet.Pool{},
+		dirty: map[string]bool{}}
 }
 
 // fleet is a manifest with the clients of the services both the provider and the stack
@@ -102,11 +110,19 @@ func (p *Provider) SetDeregistrationDelay(ctx context.Context, targetGroup strin
 	_, err = p.elb.ModifyTargetGroupAttributes(ctx, &elb.ModifyTargetGroupAttributesInput{TargetGroupArn: &arn,
 		Attributes: []elbtypes.TargetGroupAttribute{{Key: awssdk.String("deregistration_delay.timeout_seconds"),
 			Value: awssdk.String(strconv.Itoa(int(d.Seconds())))}}})
+	if err == nil {
+		p.observing.Lock() // the cache reads the attribute at full reads only
+		if p.cache != nil {
+			p.cache.last.delay[arn] = d.Truncate(time.Second)
+		}
+		p.observing.Unlock()
+	}
 	return err
 }
 
 // DrainContainerInstances sets container instances DRAINING, ten per call.
 func (p *Provider) DrainContainerInstances(ctx context.Context, arns []string) error {
+	p.touch(arns...)
 	for _, c := range chunks(arns, drainChunk) {
 		out, err := p.ecs.UpdateContainerInstancesState(ctx, &ecs.UpdateContainerInstancesStateInput{
 			Cluster: awssdk.String(p.n.cluster()), ContainerInstances: c, Status: ecstypes.ContainerInstanceStatusDraining})
@@ -124,6 +140,7 @@ func (p *Provider) DrainContainerInstances(ctx context.Context, arns []string) e
 // DetachInstances detaches instances without lowering the group's desired capacity, twenty
 // per call.
 func (p *Provider) DetachInstances(ctx context.Context, group string, ids []string) error {
+	p.touch(ids...)
 	for _, c := range chunks(ids, detachChunk) {
 		_, err := p.asg.DetachInstances(ctx, &autoscaling.DetachInstancesInput{AutoScalingGroupName: awssdk.String(p.n.group(group)),
 			InstanceIds: c, ShouldDecrementDesiredCapacity: awssdk.Bool(false)})
@@ -136,6 +153,7 @@ func (p *Provider) DetachInstances(ctx context.Context, group string, ids []stri
 
 // TerminateInstances terminates instances (EC2 shuts them down: SIGTERM to the processes).
 func (p *Provider) TerminateInstances(ctx context.Context, ids []string) error {
+	p.touch(ids...)
 	for _, c := range chunks(ids, terminateChunk) {
 		if _, err := p.ec2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: c}); err != nil {
 			return err
@@ -279,6 +297,7 @@ func (p *Provider) InterruptionPending(ctx context.Context, id string) (bool, er
 // the task's stop timeout (StopTask on a task already stopped returns it as it is). Every
 // task is tried; the errors come back together, and the next round tries again.
 func (p *Provider) StopTasks(ctx context.Context, tasks []string, reason string) error {
+	p.touch(tasks...)
 	var errs []error
 	for _, t := range tasks {
 		_, err := p.ecs.StopTask(ctx, &ecs.StopTaskInput{Cluster: awssdk.String(p.n.cluster()), Task: awssdk.String(t),

@@ -41,10 +41,25 @@ type raw struct {
 }
 
 // Snapshot reads the fleet: its groups (with recent failed launches), instances, ECS
-// container instances, services and tasks, target groups and their targets. The reads run
-// concurrently; any failed read fails the snapshot (the controller tries again next round).
+// container instances, services and tasks, target groups and their targets. Between full
+// reads it re-reads only what changed (cache.go). Any failed read fails the snapshot (the
+// controller tries again next round).
 func (p *Provider) Snapshot(ctx context.Context) (spotfleet.Snapshot, error) {
+	p.observing.Lock()
+	defer p.observing.Unlock()
 	now := time.Now()
+	r, err := p.observe(ctx, now)
+	if err != nil {
+		return spotfleet.Snapshot{}, err
+	}
+	if err := p.readSizes(ctx, r.groups); err != nil {
+		return spotfleet.Snapshot{}, err
+	}
+	return p.join(r, now), nil
+}
+
+// readAll reads the whole fleet, concurrently.
+func (p *Provider) readAll(ctx context.Context) (*raw, error) {
 	var r raw
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return p.readGroups(gctx, &r) })
@@ -53,13 +68,7 @@ func (p *Provider) Snapshot(ctx context.Context) (spotfleet.Snapshot, error) {
 		g.Go(func() error { return p.readECS(gctx, &r) })
 	}
 	g.Go(func() error { return p.readTargets(gctx, &r) })
-	if err := g.Wait(); err != nil {
-		return spotfleet.Snapshot{}, err
-	}
-	if err := p.readSizes(ctx, r.groups); err != nil {
-		return spotfleet.Snapshot{}, err
-	}
-	return p.join(&r, now), nil
+	return &r, g.Wait()
 }
 
 func (p *Provider) readGroups(ctx context.Context, r *raw) error {
@@ -118,21 +127,8 @@ func (p *Provider) readECS(ctx context.Context, r *raw) error {
 		}
 		r.cis = append(r.cis, out.ContainerInstances...)
 	}
-	var svcs []string
-	sp := ecs.NewListServicesPaginator(p.ecs, &ecs.ListServicesInput{Cluster: cluster})
-	for sp.HasMorePages() {
-		out, err := sp.NextPage(ctx)
-		if err != nil {
-			return err
-		}
-		svcs = append(svcs, out.ServiceArns...)
-	}
-	for _, c := range chunks(svcs, 10) {
-		out, err := p.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: cluster, Services: c})
-		if err != nil {
-			return err
-		}
-		r.services = append(r.services, out.Services...)
+	if err := p.readServices(ctx, r); err != nil {
+		return err
 	}
 	var tasks []string
 	tp := ecs.NewListTasksPaginator(p.ecs, &ecs.ListTasksInput{Cluster: cluster})
@@ -149,6 +145,29 @@ func (p *Provider) readECS(ctx context.Context, r *raw) error {
 			return err
 		}
 		r.tasks = append(r.tasks, out.Tasks...)
+	}
+	return nil
+}
+
+// readServices reads the cluster's services (as many as the manifest has, whatever the
+// fleet's size).
+func (p *Provider) readServices(ctx context.Context, r *raw) error {
+	cluster := awssdk.String(p.n.cluster())
+	var svcs []string
+	sp := ecs.NewListServicesPaginator(p.ecs, &ecs.ListServicesInput{Cluster: cluster})
+	for sp.HasMorePages() {
+		out, err := sp.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		svcs = append(svcs, out.ServiceArns...)
+	}
+	for _, c := range chunks(svcs, 10) {
+		out, err := p.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: cluster, Services: c})
+		if err != nil {
+			return err
+		}
+		r.services = append(r.services, out.Services...)
 	}
 	return nil
 }
@@ -183,6 +202,15 @@ func (p *Provider) readTargets(ctx context.Context, r *raw) error {
 				r.delay[awssdk.ToString(tg.TargetGroupArn)] = time.Duration(s) * time.Second
 			}
 		}
+	}
+	return p.readHealth(ctx, r)
+}
+
+// readHealth reads the targets of the target groups r names: one call per group (the
+// call is not paginated), whatever the number of targets.
+func (p *Provider) readHealth(ctx context.Context, r *raw) error {
+	r.health = map[string][]elbtypes.TargetHealthDescription{}
+	for _, tg := range r.tgs {
 		h, err := p.elb.DescribeTargetHealth(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: tg.TargetGroupArn})
 		if err != nil {
 			return err

@@ -288,3 +288,14 @@ func gone(ctx context.Context, cfg awssdk.Config, arn string) bool {
 	}
 	return false
 }
+
+// byAPI counts the calls seen by API.
+func (c *calls) byAPI() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]int{}
+	for _, a := range c.seen {
+		out[a]++
+	}
+	return out
+}

@@ -331,6 +331,9 @@ func (c *Controller) round(ctx context.Context, batch []input) {
 		c.rounds, c.lastRound, c.eventsSinceSum = c.rounds+1, d, c.eventsSinceSum+len(batch)
 		c.summarize(began)
 	}()
+	if w, ok := c.p.(Watcher); ok {
+		w.Changed(named(batch, c.notices))
+	}
 	snap, err := c.p.Snapshot(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -393,6 +396,22 @@ func (c *Controller) round(ctx context.Context, batch []input) {
 	c.stats.Active, c.stats.InFlight = len(c.notices), inFlight
 	c.mu.Unlock()
 	c.settle(ctx, drop, now)
+}
+
+// named lists the instances (and Fargate tasks) a round's inputs and the notices in
+// flight are about.
+func named(batch []input, notices map[key]*notice) []string {
+	out := make([]string, 0, len(batch)+len(notices))
+	for _, in := range batch {
+		if in.sig != nil {
+			out = append(out, in.sig.instance)
+		}
+		out = append(out, in.ev.InstanceID, in.ev.Task, in.ev.ContainerInstance)
+	}
+	for _, n := range notices {
+		out = append(out, n.instance)
+	}
+	return out
 }
 
 // intake classifies one input, starting a notice when it calls for one. It returns the

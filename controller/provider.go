@@ -17,6 +17,14 @@ type Observer interface {
 	Snapshot(ctx context.Context) (spotfleet.Snapshot, error)
 }
 
+// Watcher is an Observer that keeps what it read between snapshots (the AWS provider,
+// whose full read grows with the fleet). Before each snapshot the controller names the
+// instances (and Fargate tasks) that its inputs and its notices in flight are about: they
+// are read afresh, whatever else the watcher re-reads.
+type Watcher interface {
+	Changed(ids []string)
+}
+
 // LoadBalancer takes targets out of service.
 type LoadBalancer interface {
 	DeregisterTargets(ctx context.Context, targetGroup string, targets []spotfleet.TargetRef) error
