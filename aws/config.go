@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // Options select the account, region and endpoint. The rest is the standard AWS
@@ -24,7 +25,7 @@ type Options struct {
 	MaxAttempts int
 }
 
-// LoadConfig reads the AWS configuration. Calls are retried by the SDK's standard retryer
+// LoadConfig reads the AWS configuration. Calls are paced per API (ratelimit.go) and retried by the SDK's standard retryer
 // (exponential backoff with jitter, up to 20 s between attempts) on throttling
 // (RequestLimitExceeded, ThrottlingException, ...), 5xx and connection errors.
 func LoadConfig(ctx context.Context, region string, o Options) (awssdk.Config, error) {
@@ -45,6 +46,7 @@ func LoadConfig(ctx context.Context, region string, o Options) (awssdk.Config, e
 			})
 		}),
 	}
+	opts = append(opts, config.WithAPIOptions([]func(*middleware.Stack) error{newPacer().add}))
 	if o.Profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(o.Profile))
 	}
