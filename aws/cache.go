@@ -98,11 +98,16 @@ func (p *Provider) observe(ctx context.Context, now time.Time) (*raw, error) {
 	dirty := p.takeDirty()
 	if p.cache == nil || now.Sub(p.cache.read) >= cmp.Or(p.Resync, Resync) {
 		r, err := p.readAll(ctx)
-		if err != nil {
-			return nil, err // the cache, if any, stays; the dirty marks do not matter to a full read
+		switch {
+		case err == nil:
+			p.cache = newCache(r, now, p.m.Workload == manifest.WorkloadECS)
+			return p.cache.raw(), nil
+		case p.cache == nil || ctx.Err() != nil:
+			p.giveBack(dirty)
+			return nil, err
 		}
-		p.cache = newCache(r, now, p.m.Workload == manifest.WorkloadECS)
-		return p.cache.raw(), nil
+		// A full read that fails (throttled, say) leaves the cache to be brought up to
+		// date as between full reads; the next round tries the full read again.
 	}
 	if err := p.refresh(ctx, p.cache, dirty, now); err != nil {
 		p.giveBack(dirty)

@@ -1,11 +1,15 @@
 package aws
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,4 +121,56 @@ func registerAgent(t *testing.T, e *ecs.Client, n names, id, zone string) {
 			{Name: awssdk.String("MEMORY"), Type: awssdk.String("INTEGER"), IntegerValue: 7700}}}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestFailedFullReadFallsBackToTheCache: when a full read fails (here a call only the full
+// read makes is refused), the snapshot is the cache brought up to date, not an error, and
+// the next round tries the full read again.
+func TestFailedFullReadFallsBackToTheCache(t *testing.T) {
+	refuse := &refusing{action: "Action=DescribeTargetGroupAttributes"}
+	cfg := moto(t, func(rt http.RoundTripper) http.RoundTripper { refuse.next = rt; return refuse })
+	m := example(t, "s2-web-app-spot-instances-alb.yaml")
+	m.AWS.Controller.Deploy = false
+	ids := fleetOnMoto(t, cfg, m)[m.Capacity[0].Name]
+	p := NewProvider(cfg, m)
+	p.Resync = time.Nanosecond // every snapshot is due a full read
+	ctx := context.Background()
+	if _, err := p.Snapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	refuse.on.Store(true)
+	if err := p.TerminateInstances(ctx, ids[:1]); err != nil {
+		t.Fatal(err)
+	}
+	s, err := p.Snapshot(ctx)
+	if err != nil {
+		t.Fatalf("a failed full read failed the snapshot: %v", err)
+	}
+	for _, in := range s.Instances {
+		if in.ID == ids[0] && in.State == spotfleet.InstanceRunning {
+			t.Errorf("instance %s terminated, still running in the snapshot from the cache", in.ID)
+		}
+	}
+	if refuse.n.Load() == 0 {
+		t.Error("the second snapshot did not try the full read")
+	}
+}
+
+// refusing refuses, while on, the calls whose form body holds action.
+type refusing struct {
+	next   http.RoundTripper
+	action string
+	on     atomic.Bool
+	n      atomic.Int32
+}
+
+func (f *refusing) RoundTrip(r *http.Request) (*http.Response, error) {
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if !f.on.Load() || !strings.Contains(string(body), f.action) {
+		return f.next.RoundTrip(r)
+	}
+	f.n.Add(1)
+	return &http.Response{Request: r, StatusCode: 403, ProtoMajor: 1, ProtoMinor: 1, Header: http.Header{"Content-Type": {"text/xml"}},
+		Body: io.NopCloser(strings.NewReader(`<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>refused by the test</Message></Error><RequestId>x</RequestId></ErrorResponse>`))}, nil
 }

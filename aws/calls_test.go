@@ -13,6 +13,7 @@ import (
 	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
 	"github.com/spotfleet/spotfleet"
@@ -54,6 +55,10 @@ func burst(t *testing.T, n int, perNotice, readsPerNotice, perRound map[int]floa
 	m.AWS.Controller.Deploy = false
 	g := &m.Capacity[0]
 	g.MinSize, g.MaxSize, g.DesiredCapacity = n, n, n
+	if n > 2000 { // a default subnet (/20) holds about 4,000 addresses: a VPC of two /17s
+		m.AWS.VPC, m.AWS.Subnets = wideVPC(t, cfg, g.Zones[:2])
+		g.Zones = g.Zones[:2]
+	}
 	spot := fleetOnMoto(t, cfg, m)[g.Name]
 	plain, err := LoadConfig(context.Background(), "us-east-1", Options{}) // the test's own calls, not counted
 	if err != nil {
@@ -154,3 +159,24 @@ var burstSizes = func() []int {
 	}
 	return out
 }()
+
+// wideVPC makes a VPC with a /17 subnet in each zone (32,000 addresses each).
+func wideVPC(t *testing.T, cfg awssdk.Config, zones []string) (string, []string) {
+	t.Helper()
+	ctx := context.Background()
+	c := ec2.NewFromConfig(cfg)
+	vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: awssdk.String("10.0.0.0/16")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var subnets []string
+	for i, z := range zones {
+		sn, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpc.Vpc.VpcId, AvailabilityZone: awssdk.String(z),
+			CidrBlock: awssdk.String(fmt.Sprintf("10.0.%d.0/17", i*128))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		subnets = append(subnets, awssdk.ToString(sn.Subnet.SubnetId))
+	}
+	return awssdk.ToString(vpc.Vpc.VpcId), subnets
+}
