@@ -13,10 +13,12 @@ import (
 	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/manifest"
 )
 
 // TestCallsOfABurst counts, by API, the AWS calls the controller makes in quiet rounds and
@@ -28,6 +30,10 @@ import (
 func TestCallsOfABurst(t *testing.T) {
 	if testing.Short() {
 		t.Skip("1,000 instances on moto")
+	}
+	if slices.Max(burstSizes) > 2000 {
+		defer func(d time.Duration) { motoTimeout = d }(motoTimeout)
+		motoTimeout = 10 * time.Minute
 	}
 	perNotice, readsPerNotice, perRound := map[int]float64{}, map[int]float64{}, map[int]float64{}
 	for _, n := range burstSizes {
@@ -58,8 +64,13 @@ func burst(t *testing.T, n int, perNotice, readsPerNotice, perRound map[int]floa
 	if n > 2000 { // a default subnet (/20) holds about 4,000 addresses: a VPC of two /17s
 		m.AWS.VPC, m.AWS.Subnets = wideVPC(t, cfg, g.Zones[:2])
 		g.Zones = g.Zones[:2]
+		g.MinSize, g.DesiredCapacity = launchStep, launchStep // moto launches 1,000 in seconds, not 10,000 in 30 s
 	}
 	spot := fleetOnMoto(t, cfg, m)[g.Name]
+	if n > g.DesiredCapacity {
+		spot = grow(t, cfg, m, g.Name, n)
+		g.MinSize, g.DesiredCapacity = n, n
+	}
 	plain, err := LoadConfig(context.Background(), "us-east-1", Options{}) // the test's own calls, not counted
 	if err != nil {
 		t.Fatal(err)
@@ -86,13 +97,16 @@ func burst(t *testing.T, n int, perNotice, readsPerNotice, perRound map[int]floa
 	if got := registered(nil); got != n {
 		t.Fatalf("%d targets registered; want %d", got, n)
 	}
+	rec.reset() // the set-up's calls
 	runController(t, cfg, m)
-	time.Sleep(2 * time.Second) // its first rounds, the full read among them
+	waitRounds(t, rec, 2) // the full read, and a round after it
 	rec.reset()
-	time.Sleep(3 * time.Second)
+	quietFrom := time.Now()
+	waitRounds(t, rec, 3)
+	time.Sleep(3*time.Second - time.Since(quietFrom))
 	quiet := rec.byAPI()
 	rec.reset()
-	rounds := max(1, quiet["DescribeAutoScalingGroups"]) // one a round
+	rounds := quiet["DescribeAutoScalingGroups"] // one a round
 	_, quietReads := countCalls(quiet)
 	perRound[n] = float64(quietReads) / float64(rounds)
 
@@ -105,12 +119,12 @@ func burst(t *testing.T, n int, perNotice, readsPerNotice, perRound map[int]floa
 			t.Fatal(err)
 		}
 	}
-	for deadline := time.Now().Add(3 * time.Minute); registered(spot[:k]) > 0; time.Sleep(200 * time.Millisecond) {
+	for deadline := time.Now().Add(burstDeadline(n)); registered(spot[:k]) > 0; time.Sleep(200 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			rec.mu.Lock()
 			seen := slices.Compact(slices.Sorted(slices.Values(rec.seen)))
 			rec.mu.Unlock()
-			t.Fatalf("n=%d: %d of %d targets still registered after 3 minutes; the controller called %v", n, registered(spot[:k]), k, seen)
+			t.Fatalf("n=%d: %d of %d targets still registered after %s; the controller called %v", n, registered(spot[:k]), k, burstDeadline(n), seen)
 		}
 	}
 	took := time.Since(began)
@@ -179,4 +193,55 @@ func wideVPC(t *testing.T, cfg awssdk.Config, zones []string) (string, []string)
 		subnets = append(subnets, awssdk.ToString(sn.Subnet.SubnetId))
 	}
 	return awssdk.ToString(vpc.Vpc.VpcId), subnets
+}
+
+// launchStep is how many instances the burst test has moto launch at a time.
+const launchStep = 1000
+
+// grow raises a group's desired capacity to n, launchStep at a time, and returns its
+// instances.
+func grow(t *testing.T, cfg awssdk.Config, m *manifest.Manifest, group string, n int) []string {
+	t.Helper()
+	ctx := context.Background()
+	a := autoscaling.NewFromConfig(cfg)
+	name := names{m.Name}.group(group)
+	for d := 2 * launchStep; ; d += launchStep {
+		began := time.Now()
+		if _, err := a.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: &name, DesiredCapacity: awssdk.Int32(int32(min(d, n)))}); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%d instances launched in %s", min(d, n), time.Since(began).Round(time.Second))
+		if d >= n {
+			break
+		}
+	}
+	out, err := a.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{name}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, in := range out.AutoScalingGroups[0].Instances {
+		ids = append(ids, awssdk.ToString(in.InstanceId))
+	}
+	return ids
+}
+
+// burstDeadline is how long the burst test waits for the interrupted instances to leave the
+// load balancer: moto takes tens of seconds a round at 10,000 instances.
+func burstDeadline(n int) time.Duration {
+	if n > 2000 {
+		return 30 * time.Minute
+	}
+	return 3 * time.Minute
+}
+
+// waitRounds waits until the controller has begun k rounds since the counts were reset (a
+// round reads the groups once).
+func waitRounds(t *testing.T, rec *calls, k int) {
+	t.Helper()
+	for deadline := time.Now().Add(burstDeadline(10_000)); rec.byAPI()["DescribeAutoScalingGroups"] < k; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the controller did not make %d rounds in %s", k, burstDeadline(10_000))
+		}
+	}
 }

@@ -38,6 +38,10 @@ func TestMain(m *testing.M) {
 // moto resets moto and returns an AWS configuration pointed at it through the standard
 // variables (AWS_ENDPOINT_URL and static credentials), with the ECS shim in the transport.
 // wrap, if set, wraps that transport (fault injection).
+// motoTimeout bounds each call to moto; the burst test at 10,000 instances raises it (moto
+// takes longer than that to read them).
+var motoTimeout = 30 * time.Second
+
 func moto(t *testing.T, wrap func(http.RoundTripper) http.RoundTripper) awssdk.Config {
 	t.Helper()
 	if motoSrv == nil {
@@ -51,7 +55,7 @@ func moto(t *testing.T, wrap func(http.RoundTripper) http.RoundTripper) awssdk.C
 	if wrap != nil {
 		rt = wrap(rt)
 	}
-	cfg, err := LoadConfig(context.Background(), "us-east-1", Options{HTTPClient: &http.Client{Transport: rt, Timeout: 30 * time.Second}, MaxAttempts: 4})
+	cfg, err := LoadConfig(context.Background(), "us-east-1", Options{HTTPClient: &http.Client{Transport: rt, Timeout: motoTimeout}, MaxAttempts: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
