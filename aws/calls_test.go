@@ -71,7 +71,7 @@ func burst(t *testing.T, n int, perNotice, readsPerNotice, perRound map[int]floa
 		spot = grow(t, cfg, m, g.Name, n)
 		g.MinSize, g.DesiredCapacity = n, n
 	}
-	plain, err := LoadConfig(context.Background(), "us-east-1", Options{}) // the test's own calls, not counted
+	plain, err := LoadConfig(context.Background(), "us-east-1", Options{HTTPClient: &http.Client{Timeout: motoTimeout}}) // the test's own calls, not counted
 	if err != nil {
 		t.Fatal(err)
 	}
