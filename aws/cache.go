@@ -10,7 +10,6 @@ import (
 	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
-	ec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -316,21 +315,10 @@ func (c *cache) addresses() map[string]string {
 func (p *Provider) describeInstances(ctx context.Context, ids []string) (map[string]ec2types.Instance, error) {
 	out := map[string]ec2types.Instance{}
 	for _, c := range chunks(ids, instanceFilterChunk) {
-		pages := ec2.NewDescribeInstancesPaginator(p.ec2, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
-			{Name: awssdk.String("instance-id"), Values: c},
-			{Name: awssdk.String("tag:" + FleetTag), Values: []string{p.m.Name}},
-			{Name: awssdk.String("instance-state-name"), Values: []string{"pending", "running", "shutting-down", "stopping"}},
-		}})
-		for pages.HasMorePages() {
-			page, err := pages.NextPage(ctx)
-			if err != nil {
-				return nil, err
-			}
-			for _, res := range page.Reservations {
-				for _, in := range res.Instances {
-					out[awssdk.ToString(in.InstanceId)] = in
-				}
-			}
+		err := p.instancesWhere(ctx, []ec2types.Filter{{Name: awssdk.String("instance-id"), Values: c}},
+			func(in ec2types.Instance) { out[awssdk.ToString(in.InstanceId)] = in })
+		if err != nil {
+			return nil, err
 		}
 	}
 	return out, nil

@@ -93,17 +93,24 @@ func (p *Provider) readGroups(ctx context.Context, r *raw) error {
 }
 
 func (p *Provider) readInstances(ctx context.Context, r *raw) error {
-	pages := ec2.NewDescribeInstancesPaginator(p.ec2, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+	return p.instancesWhere(ctx, nil, func(in ec2types.Instance) { r.instances = append(r.instances, in) })
+}
+
+// instancesWhere pages through the fleet's live instances that match the extra filters.
+func (p *Provider) instancesWhere(ctx context.Context, extra []ec2types.Filter, each func(ec2types.Instance)) error {
+	pages := ec2.NewDescribeInstancesPaginator(p.ec2, &ec2.DescribeInstancesInput{Filters: append([]ec2types.Filter{
 		{Name: awssdk.String("tag:" + FleetTag), Values: []string{p.m.Name}},
 		{Name: awssdk.String("instance-state-name"), Values: []string{"pending", "running", "shutting-down", "stopping"}},
-	}})
+	}, extra...)})
 	for pages.HasMorePages() {
 		out, err := pages.NextPage(ctx)
 		if err != nil {
 			return err
 		}
 		for _, res := range out.Reservations {
-			r.instances = append(r.instances, res.Instances...)
+			for _, in := range res.Instances {
+				each(in)
+			}
 		}
 	}
 	return nil
@@ -120,7 +127,7 @@ func (p *Provider) readECS(ctx context.Context, r *raw) error {
 		}
 		arns = append(arns, out.ContainerInstanceArns...)
 	}
-	for _, c := range chunks(arns, 100) {
+	for _, c := range chunks(arns, describeChunk) {
 		out, err := p.ecs.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: cluster, ContainerInstances: c})
 		if err != nil {
 			return err
@@ -130,16 +137,11 @@ func (p *Provider) readECS(ctx context.Context, r *raw) error {
 	if err := p.readServices(ctx, r); err != nil {
 		return err
 	}
-	var tasks []string
-	tp := ecs.NewListTasksPaginator(p.ecs, &ecs.ListTasksInput{Cluster: cluster})
-	for tp.HasMorePages() {
-		out, err := tp.NextPage(ctx)
-		if err != nil {
-			return err
-		}
-		tasks = append(tasks, out.TaskArns...)
+	tasks, err := p.listTasks(ctx, &ecs.ListTasksInput{Cluster: cluster})
+	if err != nil {
+		return err
 	}
-	for _, c := range chunks(tasks, 100) {
+	for _, c := range chunks(tasks, describeChunk) {
 		out, err := p.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: cluster, Tasks: c})
 		if err != nil {
 			return err
