@@ -3,13 +3,11 @@ package emulator
 import (
 	"crypto/tls"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // listener is a load balancer listener: a port, HTTP or HTTPS, whose rules send each
@@ -21,7 +19,7 @@ type listener struct {
 	redirect int    // an HTTP port answering 301 to this listener; 0 for none
 	rules    []rule // in manifest order
 	fallback *targetGroup
-	servers  []*http.Server
+	fronts   []*frontend
 	addr     string // where it listens, once it does
 }
 
@@ -129,20 +127,19 @@ func (l *listener) listen(e *Emulator) error {
 		return fmt.Errorf("load balancer cannot listen on %s: %w (change loadBalancer.listenerPort, or stop what uses the port)", addr, err)
 	}
 	l.addr = ln.Addr().String()
-	// A client that refuses the self-signed certificate is the client's business: its
-	// handshake error goes to the debug log, not over the live view.
-	errLog := slog.NewLogLogger(e.log.Handler(), slog.LevelDebug)
-	srv := &http.Server{Handler: l, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}
-	l.servers = append(l.servers, srv)
+	var tlsConfig *tls.Config
 	if l.https {
 		cert, err := e.certificate()
 		if err != nil {
 			ln.Close()
 			return err
 		}
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, tlsConfig)
 	}
-	go srv.Serve(ln)
+	front := newFrontend(l, e.log)
+	l.fronts = append(l.fronts, front)
+	go front.serve(ln)
 	if l.redirect == 0 {
 		return nil
 	}
@@ -151,9 +148,9 @@ func (l *listener) listen(e *Emulator) error {
 	if err != nil {
 		return fmt.Errorf("load balancer cannot listen on %s: %w (change loadBalancer.redirectHttpFrom, or stop what uses the port)", raddr, err)
 	}
-	rsrv := &http.Server{Handler: http.HandlerFunc(l.redirectHTTPS), ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}
-	l.servers = append(l.servers, rsrv)
-	go rsrv.Serve(rln)
+	redirect := newFrontend(http.HandlerFunc(l.redirectHTTPS), e.log)
+	l.fronts = append(l.fronts, redirect)
+	go redirect.serve(rln)
 	return nil
 }
 
@@ -172,7 +169,7 @@ func (l *listener) redirectHTTPS(w http.ResponseWriter, r *http.Request) {
 }
 
 func (l *listener) close() {
-	for _, s := range l.servers {
-		s.Close()
+	for _, f := range l.fronts {
+		f.close()
 	}
 }
