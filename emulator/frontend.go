@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -214,6 +215,9 @@ func (fc *frontConn) run() {
 // await waits for the next request's first byte, moving the read deadline on until the
 // connection has been idle for the idle timeout.
 func (fc *frontConn) await() error {
+	if fc.br.Buffered() == 0 {
+		runtime.Gosched() // the client has just been answered: see targetConn.roundTrip
+	}
 	for {
 		_, err := fc.br.Peek(1)
 		if err == nil || !isTimeout(err) {
