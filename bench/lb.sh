@@ -55,7 +55,9 @@ pairs=("direct http://$target/")
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
 if [ -x "$nginx" ]; then
   # As many workers as the machine has cores, keep-alive to the task, no logs: nginx at
-  # its fastest in front of the same task.
+  # its fastest in front of the same task. It sends the task what the listener sends (as
+  # an ALB does): the client's Host, and X-Forwarded-For, -Host and -Proto, so that both
+  # proxies do the same work and the task reads the same requests.
   mkdir -p "$tmp/nginx"
   cat > "$tmp/nginx/nginx.conf" <<NGINX
 worker_processes auto;
@@ -70,7 +72,13 @@ http {
   upstream task { server $target; keepalive 256; }
   server {
     listen 127.0.0.1:18081;
-    location / { proxy_pass http://task; proxy_http_version 1.1; proxy_set_header Connection ""; }
+    location / {
+      proxy_pass http://task; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_set_header Host \$http_host;
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Host \$http_host;
+      proxy_set_header X-Forwarded-Proto \$scheme;
+    }
   }
 }
 NGINX
