@@ -337,6 +337,9 @@ func (fc *frontConn) watchClient() {
 		_, err := fc.br.Peek(1)
 		if err != nil && isTimeout(err) && fc.watch.Load() == watchWatching {
 			fc.arm(time.Now().Add(fc.f.idle)) // a long request is not an idle connection
+			if fc.watch.Load() != watchWatching {
+				fc.c.SetReadDeadline(time.Unix(1, 0)) // stopWatch's deadline, which arm overwrote
+			}
 			continue
 		}
 		if fc.watch.CompareAndSwap(watchWatching, watchWatched) && err != nil {
