@@ -194,8 +194,7 @@ func (w *frontResponse) send(done bool) {
 	w.writeStatus(w.status)
 	w.writeFields(h["Trailer"])
 	bw := w.fc.bw
-	switch {
-	case w.chunked:
+	if w.chunked {
 		bw.WriteString("Transfer-Encoding: chunked\r\n")
 	}
 	switch {
