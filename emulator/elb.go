@@ -2,14 +2,11 @@ package emulator
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"slices"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,8 +19,7 @@ type target struct {
 	tg         *targetGroup
 	id         string // ip:port
 	url        *url.URL
-	proxy      *httputil.ReverseProxy
-	transport  *targetTransport // the proxy's connections to the target
+	transport  *targetTransport // the load balancer's connections to the target
 	instanceID string
 	task       *task // nil for an instance target
 
@@ -66,46 +62,6 @@ func newTargetGroup(e *Emulator, name string, s manifest.Service) *targetGroup {
 	return tg
 }
 
-// copyBuffers are the proxies' response copy buffers: without a pool each request
-// allocates (and the runtime zeroes) 32 KiB.
-var copyBuffers = bufferPool{sync.Pool{New: func() any { return make([]byte, 32<<10) }}}
-
-type bufferPool struct{ sync.Pool }
-
-func (p *bufferPool) Get() []byte  { return p.Pool.Get().([]byte) }
-func (p *bufferPool) Put(b []byte) { p.Pool.Put(b) }
-
-// newProxy is the reverse proxy of one target: its own, so that a request needs no
-// context value to say where it goes.
-func (tg *targetGroup) newProxy(t *target) *httputil.ReverseProxy {
-	return &httputil.ReverseProxy{
-		Transport:  t.transport,
-		BufferPool: &copyBuffers,
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(t.url)
-			pr.Out.Host = pr.In.Host
-			pr.SetXForwarded()
-		},
-		ModifyResponse: func(resp *http.Response) error {
-			if resp.StatusCode >= 500 {
-				tg.target5xx.Add(1)
-			}
-			return nil
-		},
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
-				// The client went away before the answer: an ALB logs 460 and does not
-				// count it in HTTPCode_ELB_5XX_Count.
-				tg.clientClosed.Add(1)
-				return
-			}
-			// The target closed or refused the connection: ELB answers 502.
-			tg.elb5xx.Add(1)
-			w.WriteHeader(http.StatusBadGateway)
-		},
-	}
-}
-
 // ServeHTTP routes one request round robin over the routable targets.
 func (tg *targetGroup) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	tg.requests.Add(1)
@@ -122,7 +78,7 @@ func (tg *targetGroup) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		t.requests.Add(1)
-		t.proxy.ServeHTTP(w, r)
+		tg.forward(t, w, r)
 		tg.release(t)
 		return
 	}
@@ -168,7 +124,6 @@ func (tg *targetGroup) register(ip string, instanceID string, tk *task) *target 
 	t := &target{tg: tg, id: id, url: &url.URL{Scheme: "http", Host: id}, instanceID: instanceID, task: tk,
 		state: spotfleet.TargetInitial, registeredAt: tg.e.now}
 	t.transport = newTargetTransport(id)
-	t.proxy = tg.newProxy(t)
 	tg.targets = append(tg.targets, t)
 	if tg.byInstance == nil {
 		tg.byInstance = map[string][]*target{}

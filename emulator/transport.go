@@ -40,27 +40,33 @@ func newTargetTransport(addr string) *targetTransport {
 }
 
 func (t *targetTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	// A request that may not be sent twice is sent once; others retry once on a fresh
-	// connection when a kept one turns out closed by the target (as Transport does).
+	return t.exchange(req, retryable(req), func(w *bufio.Writer) error { return req.Write(w) }, nil)
+}
+
+// exchange writes a request with write and reads its answer; informational answers (1xx
+// but 101) go to info when it is set. A request that may not be sent twice is sent once;
+// others (repeat) are sent again once on a fresh connection when a kept one turns out
+// closed by the target (as Transport does).
+func (t *targetTransport) exchange(req *http.Request, repeat bool, write func(*bufio.Writer) error, info func(*http.Response)) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
 		c, reused, err := t.get(req.Context())
 		if err != nil {
 			return nil, err
 		}
-		resp, err := c.roundTrip(req)
+		resp, err := c.roundTrip(req, write, info)
 		if err == nil {
 			resp.Body = &targetBody{ReadCloser: resp.Body, t: t, c: c, keep: !resp.Close && !req.Close}
 			return resp, nil
 		}
 		c.Close()
-		if !reused || attempt > 0 || !retryable(req) || req.Context().Err() != nil {
+		if !reused || attempt > 0 || !repeat || req.Context().Err() != nil {
 			return nil, err
 		}
 	}
 }
 
-func (c *targetConn) roundTrip(req *http.Request) (*http.Response, error) {
-	if err := req.Write(c.w); err != nil {
+func (c *targetConn) roundTrip(req *http.Request, write func(*bufio.Writer) error, info func(*http.Response)) (*http.Response, error) {
+	if err := write(c.w); err != nil {
 		return nil, err
 	}
 	if err := c.w.Flush(); err != nil {
@@ -74,6 +80,16 @@ func (c *targetConn) roundTrip(req *http.Request) (*http.Response, error) {
 	// A request the client cancels closes the connection, which ends the read.
 	stop := context.AfterFunc(req.Context(), func() { c.SetDeadline(time.Unix(1, 0)) })
 	resp, err := http.ReadResponse(c.r, req)
+	for err == nil && resp.StatusCode >= 100 && resp.StatusCode <= 199 {
+		if resp.StatusCode == http.StatusSwitchingProtocols {
+			resp, err = nil, errUpgrade
+			break
+		}
+		if info != nil && resp.StatusCode != http.StatusContinue {
+			info(resp)
+		}
+		resp, err = http.ReadResponse(c.r, req)
+	}
 	if !stop() {
 		if err == nil {
 			resp.Body.Close()
@@ -82,6 +98,8 @@ func (c *targetConn) roundTrip(req *http.Request) (*http.Response, error) {
 	}
 	return resp, err
 }
+
+var errUpgrade = errors.New("protocol upgrades (101 Switching Protocols) are not supported yet")
 
 // retryable: a request without a body that may be repeated (RFC 9110's idempotent methods).
 func retryable(req *http.Request) bool {
