@@ -171,7 +171,7 @@ func newFrontConn(f *frontend, c net.Conn) *frontConn {
 // leaves it unusable.
 func (fc *frontConn) run() {
 	defer fc.f.forget(fc)
-	defer fc.c.Close()
+	defer fc.close()
 	defer fc.cancel()
 	defer fc.timer.Stop()
 	if tc, ok := fc.c.(*tls.Conn); ok {
@@ -200,6 +200,18 @@ func (fc *frontConn) run() {
 			return
 		}
 	}
+}
+
+// close closes the connection without losing the last answer: closing with input unread
+// (a rejected request, a body left unread) makes the kernel reset the connection, and a
+// client may then lose what it was sent. So, as net/http does, it first stops writing and
+// reads what the client still sends, for up to half a second.
+func (fc *frontConn) close() {
+	if cw, ok := fc.c.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+		fc.c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		io.Copy(io.Discard, io.LimitReader(fc.c, frontDiscard))
+	}
+	fc.c.Close()
 }
 
 // await waits for the next request's first byte, moving the read deadline on until the
