@@ -15,7 +15,7 @@ import (
 )
 
 // forward sends a client's request to a target and the target's answer to the client, as
-// an ALB does: hop-by-hop fields dropped, X-Forwarded-For, -Host and -Proto set, the
+// an ALB does: hop-by-hop fields dropped, X-Forwarded-For appended to, -Host and -Proto set, the
 // client's Host kept, informational answers relayed, streamed answers flushed as they
 // come, trailers passed on. It is written out rather than left to httputil.ReverseProxy,
 // whose per-request header clone, trace context and request copy held the listener
@@ -118,14 +118,15 @@ func writeRequest(bw *bufio.Writer, r *http.Request) error {
 	listed := r.Header["Connection"]
 	for k, vv := range r.Header {
 		if hopByHop(k, listed) || k == "Forwarded" || strings.HasPrefix(k, "X-Forwarded-") {
-			continue // the client's own X-Forwarded-* are replaced, as ReverseProxy's SetXForwarded does
+			continue // the load balancer's own follow
 		}
 		for _, v := range vv {
 			writeField(bw, k, v)
 		}
 	}
 	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		writeField(bw, "X-Forwarded-For", ip)
+		// Appended to the client's own, as an ALB's default (append) mode does.
+		writeField(bw, "X-Forwarded-For", strings.Join(append(slices.Clip(r.Header["X-Forwarded-For"]), ip), ", "))
 	}
 	writeField(bw, "X-Forwarded-Host", r.Host)
 	if r.TLS != nil {

@@ -66,9 +66,9 @@ func TestForwardIsALBs(t *testing.T) {
 		want      []string // in this order
 		not       []string
 	}{
-		{"the target gets the client's Host and X-Forwarded-*, not the hop-by-hop fields",
+		{"the target gets the client's Host, X-Forwarded-For appended to, not the hop-by-hop fields",
 			"GET /echo HTTP/1.1\r\nHost: shop.example\r\nConnection: X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n",
-			[]string{`host=shop.example xff=127.0.0.1 xfh=shop.example proto=http hop="" keepalive="" body= sum=`}, nil},
+			[]string{`host=shop.example xff=6.6.6.6, 127.0.0.1 xfh=shop.example proto=http hop="" keepalive="" body= sum=`}, nil},
 		{"a body with a length",
 			"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
 			[]string{"body=hello"}, nil},
