@@ -15,7 +15,8 @@ import (
 )
 
 // forward sends a client's request to a target and the target's answer to the client, as
-// an ALB does: hop-by-hop fields dropped, X-Forwarded-For appended to, -Host and -Proto set, the
+// an ALB does: hop-by-hop fields dropped, X-Forwarded-For appended to, -Proto and -Port
+// set (and -Host, which the listener set before, through ReverseProxy), the
 // client's Host kept, informational answers relayed, streamed answers flushed as they
 // come, trailers passed on. It is written out rather than left to httputil.ReverseProxy,
 // whose per-request header clone, trace context and request copy held the listener
@@ -32,7 +33,7 @@ func (tg *targetGroup) forward(t *target, w http.ResponseWriter, r *http.Request
 			delete(h, k)
 		}
 	}
-	resp, err := t.transport.exchange(r, retryable(r), func(bw *bufio.Writer) error { return writeRequest(bw, r) }, relay)
+	resp, err := t.transport.exchange(r, retryable(r), func(bw *bufio.Writer) error { return writeRequest(bw, r, tg.lb.ListenerPort) }, relay)
 	if err != nil {
 		if r.Context().Err() != nil {
 			// The client went away before the answer: an ALB logs 460 and does not count
@@ -104,8 +105,8 @@ func copyAnswer(w http.ResponseWriter, body io.Reader, stream bool) error {
 	}
 }
 
-// writeRequest writes r as the target gets it, in HTTP/1.1.
-func writeRequest(bw *bufio.Writer, r *http.Request) error {
+// writeRequest writes r as the target gets it, in HTTP/1.1, from the listener on port.
+func writeRequest(bw *bufio.Writer, r *http.Request, port int) error {
 	uri := r.RequestURI
 	if !strings.HasPrefix(uri, "/") {
 		uri = r.URL.RequestURI() // absolute-form: the target gets the path
@@ -134,6 +135,7 @@ func writeRequest(bw *bufio.Writer, r *http.Request) error {
 	} else {
 		bw.WriteString("X-Forwarded-Proto: http\r\n")
 	}
+	bw.WriteString("X-Forwarded-Port: " + strconv.Itoa(port) + "\r\n")
 	switch {
 	case r.ContentLength > 0:
 		bw.WriteString("Content-Length: " + strconv.FormatInt(r.ContentLength, 10) + "\r\n")

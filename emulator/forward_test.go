@@ -25,9 +25,9 @@ func TestForwardIsALBs(t *testing.T) {
 		switch r.URL.Path {
 		case "/echo":
 			b, _ := io.ReadAll(r.Body)
-			fmt.Fprintf(w, "host=%s xff=%s xfh=%s proto=%s hop=%q keepalive=%q body=%s sum=%s",
-				r.Host, r.Header.Get("X-Forwarded-For"), r.Header.Get("X-Forwarded-Host"),
-				r.Header.Get("X-Forwarded-Proto"), r.Header.Get("X-Hop"), r.Header.Get("Keep-Alive"), b, r.Trailer.Get("X-Sum"))
+			fmt.Fprintf(w, "host=%s xff=%s xfh=%s proto=%s port=%t hop=%q keepalive=%q body=%s sum=%s",
+				r.Host, r.Header.Get("X-Forwarded-For"), r.Header.Get("X-Forwarded-Host"), r.Header.Get("X-Forwarded-Proto"),
+				r.Header.Get("X-Forwarded-Port") != "", r.Header.Get("X-Hop"), r.Header.Get("Keep-Alive"), b, r.Trailer.Get("X-Sum"))
 		case "/stream":
 			w.Header().Set("Trailer", "X-Done")
 			io.WriteString(w, "first,")
@@ -68,7 +68,7 @@ func TestForwardIsALBs(t *testing.T) {
 	}{
 		{"the target gets the client's Host, X-Forwarded-For appended to, not the hop-by-hop fields",
 			"GET /echo HTTP/1.1\r\nHost: shop.example\r\nConnection: X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n",
-			[]string{`host=shop.example xff=6.6.6.6, 127.0.0.1 xfh=shop.example proto=http hop="" keepalive="" body= sum=`}, nil},
+			[]string{`host=shop.example xff=6.6.6.6, 127.0.0.1 xfh=shop.example proto=http port=true hop="" keepalive="" body= sum=`}, nil},
 		{"a body with a length",
 			"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
 			[]string{"body=hello"}, nil},
