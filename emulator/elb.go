@@ -78,8 +78,8 @@ func (tg *targetGroup) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		t.requests.Add(1)
+		defer tg.release(t) // also when forward aborts the client's connection (a panic)
 		tg.forward(t, w, r)
-		tg.release(t)
 		return
 	}
 	tg.elb5xx.Add(1)

@@ -54,8 +54,9 @@ func TestForwardIsALBs(t *testing.T) {
 	defer srv.Close()
 	_, port, _ := net.SplitHostPort(addr)
 	e, tg := listeningLB(t, port)
+	var x *target
 	inspect(e, func() {
-		x := tg.register("127.0.0.8", "i-1", nil)
+		x = tg.register("127.0.0.8", "i-1", nil)
 		x.state = spotfleet.TargetHealthy
 		tg.refreshRoutable()
 	})
@@ -105,5 +106,8 @@ func TestForwardIsALBs(t *testing.T) {
 				}
 			}
 		})
+	}
+	if n := x.inflight.Load(); n != 0 {
+		t.Errorf("%d requests still in flight on the target after every answer (an aborted one not released?)", n)
 	}
 }
