@@ -182,7 +182,7 @@ func (w *frontResponse) send(done bool) {
 	default:
 		w.close = true // an HTTP/1.0 client reads to the end of the connection
 	}
-	if req.Close || hasConnectionToken(h, "close") {
+	if req.Close || namedIn(h["Connection"], "Close") {
 		w.close = true
 	}
 	keepAlive10 := !req.ProtoAtLeast(1, 1) && !w.close
@@ -268,22 +268,12 @@ func writeField(bw stringWriter, k, v string) {
 	bw.WriteString("\r\n")
 }
 
-// namedIn: k is among the comma-separated field names of the Trailer values.
+// namedIn: k (canonical) is among the comma-separated names of the values: those of a
+// Trailer or a Connection field.
 func namedIn(values []string, k string) bool {
 	for _, v := range values {
 		for name := range strings.SplitSeq(v, ",") {
 			if http.CanonicalHeaderKey(strings.TrimSpace(name)) == k {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func hasConnectionToken(h http.Header, token string) bool {
-	for _, v := range h["Connection"] {
-		for t := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), token) {
 				return true
 			}
 		}

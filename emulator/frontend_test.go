@@ -92,6 +92,30 @@ func exchange(t *testing.T, addr, raw string) string {
 	}
 }
 
+// checkAnswer fails the test unless got holds inOrder in that order, anywhere each of
+// anywhere, and none of absent.
+func checkAnswer(t *testing.T, got string, inOrder, anywhere, absent []string) {
+	t.Helper()
+	rest := got
+	for _, w := range inOrder {
+		i := strings.Index(rest, w)
+		if i < 0 {
+			t.Fatalf("want %q (in order) in:\n%s", w, got)
+		}
+		rest = rest[i+len(w):]
+	}
+	for _, h := range anywhere {
+		if !strings.Contains(got, h) {
+			t.Fatalf("want %q in:\n%s", h, got)
+		}
+	}
+	for _, n := range absent {
+		if strings.Contains(got, n) {
+			t.Fatalf("%q should not be in:\n%s", n, got)
+		}
+	}
+}
+
 // TestFrontendSpeaksHTTP11: raw exchanges, each checked for what must be in the answer
 // and whether the connection stays open.
 func TestFrontendSpeaksHTTP11(t *testing.T) {
@@ -149,25 +173,7 @@ func TestFrontendSpeaksHTTP11(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := exchange(t, addr, c.raw)
-			rest := got
-			for _, w := range c.want {
-				i := strings.Index(rest, w)
-				if i < 0 {
-					t.Fatalf("want %q (in order) in:\n%s", w, got)
-				}
-				rest = rest[i+len(w):]
-			}
-			for _, h := range c.has {
-				if !strings.Contains(got, h) {
-					t.Fatalf("want %q in:\n%s", h, got)
-				}
-			}
-			for _, n := range c.not {
-				if strings.Contains(got, n) {
-					t.Fatalf("%q should not be in:\n%s", n, got)
-				}
-			}
+			checkAnswer(t, exchange(t, addr, c.raw), c.want, c.has, c.not)
 		})
 	}
 }
