@@ -99,12 +99,16 @@ func wantOnDemand(desired, base, pct int) int {
 
 func (g *group) reconcile() {
 	total, od := g.units()
+	var spread *census // counted once for the batch: a count per launch was quadratic
+	if total < g.desired {
+		spread = g.census()
+	}
 	for launched := 0; total < g.desired && launched < 100; launched++ {
 		lc := spotfleet.Spot
 		if od < wantOnDemand(g.desired, g.cfg.OnDemandBaseCapacity, g.cfg.OnDemandPercentageAboveBaseCapacity) {
 			lc = spotfleet.OnDemand
 		}
-		in := g.launchOne(lc, total)
+		in := g.launchOne(lc, total, spread)
 		if in == nil {
 			g.retryLater()
 			return
@@ -135,9 +139,9 @@ func (g *group) retryLater() {
 
 // launchOne launches one instance of the lifecycle, trying pools in the strategy's order;
 // every pool that refuses records a failed activity. It returns nil if none could launch.
-func (g *group) launchOne(lc spotfleet.Lifecycle, from int) *instance {
+func (g *group) launchOne(lc spotfleet.Lifecycle, from int, spread *census) *instance {
 	e := g.e
-	for _, p := range g.poolOrder(lc) {
+	for _, p := range g.poolOrder(lc, spread) {
 		act := Activity{ID: e.ids.uuid(), Start: e.now, End: e.now,
 			Cause: fmt.Sprintf("At %s an instance was started in response to a difference between desired and actual capacity, increasing the capacity from %d to %d.",
 				e.now.UTC().Format(imdsTimeFormat), from, g.desired)}
@@ -155,6 +159,8 @@ func (g *group) launchOne(lc spotfleet.Lifecycle, from int) *instance {
 		act.StatusCode = "Successful"
 		g.record(act)
 		g.live = append(g.live, in)
+		spread.perZone[p.Zone]++
+		spread.perPool[p]++
 		e.note("group %s launches %s %s (%s)", g.cfg.Name, in.id, p, lc)
 		return in
 	}
@@ -169,18 +175,29 @@ func (g *group) record(a Activity) {
 	}
 }
 
+// census counts a group's instances that are not leaving, by zone and by pool: where its
+// next instance goes.
+type census struct {
+	perZone map[string]int
+	perPool map[*pool]int
+}
+
+func (g *group) census() *census {
+	c := &census{perZone: map[string]int{}, perPool: map[*pool]int{}}
+	for _, in := range g.live {
+		if !in.leaving {
+			c.perZone[in.pool.Zone]++
+			c.perPool[in.pool]++
+		}
+	}
+	return c
+}
+
 // poolOrder is the order in which the group tries pools for its next instance: zones with
 // the fewest of its instances first (Auto Scaling balances zones), and within a zone the
 // allocation strategy's order.
-func (g *group) poolOrder(lc spotfleet.Lifecycle) []*pool {
-	perZone := map[string]int{}
-	perPool := map[*pool]int{}
-	for _, in := range g.live {
-		if !in.leaving {
-			perZone[in.pool.Zone]++
-			perPool[in.pool]++
-		}
-	}
+func (g *group) poolOrder(lc spotfleet.Lifecycle, spread *census) []*pool {
+	perZone, perPool := spread.perZone, spread.perPool
 	zones := slices.Clone(g.cfg.Zones)
 	slices.SortStableFunc(zones, func(a, b string) int { return cmp.Compare(perZone[a], perZone[b]) })
 	var out []*pool
