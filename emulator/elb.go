@@ -22,6 +22,7 @@ type target struct {
 	transport  *targetTransport // the load balancer's connections to the target
 	instanceID string
 	task       *task // nil for an instance target
+	slot       int   // its index in tg.targets, so that leaving costs no search
 
 	// Under the world lock.
 	state               spotfleet.TargetState
@@ -45,12 +46,13 @@ type targetGroup struct {
 	lb      *manifest.LoadBalancer
 	port    int
 	delay   time.Duration // the deregistration delay attribute; the controller may lower it
-	targets []*target     // registered or draining
+	targets []*target     // registered or draining, in no order
 	// byInstance indexes targets by the instance they run on: a burst of thousands of
 	// deregistrations asks, for each, whether its instance has any left.
 	byInstance map[string][]*target
 
 	routable atomic.Pointer[[]*target]
+	stale    bool // routable is to be published when the world lock is released
 	rr       atomic.Uint64
 
 	requests, elb5xx, target5xx, clientClosed atomic.Int64
@@ -100,9 +102,23 @@ func (tg *targetGroup) release(t *target) {
 	}
 }
 
-// refreshRoutable publishes the targets that get new requests: the healthy ones, or, when
-// none is, every unhealthy one (ELB fails open).
-func (tg *targetGroup) refreshRoutable() {
+// routableChanged says that the targets to route to changed: they are published once, as
+// the world lock is released, however many changed meanwhile. A health check round that
+// makes thousands of new targets healthy at once would otherwise copy the whole target
+// list once per target (a second of the world lock at 10,000 targets). The proxy needs no
+// earlier publication: a deregistered target is refused by its draining flag.
+// Callers hold the lock.
+func (tg *targetGroup) routableChanged() {
+	if !tg.stale {
+		tg.stale = true
+		tg.e.stale = append(tg.e.stale, tg)
+	}
+}
+
+// publishRoutable publishes the targets that get new requests: the healthy ones, or, when
+// none is, every unhealthy one (ELB fails open). Callers hold the lock.
+func (tg *targetGroup) publishRoutable() {
+	tg.stale = false
 	var healthy, unhealthy []*target
 	for _, t := range tg.targets {
 		switch t.state {
@@ -124,6 +140,7 @@ func (tg *targetGroup) register(ip string, instanceID string, tk *task) *target 
 	t := &target{tg: tg, id: id, url: &url.URL{Scheme: "http", Host: id}, instanceID: instanceID, task: tk,
 		state: spotfleet.TargetInitial, registeredAt: tg.e.now}
 	t.transport = newTargetTransport(id)
+	t.slot = len(tg.targets)
 	tg.targets = append(tg.targets, t)
 	if tg.byInstance == nil {
 		tg.byInstance = map[string][]*target{}
@@ -138,8 +155,7 @@ func (tg *targetGroup) register(ip string, instanceID string, tk *task) *target 
 // whichever is first, as ELB does.
 func (tg *targetGroup) deregister(t *target, reason string) { tg.deregisterAll([]*target{t}, reason) }
 
-// deregisterAll deregisters targets together: the routable set is published once, not
-// once per target (a DeregisterTargets call of thousands).
+// deregisterAll deregisters targets together (a DeregisterTargets call of thousands).
 func (tg *targetGroup) deregisterAll(ts []*target, reason string) {
 	ts = slices.DeleteFunc(slices.Clone(ts), func(t *target) bool { return !t.state.Registered() })
 	if len(ts) == 0 {
@@ -152,7 +168,7 @@ func (tg *targetGroup) deregisterAll(ts []*target, reason string) {
 		t.deregisteredAt = e.now
 		t.draining.Store(true)
 	}
-	tg.refreshRoutable()
+	tg.routableChanged()
 	for _, t := range ts {
 		tg.drain(t, reason)
 	}
@@ -178,7 +194,13 @@ func (tg *targetGroup) unused(t *target) {
 	t.state = spotfleet.TargetUnused
 	t.transport.CloseIdleConnections()
 	tg.e.changed()
-	tg.targets = slices.DeleteFunc(tg.targets, func(x *target) bool { return x == t })
+	// The last target takes its place: a burst of thousands leaving, each searched for
+	// and the rest shifted down, was quadratic. The order of targets means nothing (a
+	// status sorts them).
+	last := tg.targets[len(tg.targets)-1]
+	tg.targets[t.slot], last.slot = last, t.slot
+	tg.targets[len(tg.targets)-1] = nil
+	tg.targets = tg.targets[:len(tg.targets)-1]
 	if left := slices.DeleteFunc(tg.byInstance[t.instanceID], func(x *target) bool { return x == t }); len(left) > 0 {
 		tg.byInstance[t.instanceID] = left
 	} else {
@@ -219,9 +241,7 @@ func (tg *targetGroup) scheduleHealthChecks() {
 				ctx, cancel := context.WithTimeout(context.Background(), timeout)
 				ok := e.opt.Prober.Probe(ctx, u)
 				cancel()
-				e.lock()
-				tg.probed(t, ok)
-				e.unlock()
+				e.handOff(func() { tg.probed(t, ok) })
 			}()
 		}
 		e.after(hc.Interval.D(), tick)
@@ -251,7 +271,7 @@ func (tg *targetGroup) probed(t *target, ok bool) {
 	}
 	if t.state != before {
 		tg.e.changed()
-		tg.refreshRoutable()
+		tg.routableChanged()
 		tg.e.note("target %s (%s) %s -> %s", t.id, t.instanceID, before, t.state)
 		tg.e.targetHealthChanged(t)
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/manifest"
+	"pgregory.net/rapid"
 )
 
 // backend is a real HTTP server on a loopback address, counting the requests it serves;
@@ -91,7 +93,7 @@ services:
 	inspect(e, func() {
 		ta, tb = tg.register("127.0.0.2", "i-a", nil), tg.register("127.0.0.3", "i-b", nil)
 		ta.state, tb.state = spotfleet.TargetHealthy, spotfleet.TargetHealthy
-		tg.refreshRoutable()
+		tg.routableChanged()
 	})
 	lb := "http://" + e.listeners[0].addr
 
@@ -184,7 +186,7 @@ func TestListenerErrorsAreCounted(t *testing.T) {
 	inspect(e, func() {
 		x := tg.register("127.0.0.4", "i-dead", nil) // nothing listens there
 		x.state = spotfleet.TargetHealthy
-		tg.refreshRoutable()
+		tg.routableChanged()
 	})
 	if code := get(); code != http.StatusBadGateway {
 		t.Errorf("dead target: %d, want 502", code)
@@ -204,7 +206,7 @@ func TestClientThatLeavesIsNotA5xx(t *testing.T) {
 	inspect(e, func() {
 		x := tg.register("127.0.0.5", "i-1", nil)
 		x.state = spotfleet.TargetHealthy
-		tg.refreshRoutable()
+		tg.routableChanged()
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+e.listeners[0].addr+"/slow", nil)
@@ -225,4 +227,60 @@ func TestClientThatLeavesIsNotA5xx(t *testing.T) {
 	if got, elb := tg.clientClosed.Load(), tg.elb5xx.Load(); got != 1 || elb != 0 {
 		t.Errorf("clientClosed %d, elb5xx %d; want 1 and 0", got, elb)
 	}
+}
+
+// TestTargetsLeaveInAnyOrder: targets that leave in any order, one at a time or a batch at
+// once, leave exactly the others registered, each where its slot says, and the routable
+// set (published when the lock is released) is the healthy ones that stay.
+func TestTargetsLeaveInAnyOrder(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		e := realEmulator(t, `name: lb
+capacity: [{name: spot, instanceTypes: [m5.large]}]
+services: [{name: web, command: [x], port: 8080, loadBalancer: {listenerPort: 8081}}]
+`)
+		tg := e.tgs[0]
+		n := rapid.IntRange(1, 60).Draw(rt, "targets")
+		var all []*target
+		inspect(e, func() {
+			for i := range n {
+				x := tg.register(fmt.Sprintf("127.0.1.%d", i+1), fmt.Sprintf("i-%d", i/2), nil)
+				x.state = spotfleet.TargetHealthy
+				tg.routableChanged()
+				all = append(all, x)
+			}
+		})
+		order := rapid.Permutation(all).Draw(rt, "order")
+		leave := order[:rapid.IntRange(0, n).Draw(rt, "leaving")]
+		for len(leave) > 0 {
+			k := rapid.IntRange(1, len(leave)).Draw(rt, "batch")
+			inspect(e, func() { tg.deregisterAll(leave[:k], "test") })
+			leave = leave[k:]
+		}
+		gone := map[*target]bool{}
+		for _, x := range order[:len(order)-len(leave)] {
+			gone[x] = x.state == spotfleet.TargetUnused
+		}
+		inspect(e, func() {
+			want := 0
+			for _, x := range all {
+				if !gone[x] {
+					want++
+				}
+			}
+			if len(tg.targets) != want {
+				rt.Fatalf("%d targets left, want %d", len(tg.targets), want)
+			}
+			for i, x := range tg.targets {
+				if gone[x] || x.slot != i {
+					rt.Fatalf("target %s at %d: gone %v, slot %d", x.id, i, gone[x], x.slot)
+				}
+				if !slices.Contains(tg.byInstance[x.instanceID], x) {
+					rt.Fatalf("target %s not indexed by its instance", x.id)
+				}
+			}
+			if got := len(*tg.routable.Load()); got != want {
+				rt.Fatalf("%d routable, want %d", got, want)
+			}
+		})
+	})
 }

@@ -56,6 +56,8 @@ type Options struct {
 // Emulator is the emulated AWS account: its zero value is not usable; use New.
 type Emulator struct {
 	mu     sync.Mutex
+	handed handoff        // work from outside the lock, run under one hold of it
+	stale  []*targetGroup // whose routable targets changed in this hold of the lock
 	clock  clock.Clock
 	opt    Options
 	log    *slog.Logger

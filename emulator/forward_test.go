@@ -57,7 +57,7 @@ func TestForwardIsALBs(t *testing.T) {
 	inspect(e, func() {
 		x = tg.register("127.0.0.8", "i-1", nil)
 		x.state = spotfleet.TargetHealthy
-		tg.refreshRoutable()
+		tg.routableChanged()
 	})
 	lb := e.listeners[0].addr
 

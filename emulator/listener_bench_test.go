@@ -23,7 +23,7 @@ func BenchmarkListener(b *testing.B) {
 	inspect(e, func() {
 		x := tg.register("127.0.0.6", "i-1", nil)
 		x.state = spotfleet.TargetHealthy
-		tg.refreshRoutable()
+		tg.routableChanged()
 	})
 	url := "http://" + e.listeners[0].addr + "/"
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}

@@ -54,7 +54,7 @@ services:
 		backends[tg.name] = startBackend(t, net.JoinHostPort(ip, strconv.Itoa(port)))
 		inspect(e, func() {
 			tg.register(ip, "i-"+tg.name, nil).state = spotfleet.TargetHealthy
-			tg.refreshRoutable()
+			tg.routableChanged()
 		})
 	}
 	urls := e.Listeners()

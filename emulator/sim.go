@@ -76,9 +76,7 @@ func (e *Emulator) whenExited(p Process, f func()) {
 	}
 	go func() {
 		<-p.Done()
-		e.lock()
-		defer e.unlock()
-		f()
+		e.handOff(f)
 	}()
 }
 

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -154,7 +155,10 @@ func (e *Emulator) Status(load *Load) Status {
 		}
 	}
 	for _, tg := range e.tgs {
-		for _, t := range tg.targets {
+		ts := slices.SortedFunc(slices.Values(tg.targets), func(a, b *target) int {
+			return cmp.Or(a.registeredAt.Compare(b.registeredAt), cmp.Compare(a.id, b.id))
+		})
+		for _, t := range ts {
 			st.Targets = append(st.Targets, TargetStatus{Group: tg.name, ID: t.id, Instance: t.instanceID, State: t.state, InFlight: t.inflight.Load(), Requests: t.requests.Load()})
 		}
 	}

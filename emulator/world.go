@@ -12,6 +12,7 @@ package emulator
 import (
 	"container/heap"
 	"context"
+	"sync"
 	"time"
 )
 
@@ -67,7 +68,59 @@ func (e *Emulator) lock() {
 	ok = true
 }
 
-func (e *Emulator) unlock() { e.mu.Unlock() }
+// unlock publishes what the proxy reads without the lock, then releases the world.
+func (e *Emulator) unlock() {
+	for _, tg := range e.stale {
+		tg.publishRoutable()
+	}
+	e.stale = e.stale[:0]
+	e.mu.Unlock()
+}
+
+// handoff gathers what goroutines outside the world lock bring back to it: health check
+// results and process exits. Each taking the lock for itself made a convoy at 10,000
+// targets: once a waiter has waited a millisecond the mutex hands itself over in arrival
+// order, so a controller's call queued behind every probe of a health check round (half a
+// second, in the middle of a burst of notices).
+type handoff struct {
+	mu       sync.Mutex
+	fns      []func()
+	flushing bool
+}
+
+// handOff runs fn under the world lock, soon, in the order handed. The goroutine that
+// finds no one running them runs everything handed until none is left, a batch per hold of
+// the lock; the others return at once, so at most one of them ever waits for the lock.
+func (e *Emulator) handOff(fn func()) {
+	h := &e.handed
+	h.mu.Lock()
+	h.fns = append(h.fns, fn)
+	if h.flushing {
+		h.mu.Unlock()
+		return
+	}
+	h.flushing = true
+	h.mu.Unlock()
+	for {
+		h.mu.Lock()
+		fns := h.fns
+		h.fns = nil
+		h.flushing = len(fns) > 0
+		h.mu.Unlock()
+		if len(fns) == 0 {
+			return
+		}
+		e.runHanded(fns)
+	}
+}
+
+func (e *Emulator) runHanded(fns []func()) {
+	e.lock()
+	defer e.unlock()
+	for _, fn := range fns {
+		fn()
+	}
+}
 
 // advance runs due timers in time order up to t, integrating the accounting between them.
 func (e *Emulator) advance(t time.Time) {
