@@ -12,6 +12,7 @@ import (
 
 	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/manifest"
 )
 
 // busySpot is a Spot instance with tasks on it.
@@ -174,6 +175,68 @@ func TestDuplicateEventsAreActedOnOnce(t *testing.T) {
 			t.Errorf("%d messages left on the queue, want 0", n)
 		}
 	})
+}
+
+// lapsingQueue cannot extend a message's visibility (as when ChangeMessageVisibility is
+// throttled), so a held message is delivered again.
+type lapsingQueue struct{ Queue }
+
+func (q lapsingQueue) ChangeMessageVisibility(context.Context, string, time.Duration) error {
+	return errThrottled
+}
+
+// TestRedeliveredMessageIsADuplicate: a message held by its notice and delivered again
+// once its visibility lapsed is a duplicate, not a new notice, and is deleted once the
+// notice is done (TestRedeliveryKeepsTheNewestReceiptHandle says by which handle).
+func TestRedeliveredMessageIsADuplicate(t *testing.T) {
+	withRig(t, fleet, func(t *testing.T, r *rig) {
+		r.cfg.Queue, r.cfg.Visibility = lapsingQueue{r.e.Queue()}, 10*time.Second
+		r.startController()
+		r.interrupt(r.busySpot().Pool)
+		time.Sleep(3 * time.Minute)
+		checkClean(t, r.report())
+		if st := r.c.Stats(); st.Events[OutcomeDuplicate] == 0 || st.Notices != 1 {
+			t.Errorf("events %v, notices %d: want the held message delivered again, one notice", st.Events, st.Notices)
+		}
+		if n := r.e.Queue().Len(); n != 0 {
+			t.Errorf("%d messages left on the queue, want 0", n)
+		}
+	})
+}
+
+// TestRedeliveryKeepsTheNewestReceiptHandle: SQS deletes a message received more than once
+// only by its newest receipt handle, so the notice that holds it takes the new handle (and
+// extends that one), and nothing is deleted meanwhile.
+func TestRedeliveryKeepsTheNewestReceiptHandle(t *testing.T) {
+	m, diags := manifest.Parse("test.yaml", []byte(fleet))
+	if err := diags.Err(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Config{Manifest: m, Provider: &recorder{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := newView(&spotfleet.Snapshot{Time: t0, Instances: []spotfleet.Instance{{ID: "i-1", Group: "spot",
+		Lifecycle: spotfleet.Spot, State: spotfleet.InstanceRunning}}})
+	d, _ := json.Marshal(interruptionOf("i-1"))
+	body, _ := json.Marshal(spotfleet.Envelope{Version: "0", ID: "e-1", DetailType: spotfleet.DetailSpotInterruption,
+		Source: spotfleet.SourceEC2, Account: emulator.AccountID, Time: t0, Region: m.Region, Detail: d})
+	first := spotfleet.Message{ID: "m-1", ReceiptHandle: "h-1", Body: body, ReceiveCount: 1}
+	if drop := c.intake(inputOf(&first), v, t0); len(drop) != 0 {
+		t.Fatalf("the first delivery: deletes %v, want the message held", drop)
+	}
+	again := first
+	again.ReceiptHandle, again.ReceiveCount = "h-2", 2
+	if drop := c.intake(inputOf(&again), v, t0.Add(40*time.Second)); len(drop) != 0 {
+		t.Errorf("the redelivery: deletes %v, want the message still held", drop)
+	}
+	n := c.notices[key{"i-1", spotfleet.KindInterruption}]
+	if got := n.receipts(); !slices.Equal(got, []string{"h-2"}) {
+		t.Errorf("the notice holds %v, want the newest handle h-2", got)
+	}
+	if _, old := c.extended["h-1"]; old || len(c.extended) != 1 {
+		t.Errorf("extended %v, want only h-2", c.extended)
+	}
 }
 
 func TestForeignAndMalformedEventsAreDeletedAndChangeNothing(t *testing.T) {

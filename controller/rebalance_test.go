@@ -11,7 +11,9 @@ import (
 
 // TestRebalanceReplaceMakesBeforeBreak follows a rebalance recommendation with the default
 // action, replace: a replacement instance (in another pool) serves before any task of the
-// at-risk instance stops, and the at-risk pool gets no new instance while it is remembered.
+// at-risk instance stops, the service's healthy targets never drop below its desired count
+// (ECS moves the tasks one by one, not all targets out at once), and the at-risk pool gets
+// no new instance while it is remembered.
 func TestRebalanceReplaceMakesBeforeBreak(t *testing.T) {
 	withRig(t, fleet, func(t *testing.T, r *rig) {
 		r.startController()
@@ -26,8 +28,16 @@ func TestRebalanceReplaceMakesBeforeBreak(t *testing.T) {
 		r.play(emulator.Step{Rebalance: &emulator.RebalanceStep{Pools: []string{at.Pool.String()}, Count: 1}})
 
 		var replacementAt, firstStopAt time.Time
+		serving := 4 // the service's desiredCount
 		for range 300 {
 			s := r.snapshot()
+			healthy := 0
+			for _, x := range s.Targets {
+				if x.State == spotfleet.TargetHealthy {
+					healthy++
+				}
+			}
+			serving = min(serving, healthy)
 			for _, in := range s.Instances {
 				if in.Group == "spot" && in.LaunchedAt.After(start) && in.Healthy && replacementAt.IsZero() {
 					replacementAt = s.Time
@@ -54,6 +64,9 @@ func TestRebalanceReplaceMakesBeforeBreak(t *testing.T) {
 		case !replacementAt.Before(firstStopAt):
 			t.Errorf("a task of the at-risk instance stopped at +%s, before the replacement was healthy at +%s",
 				firstStopAt.Sub(start), replacementAt.Sub(start))
+		}
+		if serving < 4 {
+			t.Errorf("%d healthy targets at the lowest, want the desired 4 throughout", serving)
 		}
 		if got := r.instance(at.ID); got.Alive() {
 			t.Errorf("the at-risk instance is still %s after 5 minutes", got.State)
