@@ -65,20 +65,15 @@ func decide(v *view, notices []*notice, pol policy, remember func(spotfleet.Pool
 		want[tg] = d
 	}
 	for _, n := range notices {
-		in := v.instance[n.instance]
-		reachIf := func(ph Phase, ok bool) {
-			if _, was := n.reached[ph]; ok && !was {
-				p.reached = append(p.reached, reach{n.key, ph})
-			}
-		}
 		if n.kind == spotfleet.KindTaskStopped {
-			p.decideTask(v, n, rest, reachIf)
+			p.decideTask(v, n, rest)
 			continue
 		}
+		in := v.instance[n.instance]
 		if in == nil || !in.Alive() {
-			reachIf(PhaseDeregistered, true)
-			reachIf(PhaseStopped, true)
-			reachIf(PhaseTerminated, true)
+			p.reachIf(n, PhaseDeregistered, true)
+			p.reachIf(n, PhaseStopped, true)
+			p.reachIf(n, PhaseTerminated, true)
 			p.done = append(p.done, n.key)
 			continue
 		}
@@ -90,94 +85,14 @@ func decide(v *view, notices []*notice, pol policy, remember func(spotfleet.Pool
 			rest.leave(n.instance)
 			p.admit = append(p.admit, n.key)
 		}
-		registered := v.registeredOn(n.instance)
-		reachIf(PhaseDeregistered, len(registered) == 0)
-		stopped := len(v.tasksOn[n.instance]) == 0 && (in.ContainerInstance != "" || len(v.targetsOn[n.instance]) == 0)
-		reachIf(PhaseStopped, stopped)
-		ready := replacementReady(v, n, rest)
-		reachIf(PhaseReplacementReady, ready)
-
-		drain := func() {
-			if in.ContainerStatus == spotfleet.ContainerInstanceActive && !n.drained {
-				p.drain = append(p.drain, targeted{notice: n.key, id: in.ContainerInstance})
-			}
-		}
-		takeOut := func() {
-			for _, t := range registered {
-				p.deregister = append(p.deregister, deregistration{n.key, t.TargetGroup, t.Ref()})
-			}
-			drain()
-		}
-		detach := func() {
-			if in.Group != "" && !n.detached {
-				p.detach = append(p.detach, targeted{notice: n.key, id: in.ID, group: in.Group})
-			}
-		}
-		terminate := func() {
-			if !n.terminated {
-				p.terminate = append(p.terminate, targeted{notice: n.key, id: in.ID})
-			}
-		}
-
+		m := p.movesOf(v, n, in, rest)
 		switch n.action {
 		case actionInterruption:
-			budget := drainBudget(n, pol.margin)
-			for _, t := range v.targetsOn[n.instance] {
-				if d, ok := want[t.TargetGroup]; ok && budget < d {
-					want[t.TargetGroup] = budget
-				}
-			}
-			// Make before break: the instance drains at once (ECS starts the replacement
-			// tasks and stops each old one once a new one is healthy) and leaves its group
-			// (which launches its replacement now), but its targets serve until what they
-			// served is served elsewhere, or until the latest moment that still leaves
-			// them their deregistration delay, their stop timeout and the margin.
-			if ready || !v.now.Before(n.takeOutAt) {
-				takeOut()
-			} else {
-				drain()
-			}
-			detach()
-			// Once out of the load balancer, what still runs must stop with its full stop
-			// timeout before the deadline. On ECS, draining stops the tasks, when the
-			// scheduler gets to them: at the latest moment they are stopped (StopTask).
-			// Under workload instances nothing else stops the service: the instance is
-			// shut down.
-			if lastStop := n.deadline.Add(-n.stop - pol.margin); len(registered) == 0 && !v.now.Before(lastStop) {
-				switch {
-				case in.ContainerInstance == "" && stopped:
-					terminate()
-				case in.ContainerInstance != "" && !n.tasksStopped:
-					for _, t := range v.tasksOn[n.instance] {
-						if t.Status == spotfleet.TaskPending || t.Status == spotfleet.TaskRunning {
-							p.stop = append(p.stop, targeted{notice: n.key, id: t.ID})
-						}
-					}
-				}
-			}
+			m.interruption(v, pol, want)
 		case manifest.RebalanceDrain:
-			takeOut()
-			detach()
-			if stopped {
-				terminate()
-			}
+			m.rebalanceDrain()
 		case manifest.RebalanceReplace:
-			detach()
-			if !ready {
-				break
-			}
-			// Make before break: only now does the at-risk instance drain. On ECS, draining
-			// alone moves the tasks the way ECS replaces them, each old one deregistered
-			// and stopped once a new one is healthy (minimumHealthyPercent); taking the
-			// targets out first would stop them all at once.
-			if in.ContainerInstance != "" {
-				drain()
-			} else {
-				takeOut()
-			}
-			if stopped {
-				terminate()
-			}
+			m.rebalanceReplace()
 		}
 	}
 	for tg, d := range want {
@@ -197,20 +112,143 @@ func decide(v *view, notices []*notice, pol policy, remember func(spotfleet.Pool
 	return p
 }
 
+// reachIf records that a notice reached a phase this round, the first time ok holds.
+func (p *plan) reachIf(n *notice, ph Phase, ok bool) {
+	if _, was := n.reached[ph]; ok && !was {
+		p.reached = append(p.reached, reach{n.key, ph})
+	}
+}
+
+// moves is where one instance's notice stands this round, and the calls that can move it:
+// each adds its call to the plan unless the notice shows it made already.
+type moves struct {
+	p          *plan
+	n          *notice
+	in         *spotfleet.Instance
+	registered []*spotfleet.Target // the instance's targets still in the load balancer
+	stopped    bool                // nothing of the service runs on it any more
+	ready      bool                // what it served is served elsewhere (replacementReady)
+}
+
+// movesOf reads where the notice stands, recording the phases it reached.
+func (p *plan) movesOf(v *view, n *notice, in *spotfleet.Instance, rest *remaining) moves {
+	m := moves{p: p, n: n, in: in, registered: v.registeredOn(n.instance)}
+	m.stopped = len(v.tasksOn[n.instance]) == 0 && (in.ContainerInstance != "" || len(v.targetsOn[n.instance]) == 0)
+	m.ready = replacementReady(v, n, rest)
+	p.reachIf(n, PhaseDeregistered, len(m.registered) == 0)
+	p.reachIf(n, PhaseStopped, m.stopped)
+	p.reachIf(n, PhaseReplacementReady, m.ready)
+	return m
+}
+
+// interruption moves a Spot interruption notice. Make before break: the instance drains at
+// once (ECS starts the replacement tasks and stops each old one once a new one is healthy)
+// and leaves its group (which launches its replacement now), but its targets serve until
+// what they served is served elsewhere, or until the latest moment that still leaves them
+// their deregistration delay, their stop timeout and the margin. It lowers, in want, the
+// deregistration delay of its target groups to what the notice leaves.
+func (m moves) interruption(v *view, pol policy, want map[string]time.Duration) {
+	n := m.n
+	budget := drainBudget(n, pol.margin)
+	for _, t := range v.targetsOn[n.instance] {
+		if d, ok := want[t.TargetGroup]; ok && budget < d {
+			want[t.TargetGroup] = budget
+		}
+	}
+	if m.ready || !v.now.Before(n.takeOutAt) {
+		m.takeOut()
+	} else {
+		m.drain()
+	}
+	m.detach()
+	// Once out of the load balancer, what still runs must stop with its full stop timeout
+	// before the deadline. On ECS, draining stops the tasks, when the scheduler gets to
+	// them: at the latest moment they are stopped (StopTask). Under workload instances
+	// nothing else stops the service: the instance is shut down.
+	if lastStop := n.deadline.Add(-n.stop - pol.margin); len(m.registered) > 0 || v.now.Before(lastStop) {
+		return
+	}
+	switch {
+	case m.in.ContainerInstance == "" && m.stopped:
+		m.terminate()
+	case m.in.ContainerInstance != "" && !n.tasksStopped:
+		for _, t := range v.tasksOn[n.instance] {
+			if t.Status == spotfleet.TaskPending || t.Status == spotfleet.TaskRunning {
+				m.p.stop = append(m.p.stop, targeted{notice: n.key, id: t.ID})
+			}
+		}
+	}
+}
+
+// rebalanceDrain moves a rebalance recommendation under "drain": out at once.
+func (m moves) rebalanceDrain() {
+	m.takeOut()
+	m.detach()
+	if m.stopped {
+		m.terminate()
+	}
+}
+
+// rebalanceReplace moves a rebalance recommendation under "replace" once admitted: the
+// group launches the replacement first; make before break, only then does the at-risk
+// instance drain. On ECS, draining alone moves the tasks the way ECS replaces them, each
+// old one deregistered and stopped once a new one is healthy (minimumHealthyPercent);
+// taking the targets out first would stop them all at once.
+func (m moves) rebalanceReplace() {
+	m.detach()
+	if !m.ready {
+		return
+	}
+	if m.in.ContainerInstance != "" {
+		m.drain()
+	} else {
+		m.takeOut()
+	}
+	if m.stopped {
+		m.terminate()
+	}
+}
+
+func (m moves) drain() {
+	if m.in.ContainerStatus == spotfleet.ContainerInstanceActive && !m.n.drained {
+		m.p.drain = append(m.p.drain, targeted{notice: m.n.key, id: m.in.ContainerInstance})
+	}
+}
+
+// takeOut deregisters the instance's targets, and drains it.
+func (m moves) takeOut() {
+	for _, t := range m.registered {
+		m.p.deregister = append(m.p.deregister, deregistration{m.n.key, t.TargetGroup, t.Ref()})
+	}
+	m.drain()
+}
+
+func (m moves) detach() {
+	if m.in.Group != "" && !m.n.detached {
+		m.p.detach = append(m.p.detach, targeted{notice: m.n.key, id: m.in.ID, group: m.in.Group})
+	}
+}
+
+func (m moves) terminate() {
+	if !m.n.terminated {
+		m.p.terminate = append(m.p.terminate, targeted{notice: m.n.key, id: m.in.ID})
+	}
+}
+
 // decideTask moves the notice of a Fargate Spot task: it got SIGTERM with its warning, so
 // nothing is worth waiting for. Its targets leave the load balancer at once (ECS leaves
 // them registered until the task is STOPPED), and the service has already started its
 // replacement (a task stopping does not count toward its desired count).
-func (p *plan) decideTask(v *view, n *notice, rest *remaining, reachIf func(Phase, bool)) {
+func (p *plan) decideTask(v *view, n *notice, rest *remaining) {
 	registered := v.registeredOn(n.instance)
 	for _, t := range registered {
 		p.deregister = append(p.deregister, deregistration{n.key, t.TargetGroup, t.Ref()})
 	}
 	gone := len(v.tasksOn[n.instance]) == 0
 	ready := replacementReady(v, n, rest)
-	reachIf(PhaseDeregistered, len(registered) == 0 || gone)
-	reachIf(PhaseReplacementReady, ready)
-	reachIf(PhaseStopped, gone)
+	p.reachIf(n, PhaseDeregistered, len(registered) == 0 || gone)
+	p.reachIf(n, PhaseReplacementReady, ready)
+	p.reachIf(n, PhaseStopped, gone)
 	// The notice stays until the replacement serves (or the two minutes are over), so that
 	// its phases say when the service was whole again.
 	if gone && (ready || !v.now.Before(n.deadline)) {
