@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -412,109 +411,6 @@ func named(batch []input, notices map[key]*notice) []string {
 		out = append(out, n.instance)
 	}
 	return out
-}
-
-// intake classifies one input, starting a notice when it calls for one. It returns the
-// receipt handles of messages to delete now.
-func (c *Controller) intake(in input, v *view, now time.Time) []string {
-	var receipt []string
-	if in.msg != nil {
-		receipt = []string{in.msg.ReceiptHandle}
-	}
-	kind := string(in.ev.Kind)
-	if in.err != nil {
-		c.count("malformed", OutcomeMalformed)
-		c.log.Warn("malformed event deleted", "err", in.err, "message", in.msg.ID)
-		return receipt
-	}
-	if in.sig == nil {
-		if why := untrusted(in.ev.Envelope, c.cfg.Account, c.m.Region); why != "" {
-			c.count(kind, OutcomeUntrusted)
-			c.log.Warn("event not from the fleet's account and region deleted", "reason", why, "message", in.msg.ID,
-				"source", in.ev.Envelope.Source, "account", in.ev.Envelope.Account, "region", in.ev.Envelope.Region)
-			return receipt
-		}
-	}
-	var s signal
-	if in.sig != nil {
-		s, kind = *in.sig, string(in.sig.kind)
-	} else {
-		var out Outcome
-		var ok bool
-		if in.ev.Kind == spotfleet.KindLaunchFailed && v.group[in.ev.Group] == nil {
-			// On AWS a group is named <fleet>-<group>; the snapshot names it as the manifest.
-			in.ev.Group = strings.TrimPrefix(in.ev.Group, c.m.Name+"-")
-		}
-		if s, out, ok = normalise(in.ev, v); !ok {
-			c.count(kind, out)
-			if out == OutcomeObserved && in.ev.Kind == spotfleet.KindLaunchFailed {
-				c.launchFailed(in.ev.Group, spotfleet.LaunchFailure{ActivityID: in.ev.Activity, Time: in.ev.Time,
-					Zone: in.ev.Zone, Message: in.ev.Message}, v, now)
-			}
-			return receipt
-		}
-		c.metrics.delivery.Observe(max(now.Sub(in.ev.Time), 0).Seconds())
-	}
-	out := classify(s, v, c.notices)
-	c.count(kind, out)
-	switch out {
-	case OutcomeAccepted:
-	case OutcomeDuplicate:
-		if n := c.notices[key{s.instance, s.kind}]; n != nil && in.msg != nil {
-			for i, h := range n.held {
-				if h.id == in.msg.ID { // redelivered: only the newest receipt handle is valid
-					delete(c.extended, h.receipt)
-					n.held[i].receipt = in.msg.ReceiptHandle
-					c.extended[in.msg.ReceiptHandle] = now
-					return nil
-				}
-			}
-		}
-		return receipt
-	default:
-		if out != OutcomeSuperseded {
-			c.log.Info("event dropped", "kind", kind, "outcome", out, "instance", s.instance)
-		}
-		return receipt
-	}
-
-	n := newNotice(s, v, c.pol, c.m.Rebalance, now)
-	if in.msg != nil {
-		n.held = []held{{in.msg.ID, in.msg.ReceiptHandle}}
-		c.extended[in.msg.ReceiptHandle] = now
-	}
-	var drop []string
-	if old := c.notices[key{s.instance, spotfleet.KindRebalance}]; s.kind == spotfleet.KindInterruption && old != nil {
-		n.drained, n.detached = old.drained, old.detached // an interruption takes over a rebalance
-		drop = append(drop, old.receipts()...)
-		delete(c.notices, old.key)
-	}
-	c.notices[n.key] = n
-	weight := weightRebalance
-	if s.kind == spotfleet.KindInterruption {
-		weight = weightInterruption
-		for _, w := range replacementRoom(v, n, c.maxPercent) {
-			c.metrics.warnings.Inc()
-			c.log.Warn(w)
-			c.mu.Lock()
-			if len(c.stats.Warnings) < maxKept/100 {
-				c.stats.Warnings = append(c.stats.Warnings, w)
-			}
-			c.mu.Unlock()
-		}
-	}
-	c.mem.add(n.pool, weight, now)
-	if n.deadline.IsZero() { // a rebalance recommendation has none
-		c.log.Info("notice", "kind", s.kind, "instance", s.instance, "pool", n.pool, "action", n.action)
-	} else {
-		c.log.Info("notice", "kind", s.kind, "instance", s.instance, "pool", n.pool, "action", n.action, "deadline", n.deadline)
-	}
-	c.reach(n, PhaseReceived, now)
-	if n.action == manifest.RebalanceIgnore {
-		delete(c.notices, n.key)
-		drop = append(drop, n.receipts()...)
-	}
-	return drop
 }
 
 // reach records that a notice reached a phase: its latency, and a notification.

@@ -43,6 +43,138 @@ type signal struct {
 	deadline time.Time
 }
 
+// intake classifies one input, starting a notice when it calls for one. It returns the
+// receipt handles of messages to delete now.
+func (c *Controller) intake(in input, v *view, now time.Time) []string {
+	var receipt []string
+	if in.msg != nil {
+		receipt = []string{in.msg.ReceiptHandle}
+	}
+	s, kind, ok := c.signalOf(in, v, now)
+	if !ok {
+		return receipt
+	}
+	out := classify(s, v, c.notices)
+	c.count(kind, out)
+	switch out {
+	case OutcomeAccepted:
+		return c.open(s, in.msg, v, now)
+	case OutcomeDuplicate:
+		if c.redelivered(s, in.msg, now) {
+			return nil
+		}
+	case OutcomeSuperseded:
+	default:
+		c.log.Info("event dropped", "kind", kind, "outcome", out, "instance", s.instance)
+	}
+	return receipt
+}
+
+// signalOf reads what an input says of the fleet: an agent's report as it is, an event
+// once checked and normalised. ok is false, the outcome counted and logged, for an input
+// that calls for no notice: malformed, from another account or region, or only observed
+// (a launch failure is recorded here).
+func (c *Controller) signalOf(in input, v *view, now time.Time) (s signal, kind string, ok bool) {
+	if in.sig != nil {
+		return *in.sig, string(in.sig.kind), true
+	}
+	kind = string(in.ev.Kind)
+	if in.err != nil {
+		c.count("malformed", OutcomeMalformed)
+		c.log.Warn("malformed event deleted", "err", in.err, "message", in.msg.ID)
+		return signal{}, kind, false
+	}
+	if why := untrusted(in.ev.Envelope, c.cfg.Account, c.m.Region); why != "" {
+		c.count(kind, OutcomeUntrusted)
+		c.log.Warn("event not from the fleet's account and region deleted", "reason", why, "message", in.msg.ID,
+			"source", in.ev.Envelope.Source, "account", in.ev.Envelope.Account, "region", in.ev.Envelope.Region)
+		return signal{}, kind, false
+	}
+	ev := in.ev
+	if ev.Kind == spotfleet.KindLaunchFailed && v.group[ev.Group] == nil {
+		// On AWS a group is named <fleet>-<group>; the snapshot names it as the manifest.
+		ev.Group = strings.TrimPrefix(ev.Group, c.m.Name+"-")
+	}
+	s, out, ok := normalise(ev, v)
+	if !ok {
+		c.count(kind, out)
+		if out == OutcomeObserved && ev.Kind == spotfleet.KindLaunchFailed {
+			c.launchFailed(ev.Group, spotfleet.LaunchFailure{ActivityID: ev.Activity, Time: ev.Time,
+				Zone: ev.Zone, Message: ev.Message}, v, now)
+		}
+		return signal{}, kind, false
+	}
+	c.metrics.delivery.Observe(max(now.Sub(ev.Time), 0).Seconds())
+	return s, kind, true
+}
+
+// redelivered says whether msg is one its notice already holds, delivered again (its
+// visibility ran out): the notice keeps it under its new receipt handle, the only valid
+// one now.
+func (c *Controller) redelivered(s signal, msg *spotfleet.Message, now time.Time) bool {
+	n := c.notices[key{s.instance, s.kind}]
+	if n == nil || msg == nil {
+		return false
+	}
+	for i, h := range n.held {
+		if h.id == msg.ID {
+			delete(c.extended, h.receipt)
+			n.held[i].receipt = msg.ReceiptHandle
+			c.extended[msg.ReceiptHandle] = now
+			return true
+		}
+	}
+	return false
+}
+
+// open starts the notice of an accepted signal, holding its message until the notice is
+// done. An interruption takes over the instance's rebalance notice. It returns the receipt
+// handles to delete now: the rebalance's, and its own if its action is to ignore it.
+func (c *Controller) open(s signal, msg *spotfleet.Message, v *view, now time.Time) []string {
+	n := newNotice(s, v, c.pol, c.m.Rebalance, now)
+	if msg != nil {
+		n.held = []held{{msg.ID, msg.ReceiptHandle}}
+		c.extended[msg.ReceiptHandle] = now
+	}
+	var drop []string
+	if old := c.notices[key{s.instance, spotfleet.KindRebalance}]; s.kind == spotfleet.KindInterruption && old != nil {
+		n.drained, n.detached = old.drained, old.detached
+		drop = append(drop, old.receipts()...)
+		delete(c.notices, old.key)
+	}
+	c.notices[n.key] = n
+	weight := weightRebalance
+	if s.kind == spotfleet.KindInterruption {
+		weight = weightInterruption
+		for _, w := range replacementRoom(v, n, c.maxPercent) {
+			c.warn(w)
+		}
+	}
+	c.mem.add(n.pool, weight, now)
+	if n.deadline.IsZero() { // a rebalance recommendation has none
+		c.log.Info("notice", "kind", s.kind, "instance", s.instance, "pool", n.pool, "action", n.action)
+	} else {
+		c.log.Info("notice", "kind", s.kind, "instance", s.instance, "pool", n.pool, "action", n.action, "deadline", n.deadline)
+	}
+	c.reach(n, PhaseReceived, now)
+	if n.action == manifest.RebalanceIgnore {
+		delete(c.notices, n.key)
+		drop = append(drop, n.receipts()...)
+	}
+	return drop
+}
+
+// warn logs a warning about the fleet, counts it, and keeps the first ones for Stats.
+func (c *Controller) warn(w string) {
+	c.metrics.warnings.Inc()
+	c.log.Warn(w)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.stats.Warnings) < maxKept/100 {
+		c.stats.Warnings = append(c.stats.Warnings, w)
+	}
+}
+
 // normalise turns an event into a signal, resolving an ECS task stopped by an interruption
 // to its instance. ok is false for events that start no notice.
 func normalise(ev spotfleet.Event, v *view) (signal, Outcome, bool) {
