@@ -2,6 +2,7 @@ package aws
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -484,8 +485,8 @@ var serviceKind = kind{
 		cluster := awssdk.String(s.n.cluster())
 		list, err := s.ecs.ListServices(ctx, &ecs.ListServicesInput{Cluster: cluster})
 		if err != nil {
-			if strings.Contains(err.Error(), "ClusterNotFound") {
-				return nil, nil
+			if _, ok := errors.AsType[*ecstypes.ClusterNotFoundException](err); ok {
+				return nil, nil // nothing of the fleet's on ECS yet
 			}
 			return nil, err
 		}
