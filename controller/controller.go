@@ -440,7 +440,7 @@ func (c *Controller) reach(n *notice, ph Phase, at time.Time) {
 		}
 	}
 	x := Notification{ID: fmt.Sprintf("%s/%s/%s/%s", c.m.Name, n.instance, n.kind, ph), Fleet: c.m.Name,
-		Instance: n.instance, Pool: n.pool.String(), Kind: string(n.kind), Action: n.action, Phase: ph, Time: at}
+		Instance: n.instance, Pool: n.pool.String(), Kind: string(n.kind), Action: string(n.action), Phase: ph, Time: at}
 	if n.kind == spotfleet.KindTaskStopped { // a Fargate Spot task, interrupted alone
 		x.Instance, x.Task, x.Kind = "", n.instance, string(spotfleet.KindInterruption)
 	}
@@ -538,7 +538,7 @@ func inFlight(notices map[key]*notice) []NoticeState {
 	})
 	out := make([]NoticeState, 0, min(len(list), maxInFlightShown))
 	for _, n := range list[:min(len(list), maxInFlightShown)] {
-		st := NoticeState{Instance: n.instance, Kind: n.kind, Action: n.action, Pool: n.pool.String(), ReceivedAt: n.receivedAt,
+		st := NoticeState{Instance: n.instance, Kind: n.kind, Action: string(n.action), Pool: n.pool.String(), ReceivedAt: n.receivedAt,
 			Reached: map[Phase]float64{}}
 		if !n.deadline.IsZero() {
 			d := n.deadline

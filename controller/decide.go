@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
-	"github.com/spotfleet/spotfleet/manifest"
 )
 
 // policy is what the decisions read from the manifest.
@@ -77,7 +76,7 @@ func decide(v *view, notices []*notice, pol policy, remember func(spotfleet.Pool
 			p.done = append(p.done, n.key)
 			continue
 		}
-		if n.action == manifest.RebalanceReplace && !n.admitted {
+		if n.action == actionReplace && !n.admitted {
 			if replacing >= pol.maxReplacing {
 				continue // waits its turn; its message stays held
 			}
@@ -89,9 +88,9 @@ func decide(v *view, notices []*notice, pol policy, remember func(spotfleet.Pool
 		switch n.action {
 		case actionInterruption:
 			m.interruption(v, pol, want)
-		case manifest.RebalanceDrain:
+		case actionDrain:
 			m.rebalanceDrain()
-		case manifest.RebalanceReplace:
+		case actionReplace:
 			m.rebalanceReplace()
 		}
 	}
@@ -262,7 +261,7 @@ func (p *plan) decideTask(v *view, n *notice, rest *remaining) {
 func leavingOf(notices []*notice) map[string]bool {
 	leaving := make(map[string]bool, len(notices))
 	for _, n := range notices {
-		if n.action != manifest.RebalanceReplace || n.admitted {
+		if n.action != actionReplace || n.admitted {
 			leaving[n.instance] = true
 		}
 	}

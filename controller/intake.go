@@ -32,9 +32,16 @@ const (
 	OutcomeUnconfirmed     Outcome = "unconfirmed"
 )
 
-// actionInterruption is the action of an interruption notice; rebalance notices take the
-// manifest's rebalance action.
-const actionInterruption = "interruption"
+// action is what a notice is followed by: an interruption's, or the manifest's rebalance
+// action for a rebalance recommendation.
+type action string
+
+const (
+	actionInterruption action = "interruption"
+	actionReplace      action = manifest.RebalanceReplace
+	actionDrain        action = manifest.RebalanceDrain
+	actionIgnore       action = manifest.RebalanceIgnore
+)
 
 // signal is an event reduced to what the pipeline acts on, whatever its source.
 type signal struct {
@@ -157,7 +164,7 @@ func (c *Controller) open(s signal, msg *spotfleet.Message, v *view, now time.Ti
 		c.log.Info("notice", "kind", s.kind, "instance", s.instance, "pool", n.pool, "action", n.action, "deadline", n.deadline)
 	}
 	c.reach(n, PhaseReceived, now)
-	if n.action == manifest.RebalanceIgnore {
+	if n.action == actionIgnore {
 		delete(c.notices, n.key)
 		drop = append(drop, n.receipts()...)
 	}
@@ -254,7 +261,7 @@ func newNotice(s signal, v *view, pol policy, rebalance string, now time.Time) *
 	}
 	in := v.instance[s.instance]
 	n := &notice{key: key{s.instance, s.kind}, group: in.Group, pool: in.Pool,
-		receivedAt: now, reached: map[Phase]time.Time{}, action: rebalance}
+		receivedAt: now, reached: map[Phase]time.Time{}, action: action(rebalance)}
 	if s.kind == spotfleet.KindInterruption {
 		n.action = actionInterruption
 		n.deadline = s.deadline

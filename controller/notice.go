@@ -28,7 +28,7 @@ type key struct {
 // else is re-derived from each snapshot.
 type notice struct {
 	key
-	action     string // interruption, or the manifest's rebalance action
+	action     action
 	group      string // the instance's group when the notice came
 	pool       spotfleet.Pool
 	receivedAt time.Time

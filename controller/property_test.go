@@ -55,7 +55,7 @@ func genWorld(t *rapid.T) (*spotfleet.Snapshot, []*notice) {
 		if in.Alive() {
 			no := newNotice(sig, v, pol, rapid.SampledFrom([]string{manifest.RebalanceReplace, manifest.RebalanceDrain}).Draw(t, "action"),
 				s.Time.Add(-time.Duration(rapid.IntRange(0, 120).Draw(t, "age"))*time.Second))
-			no.admitted = rapid.Bool().Draw(t, "admitted") && no.action == manifest.RebalanceReplace
+			no.admitted = rapid.Bool().Draw(t, "admitted") && no.action == actionReplace
 			notices = append(notices, no)
 		}
 	}
@@ -79,7 +79,7 @@ func TestDecisionProperties(t *testing.T) {
 		admitted := 0
 		for _, n := range notices {
 			byKey[n.key] = n
-			leaving[n.instance] = n.action != manifest.RebalanceReplace || n.admitted
+			leaving[n.instance] = n.action != actionReplace || n.admitted
 			if n.admitted {
 				admitted++
 			}
@@ -96,7 +96,7 @@ func TestDecisionProperties(t *testing.T) {
 		// Make before break: a rebalance replace takes nothing out before its replacement serves.
 		for _, d := range append(p.drain, deregTargets(p.deregister)...) {
 			n := byKey[d.notice]
-			if n.action == manifest.RebalanceReplace && !replacementReady(v, n, v.without(leaving)) {
+			if n.action == actionReplace && !replacementReady(v, n, v.without(leaving)) {
 				t.Fatalf("rebalance of %s drains before the replacement serves", n.instance)
 			}
 		}
