@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/spotfleet/spotfleet/aws"
 	"github.com/spotfleet/spotfleet/controller"
@@ -89,16 +91,27 @@ makes none. Without the table it stops and says to run apply: it never acts unfe
 				return err
 			}
 			dash.Routes(mux)
-			go dash.Run(ctx)
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return fmt.Errorf("--api %s: %w", listen, err)
 			}
 			srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-			go srv.Serve(ln)
-			defer srv.Close()
 			log.Info("controller running", "fleet", m.Name, "region", cfg.Region, "api", ln.Addr().String())
-			return c.Run(ctx)
+			// The API serves until the controller stops; an API that fails stops the
+			// controller, so that ECS restarts the task rather than leave agents unheard.
+			g, ctx := errgroup.WithContext(ctx)
+			g.Go(func() error { dash.Run(ctx); return nil })
+			g.Go(func() error {
+				if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+					return fmt.Errorf("--api %s: %w", listen, err)
+				}
+				return nil
+			})
+			g.Go(func() error {
+				defer srv.Close()
+				return c.Run(ctx)
+			})
+			return g.Wait()
 		},
 	}
 	f.add(cmd)
