@@ -32,17 +32,6 @@ const (
 	OutcomeUnconfirmed     Outcome = "unconfirmed"
 )
 
-// action is what a notice is followed by: an interruption's, or the manifest's rebalance
-// action for a rebalance recommendation.
-type action string
-
-const (
-	actionInterruption action = "interruption"
-	actionReplace      action = manifest.RebalanceReplace
-	actionDrain        action = manifest.RebalanceDrain
-	actionIgnore       action = manifest.RebalanceIgnore
-)
-
 // signal is an event reduced to what the pipeline acts on, whatever its source.
 type signal struct {
 	kind     spotfleet.EventKind // KindInterruption or KindRebalance after normalising

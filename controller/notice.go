@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/manifest"
 )
 
 // Phase is a step of an interruption or rebalance, as notifications and metrics name it.
@@ -15,6 +16,17 @@ const (
 	PhaseReplacementReady Phase = "replacement-ready"
 	PhaseStopped          Phase = "stopped"
 	PhaseTerminated       Phase = "terminated"
+)
+
+// action is what a notice is followed by: an interruption's, or the manifest's rebalance
+// action for a rebalance recommendation.
+type action string
+
+const (
+	actionInterruption action = "interruption"
+	actionReplace      action = manifest.RebalanceReplace
+	actionDrain        action = manifest.RebalanceDrain
+	actionIgnore       action = manifest.RebalanceIgnore
 )
 
 // key identifies a notice: events are deduplicated by instance and kind.
