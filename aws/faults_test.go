@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,10 +17,13 @@ import (
 
 // faults fails the first attempt of every call that changes something: with a throttling
 // error in the call's protocol (RequestLimitExceeded for EC2's query protocol,
-// ThrottlingException for the JSON ones) or a 500, in turn.
+// ThrottlingException for the JSON ones) or a 500, in turn. With lost set, it fails only
+// the query-protocol actions named there, after they reached AWS: only the answer is lost
+// (a 500 in its place), and the retry finds the change made.
 type faults struct {
 	mu     sync.Mutex
 	next   http.RoundTripper
+	lost   []string
 	n      int
 	failed map[string]bool
 }
@@ -29,6 +33,9 @@ func (f *faults) RoundTrip(r *http.Request) (*http.Response, error) {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	key := r.Header.Get("X-Amz-Target") + string(body)
 	mutating := !strings.Contains(key, "Describe") && !strings.Contains(key, "List") && !strings.Contains(key, "Get")
+	if f.lost != nil {
+		mutating = slices.ContainsFunc(f.lost, func(a string) bool { return strings.Contains(key, "Action="+a+"&") })
+	}
 	f.mu.Lock()
 	first := mutating && !f.failed[key]
 	if first {
@@ -38,11 +45,25 @@ func (f *faults) RoundTrip(r *http.Request) (*http.Response, error) {
 	n := f.n
 	f.mu.Unlock()
 	if !first {
-		return f.next.RoundTrip(r)
+		resp, err := f.next.RoundTrip(r)
+		if err == nil && mutating && resp.StatusCode == 500 && strings.Contains(key, "Action=RemoveRoleFromInstanceProfile&") {
+			// moto fails (list.remove) where AWS answers NoSuchEntity: the role is not in it.
+			resp.Body.Close()
+			resp.StatusCode, resp.Header = 404, http.Header{"Content-Type": {"text/xml"}}
+			resp.Body = io.NopCloser(strings.NewReader(`<ErrorResponse><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>not in the profile</Message></Error><RequestId>x</RequestId></ErrorResponse>`))
+		}
+		return resp, err
+	}
+	if f.lost != nil {
+		answer, err := f.next.RoundTrip(r)
+		if err != nil {
+			return nil, err
+		}
+		answer.Body.Close()
 	}
 	resp := &http.Response{Request: r, Header: http.Header{}, ProtoMajor: 1, ProtoMinor: 1}
 	switch {
-	case n%2 == 0:
+	case f.lost != nil || n%2 == 0:
 		resp.StatusCode, resp.Body = 500, io.NopCloser(strings.NewReader("internal error"))
 	case r.Header.Get("X-Amz-Target") != "":
 		resp.StatusCode = 400
@@ -113,6 +134,32 @@ func TestThrottlingAndServerErrorsAreRetried(t *testing.T) {
 	for _, sv := range after.Services {
 		if sv.Name == "web-fallback" && sv.Desired != 2 {
 			t.Errorf("web-fallback desired %d: the update was lost", sv.Desired)
+		}
+	}
+}
+
+// TestDeleteWhenAnswersAreLost: the steps of removing a role and an instance profile reach
+// AWS but their first answers are lost, so the retries find the policy already detached and
+// the role already out of the profile (NoSuchEntity). A step that finds its work done is not
+// the resource gone: Delete must still leave nothing of the fleet. (Only IAM: moto answers
+// other repeated deletes unlike AWS, with a 500 or a MissingParameter.)
+func TestDeleteWhenAnswersAreLost(t *testing.T) {
+	cfg := moto(t, nil)
+	m := example(t, "s3-ecs-service-autoscaled.yaml")
+	applyPlan(t, NewStack(cfg, m), plan(t, NewStack(cfg, m)))
+	f := &faults{failed: map[string]bool{}, lost: []string{"DetachRolePolicy", "DeleteRolePolicy", "RemoveRoleFromInstanceProfile"}}
+	if err := NewStack(moto2(t, cfg, f), m).Delete(context.Background(), func(Change, error, bool) {}); err != nil {
+		t.Fatal(err)
+	}
+	if f.n < 3 {
+		t.Fatalf("only %d answers were lost; the faults did not reach the calls", f.n)
+	}
+	if left := tagged(t, cfg, m.Name); len(left) > 0 {
+		t.Errorf("tagged resources left after delete: %v", left)
+	}
+	for _, c := range plan(t, NewStack(cfg, m)) {
+		if c.Action != "create" {
+			t.Errorf("left after delete: %s %s (the plan wants to %s it)", c.Kind, c.Name, c.Action)
 		}
 	}
 }

@@ -153,6 +153,16 @@ func attributes(want map[string]string) []Diff {
 	return out
 }
 
+// stepDone reads a step of a removal that found its work already done (the policy detached,
+// the role out of the profile: a retry after a lost answer) as done. The step's NotFound
+// must not reach Delete, which would take it for the resource itself gone and leave it.
+func stepDone(err error) error {
+	if isNotFound(err) {
+		return nil
+	}
+	return err
+}
+
 // isNotFound says whether an AWS error means the resource does not exist (any service's
 // spelling of it), which a delete takes as done.
 func isNotFound(err error) bool {

@@ -76,7 +76,7 @@ var discoveryKind = kind{
 			return err
 		}
 		for _, sv := range svcs {
-			if err := s.deleteDiscoveryService(ctx, sv.Id); err != nil {
+			if err := s.deleteDiscoveryService(ctx, sv.Id); stepDone(err) != nil {
 				return err
 			}
 		}

@@ -174,7 +174,7 @@ var roleKind = kind{
 			return err
 		}
 		for _, p := range att.AttachedPolicies {
-			if _, err := s.iam.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: &name, PolicyArn: p.PolicyArn}); err != nil {
+			if _, err := s.iam.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: &name, PolicyArn: p.PolicyArn}); stepDone(err) != nil {
 				return err
 			}
 		}
@@ -183,7 +183,7 @@ var roleKind = kind{
 			return err
 		}
 		for _, p := range inl.PolicyNames {
-			if _, err := s.iam.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: &name, PolicyName: &p}); err != nil {
+			if _, err := s.iam.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: &name, PolicyName: &p}); stepDone(err) != nil {
 				return err
 			}
 		}
@@ -224,10 +224,7 @@ func (s *Stack) syncRole(ctx context.Context, r role, have []string) error {
 		return err
 	case r.policy != "" && have != nil: // an update that no longer wants it (the last secret went)
 		_, err := s.iam.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: &r.name, PolicyName: &r.policy})
-		if isNotFound(err) {
-			err = nil
-		}
-		return err
+		return stepDone(err)
 	}
 	return nil
 }
@@ -273,7 +270,7 @@ var profileKind = kind{
 			return err
 		}
 		for _, r := range got.InstanceProfile.Roles {
-			if _, err := s.iam.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{InstanceProfileName: &name, RoleName: r.RoleName}); err != nil {
+			if _, err := s.iam.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{InstanceProfileName: &name, RoleName: r.RoleName}); stepDone(err) != nil {
 				return err
 			}
 		}
