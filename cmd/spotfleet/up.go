@@ -222,7 +222,7 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 
 	api := ""
 	if o.api != "" {
-		srv, addr, err := serveAPI(runCtx, &g, o.api, upWorld{e, load}, ctl, logDir)
+		srv, addr, err := serveAPI(runCtx, &g, o.api, upWorld{e, load}, ctl, logDir, errOut)
 		if err != nil {
 			fmt.Fprintf(errOut, "warning: not serving the API: %v (spotfleet status will not find this run)\n", err)
 		} else {
@@ -421,7 +421,7 @@ func checkLoopback(addr string) error {
 // serveAPI serves up's state (/status), the dashboard and its actions (internal/dashboard),
 // and with the spotfleet controller its metrics and the agents' endpoint; the dashboard's
 // timeline samples the world in g until ctx ends.
-func serveAPI(ctx context.Context, g *errgroup.Group, addr string, world upWorld, ctl *controller.Controller, logDir string) (*http.Server, string, error) {
+func serveAPI(ctx context.Context, g *errgroup.Group, addr string, world upWorld, ctl *controller.Controller, logDir string, errOut io.Writer) (*http.Server, string, error) {
 	var ctlStats func() controller.Stats
 	if ctl != nil {
 		ctlStats = ctl.Stats
@@ -445,7 +445,12 @@ func serveAPI(ctx context.Context, g *errgroup.Group, addr string, world upWorld
 	dash.Routes(mux)
 	g.Go(func() error { dash.Run(ctx); return nil })
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
+	go func() {
+		// The API is an aid, not the run: losing it is said, and the fleet goes on.
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			fmt.Fprintf(errOut, "warning: the API at %s stopped: %v\n", ln.Addr(), err)
+		}
+	}()
 	return srv, ln.Addr().String(), nil
 }
 
