@@ -21,7 +21,11 @@ const FailuresShown = 10 * time.Minute
 
 // Group is an Auto Scaling group.
 type Group struct {
-	Name             string
+	Name string // the manifest's
+	// Native is its name in the backend's own calls and events when that differs (on AWS
+	// the Auto Scaling group and its capacity provider are <fleet>-<name>): events are
+	// matched to the group by it, so backend naming stays in the backend.
+	Native           string
 	Desired          int // capacity units
 	MinSize, MaxSize int
 	Pools            []Pool // every pool its mixed instances policy can launch in

@@ -292,7 +292,7 @@ func (p *Provider) joinGroups(r *raw, now time.Time) ([]spotfleet.Group, members
 		if !ok || !known {
 			continue
 		}
-		sg := spotfleet.Group{Name: name, Desired: int(awssdk.ToInt32(g.DesiredCapacity)),
+		sg := spotfleet.Group{Name: name, Native: awssdk.ToString(g.AutoScalingGroupName), Desired: int(awssdk.ToInt32(g.DesiredCapacity)),
 			MinSize: int(awssdk.ToInt32(g.MinSize)), MaxSize: int(awssdk.ToInt32(g.MaxSize))}
 		zones := g.AvailabilityZones
 		if len(zones) == 0 {

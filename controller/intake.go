@@ -87,9 +87,8 @@ func (c *Controller) signalOf(in input, v *view, now time.Time) (s signal, kind 
 		return signal{}, kind, false
 	}
 	ev := in.ev
-	if ev.Kind == spotfleet.KindLaunchFailed && v.group[ev.Group] == nil {
-		// On AWS a group is named <fleet>-<group>; the snapshot names it as the manifest.
-		ev.Group = strings.TrimPrefix(ev.Group, c.m.Name+"-")
+	if g := v.byNative[ev.Group]; ev.Kind == spotfleet.KindLaunchFailed && g != nil {
+		ev.Group = g.Name
 	}
 	s, out, ok := normalise(ev, v)
 	if !ok {

@@ -20,8 +20,9 @@ type view struct {
 	byTG        map[string]*spotfleet.Service
 	delay       map[string]time.Duration
 	group       map[string]*spotfleet.Group
-	healthy     map[string]int // service → healthy tasks
-	serving     map[string]int // group → capacity units of its healthy instances
+	byNative    map[string]*spotfleet.Group // a group by its name in the backend's events
+	healthy     map[string]int              // service → healthy tasks
+	serving     map[string]int              // group → capacity units of its healthy instances
 }
 
 func newView(s *spotfleet.Snapshot) *view {
@@ -30,7 +31,8 @@ func newView(s *spotfleet.Snapshot) *view {
 		instance: make(map[string]*spotfleet.Instance, n), byContainer: make(map[string]*spotfleet.Instance, n),
 		service: make(map[string]*spotfleet.Service, len(s.Services)), byTG: map[string]*spotfleet.Service{},
 		delay: map[string]time.Duration{}, group: make(map[string]*spotfleet.Group, len(s.Groups)),
-		healthy: map[string]int{}, serving: map[string]int{}}
+		byNative: map[string]*spotfleet.Group{},
+		healthy:  map[string]int{}, serving: map[string]int{}}
 	for i := range s.Instances {
 		in := &s.Instances[i]
 		v.instance[in.ID] = in
@@ -72,7 +74,11 @@ func newView(s *spotfleet.Snapshot) *view {
 		v.delay[tg.Name] = tg.DeregistrationDelay
 	}
 	for i := range s.Groups {
-		v.group[s.Groups[i].Name] = &s.Groups[i]
+		g := &s.Groups[i]
+		v.group[g.Name] = g
+		if g.Native != "" {
+			v.byNative[g.Native] = g
+		}
 	}
 	return v
 }
