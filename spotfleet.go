@@ -68,3 +68,8 @@ func (s TargetState) Registered() bool { return s != TargetDraining && s != Targ
 
 // SpotNotice is how long before termination the interruption notice comes.
 const SpotNotice = 2 * time.Minute
+
+// ECSRegisteredMemoryShare is the part of an instance's memory the ECS agent registers; the
+// ECS-optimized AMI keeps the rest for the OS and the agent (an m5.large registers about
+// 7.5 of its 8 GiB).
+const ECSRegisteredMemoryShare = 0.94

@@ -23,10 +23,6 @@ import (
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
-// registeredMemoryShare is the part of an instance's memory the ECS agent registers (the
-// ECS-optimized AMI keeps the rest), as the emulator assumes.
-const registeredMemoryShare = 0.94
-
 // raw is what one snapshot reads, before it is joined.
 type raw struct {
 	groups     []asgtypes.AutoScalingGroup
@@ -253,7 +249,7 @@ func (p *Provider) readSizes(ctx context.Context, groups []asgtypes.AutoScalingG
 			s.cpu = int(awssdk.ToInt32(it.VCpuInfo.DefaultVCpus)) * 1024
 		}
 		if it.MemoryInfo != nil {
-			s.memory = int(float64(awssdk.ToInt64(it.MemoryInfo.SizeInMiB)) * registeredMemoryShare)
+			s.memory = int(float64(awssdk.ToInt64(it.MemoryInfo.SizeInMiB)) * spotfleet.ECSRegisteredMemoryShare)
 		}
 		p.sizes[string(it.InstanceType)] = s
 	}
@@ -412,12 +408,16 @@ func (p *Provider) joinInstances(r *raw, members membership, addr addresses, h h
 				origin, _ = p.n.groupOf(awssdk.ToString(tag.Value))
 			}
 		}
-		if g, ok := p.m.Group(origin); in.InstanceLifecycle == ec2types.InstanceLifecycleTypeSpot ||
-			(ok && g.OnDemandBaseCapacity == 0 && g.OnDemandPercentageAboveBaseCapacity == 0) {
+		g, known := p.m.Group(origin)
+		if in.InstanceLifecycle == ec2types.InstanceLifecycleTypeSpot ||
+			(known && g.OnDemandBaseCapacity == 0 && g.OnDemandPercentageAboveBaseCapacity == 0) {
 			si.Lifecycle = spotfleet.Spot
 		}
-		if si.Weight == 0 {
-			si.Weight = p.weightOf(it)
+		if si.Weight == 0 { // not a member: weighed as its group weighs the type
+			si.Weight = 1
+			if known {
+				si.Weight = g.WeightOf(it)
+			}
 		}
 		running := si.State == spotfleet.InstanceRunning
 		if ci := addr.ciOf[id]; ci != nil {
@@ -530,17 +530,6 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-func (p *Provider) weightOf(instanceType string) int {
-	for _, g := range p.m.Capacity {
-		for _, it := range g.InstanceTypes {
-			if it.Type == instanceType {
-				return max(1, it.Weight)
-			}
-		}
-	}
-	return 1
 }
 
 func (p *Provider) serviceConfig(name string) *manifest.Service {

@@ -54,15 +54,6 @@ func (g *group) firstSpec() spotdata.InstanceType {
 	return g.e.market.byKey[spotfleet.Pool{InstanceType: g.cfg.InstanceTypes[0].Type, Zone: g.cfg.Zones[0]}].spec
 }
 
-func (g *group) weightOf(instanceType string) int {
-	for _, it := range g.cfg.InstanceTypes {
-		if it.Type == instanceType {
-			return max(it.Weight, 1)
-		}
-	}
-	return 1
-}
-
 // setDesired changes the desired capacity, clamped to the group's bounds, and acts on it.
 func (g *group) setDesired(n int, cause string) {
 	n = min(max(n, g.cfg.MinSize), g.cfg.MaxSize)
@@ -154,7 +145,7 @@ func (g *group) launchOne(lc spotfleet.Lifecycle, from int, spread *census) *ins
 			e.emitLaunchFailed(g, act, p)
 			continue
 		}
-		in := e.launch(g, p, lc, g.weightOf(p.InstanceType))
+		in := e.launch(g, p, lc, g.cfg.WeightOf(p.InstanceType))
 		act.Description = "Launching a new EC2 instance: " + in.id
 		act.StatusCode = "Successful"
 		g.record(act)

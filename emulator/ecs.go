@@ -62,16 +62,11 @@ func (t *task) healthy() bool {
 	return t.target == nil || t.target.state == spotfleet.TargetHealthy
 }
 
-// registeredMemoryShare is the part of an instance's memory the ECS agent registers; the
-// ECS-optimized AMI keeps the rest for the OS and the agent (an m5.large registers about
-// 7.5 of its 8 GiB).
-const registeredMemoryShare = 0.94
-
 func (e *Emulator) registerContainerInstance(in *instance) {
 	ci := &containerInstance{
 		arn: fmt.Sprintf("arn:aws:ecs:%s:%s:container-instance/%s/%s", e.m.Region, AccountID, e.cluster.name, e.ids.uuid()),
 		in:  in, status: spotfleet.ContainerInstanceActive,
-		cpu: in.pool.spec.VCPU * 1024, mem: int(float64(in.pool.spec.MemoryMiB) * registeredMemoryShare),
+		cpu: in.pool.spec.VCPU * 1024, mem: int(float64(in.pool.spec.MemoryMiB) * spotfleet.ECSRegisteredMemoryShare),
 	}
 	in.ci = ci
 	e.cluster.cis = append(e.cluster.cis, ci)
@@ -516,15 +511,15 @@ func (e *Emulator) scheduleManagedScaling() {
 	tick = func() {
 		for _, g := range e.groups {
 			want := e.instancesNeeded(g)
-			cur := g.desired / g.weightOf(g.cfg.InstanceTypes[0].Type)
+			cur := g.desired / g.cfg.WeightOf(g.cfg.InstanceTypes[0].Type)
 			switch {
 			case want > cur:
 				low[g] = 0
-				g.setDesired(want*g.weightOf(g.cfg.InstanceTypes[0].Type), fmt.Sprintf("managed scaling: CapacityProviderReservation above %d%%", g.cfg.TargetCapacityPercent))
+				g.setDesired(want*g.cfg.WeightOf(g.cfg.InstanceTypes[0].Type), fmt.Sprintf("managed scaling: CapacityProviderReservation above %d%%", g.cfg.TargetCapacityPercent))
 			case want < cur:
 				if low[g]++; low[g] >= managedScaleInPeriods {
 					low[g] = 0
-					g.setDesired(want*g.weightOf(g.cfg.InstanceTypes[0].Type), "managed scaling: CapacityProviderReservation below target for 15 minutes")
+					g.setDesired(want*g.cfg.WeightOf(g.cfg.InstanceTypes[0].Type), "managed scaling: CapacityProviderReservation below target for 15 minutes")
 				}
 			default:
 				low[g] = 0
@@ -549,7 +544,7 @@ func (e *Emulator) instancesNeeded(g *group) int {
 	for _, s := range e.services {
 		for _, t := range s.tasks {
 			if t.status == spotfleet.TaskProvisioning && t.provider == g.cfg.Name {
-				demand += max(float64(s.cfg.CPU)/float64(spec.VCPU*1024), float64(s.cfg.Memory)/(float64(spec.MemoryMiB)*registeredMemoryShare))
+				demand += max(float64(s.cfg.CPU)/float64(spec.VCPU*1024), float64(s.cfg.Memory)/(float64(spec.MemoryMiB)*spotfleet.ECSRegisteredMemoryShare))
 			}
 		}
 	}

@@ -256,6 +256,17 @@ func (m *Manifest) Group(name string) (*CapacityGroup, bool) {
 }
 
 // AllOnDemand says whether the group never launches Spot.
+// WeightOf is the capacity units an instance of the type counts for in the group (1 when
+// the group does not weight it).
+func (g *CapacityGroup) WeightOf(instanceType string) int {
+	for _, it := range g.InstanceTypes {
+		if it.Type == instanceType {
+			return max(it.Weight, 1)
+		}
+	}
+	return 1
+}
+
 func (g *CapacityGroup) AllOnDemand() bool { return g.OnDemandPercentageAboveBaseCapacity == 100 }
 
 // TargetGroupName is the name of a service's target group.

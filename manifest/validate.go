@@ -9,12 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/internal/spotdata"
 	"github.com/spotfleet/spotfleet/internal/strictyaml"
 )
-
-// SpotNotice is the time between an interruption notice and the instance's termination.
-const SpotNotice = 2 * time.Minute
 
 var (
 	imageRef  = bounded(4096, `^[a-z0-9][a-z0-9.:-]*(/[a-z0-9._-]+)+(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:[a-f0-9]+)$`)
@@ -286,7 +284,7 @@ func (c *checker) service(m *Manifest, s *Service, p string, ports map[int][]lis
 			c.errorf(lp+".healthCheck.timeout", "", "healthCheck timeout %s must be less than its interval %s", lb.HealthCheck.Timeout, lb.HealthCheck.Interval)
 		}
 		// On Fargate Spot the SIGTERM comes with the warning: the drain and the stop overlap.
-		if total := lb.DeregistrationDelay.D() + s.StopTimeout.D(); total > SpotNotice && !s.OnFargate() {
+		if total := lb.DeregistrationDelay.D() + s.StopTimeout.D(); total > spotfleet.SpotNotice && !s.OnFargate() {
 			c.warnf(lp+".deregistrationDelay", "the controller will clamp the drain to the time left; lower deregistrationDelay to keep it whole", "deregistrationDelay %s plus stopTimeout %s is %s, longer than the 2-minute Spot notice", lb.DeregistrationDelay, s.StopTimeout, Duration(total))
 		}
 	}
