@@ -169,7 +169,8 @@ services: [{name: web, command: [x], port: %s, loadBalancer: {listenerPort: %d}}
 	return e, tg
 }
 
-// TestListenerErrorsAreCounted: 503 with no target, 502 when the target's process is gone.
+// TestListenerErrorsAreCounted: 503 with no target, 502 when the target's process is gone,
+// 504 when it does not accept the connection in time.
 func TestListenerErrorsAreCounted(t *testing.T) {
 	e, tg := listeningLB(t, strconv.Itoa(freePort(t)))
 	get := func() int {
@@ -191,8 +192,15 @@ func TestListenerErrorsAreCounted(t *testing.T) {
 	if code := get(); code != http.StatusBadGateway {
 		t.Errorf("dead target: %d, want 502", code)
 	}
-	if tg.elb5xx.Load() != 2 || tg.requests.Load() != 2 {
-		t.Errorf("counted %d requests, %d elb 5xx; want 2 and 2", tg.requests.Load(), tg.elb5xx.Load())
+	inspect(e, func() {
+		// As a full accept queue looks from the dialer, without waiting 10 s for it.
+		tg.targets[0].transport.dial = (&net.Dialer{Timeout: time.Nanosecond}).DialContext
+	})
+	if code := get(); code != http.StatusGatewayTimeout {
+		t.Errorf("a target that does not accept: %d, want 504", code)
+	}
+	if tg.elb5xx.Load() != 3 || tg.requests.Load() != 3 {
+		t.Errorf("counted %d requests, %d elb 5xx; want 3 and 3", tg.requests.Load(), tg.elb5xx.Load())
 	}
 }
 

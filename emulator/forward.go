@@ -41,8 +41,13 @@ func (tg *targetGroup) forward(t *target, w http.ResponseWriter, r *http.Request
 			tg.clientClosed.Add(1)
 			return
 		}
-		// The target closed or refused the connection: ELB answers 502.
+		// The target closed or refused the connection: ELB answers 502; it did not accept
+		// one in time: 504.
 		tg.elb5xx.Add(1)
+		if errors.Is(err, errConnectTimeout) {
+			w.WriteHeader(http.StatusGatewayTimeout)
+			return
+		}
 		w.WriteHeader(http.StatusBadGateway)
 		return
 	}

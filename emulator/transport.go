@@ -29,6 +29,14 @@ type targetTransport struct {
 // maxIdlePerTarget bounds the idle connections kept per target (as MaxIdleConnsPerHost).
 const maxIdlePerTarget = 512
 
+// targetConnectTimeout is an ALB's: a target that has not accepted the connection within it
+// gets the client a 504 (a busy target's full accept queue drops connection attempts, which
+// the kernel repeats after 1 s and 3 s, so a shorter one fails requests AWS would serve).
+const targetConnectTimeout = 10 * time.Second
+
+// errConnectTimeout is a connection to the target that was not accepted in time.
+var errConnectTimeout = errors.New("the target did not accept the connection in time")
+
 type targetConn struct {
 	net.Conn
 	r *bufio.Reader
@@ -36,7 +44,7 @@ type targetConn struct {
 }
 
 func newTargetTransport(addr string) *targetTransport {
-	return &targetTransport{addr: addr, dial: (&net.Dialer{Timeout: 2 * time.Second}).DialContext}
+	return &targetTransport{addr: addr, dial: (&net.Dialer{Timeout: targetConnectTimeout}).DialContext}
 }
 
 func (t *targetTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -120,6 +128,9 @@ func (t *targetTransport) get(ctx context.Context) (*targetConn, bool, error) {
 	}
 	t.mu.Unlock()
 	nc, err := t.dial(ctx, "tcp", t.addr)
+	if isTimeout(err) && ctx.Err() == nil {
+		return nil, false, errors.Join(errConnectTimeout, err)
+	}
 	if err != nil {
 		return nil, false, err
 	}
