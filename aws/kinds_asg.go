@@ -184,7 +184,7 @@ func (s *Stack) groupFields(g manifest.CapacityGroup) map[string]string {
 	}
 	f := map[string]string{"min": strconv.Itoa(g.MinSize), "max": strconv.Itoa(g.MaxSize), "overrides": join(ov),
 		"onDemandBase": strconv.Itoa(g.OnDemandBaseCapacity), "onDemandPercent": strconv.Itoa(g.OnDemandPercentageAboveBaseCapacity),
-		"spotStrategy": g.SpotAllocationStrategy, "subnets": join(sortedCopy(s.subnetsFor(g.Zones))), "targetGroups": "",
+		"spotStrategy": string(g.SpotAllocationStrategy), "subnets": join(sortedCopy(s.subnetsFor(g.Zones))), "targetGroups": "",
 		"protectFromScaleIn": strconv.FormatBool(s.m.Workload == manifest.WorkloadECS)}
 	if s.m.Workload == manifest.WorkloadInstances {
 		var tgs []string
@@ -311,7 +311,7 @@ func (s *Stack) mixedPolicy(g manifest.CapacityGroup) *asgtypes.MixedInstancesPo
 			LaunchTemplateName: awssdk.String(s.n.launchTemplate(g.Name)), Version: awssdk.String("$Latest")}, Overrides: ov},
 		InstancesDistribution: &asgtypes.InstancesDistribution{OnDemandBaseCapacity: awssdk.Int32(int32(g.OnDemandBaseCapacity)),
 			OnDemandPercentageAboveBaseCapacity: awssdk.Int32(int32(g.OnDemandPercentageAboveBaseCapacity)),
-			SpotAllocationStrategy:              awssdk.String(g.SpotAllocationStrategy), OnDemandAllocationStrategy: awssdk.String("prioritized")},
+			SpotAllocationStrategy:              awssdk.String(string(g.SpotAllocationStrategy)), OnDemandAllocationStrategy: awssdk.String("prioritized")},
 	}
 }
 

@@ -238,7 +238,7 @@ func classifyTask(s signal, v *view, notices map[key]*notice) Outcome {
 // newNotice starts a notice for an accepted signal at now, and fixes what it must keep to
 // whatever the later rounds see: its deadline, stop timeout and, for an interruption, the
 // latest moment its targets can leave the load balancer.
-func newNotice(s signal, v *view, pol policy, rebalance string, now time.Time) *notice {
+func newNotice(s signal, v *view, pol policy, rebalance manifest.RebalanceAction, now time.Time) *notice {
 	if s.kind == spotfleet.KindTaskStopped {
 		n := &notice{key: key{s.instance, s.kind}, action: actionInterruption, pool: spotfleet.Pool{InstanceType: manifest.FargateSpot},
 			receivedAt: now, deadline: now.Add(spotfleet.SpotNotice), reached: map[Phase]time.Time{}, stop: v.stopTimeout(s.instance)}

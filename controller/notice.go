@@ -24,9 +24,9 @@ type action string
 
 const (
 	actionInterruption action = "interruption"
-	actionReplace      action = manifest.RebalanceReplace
-	actionDrain        action = manifest.RebalanceDrain
-	actionIgnore       action = manifest.RebalanceIgnore
+	actionReplace      action = action(manifest.RebalanceReplace)
+	actionDrain        action = action(manifest.RebalanceDrain)
+	actionIgnore       action = action(manifest.RebalanceIgnore)
 )
 
 // key identifies a notice: events are deduplicated by instance and kind.

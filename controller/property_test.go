@@ -53,7 +53,7 @@ func genWorld(t *rapid.T) (*spotfleet.Snapshot, []*notice) {
 		kind := rapid.SampledFrom([]spotfleet.EventKind{spotfleet.KindInterruption, spotfleet.KindRebalance}).Draw(t, "kind")
 		sig := signal{kind: kind, instance: in.ID, deadline: s.Time.Add(spotfleet.SpotNotice)}
 		if in.Alive() {
-			no := newNotice(sig, v, pol, rapid.SampledFrom([]string{manifest.RebalanceReplace, manifest.RebalanceDrain}).Draw(t, "action"),
+			no := newNotice(sig, v, pol, rapid.SampledFrom([]manifest.RebalanceAction{manifest.RebalanceReplace, manifest.RebalanceDrain}).Draw(t, "action"),
 				s.Time.Add(-time.Duration(rapid.IntRange(0, 120).Draw(t, "age"))*time.Second))
 			no.admitted = rapid.Bool().Draw(t, "admitted") && no.action == actionReplace
 			notices = append(notices, no)

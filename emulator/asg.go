@@ -210,7 +210,7 @@ func (g *group) poolOrder(lc spotfleet.Lifecycle, spread *census) []*pool {
 }
 
 // spotOrder orders one zone's pools by a Spot allocation strategy.
-func spotOrder(strategy string, ps []*pool, perPool map[*pool]int, at time.Duration) []*pool {
+func spotOrder(strategy manifest.AllocationStrategy, ps []*pool, perPool map[*pool]int, at time.Duration) []*pool {
 	price := func(p *pool) float64 { return p.spotPrice(at) }
 	free := func(p *pool) int {
 		if p.capacity == Unlimited {

@@ -38,7 +38,7 @@ func TestSpotAllocationStrategies(t *testing.T) {
 	}
 	cases := []struct {
 		name     string
-		strategy string
+		strategy manifest.AllocationStrategy
 		pools    []*pool
 		placed   map[string]int // instances the group already has, by type
 		want     []string

@@ -16,7 +16,7 @@ import (
 // Status is the state of the emulated account, as `up --api` serves it and `status` prints.
 type Status struct {
 	Fleet           string            `json:"fleet"`
-	Workload        string            `json:"workload"`
+	Workload        manifest.Workload `json:"workload"`
 	EmulatedSeconds float64           `json:"emulatedSeconds"`
 	Listeners       map[string]string `json:"listeners"`
 	Groups          []GroupStatus     `json:"groups"`

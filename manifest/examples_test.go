@@ -62,12 +62,12 @@ func normalize(m *Manifest) string {
 }
 
 func TestTemplatesValidateCleanly(t *testing.T) {
-	for _, w := range []string{WorkloadECS, WorkloadInstances} {
-		text, err := Template(w)
+	for _, w := range []Workload{WorkloadECS, WorkloadInstances} {
+		text, err := Template(string(w))
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, diags := Parse("init-"+w, []byte(text))
+		m, diags := Parse("init-"+string(w), []byte(text))
 		if len(diags) > 0 {
 			t.Errorf("init --workload %s: %v", w, diags)
 		}
@@ -88,7 +88,7 @@ func TestSchemaCoversEveryField(t *testing.T) {
 	}
 	capItems := props["capacity"].(map[string]any)["items"].(map[string]any)
 	strategy := capItems["properties"].(map[string]any)["spotAllocationStrategy"].(map[string]any)
-	if diff := cmp.Diff([]string{LowestPrice, Diversified, CapacityOptimized, PriceCapacityOptimized}, strategy["enum"]); diff != "" {
+	if diff := cmp.Diff([]string{string(LowestPrice), string(Diversified), string(CapacityOptimized), string(PriceCapacityOptimized)}, strategy["enum"]); diff != "" {
 		t.Errorf("strategy enum: %s", diff)
 	}
 	it := capItems["properties"].(map[string]any)["instanceTypes"].(map[string]any)["items"].(map[string]any)

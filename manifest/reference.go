@@ -33,9 +33,9 @@ replacement before a task stops.
 func Reference() string {
 	var b strings.Builder
 	b.WriteString(strings.ReplaceAll(referenceIntro, "~", "`"))
-	for _, w := range []string{WorkloadECS, WorkloadInstances} {
-		text, _ := Template(w)
-		b.WriteString("## workload: " + w + "\n\n```yaml\n" + text + "```\n\n")
+	for _, w := range []Workload{WorkloadECS, WorkloadInstances} {
+		text, _ := Template(string(w))
+		b.WriteString("## workload: " + string(w) + "\n\n```yaml\n" + text + "```\n\n")
 	}
 	return strings.TrimRight(b.String(), "\n") + "\n"
 }

@@ -17,7 +17,7 @@ func Schema() map[string]any {
 
 // Template returns a complete, commented manifest for the workload that validates as is.
 func Template(workload string) (string, error) {
-	m, ok := sample()[workload]
+	m, ok := sample()[Workload(workload)]
 	if !ok {
 		return "", fmt.Errorf("--workload %q: use %s or %s", workload, WorkloadECS, WorkloadInstances)
 	}
@@ -28,7 +28,7 @@ func Template(workload string) (string, error) {
 	return header + strictyaml.Template(m, "instances.desiredCount", "instances.secrets", "instances.taskRoleArn", "instances.cpuArchitecture"), nil
 }
 
-func sample() map[string]*Manifest {
+func sample() map[Workload]*Manifest {
 	zones := []string{"us-east-1a", "us-east-1b", "us-east-1c"}
 	capacity := []CapacityGroup{
 		{Name: "spot", InstanceTypes: types("m5.large", "m5a.large", "m5d.large", "m5n.large", "m6i.large", "m7i.large"), Zones: zones,
@@ -62,7 +62,7 @@ func sample() map[string]*Manifest {
 	instCapacity[0].DesiredCapacity, instCapacity[0].MinSize = 2, 2
 	instances := &Manifest{Name: "web", Region: "us-east-1", Workload: WorkloadInstances, Capacity: instCapacity, Fallback: fallback,
 		Rebalance: RebalanceReplace, Instances: &inst, Interruptions: notify, AWS: aws}
-	return map[string]*Manifest{WorkloadECS: ecs, WorkloadInstances: instances}
+	return map[Workload]*Manifest{WorkloadECS: ecs, WorkloadInstances: instances}
 }
 
 func types(names ...string) []InstanceType {

@@ -18,35 +18,42 @@ import (
 // Duration is a Go duration such as "30s" or "5m".
 type Duration = strictyaml.Duration
 
-// Workloads.
+// Workload is how the fleet runs its service.
+type Workload string
+
 const (
-	WorkloadECS       = "ecs"       // tasks on container instances
-	WorkloadInstances = "instances" // the service runs once on each instance, which is the target (S2)
+	WorkloadECS       Workload = "ecs"       // tasks on container instances
+	WorkloadInstances Workload = "instances" // the service runs once on each instance, which is the target (S2)
 )
 
-// Rebalance actions.
+// RebalanceAction is what a rebalance recommendation does.
+type RebalanceAction string
+
 const (
-	RebalanceReplace = "replace"
-	RebalanceDrain   = "drain"
-	RebalanceIgnore  = "ignore"
+	RebalanceReplace RebalanceAction = "replace"
+	RebalanceDrain   RebalanceAction = "drain"
+	RebalanceIgnore  RebalanceAction = "ignore"
 )
 
-// Spot allocation strategies, as the Auto Scaling API spells them.
+// AllocationStrategy spreads a group's Spot instances over its pools, as the Auto Scaling
+// API spells it.
+type AllocationStrategy string
+
 const (
-	LowestPrice            = "lowest-price"
-	Diversified            = "diversified"
-	CapacityOptimized      = "capacity-optimized"
-	PriceCapacityOptimized = "price-capacity-optimized"
+	LowestPrice            AllocationStrategy = "lowest-price"
+	Diversified            AllocationStrategy = "diversified"
+	CapacityOptimized      AllocationStrategy = "capacity-optimized"
+	PriceCapacityOptimized AllocationStrategy = "price-capacity-optimized"
 )
 
 // Manifest is the whole of spotfleet.yaml.
 type Manifest struct {
 	Name          string          `yaml:"name" required:"true" doc:"Names every resource of the fleet (cluster, groups, load balancer): lowercase letters, digits and dashes, at most 20 characters."`
 	Region        string          `yaml:"region" default:"us-east-1" doc:"AWS region. The local emulator prices instances with us-east-1 data whatever the region."`
-	Workload      string          `yaml:"workload" default:"ecs" enum:"ecs,instances" doc:"ecs: services run as ECS tasks on container instances. instances: the service runs once on each instance and the instance is the load balancer target (S2)."`
+	Workload      Workload        `yaml:"workload" default:"ecs" enum:"ecs,instances" doc:"ecs: services run as ECS tasks on container instances. instances: the service runs once on each instance and the instance is the load balancer target (S2)."`
 	Capacity      []CapacityGroup `yaml:"capacity,omitempty" doc:"Capacity groups. Each is an Auto Scaling group and, under workload ecs, a capacity provider of the same name. Needed unless every service runs on Fargate (FARGATE, FARGATE_SPOT)."`
 	Fallback      *Fallback       `yaml:"fallback,omitempty" doc:"Cover a Spot shortfall with On-Demand capacity within seconds, and return to Spot when it recovers. Absent: no fallback (what ECS and Auto Scaling do alone)."`
-	Rebalance     string          `yaml:"rebalance" default:"replace" enum:"replace,drain,ignore" doc:"What a rebalance recommendation does: replace starts capacity in another pool and drains the at-risk instance once it is healthy; drain drains at once; ignore only records it."`
+	Rebalance     RebalanceAction `yaml:"rebalance" default:"replace" enum:"replace,drain,ignore" doc:"What a rebalance recommendation does: replace starts capacity in another pool and drains the at-risk instance once it is healthy; drain drains at once; ignore only records it."`
 	Services      []Service       `yaml:"services,omitempty" doc:"The services, under workload ecs."`
 	Instances     *Service        `yaml:"instances,omitempty" doc:"The service run on every instance, under workload instances. capacityProviderStrategy and desiredCount do not apply: the groups' desiredCapacity sizes it."`
 	Interruptions Interruptions   `yaml:"interruptions" doc:"What happens around an interruption besides draining."`
@@ -76,16 +83,16 @@ type AWSController struct {
 
 // CapacityGroup is one Auto Scaling group with a mixed instances policy.
 type CapacityGroup struct {
-	Name                                string         `yaml:"name" required:"true" doc:"The group's name, unique in the manifest; under ecs also its capacity provider's name."`
-	InstanceTypes                       []InstanceType `yaml:"instanceTypes" required:"true" doc:"Instance types to launch, as names (m5.large) or as {type: m5.large, weight: 2} where weight is the capacity units one instance counts for. Diversify: 3 or more types of one size."`
-	Zones                               []string       `yaml:"zones,omitempty" doc:"Availability zones. Default: the region's a, b and c zones."`
-	MinSize                             int            `yaml:"minSize" default:"0" min:"0" max:"10000" doc:"Fewest instances (or capacity units, with weights)."`
-	MaxSize                             int            `yaml:"maxSize" default:"10" min:"0" max:"10000" doc:"Most instances (or capacity units, with weights)."`
-	DesiredCapacity                     int            `yaml:"desiredCapacity" min:"0" max:"10000" doc:"Starting size. Under ecs, managed scaling sets it afterwards. Default: minSize."`
-	OnDemandBaseCapacity                int            `yaml:"onDemandBaseCapacity" default:"0" min:"0" max:"10000" doc:"The first units of the group are On-Demand."`
-	OnDemandPercentageAboveBaseCapacity int            `yaml:"onDemandPercentageAboveBaseCapacity" default:"0" min:"0" max:"100" doc:"Percent On-Demand above the base, rounded toward On-Demand. 0 is all Spot, 100 all On-Demand."`
-	SpotAllocationStrategy              string         `yaml:"spotAllocationStrategy" default:"price-capacity-optimized" enum:"lowest-price,diversified,capacity-optimized,price-capacity-optimized" doc:"How Spot instances are spread over the pools (instance type x zone)."`
-	TargetCapacityPercent               int            `yaml:"targetCapacityPercent" default:"100" min:"1" max:"100" doc:"ECS managed scaling target: the share of the group's instances that tasks need. Below 100 keeps spare instances for fast placement."`
+	Name                                string             `yaml:"name" required:"true" doc:"The group's name, unique in the manifest; under ecs also its capacity provider's name."`
+	InstanceTypes                       []InstanceType     `yaml:"instanceTypes" required:"true" doc:"Instance types to launch, as names (m5.large) or as {type: m5.large, weight: 2} where weight is the capacity units one instance counts for. Diversify: 3 or more types of one size."`
+	Zones                               []string           `yaml:"zones,omitempty" doc:"Availability zones. Default: the region's a, b and c zones."`
+	MinSize                             int                `yaml:"minSize" default:"0" min:"0" max:"10000" doc:"Fewest instances (or capacity units, with weights)."`
+	MaxSize                             int                `yaml:"maxSize" default:"10" min:"0" max:"10000" doc:"Most instances (or capacity units, with weights)."`
+	DesiredCapacity                     int                `yaml:"desiredCapacity" min:"0" max:"10000" doc:"Starting size. Under ecs, managed scaling sets it afterwards. Default: minSize."`
+	OnDemandBaseCapacity                int                `yaml:"onDemandBaseCapacity" default:"0" min:"0" max:"10000" doc:"The first units of the group are On-Demand."`
+	OnDemandPercentageAboveBaseCapacity int                `yaml:"onDemandPercentageAboveBaseCapacity" default:"0" min:"0" max:"100" doc:"Percent On-Demand above the base, rounded toward On-Demand. 0 is all Spot, 100 all On-Demand."`
+	SpotAllocationStrategy              AllocationStrategy `yaml:"spotAllocationStrategy" default:"price-capacity-optimized" enum:"lowest-price,diversified,capacity-optimized,price-capacity-optimized" doc:"How Spot instances are spread over the pools (instance type x zone)."`
+	TargetCapacityPercent               int                `yaml:"targetCapacityPercent" default:"100" min:"1" max:"100" doc:"ECS managed scaling target: the share of the group's instances that tasks need. Below 100 keeps spare instances for fast placement."`
 }
 
 // InstanceType is an instance type with its weight in capacity units.

@@ -230,7 +230,7 @@ const (
 
 // NormalLaunch is how long capacity that is only on its way may take before a shortfall
 // without a refused launch is late: one boot, plus one managed-scaling reading under ecs.
-func NormalLaunch(workload string) time.Duration {
+func NormalLaunch(workload Workload) time.Duration {
 	if workload == WorkloadECS {
 		return managedScalingPeriod + instanceBoot
 	}
@@ -332,7 +332,7 @@ func (c *checker) strategy(m *Manifest, s *Service, p string) {
 	}
 }
 
-func (c *checker) autoscaling(s *Service, a *Autoscaling, p, workload string) {
+func (c *checker) autoscaling(s *Service, a *Autoscaling, p string, workload Workload) {
 	if a.MinCount > a.MaxCount {
 		c.errorf(p+".minCount", "", "minCount %d is larger than maxCount %d", a.MinCount, a.MaxCount)
 	} else if workload == WorkloadECS && (s.DesiredCount < a.MinCount || s.DesiredCount > a.MaxCount) {

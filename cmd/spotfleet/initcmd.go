@@ -28,6 +28,6 @@ default and its allowed values. It validates as printed and runs on the local em
 		},
 	}
 	choiceFlag(cmd, &workload, "workload", "", "ecs (tasks on container instances) or instances (the service on each instance)",
-		manifest.WorkloadECS, manifest.WorkloadInstances)
+		string(manifest.WorkloadECS), string(manifest.WorkloadInstances))
 	return cmd
 }
