@@ -92,27 +92,9 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 	if err != nil {
 		return err
 	}
-	sc := &emulator.Scenario{BootTime: strictyaml.Duration(emulator.DefaultBootTime)}
-	if o.scenario != "" {
-		s, diags, err := emulator.LoadScenario(o.scenario)
-		if err != nil {
-			return err
-		}
-		for _, d := range diags {
-			fmt.Fprintln(errOut, d.String())
-		}
-		if diags.Err() != nil {
-			return exitError{"invalid scenario"}
-		}
-		sc = s
-	}
-	if diags := sc.Check(m, o.duration); len(diags) > 0 {
-		for _, d := range diags {
-			fmt.Fprintln(errOut, d.String())
-		}
-		if diags.Err() != nil {
-			return exitError{"the scenario does not fit the fleet"}
-		}
+	sc, err := loadUpScenario(o, m, errOut)
+	if err != nil {
+		return err
 	}
 	if o.api != "" {
 		if err := checkLoopback(o.api); err != nil {
@@ -231,7 +213,57 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 		}
 	}
 
-	// What a person needs to find things stays on top of the live view.
+	header := upHeader(o, m, e, clk, caFile, api, logDir)
+	for _, l := range header {
+		fmt.Fprintln(out, l)
+	}
+
+	liveView(ctx, out, e, load, o.duration, header)
+	endRun()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	rep := upReport{Report: e.Report(load)}
+	rep.Controller, rep.Speed = o.controller, o.speed
+	if ctl != nil {
+		st := ctl.Stats()
+		rep.ControllerStats = &st
+	}
+	e.Close()
+	runner.Close()
+	reaper.finish()
+	return writeUpReport(out, errOut, rep, o.report, m)
+}
+
+// loadUpScenario reads --scenario (the default: boot times only) and checks it against
+// the fleet, printing what it finds.
+func loadUpScenario(o upOptions, m *manifest.Manifest, errOut io.Writer) (*emulator.Scenario, error) {
+	sc := &emulator.Scenario{BootTime: strictyaml.Duration(emulator.DefaultBootTime)}
+	if o.scenario != "" {
+		s, diags, err := emulator.LoadScenario(o.scenario)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range diags {
+			fmt.Fprintln(errOut, d.String())
+		}
+		if diags.Err() != nil {
+			return nil, exitError{"invalid scenario"}
+		}
+		sc = s
+	}
+	diags := sc.Check(m, o.duration)
+	for _, d := range diags {
+		fmt.Fprintln(errOut, d.String())
+	}
+	if diags.Err() != nil {
+		return nil, exitError{"the scenario does not fit the fleet"}
+	}
+	return sc, nil
+}
+
+// upHeader is what a person needs to find things, kept on top of the live view.
+func upHeader(o upOptions, m *manifest.Manifest, e *emulator.Emulator, clk *clock.Scaled, caFile, api, logDir string) []string {
 	header := []string{fmt.Sprintf("spotfleet up: fleet %q on the local emulator at speed %gx, controller %s", m.Name, o.speed, o.controller)}
 	listeners := e.Listeners()
 	for _, s := range m.AllServices() {
@@ -257,31 +289,17 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 	if o.duration > 0 {
 		header = append(header, fmt.Sprintf("  running for %s of emulated time (about %s)", o.duration, clk.Wall(o.duration).Round(time.Second)))
 	}
-	for _, l := range header {
-		fmt.Fprintln(out, l)
-	}
+	return header
+}
 
-	liveView(ctx, out, e, load, o.duration, header)
-	endRun()
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	rep := upReport{Report: e.Report(load)}
-	rep.Controller, rep.Speed = o.controller, o.speed
-	if ctl != nil {
-		st := ctl.Stats()
-		rep.ControllerStats = &st
-	}
-	e.Close()
-	runner.Close()
-	reaper.finish()
-
-	b, _ := json.MarshalIndent(rep, "", "  ")
-	if o.report != "" {
-		if err := os.WriteFile(o.report, append(b, '\n'), 0o644); err != nil {
+// writeUpReport writes the report to path (when set) and its summary to out.
+func writeUpReport(out, errOut io.Writer, rep upReport, path string, m *manifest.Manifest) error {
+	if path != "" {
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
 			return fmt.Errorf("writing the report: %w", err)
 		}
-		fmt.Fprintf(out, "report written to %s\n", o.report)
+		fmt.Fprintf(out, "report written to %s\n", path)
 	}
 	if n := rep.Requests.NotSent; n > 0 {
 		fmt.Fprintf(errOut, "warning: the machine could not keep up with the load: %d of %d requests due were not sent (lower load.rps or --speed)\n",
