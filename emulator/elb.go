@@ -56,6 +56,7 @@ type targetGroup struct {
 	rr       atomic.Uint64
 
 	requests, elb5xx, target5xx, clientClosed atomic.Int64
+	elbCodes                                  [3]atomic.Int64 // elb5xx by code: 502, 503, 504
 }
 
 func newTargetGroup(e *Emulator, name string, s manifest.Service) *targetGroup {
@@ -65,6 +66,13 @@ func newTargetGroup(e *Emulator, name string, s manifest.Service) *targetGroup {
 }
 
 // ServeHTTP routes one request round robin over the routable targets.
+// elbError counts an answer the load balancer made itself (502, 503 or 504), as CloudWatch's
+// HTTPCode_ELB_5XX_Count and its per-code counts do.
+func (tg *targetGroup) elbError(code int) {
+	tg.elb5xx.Add(1)
+	tg.elbCodes[code-http.StatusBadGateway].Add(1)
+}
+
 func (tg *targetGroup) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	tg.requests.Add(1)
 	for range 3 {
@@ -84,7 +92,7 @@ func (tg *targetGroup) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		tg.forward(t, w, r)
 		return
 	}
-	tg.elb5xx.Add(1)
+	tg.elbError(http.StatusServiceUnavailable)
 	http.Error(w, "503 Service Temporarily Unavailable", http.StatusServiceUnavailable)
 }
 

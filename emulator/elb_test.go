@@ -202,6 +202,9 @@ func TestListenerErrorsAreCounted(t *testing.T) {
 	if tg.elb5xx.Load() != 3 || tg.requests.Load() != 3 {
 		t.Errorf("counted %d requests, %d elb 5xx; want 3 and 3", tg.requests.Load(), tg.elb5xx.Load())
 	}
+	if lb := e.Report(nil).LoadBalancer; lb.ELB502 != 1 || lb.ELB503 != 1 || lb.ELB504 != 1 {
+		t.Errorf("report %+v: want one each of 502, 503 and 504", lb)
+	}
 }
 
 // TestClientThatLeavesIsNotA5xx: a client that closes its connection before the answer is

@@ -43,12 +43,12 @@ func (tg *targetGroup) forward(t *target, w http.ResponseWriter, r *http.Request
 		}
 		// The target closed or refused the connection: ELB answers 502; it did not accept
 		// one in time: 504.
-		tg.elb5xx.Add(1)
+		code := http.StatusBadGateway
 		if errors.Is(err, errConnectTimeout) {
-			w.WriteHeader(http.StatusGatewayTimeout)
-			return
+			code = http.StatusGatewayTimeout
 		}
-		w.WriteHeader(http.StatusBadGateway)
+		tg.elbError(code)
+		w.WriteHeader(code)
 		return
 	}
 	defer resp.Body.Close()

@@ -24,8 +24,13 @@ type Report struct {
 
 // LBStats counts everything the listeners saw, whoever sent it.
 type LBStats struct {
-	Requests  int64 `json:"requests"`
-	ELB5xx    int64 `json:"elb5xx"`
+	Requests int64 `json:"requests"`
+	ELB5xx   int64 `json:"elb5xx"`
+	// ELB502, ELB503 and ELB504 split ELB5xx: a target that refused or dropped the
+	// connection, no target to send to, a target that did not accept in time.
+	ELB502    int64 `json:"elb502"`
+	ELB503    int64 `json:"elb503"`
+	ELB504    int64 `json:"elb504"`
 	Target5xx int64 `json:"target5xx"`
 	// ClientClosed counts requests whose client went away before the answer (an ALB's
 	// 460): not the load balancer's error, and not in elb5xx.
@@ -107,6 +112,9 @@ func (e *Emulator) Report(load *Load) Report {
 	for _, tg := range e.tgs {
 		r.LoadBalancer.Requests += tg.requests.Load()
 		r.LoadBalancer.ELB5xx += tg.elb5xx.Load()
+		r.LoadBalancer.ELB502 += tg.elbCodes[0].Load()
+		r.LoadBalancer.ELB503 += tg.elbCodes[1].Load()
+		r.LoadBalancer.ELB504 += tg.elbCodes[2].Load()
 		r.LoadBalancer.Target5xx += tg.target5xx.Load()
 		r.LoadBalancer.ClientClosed += tg.clientClosed.Load()
 	}
