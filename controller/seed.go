@@ -35,7 +35,7 @@ func NewSeed(cfg Config) (*Seed, error) {
 	s := &Seed{cfg: cfg, notifier: newNotifier(cfg, func(string) {}), upi: 1}
 	if f := cfg.Manifest.Fallback; f != nil {
 		if g, ok := cfg.Manifest.Group(f.To); ok {
-			s.upi = max(1, g.InstanceTypes[0].Weight)
+			s.upi = g.UnitsPerInstance()
 		}
 	}
 	return s, nil

@@ -258,7 +258,7 @@ func (e *Emulator) onDemandExcess() int {
 	var od []*instance
 	base := 0
 	for _, g := range e.groups {
-		base += wantOnDemand(g.cfg.DesiredCapacity, g.cfg.OnDemandBaseCapacity, g.cfg.OnDemandPercentageAboveBaseCapacity) / g.cfg.WeightOf(g.cfg.InstanceTypes[0].Type)
+		base += wantOnDemand(g.cfg.DesiredCapacity, g.cfg.OnDemandBaseCapacity, g.cfg.OnDemandPercentageAboveBaseCapacity) / g.cfg.UnitsPerInstance()
 		for _, in := range g.live {
 			if in.alive() && in.lifecycle == spotfleet.OnDemand {
 				od = append(od, in)
@@ -272,7 +272,7 @@ func (e *Emulator) onDemandExcess() int {
 				units = max(0, g.desired-g.healthyUnits())
 			}
 			if g := e.group(f.To); g != nil {
-				units = (units + g.cfg.WeightOf(g.cfg.InstanceTypes[0].Type) - 1) / g.cfg.WeightOf(g.cfg.InstanceTypes[0].Type)
+				units = (units + g.cfg.UnitsPerInstance() - 1) / g.cfg.UnitsPerInstance()
 			}
 		}
 		return max(0, len(od)-base-units)

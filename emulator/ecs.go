@@ -511,15 +511,15 @@ func (e *Emulator) scheduleManagedScaling() {
 	tick = func() {
 		for _, g := range e.groups {
 			want := e.instancesNeeded(g)
-			cur := g.desired / g.cfg.WeightOf(g.cfg.InstanceTypes[0].Type)
+			cur := g.desired / g.cfg.UnitsPerInstance()
 			switch {
 			case want > cur:
 				low[g] = 0
-				g.setDesired(want*g.cfg.WeightOf(g.cfg.InstanceTypes[0].Type), fmt.Sprintf("managed scaling: CapacityProviderReservation above %d%%", g.cfg.TargetCapacityPercent))
+				g.setDesired(want*g.cfg.UnitsPerInstance(), fmt.Sprintf("managed scaling: CapacityProviderReservation above %d%%", g.cfg.TargetCapacityPercent))
 			case want < cur:
 				if low[g]++; low[g] >= managedScaleInPeriods {
 					low[g] = 0
-					g.setDesired(want*g.cfg.WeightOf(g.cfg.InstanceTypes[0].Type), "managed scaling: CapacityProviderReservation below target for 15 minutes")
+					g.setDesired(want*g.cfg.UnitsPerInstance(), "managed scaling: CapacityProviderReservation below target for 15 minutes")
 				}
 			default:
 				low[g] = 0

@@ -274,6 +274,10 @@ func (g *CapacityGroup) WeightOf(instanceType string) int {
 	return 1
 }
 
+// UnitsPerInstance is what one instance of its first type counts for: the unit in which
+// managed scaling and a fallback to the group count instances.
+func (g *CapacityGroup) UnitsPerInstance() int { return g.WeightOf(g.InstanceTypes[0].Type) }
+
 func (g *CapacityGroup) AllOnDemand() bool { return g.OnDemandPercentageAboveBaseCapacity == 100 }
 
 // TargetGroupName is the name of a service's target group.
