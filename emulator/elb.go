@@ -65,7 +65,6 @@ func newTargetGroup(e *Emulator, name string, s manifest.Service) *targetGroup {
 	return tg
 }
 
-// ServeHTTP routes one request round robin over the routable targets.
 // elbError counts an answer the load balancer made itself (502, 503 or 504), as CloudWatch's
 // HTTPCode_ELB_5XX_Count and its per-code counts do.
 func (tg *targetGroup) elbError(code int) {
@@ -73,6 +72,7 @@ func (tg *targetGroup) elbError(code int) {
 	tg.elbCodes[code-http.StatusBadGateway].Add(1)
 }
 
+// ServeHTTP routes one request round robin over the routable targets.
 func (tg *targetGroup) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	tg.requests.Add(1)
 	for range 3 {
