@@ -73,3 +73,7 @@ const SpotNotice = 2 * time.Minute
 // ECS-optimized AMI keeps the rest for the OS and the agent (an m5.large registers about
 // 7.5 of its 8 GiB).
 const ECSRegisteredMemoryShare = 0.94
+
+// ECSRegisteredMemory is the memory (MiB) the ECS agent registers for an instance with
+// totalMiB.
+func ECSRegisteredMemory(totalMiB int) int { return int(float64(totalMiB) * ECSRegisteredMemoryShare) }

@@ -249,7 +249,7 @@ func (p *Provider) readSizes(ctx context.Context, groups []asgtypes.AutoScalingG
 			s.cpu = int(awssdk.ToInt32(it.VCpuInfo.DefaultVCpus)) * 1024
 		}
 		if it.MemoryInfo != nil {
-			s.memory = int(float64(awssdk.ToInt64(it.MemoryInfo.SizeInMiB)) * spotfleet.ECSRegisteredMemoryShare)
+			s.memory = spotfleet.ECSRegisteredMemory(int(awssdk.ToInt64(it.MemoryInfo.SizeInMiB)))
 		}
 		p.sizes[string(it.InstanceType)] = s
 	}

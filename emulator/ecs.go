@@ -66,7 +66,7 @@ func (e *Emulator) registerContainerInstance(in *instance) {
 	ci := &containerInstance{
 		arn: fmt.Sprintf("arn:aws:ecs:%s:%s:container-instance/%s/%s", e.m.Region, AccountID, e.cluster.name, e.ids.uuid()),
 		in:  in, status: spotfleet.ContainerInstanceActive,
-		cpu: in.pool.spec.VCPU * 1024, mem: int(float64(in.pool.spec.MemoryMiB) * spotfleet.ECSRegisteredMemoryShare),
+		cpu: in.pool.spec.VCPU * 1024, mem: spotfleet.ECSRegisteredMemory(in.pool.spec.MemoryMiB),
 	}
 	in.ci = ci
 	e.cluster.cis = append(e.cluster.cis, ci)

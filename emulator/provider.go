@@ -34,7 +34,7 @@ func (e *Emulator) Snapshot(ctx context.Context) (spotfleet.Snapshot, error) {
 		sg := spotfleet.Group{Name: g.cfg.Name, Desired: g.desired, MinSize: g.cfg.MinSize, MaxSize: g.cfg.MaxSize}
 		if e.cluster != nil {
 			spec := g.firstSpec()
-			sg.InstanceCPU, sg.InstanceMemory = spec.VCPU*1024, int(float64(spec.MemoryMiB)*spotfleet.ECSRegisteredMemoryShare)
+			sg.InstanceCPU, sg.InstanceMemory = spec.VCPU*1024, spotfleet.ECSRegisteredMemory(spec.MemoryMiB)
 		}
 		for _, a := range g.activities {
 			if a.StatusCode == "Failed" && e.now.Sub(a.End) <= spotfleet.FailuresShown {
