@@ -92,7 +92,7 @@ func (c Count) MarshalYAML() (any, error) {
 }
 
 // maxScenarioSize bounds what is read of a scenario file: a script of a few steps.
-const maxScenarioSize = 1 << 20
+const maxScenarioSize = strictyaml.MaxFileSize
 
 // LoadScenario reads and checks a scenario file.
 func LoadScenario(file string) (*Scenario, strictyaml.Diagnostics, error) {

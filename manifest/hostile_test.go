@@ -7,6 +7,9 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
+
+	"pgregory.net/rapid"
 
 	"github.com/spotfleet/spotfleet/internal/strictyaml"
 )
@@ -18,27 +21,39 @@ func hostile() map[string]string {
 	group := "{name: g, instanceTypes: [" + strings.Repeat("zz1.large, ", 30) + "zz2.large]}"
 	var many strings.Builder
 	many.WriteString("name: x\nservices: [{name: w, command: [x]}]\ncapacity:\n  - name: g\n    instanceTypes:\n")
-	for i := 0; many.Len() < 1<<20-64; i++ {
+	for i := 0; many.Len() < maxFileSize-64; i++ {
 		fmt.Fprintf(&many, "      - zq%d.large\n", i)
 	}
 	var refs strings.Builder
 	refs.WriteString("name: x\ncapacity: [{name: g, instanceTypes: [m5.large]}]\nservices:\n")
-	for i := 0; refs.Len() < 1<<20-200; i++ {
+	for i := 0; refs.Len() < maxFileSize-200; i++ {
 		fmt.Fprintf(&refs, "  - {name: s%d, command: [x], capacityProviderStrategy: [{capacityProvider: nope%d}]}\n", i, i)
 	}
 	return map[string]string{
-		"20000 brackets":         strings.Repeat("[", 20000) + strings.Repeat("]", 20000),
-		"500000 brackets":        strings.Repeat("[", 500000) + strings.Repeat("]", 500000),
-		"20000 flow mappings":    strings.Repeat("{a: ", 20000) + "x" + strings.Repeat("}", 20000),
-		"20000 compact lists":    strings.Repeat("- ", 20000) + "x",
-		"20000 compact maps":     strings.Repeat("a: ", 20000) + "x",
-		"1000 indented levels":   indented(1000),
-		"100 aliases of group":   "name: x\nservices: [{name: w, command: [x]}]\ncapacity:\n  - &g " + group + "\n" + strings.Repeat("  - *g\n", 100),
-		"aliases of aliases":     aliasBomb(),
-		"1 MiB of unknown types": many.String(),
-		"1 MiB of unknown refs":  refs.String(),
+		"20000 brackets":           strings.Repeat("[", 20000) + strings.Repeat("]", 20000),
+		"60000 brackets":           strings.Repeat("[", 60000) + strings.Repeat("]", 60000),
+		"20000 flow mappings":      strings.Repeat("{a: ", 20000) + "x" + strings.Repeat("}", 20000),
+		"20000 compact lists":      strings.Repeat("- ", 20000) + "x",
+		"20000 compact maps":       strings.Repeat("a: ", 20000) + "x",
+		"500 indented levels":      indented(500),
+		"100 aliases of group":     "name: x\nservices: [{name: w, command: [x]}]\ncapacity:\n  - &g " + group + "\n" + strings.Repeat("  - *g\n", 100),
+		"aliases of aliases":       aliasBomb(),
+		"128 KiB of unknown types": many.String(),
+		"128 KiB of unknown refs":  refs.String(),
+		// The second review's finds: quadratic in the YAML library's lexer or parser.
+		"a run of <":         strings.Repeat("<", maxFileSize),
+		"a run of < in text": "name: x" + strings.Repeat("<", maxFileSize-8),
+		"empty tags in flow": fill("a: [!]\n"),
+		"empty tags":         fill("- !\n"),
+		"comments in flow":   fill("a: [#]\n"),
+		"brackets and CRs":   fill("[\r"),
+		"empty list items":   fill("-\n"),
+		"empty values":       fill("a:\n"),
 	}
 }
+
+// fill repeats unit up to the size limit.
+func fill(unit string) string { return strings.Repeat(unit, maxFileSize/len(unit)) }
 
 func indented(n int) string {
 	var b strings.Builder
@@ -61,8 +76,9 @@ func aliasBomb() string {
 
 // TestHostileManifestsAreBounded: each is refused with a located error, and allocates at
 // most 250 MB in all (the runaways allocated gigabytes). Allocation adds up what the garbage
-// collector frees as it goes: `spotfleet validate` of the 1 MiB cases peaks at 95 MB of
-// memory, and each takes well under a second (BenchmarkHostileManifests, BENCHMARKS.md).
+// collector frees as it goes: the peak is what `spotfleet validate` measures in
+// TestHostileFilesInTheBinary (cmd/spotfleet), and each takes well under a second
+// (BenchmarkHostileManifests, BENCHMARKS.md).
 func TestHostileManifestsAreBounded(t *testing.T) {
 	for name, data := range hostile() {
 		t.Run(name, func(t *testing.T) {
@@ -109,8 +125,58 @@ func TestLoadReadsThroughALimit(t *testing.T) {
 			continue
 		}
 		_, _, err := Load(path)
-		if err == nil || !strings.Contains(err.Error(), "larger than 1024 KiB") {
+		if err == nil || !strings.Contains(err.Error(), "larger than 128 KiB") {
 			t.Errorf("Load(%s) = %v, want a size error", path, err)
 		}
+	}
+}
+
+// TestAnyRepeatedUnitIsBounded: a file made of one short unit repeated to the size limit,
+// units drawn from what YAML treats specially, is decoded or refused within the same
+// allocation bound. The quadratic cases the review and a survey found (a run of '<',
+// empty tags, empty values, brackets behind '\r' or '#') were all of this shape; the test
+// fails on the code before their fixes. The time bound sits between the linear worst
+// (0.2 s) and what a quadratic case takes at this size (from 1 s to minutes).
+func TestAnyRepeatedUnitIsBounded(t *testing.T) {
+	alphabet := []byte("-:[]{},#&*!|>'\"%@`<?= \t\r\nab0")
+	rapid.Check(t, func(t *rapid.T) {
+		unit := rapid.SliceOfN(rapid.SampledFrom(alphabet), 1, 8).Draw(t, "unit")
+		data := []byte(fill(string(unit)))
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		start := time.Now()
+		Parse("h.yaml", data)
+		took := time.Since(start)
+		runtime.ReadMemStats(&after)
+		if mb := (after.TotalAlloc - before.TotalAlloc) >> 20; mb > 250 {
+			t.Fatalf("%q repeated: allocated %d MB, want at most 250", unit, mb)
+		}
+		if took > 2*time.Second && !raceDetector {
+			t.Fatalf("%q repeated: took %v, want well under 2 s", unit, took)
+		}
+	})
+}
+
+// TestManyWarningsNeitherFailNorHideAnError: 500 services with a warning each is a valid
+// manifest (the review's `validate` said "1 error(s)" and showed none), and an error after
+// them is shown.
+func TestManyWarningsNeitherFailNorHideAnError(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("name: many\ncapacity: [{name: spot, instanceTypes: [m5.large, m5a.large], maxSize: 100}]\nservices:\n")
+	for i := range 500 {
+		fmt.Fprintf(&b, "  - {name: s%d, command: [sleep, '1000'], desiredCount: 1}\n", i)
+	}
+	_, diags := Parse("m.yaml", []byte(b.String()))
+	if err := diags.Err(); err != nil {
+		t.Fatalf("500 warnings: %v", err)
+	}
+	if n := len(diags); n != strictyaml.MaxDiagnostics+1 || !strings.HasSuffix(diags[n-1].Msg, "more warnings not shown") {
+		t.Errorf("%d findings, the last %v; want %d and a line for the warnings not shown", n, diags[n-1], strictyaml.MaxDiagnostics+1)
+	}
+	b.WriteString("  - {name: late, command: [x], desiredCount: 1, capacityProviderStrategy: [{capacityProvider: nope}]}\n")
+	_, diags = Parse("m.yaml", []byte(b.String()))
+	errs := diags.Errors()
+	if len(errs) != 1 || !strings.Contains(errs[0].Msg, `"nope" does not exist`) {
+		t.Errorf("errors = %v, want the unknown capacity provider", errs)
 	}
 }

@@ -20,7 +20,7 @@ type (
 
 // maxFileSize bounds what is read: a manifest is a few kilobytes; anything near this is a
 // mistake (the wrong file), not a fleet.
-const maxFileSize = 1 << 20
+const maxFileSize = strictyaml.MaxFileSize
 
 // Load reads, decodes, defaults and validates the manifest at path. The error is for the
 // file itself (missing, unreadable); problems in its content are in the diagnostics, and
@@ -46,7 +46,7 @@ func Parse(file string, data []byte) (*Manifest, Diagnostics) {
 		applyDefaults(m, src)
 		diags = append(diags, validate(m, src)...)
 	}
-	return m, diags.Capped(src.Dropped)
+	return m, diags.Capped(src.Dropped, src.DroppedWarnings)
 }
 
 // MarshalYAML renders the effective manifest; Parse of the result yields the same manifest.

@@ -23,32 +23,42 @@ var (
 
 // checker collects findings against the source positions of the decoded manifest.
 type checker struct {
-	src     *strictyaml.Source
-	diags   strictyaml.Diagnostics
-	dropped int // findings past the cap
+	src   *strictyaml.Source
+	diags strictyaml.Diagnostics
+	// The findings of each severity past the cap: counted apart, so that hundreds of
+	// warnings neither crowd out an error nor read as one.
+	errors, warnings   int
+	droppedE, droppedW int
 }
 
 func (c *checker) errorf(path, hint, format string, args ...any) {
 	if c.src.Failed(path) || c.full() {
 		return
 	}
+	c.errors++
 	c.diags = append(c.diags, c.src.At(path, strictyaml.Error, hint, format, args...))
 }
 
 func (c *checker) warnf(path, hint, format string, args ...any) {
-	if c.src.Failed(path) || c.full() {
+	if c.src.Failed(path) {
 		return
 	}
+	if c.warnings >= strictyaml.MaxDiagnostics {
+		c.droppedW++
+		return
+	}
+	c.warnings++
 	c.diags = append(c.diags, c.src.At(path, strictyaml.Warning, hint, format, args...))
 }
 
-// full says whether the findings reached the cap (strictyaml.Capped keeps no more): a
-// file with thousands of mistakes must not cost a did-you-mean search each.
+// full says whether the errors reached the cap (strictyaml.Capped keeps no more), and
+// counts the one not kept: a file with thousands of mistakes must not cost a did-you-mean
+// search each.
 func (c *checker) full() bool {
-	if len(c.diags) < strictyaml.MaxDiagnostics {
+	if c.errors < strictyaml.MaxDiagnostics {
 		return false
 	}
-	c.dropped++
+	c.droppedE++
 	return true
 }
 
@@ -104,7 +114,8 @@ func validate(m *Manifest, src *strictyaml.Source) strictyaml.Diagnostics {
 			c.errorf(p, "such as https://hooks.example.com/spot", "webhook %q is not an http or https URL", n.Webhook)
 		}
 	}
-	src.Dropped += c.dropped
+	src.Dropped += c.droppedE
+	src.DroppedWarnings += c.droppedW
 	return c.diags
 }
 

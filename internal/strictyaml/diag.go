@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Severity says whether a diagnostic fails validation.
@@ -44,11 +45,26 @@ func (d Diagnostic) String() string {
 	if d.Severity == Warning {
 		b.WriteString("warning: ")
 	}
-	b.WriteString(d.Msg)
+	b.WriteString(clip(d.Msg))
 	if d.Hint != "" {
-		fmt.Fprintf(&b, " (%s)", d.Hint)
+		fmt.Fprintf(&b, " (%s)", clip(d.Hint))
 	}
 	return b.String()
+}
+
+// maxMessage bounds a finding's text: a message that quotes the file (a key, a value) of
+// a hostile file could be as long as the file.
+const maxMessage = 300
+
+func clip(s string) string {
+	if len(s) <= maxMessage {
+		return s
+	}
+	cut := maxMessage
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // Diagnostics is a list of findings; it is an error when it holds at least one Error.
@@ -96,22 +112,35 @@ func (ds Diagnostics) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// Capped sorts the findings and keeps the first MaxDiagnostics of them, ending with one
-// that says how many more there were (dropped counts those already left out).
-func (ds Diagnostics) Capped(dropped int) Diagnostics {
+// Capped keeps at most MaxDiagnostics findings, errors first (a file with hundreds of
+// warnings still shows the error that fails it), sorted by position, and ends with one
+// that says how many more there were. errors and warnings count those already left out.
+// The last line is an error only when errors were left out.
+func (ds Diagnostics) Capped(errors, warnings int) Diagnostics {
 	ds.Sort()
-	sev := Warning // decoding drops only errors; past the cap, the kept ones say
-	if dropped > 0 || len(ds.Errors()) > 0 {
-		sev = Error
+	errs, warns := ds.Errors(), ds.Warnings()
+	if len(errs) > MaxDiagnostics {
+		errors += len(errs) - MaxDiagnostics
+		errs = errs[:MaxDiagnostics]
 	}
-	if len(ds) > MaxDiagnostics {
-		dropped += len(ds) - MaxDiagnostics
-		ds = ds[:MaxDiagnostics]
+	if room := MaxDiagnostics - len(errs); len(warns) > room {
+		warnings += len(warns) - room
+		warns = warns[:room]
 	}
-	if dropped == 0 || len(ds) == 0 {
-		return ds
+	out := append(errs, warns...)
+	out.Sort()
+	if errors+warnings == 0 || len(out) == 0 {
+		return out
 	}
-	last := ds[len(ds)-1]
-	return append(ds, Diagnostic{File: last.File, Line: last.Line, Col: last.Col, Severity: sev,
-		Msg: fmt.Sprintf("%d more problems not shown", dropped), Hint: "fix the ones above first"})
+	last := out[len(out)-1]
+	more := Diagnostic{File: last.File, Line: last.Line, Col: last.Col, Severity: Warning,
+		Msg: fmt.Sprintf("%d more warnings not shown", warnings), Hint: "the ones above are the first"}
+	if errors > 0 {
+		more.Severity, more.Hint = Error, "fix the ones above first"
+		more.Msg = fmt.Sprintf("%d more errors not shown", errors)
+		if warnings > 0 {
+			more.Msg = fmt.Sprintf("%d more errors and %d more warnings not shown", errors, warnings)
+		}
+	}
+	return append(out, more)
 }
