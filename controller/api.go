@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,9 +32,12 @@ func (c *Controller) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/notices", c.serveReport)
 }
 
+// confirmTimeout bounds the question to EC2 about an agent's report.
+const confirmTimeout = 10 * time.Second
+
 // serveReport takes an agent's report: 400 when it cannot be read, 401 when its identity
-// does not hold, 409 when the provider shows no interruption for the instance, 202 when
-// it is taken.
+// does not hold, 409 when the provider shows no interruption for the instance, 503 when
+// the provider cannot be asked, 202 when it is taken.
 func (c *Controller) serveReport(w http.ResponseWriter, r *http.Request) {
 	if !c.leading() { // an agent retries, and reaches the leader behind the same address
 		http.Error(w, "this controller follows: another holds the fleet's lease; retry", http.StatusServiceUnavailable)
@@ -58,11 +62,21 @@ func (c *Controller) serveReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rep.Kind == spotfleet.KindInterruption {
-		pending, err := c.p.InterruptionPending(r.Context(), instance)
+		// The question to EC2 is the controller's, not the client's: a client that hangs
+		// up must not cancel it, and its failure must not read as a yes.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), confirmTimeout)
+		pending, err := c.p.InterruptionPending(ctx, instance)
+		cancel()
 		switch {
 		case err != nil:
-			// The identity holds; the report is taken (the event follows anyway).
-			c.log.Warn("cannot confirm an agent's interruption report; taking it", "instance", instance, "err", err)
+			// Fails closed: a signed report is one instance's word about itself, and a
+			// healthy instance taken out for it is capacity lost. The agent retries, and
+			// EventBridge's warning comes anyway.
+			c.count(string(rep.Kind), OutcomeUnconfirmed)
+			c.log.Warn("agent report not taken: cannot confirm the interruption with EC2", "instance", instance, "err", err)
+			w.Header().Set("Retry-After", "2")
+			http.Error(w, "cannot confirm the interruption of "+instance+" with EC2 now; retry", http.StatusServiceUnavailable)
+			return
 		case !pending:
 			c.count(string(rep.Kind), OutcomeUnconfirmed)
 			c.log.Warn("agent report refused: no interruption is pending for the instance", "instance", instance, "from", r.RemoteAddr)

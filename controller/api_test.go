@@ -1,7 +1,9 @@
 package controller
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -130,4 +132,59 @@ func TestReportsOfAnotherAccountAreRefused(t *testing.T) {
 func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestConfirmationFailsClosed: a signed report of a healthy instance is refused when EC2
+// cannot be asked (503: the agent retries) and when the client hangs up while it is
+// asked (the review's report was taken after ~80 ms of waiting, and a healthy instance
+// was detached and terminated). Nothing is deregistered, drained or detached.
+func TestConfirmationFailsClosed(t *testing.T) {
+	withRig(t, fleet, func(t *testing.T, r *rig) {
+		r.cfg.Queue = nil
+		r.startController()
+		mux := http.NewServeMux()
+		r.c.Routes(mux)
+		healthy := r.busySpot()
+
+		r.rec.mu.Lock()
+		r.rec.fail = func(call string) error {
+			if call == "InterruptionPending" {
+				return errors.New("RequestLimitExceeded: throttled")
+			}
+			return nil
+		}
+		r.rec.mu.Unlock()
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/v1/notices", strings.NewReader(r.signedReport(healthy.ID, healthy.ID))))
+		if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+			t.Errorf("EC2 throttles the confirmation: %d (Retry-After %q), want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"))
+		}
+
+		// The client hangs up while EC2 is asked: the question goes on, and its answer holds.
+		ctx, hangUp := context.WithCancel(context.Background())
+		r.rec.mu.Lock()
+		r.rec.fail = func(call string) error {
+			if call == "InterruptionPending" {
+				hangUp()
+			}
+			return nil
+		}
+		r.rec.mu.Unlock()
+		req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/v1/notices", strings.NewReader(r.signedReport(healthy.ID, healthy.ID)))
+		w = httptest.NewRecorder()
+		mux.ServeHTTP(w, req)
+		if w.Code != http.StatusConflict {
+			t.Errorf("the client hung up during the confirmation: %d, want 409 (no interruption is pending)", w.Code)
+		}
+
+		time.Sleep(5 * time.Second)
+		for _, call := range []string{"DeregisterTargets", "DrainContainerInstances", "DetachInstances", "TerminateInstances"} {
+			if n := r.rec.count(call, "*"); n != 0 {
+				t.Errorf("%d %s calls for a healthy instance, want 0", n, call)
+			}
+		}
+		if got := r.c.Stats().Events[OutcomeAccepted]; got != 0 {
+			t.Errorf("%d reports taken, want 0", got)
+		}
+	})
 }

@@ -80,6 +80,16 @@ func (r *recorder) count(call, id string) int {
 	return n
 }
 
+func (r *recorder) InterruptionPending(ctx context.Context, id string) (bool, error) {
+	if err := r.note("InterruptionPending", id); err != nil {
+		return false, err
+	}
+	if err := ctx.Err(); err != nil { // as the SDK answers on a context that ended
+		return false, err
+	}
+	return r.Provider.InterruptionPending(ctx, id)
+}
+
 func (r *recorder) Snapshot(ctx context.Context) (spotfleet.Snapshot, error) {
 	if err := r.note("Snapshot"); err != nil {
 		return spotfleet.Snapshot{}, err
