@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -41,10 +42,12 @@ func (s *Server) serveLogs(w http.ResponseWriter, r *http.Request) {
 				lr = &logReader{path: filepath.Join(s.logDir, filepath.Base(p.Name)+".log"), prefix: prefixOf(p)}
 				readers[p.Name] = lr
 				if !follow {
-					lr.old(w) // the part that outgrew the cap, first
+					if lr.old(w) != nil { // the part that outgrew the cap, first
+						return
+					}
 				}
 			}
-			if err := lr.copy(w); err != nil {
+			if err := lr.copy(w, follow); err != nil {
 				return // the client went away
 			}
 		}
@@ -84,14 +87,25 @@ func prefixOf(p emulator.ProcessRecord) string {
 }
 
 // logReader reads a process's log from where it stopped, a line at a time; a log that
-// shrank was rotated by its cap, and is read again from its start.
+// shrank was rotated by its cap, and is read again from its start. It streams: what it
+// holds at once is one chunk and one unfinished line, whatever the log's size (it read
+// whole files and built the answer in memory, and a 15 MB log of empty lines took up to
+// 2.24 GB).
 type logReader struct {
 	path, prefix string
 	off          int64
-	partial      []byte // the start of a line not yet ended
+	partial      []byte // the start of a line not yet ended, at most maxLine
 }
 
-func (lr *logReader) copy(w io.Writer) error {
+const (
+	logChunk = 32 << 10 // read at a time
+	maxLine  = 64 << 10 // a longer line is written in pieces
+	perRound = 4 << 20  // read of one log in one round, so that the others get their turn
+)
+
+// copy writes what the log gained since the last read: up to perRound when following
+// (the other logs get their turn, and the next round goes on), all of it otherwise.
+func (lr *logReader) copy(w io.Writer, follow bool) error {
 	f, err := os.Open(lr.path)
 	if err != nil {
 		return nil // not written yet, or removed
@@ -103,44 +117,80 @@ func (lr *logReader) copy(w io.Writer) error {
 	if _, err := f.Seek(lr.off, io.SeekStart); err != nil {
 		return nil
 	}
-	data, err := io.ReadAll(io.LimitReader(f, 4<<20))
-	if err != nil {
-		return nil
+	var r io.Reader = f
+	if follow {
+		r = io.LimitReader(f, perRound)
 	}
-	lr.off += int64(len(data))
-	data = append(lr.partial, data...)
-	end := bytes.LastIndexByte(data, '\n')
-	lr.partial = slices.Clone(data[end+1:])
-	if end < 0 {
-		return nil
-	}
-	return lr.write(w, data[:end+1])
+	n, err := lr.stream(w, r)
+	lr.off += n
+	return err
 }
 
 // old writes the rotated part of the log, when there is one.
-func (lr *logReader) old(w io.Writer) {
-	if data, err := os.ReadFile(lr.path + ".1"); err == nil {
-		lr.write(w, data)
+func (lr *logReader) old(w io.Writer) error {
+	f, err := os.Open(lr.path + ".1")
+	if err != nil {
+		return nil
 	}
+	defer f.Close()
+	_, err = lr.stream(w, f)
+	return err
 }
 
-// flush writes a last line that has no newline.
-func (lr *logReader) flush(w io.Writer) {
-	if len(lr.partial) > 0 {
-		lr.write(w, append(lr.partial, '\n'))
-		lr.partial = nil
-	}
-}
-
-func (lr *logReader) write(w io.Writer, lines []byte) error {
-	var b bytes.Buffer
-	for line := range bytes.Lines(lines) {
-		b.WriteString(lr.prefix)
-		b.Write(line)
-		if !bytes.HasSuffix(line, []byte("\n")) {
-			b.WriteByte('\n')
+// stream writes the complete lines of r, each with the prefix, and keeps the unfinished
+// end for the next read. It returns how much it read and the writer's error.
+func (lr *logReader) stream(w io.Writer, r io.Reader) (int64, error) {
+	bw := bufio.NewWriterSize(w, logChunk)
+	buf := make([]byte, logChunk)
+	var read int64
+	for {
+		n, rerr := r.Read(buf)
+		read += int64(n)
+		if err := lr.lines(bw, buf[:n]); err != nil {
+			return read, err
+		}
+		if rerr != nil {
+			return read, bw.Flush()
 		}
 	}
-	_, err := w.Write(b.Bytes())
-	return err
+}
+
+// lines writes the lines data completes; the rest waits in partial.
+func (lr *logReader) lines(w *bufio.Writer, data []byte) error {
+	for len(data) > 0 {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			lr.partial = append(lr.partial, data...)
+			if len(lr.partial) >= maxLine {
+				err := lr.line(w, lr.partial, nil)
+				lr.partial = lr.partial[:0]
+				return err
+			}
+			return nil
+		}
+		if err := lr.line(w, lr.partial, data[:i]); err != nil {
+			return err
+		}
+		lr.partial, data = lr.partial[:0], data[i+1:]
+	}
+	return nil
+}
+
+func (lr *logReader) line(w *bufio.Writer, head, tail []byte) error {
+	w.WriteString(lr.prefix)
+	w.Write(head)
+	w.Write(tail)
+	return w.WriteByte('\n')
+}
+
+// flush writes the unfinished line as it is: the last one of a log that stopped without
+// a newline, or a piece of one longer than maxLine.
+func (lr *logReader) flush(w io.Writer) error {
+	if len(lr.partial) == 0 {
+		return nil
+	}
+	bw := bufio.NewWriter(w)
+	lr.line(bw, lr.partial, nil)
+	lr.partial = lr.partial[:0]
+	return bw.Flush()
 }
