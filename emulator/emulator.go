@@ -7,12 +7,12 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/spotfleet/spotfleet/clock"
+	"github.com/spotfleet/spotfleet/internal/httpserver"
 	"github.com/spotfleet/spotfleet/internal/iid"
 	"github.com/spotfleet/spotfleet/manifest"
 )
@@ -85,7 +85,7 @@ type Emulator struct {
 	actions      []Action // taken by hand (actions.go), for the report
 	procs        []ProcessRecord
 	notices      map[string]*noticeRecord // open, by instance: notices whose targets are not all out yet
-	imdsHTTP     *http.Server
+	imdsHTTP     *httpserver.Server
 	closed       bool
 
 	version uint64 // counts the changes a snapshot can show (Version)

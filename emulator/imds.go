@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/internal/httpserver"
 	"github.com/spotfleet/spotfleet/internal/iid"
 )
 
@@ -21,9 +22,9 @@ import (
 
 const imdsTimeFormat = "2006-01-02T15:04:05Z"
 
-func (e *Emulator) imdsServer() *http.Server {
+func (e *Emulator) imdsServer() *httpserver.Server {
 	if e.imdsHTTP == nil {
-		e.imdsHTTP = &http.Server{Handler: http.HandlerFunc(e.serveIMDS), ReadHeaderTimeout: 5 * time.Second}
+		e.imdsHTTP = httpserver.New(http.HandlerFunc(e.serveIMDS), httpserver.API)
 	}
 	return e.imdsHTTP
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -10,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -19,13 +19,14 @@ import (
 	"github.com/spotfleet/spotfleet/aws"
 	"github.com/spotfleet/spotfleet/controller"
 	"github.com/spotfleet/spotfleet/internal/dashboard"
+	"github.com/spotfleet/spotfleet/internal/httpserver"
 	"github.com/spotfleet/spotfleet/internal/iid"
 )
 
 func newControllerCmd() *cobra.Command {
 	var f awsFlags
 	var listen string
-	var certs []string
+	var certs, hosts []string
 	cmd := &cobra.Command{
 		Use:   "controller -f FILE [--api ADDR]",
 		Short: "Run the spotfleet controller against the fleet on AWS",
@@ -95,14 +96,18 @@ makes none. Without the table it stops and says to run apply: it never acts unfe
 			if err != nil {
 				return fmt.Errorf("--api %s: %w", listen, err)
 			}
-			srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+			// Agents reach it by the fleet's private DNS name or an address; a Host of any
+			// other name is a browser sent here by a rebound DNS name.
+			controllerHost := strings.TrimPrefix(aws.ControllerURL(m.Name), "http://")
+			controllerHost, _, _ = strings.Cut(controllerHost, ":")
+			srv := httpserver.New(httpserver.Hosts(mux, httpserver.AddressOr(append(hosts, controllerHost)...)), httpserver.API)
 			log.Info("controller running", "fleet", m.Name, "region", cfg.Region, "api", ln.Addr().String())
 			// The API serves until the controller stops; an API that fails stops the
 			// controller, so that ECS restarts the task rather than leave agents unheard.
 			g, ctx := errgroup.WithContext(ctx)
 			g.Go(func() error { dash.Run(ctx); return nil })
 			g.Go(func() error {
-				if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				if err := srv.Serve(ln); err != nil {
 					return fmt.Errorf("--api %s: %w", listen, err)
 				}
 				return nil
@@ -117,6 +122,7 @@ makes none. Without the table it stops and says to run apply: it never acts unfe
 	f.add(cmd)
 	apiFlag(cmd, &listen, "serve /metrics, /healthz and agents' POST /v1/notices on this address")
 	renamed(cmd, "listen", "api")
+	cmd.Flags().StringArrayVar(&hosts, "host", nil, "also answer requests for this host name (the API answers addresses, localhost and the fleet's controller.FLEET.spotfleet); repeatable")
 	cmd.Flags().StringArrayVar(&certs, "identity-cert", nil, "a PEM file of AWS's certificate for the base64 instance identity signature, for a region with its own (docs/aws.md); repeatable")
 	return cmd
 }
@@ -159,6 +165,9 @@ func serveAgentBinary(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
+	// ~100 MB to every instance that boots: more than the API's write timeout when many
+	// boot at once.
+	httpserver.Extend(w, 10*time.Minute)
 	http.ServeContent(w, r, "spotfleet", st.ModTime(), f)
 }
 

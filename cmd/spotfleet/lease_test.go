@@ -123,6 +123,9 @@ func TestControllerProcessesShareALease(t *testing.T) {
 	if out, err := exec.Command(bin, "healthcheck", "http://"+b.api+"/healthz").CombinedOutput(); err != nil {
 		t.Errorf("healthcheck of a running controller: %v\n%s", err, out)
 	}
+	if code := getWithHost(t, "http://"+b.api+"/healthz", "spotfleet.evil.example"); code != http.StatusForbidden {
+		t.Errorf("/healthz for a rebound DNS name: %d, want 403", code)
+	}
 	if out, err := exec.Command(bin, "healthcheck", "http://"+b.api+"/nothing").CombinedOutput(); err == nil {
 		t.Errorf("healthcheck of a 404 passed:\n%s", out)
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/spotfleet/spotfleet/emulator"
 	"github.com/spotfleet/spotfleet/internal/dashboard"
 	"github.com/spotfleet/spotfleet/internal/dotenv"
+	"github.com/spotfleet/spotfleet/internal/httpserver"
 	"github.com/spotfleet/spotfleet/internal/strictyaml"
 	"github.com/spotfleet/spotfleet/manifest"
 	"github.com/spotfleet/spotfleet/simulate"
@@ -439,7 +440,7 @@ func checkLoopback(addr string) error {
 // serveAPI serves up's state (/status), the dashboard and its actions (internal/dashboard),
 // and with the spotfleet controller its metrics and the agents' endpoint; the dashboard's
 // timeline samples the world in g until ctx ends.
-func serveAPI(ctx context.Context, g *errgroup.Group, addr string, world upWorld, ctl *controller.Controller, logDir string, errOut io.Writer) (*http.Server, string, error) {
+func serveAPI(ctx context.Context, g *errgroup.Group, addr string, world upWorld, ctl *controller.Controller, logDir string, errOut io.Writer) (*httpserver.Server, string, error) {
 	var ctlStats func() controller.Stats
 	if ctl != nil {
 		ctlStats = ctl.Stats
@@ -462,10 +463,11 @@ func serveAPI(ctx context.Context, g *errgroup.Group, addr string, world upWorld
 	}
 	dash.Routes(mux)
 	g.Go(func() error { dash.Run(ctx); return nil })
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	// It listens on loopback only, and answers only loopback names (DNS rebinding).
+	srv := httpserver.New(httpserver.Hosts(mux, httpserver.Loopback), httpserver.API)
 	go func() {
 		// The API is an aid, not the run: losing it is said, and the fleet goes on.
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(ln); err != nil {
 			fmt.Fprintf(errOut, "warning: the API at %s stopped: %v\n", ln.Addr(), err)
 		}
 	}()

@@ -152,6 +152,9 @@ func TestNoProcessSurvivesKilledUp(t *testing.T) {
 	if out, _, err := run(t, "status", "--api", api, "-o", "yaml"); err != nil || !strings.Contains(out, "fleet: py") {
 		t.Errorf("status -o yaml: %v\n%s", err, out)
 	}
+	if code := getWithHost(t, "http://"+api+"/status", "spotfleet.evil.example"); code != http.StatusForbidden {
+		t.Errorf("/status for a rebound DNS name: %d, want 403", code)
+	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	deadline = time.Now().Add(10 * time.Second)
@@ -165,6 +168,20 @@ func TestNoProcessSurvivesKilledUp(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// getWithHost GETs url with the Host header set to host, as a browser on a page whose DNS
+// name was rebound to the address would.
+func getWithHost(t *testing.T, url, host string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Host = host
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 func waitTasksRunning(t *testing.T, api string, n int) {

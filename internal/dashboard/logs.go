@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/internal/httpserver"
 )
 
 // followEvery is how often a followed log is read again.
@@ -36,6 +37,9 @@ func (s *Server) serveLogs(w http.ResponseWriter, r *http.Request) {
 	flusher, _ := w.(http.Flusher)
 	readers := map[string]*logReader{}
 	for {
+		// A followed log is an answer that never ends: each round has the server's write
+		// timeout again, so that only a client that stops reading is cut.
+		httpserver.Extend(w, httpserver.API.Write)
 		for _, p := range s.matching(target) {
 			lr := readers[p.Name]
 			if lr == nil {
