@@ -18,7 +18,7 @@ type Statement struct {
 	Sid       string            `json:"Sid"`
 	Effect    string            `json:"Effect"`
 	Action    []string          `json:"Action"`
-	Resource  []string          `json:"Resource"`
+	Resource  []string          `json:"Resource,omitempty"` // none in a trust policy: IAM refuses one there
 	Condition map[string]any    `json:"Condition,omitempty"`
 	Principal map[string]string `json:"Principal,omitempty"`
 }

@@ -1,6 +1,7 @@
 package aws
 
 import (
+	"encoding/json"
 	"fmt"
 	"path"
 	"strings"
@@ -119,6 +120,33 @@ services: [{name: web, command: [x], loadBalancer: {listenerPort: 8080}}]
 				if allows(pa, action, r) {
 					t.Errorf("fleet %s's policy allows %s on fleet %s's %s", c.a.Name, action, c.b.Name, r.arn)
 				}
+			}
+		}
+	}
+}
+
+// TestTrustPolicyHasNoResource: a role's trust policy names principals and no resource (IAM
+// refuses "Has prohibited field Resource", and moto refused the "Resource": null the
+// documents carried); every statement of an identity policy names its resources.
+func TestTrustPolicyHasNoResource(t *testing.T) {
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(trustDoc([]string{"ecs-tasks.amazonaws.com", "ec2.amazonaws.com"})), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range doc["Statement"].([]any) {
+		st := st.(map[string]any)
+		if _, ok := st["Resource"]; ok {
+			t.Errorf("a trust statement has a Resource: %v", st)
+		}
+		if st["Principal"] == nil {
+			t.Errorf("a trust statement has no Principal: %v", st)
+		}
+	}
+	for _, name := range examples {
+		m, _, _ := manifest.Load("../examples/" + name)
+		for _, st := range ControllerPolicy(m, "us-east-1", "123456789012").Statement {
+			if len(st.Resource) == 0 {
+				t.Errorf("%s: statement %s has no Resource", name, st.Sid)
 			}
 		}
 	}

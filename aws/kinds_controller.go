@@ -109,21 +109,9 @@ var controllerImageKind = kind{
 		}
 		return map[string]map[string]string{ref: {"platform": "linux/amd64"}}, nil
 	},
-	create: func(ctx context.Context, s *Stack, r Resource) error {
-		if s.Image == nil {
-			return errors.New("no controller image to push: set aws.controller.image, or run apply from spotfleet")
-		}
-		idx, err := s.Image.Build(ctx)
-		if err != nil {
-			return err
-		}
-		auth, err := s.registryAuth(ctx)
-		if err != nil {
-			return err
-		}
-		_, err = image.Push(ctx, idx, r.Name, auth)
-		return err
-	},
+	create: pushControllerImage,
+	// The tag names the build; pushing it again is the only change there can be.
+	update: pushControllerImage,
 	remove: func(ctx context.Context, s *Stack, ref string) error {
 		if s.Registry == "" {
 			tag := tagOf(ref)
@@ -184,4 +172,21 @@ func tagOf(ref string) string {
 		}
 	}
 	return ""
+}
+
+// pushControllerImage builds the controller's image and pushes it under the build's tag.
+func pushControllerImage(ctx context.Context, s *Stack, r Resource) error {
+	if s.Image == nil {
+		return errors.New("no controller image to push: set aws.controller.image, or run apply from spotfleet")
+	}
+	idx, err := s.Image.Build(ctx)
+	if err != nil {
+		return err
+	}
+	auth, err := s.registryAuth(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = image.Push(ctx, idx, r.Name, auth)
+	return err
 }

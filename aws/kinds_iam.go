@@ -264,6 +264,23 @@ var profileKind = kind{
 		_, err := s.iam.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: &r.Name, RoleName: awssdk.String(r.Fields["role"])})
 		return err
 	},
+	// A profile holds one role: another one (changed by hand) goes, the fleet's comes.
+	update: func(ctx context.Context, s *Stack, r Resource) error {
+		got, err := s.iam.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: &r.Name})
+		if err != nil {
+			return err
+		}
+		for _, role := range got.InstanceProfile.Roles {
+			if awssdk.ToString(role.RoleName) == r.Fields["role"] {
+				return nil
+			}
+			if _, err := s.iam.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{InstanceProfileName: &r.Name, RoleName: role.RoleName}); stepDone(err) != nil {
+				return err
+			}
+		}
+		_, err = s.iam.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: &r.Name, RoleName: awssdk.String(r.Fields["role"])})
+		return err
+	},
 	remove: func(ctx context.Context, s *Stack, name string) error {
 		got, err := s.iam.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: &name})
 		if err != nil {

@@ -3,6 +3,7 @@ package aws
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
@@ -54,6 +55,22 @@ var leaseTableKind = kind{
 		}
 		// The controller needs the table ACTIVE: a few seconds on AWS.
 		return dynamodb.NewTableExistsWaiter(s.ddb).Wait(ctx, &dynamodb.DescribeTableInput{TableName: &r.Name}, 2*time.Minute)
+	},
+	// The billing mode changes in place; the key cannot, and apply does not delete the
+	// table to change it (a failure must not leave less than there was).
+	update: func(ctx context.Context, s *Stack, r Resource) error {
+		out, err := s.ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &r.Name})
+		if err != nil {
+			return err
+		}
+		if ks := out.Table.KeySchema; len(ks) != 1 || awssdk.ToString(ks[0].AttributeName) != r.Fields["key"] {
+			return fmt.Errorf("the lease table %s is not keyed by %q: delete it (it holds only the controllers' lease) and apply again", r.Name, r.Fields["key"])
+		}
+		if b := out.Table.BillingModeSummary; b != nil && b.BillingMode == ddbtypes.BillingModePayPerRequest {
+			return nil
+		}
+		_, err = s.ddb.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: &r.Name, BillingMode: ddbtypes.BillingModePayPerRequest})
+		return err
 	},
 	remove: func(ctx context.Context, s *Stack, name string) error {
 		_, err := s.ddb.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: &name})

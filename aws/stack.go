@@ -86,8 +86,8 @@ type Change struct {
 }
 
 // kind is one type of resource: how the manifest wants it, and how it is read, created,
-// updated and removed. update may be nil: the resource cannot change in place, and a
-// change is a delete and a create.
+// updated in place and removed. Every kind updates in place: apply never removes a resource
+// to change it, so that a failure leaves no less than there was.
 type kind struct {
 	name   string
 	want   func(s *Stack) []Resource
@@ -155,9 +155,11 @@ func (s *Stack) Plan(ctx context.Context) ([]Change, error) {
 	return out, nil
 }
 
-// Apply makes the changes of a plan: deletions of resources the manifest no longer has
-// first (backwards), then creations and updates in dependency order. progress is told
-// about each resource before and after.
+// Apply makes the changes of a plan: creations and updates in dependency order first, then
+// the deletions of what the manifest no longer has, backwards. A failure at any step leaves
+// at least what existed before (the review's apply deleted first, and a failed role update
+// left a fleet without its Spot group), and the next apply goes on from there. progress is
+// told about each resource before and after.
 func (s *Stack) Apply(ctx context.Context, changes []Change, progress func(c Change, err error, done bool)) error {
 	if err := s.discover(ctx); err != nil {
 		return err
@@ -182,31 +184,22 @@ func (s *Stack) Apply(ctx context.Context, changes []Change, progress func(c Cha
 		}
 		return nil
 	}
-	for i := len(changes) - 1; i >= 0; i-- {
-		if c := changes[i]; c.Action == "delete" {
-			if err := run(c, func() error { return byKind[c.Kind].remove(ctx, s, c.Name) }); err != nil {
+	for _, c := range changes {
+		k, r := byKind[c.Kind], want[c.Kind+"/"+c.Name]
+		switch c.Action {
+		case "create":
+			if err := run(c, func() error { return k.create(ctx, s, r) }); err != nil {
+				return err
+			}
+		case "update":
+			if err := run(c, func() error { return k.update(ctx, s, r) }); err != nil {
 				return err
 			}
 		}
 	}
-	for _, c := range changes {
-		k, r := byKind[c.Kind], want[c.Kind+"/"+c.Name]
-		switch {
-		case c.Action == "create":
-			if err := run(c, func() error { return k.create(ctx, s, r) }); err != nil {
-				return err
-			}
-		case c.Action == "update" && k.update != nil:
-			if err := run(c, func() error { return k.update(ctx, s, r) }); err != nil {
-				return err
-			}
-		case c.Action == "update":
-			if err := run(c, func() error {
-				if err := k.remove(ctx, s, r.Name); err != nil {
-					return err
-				}
-				return k.create(ctx, s, r)
-			}); err != nil {
+	for i := len(changes) - 1; i >= 0; i-- {
+		if c := changes[i]; c.Action == "delete" {
+			if err := run(c, func() error { return byKind[c.Kind].remove(ctx, s, c.Name) }); err != nil {
 				return err
 			}
 		}

@@ -32,18 +32,7 @@ type calls struct {
 }
 
 func (c *calls) RoundTrip(r *http.Request) (*http.Response, error) {
-	action := r.Header.Get("X-Amz-Target")
-	if action == "" && r.Body != nil { // query protocols: Action=... in the form body
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			return nil, err
-		}
-		r.Body.Close()
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		if q, err := url.ParseQuery(string(body)); err == nil {
-			action = q.Get("Action")
-		}
-	}
+	action := actionOf(r)
 	if i := strings.LastIndex(action, "."); i >= 0 {
 		action = action[i+1:]
 	}
@@ -51,6 +40,21 @@ func (c *calls) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.seen = append(c.seen, action)
 	c.mu.Unlock()
 	return c.next.RoundTrip(r)
+}
+
+// actionOf is the API action of a request: X-Amz-Target for the JSON protocols, the form's
+// Action for the query ones (the body is read and put back).
+func actionOf(r *http.Request) string {
+	action := r.Header.Get("X-Amz-Target")
+	if action == "" && r.Body != nil {
+		body, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if q, perr := url.ParseQuery(string(body)); err == nil && perr == nil {
+			action = q.Get("Action")
+		}
+	}
+	return action
 }
 
 // mutating lists the calls seen that change something (not Describe, List or Get).
