@@ -222,7 +222,9 @@ var groupKind = kind{
 		}
 		got := map[string]map[string]string{}
 		for _, g := range tagged.AutoScalingGroups {
-			got[awssdk.ToString(g.AutoScalingGroupName)] = s.readGroup(ctx, g)
+			if got[awssdk.ToString(g.AutoScalingGroupName)], err = s.readGroup(ctx, g); err != nil {
+				return nil, err
+			}
 		}
 		return got, nil
 	},
@@ -258,7 +260,10 @@ var groupKind = kind{
 		_, err := s.asg.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: &r.Name,
 			MinSize: atoi32(r.Fields["min"]), MaxSize: atoi32(r.Fields["max"]), VPCZoneIdentifier: awssdk.String(r.Fields["subnets"]),
 			MixedInstancesPolicy: s.mixedPolicy(g), NewInstancesProtectedFromScaleIn: awssdk.Bool(r.Fields["protectFromScaleIn"] == "true")})
-		return err
+		if err != nil {
+			return err
+		}
+		return s.syncGroupTargetGroups(ctx, r)
 	},
 	remove: func(ctx context.Context, s *Stack, name string) error {
 		// Unprotected and emptied first, so that its instances go whatever its scale-in
@@ -288,6 +293,38 @@ var groupKind = kind{
 	},
 }
 
+// syncGroupTargetGroups attaches the group to the target groups it should register its
+// instances with, by their current ARNs, and detaches it from the rest (one deleted and
+// made again by hand included), attaching first.
+func (s *Stack) syncGroupTargetGroups(ctx context.Context, r Resource) error {
+	out, err := s.asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{r.Name}})
+	if err != nil || len(out.AutoScalingGroups) == 0 {
+		return err
+	}
+	have := out.AutoScalingGroups[0].TargetGroupARNs
+	var want []string
+	for _, tg := range split(r.Fields["targetGroups"]) {
+		if tg == "" {
+			continue
+		}
+		arn, err := s.targetGroupARN(ctx, tg)
+		if err != nil {
+			return err
+		}
+		want = append(want, arn)
+	}
+	if add := slices.DeleteFunc(slices.Clone(want), func(a string) bool { return slices.Contains(have, a) }); len(add) > 0 {
+		if _, err := s.asg.AttachLoadBalancerTargetGroups(ctx, &autoscaling.AttachLoadBalancerTargetGroupsInput{AutoScalingGroupName: &r.Name, TargetGroupARNs: add}); err != nil {
+			return err
+		}
+	}
+	if drop := slices.DeleteFunc(slices.Clone(have), func(a string) bool { return slices.Contains(want, a) }); len(drop) > 0 {
+		_, err := s.asg.DetachLoadBalancerTargetGroups(ctx, &autoscaling.DetachLoadBalancerTargetGroupsInput{AutoScalingGroupName: &r.Name, TargetGroupARNs: drop})
+		return err
+	}
+	return nil
+}
+
 func anyWeight(g manifest.CapacityGroup) bool {
 	return slices.ContainsFunc(g.InstanceTypes, func(it manifest.InstanceType) bool { return it.Weight > 1 })
 }
@@ -315,7 +352,7 @@ func (s *Stack) mixedPolicy(g manifest.CapacityGroup) *asgtypes.MixedInstancesPo
 	}
 }
 
-func (s *Stack) readGroup(ctx context.Context, g asgtypes.AutoScalingGroup) map[string]string {
+func (s *Stack) readGroup(ctx context.Context, g asgtypes.AutoScalingGroup) (map[string]string, error) {
 	f := map[string]string{"min": strconv.Itoa(int(awssdk.ToInt32(g.MinSize))), "max": strconv.Itoa(int(awssdk.ToInt32(g.MaxSize))),
 		"protectFromScaleIn": strconv.FormatBool(awssdk.ToBool(g.NewInstancesProtectedFromScaleIn))}
 	subnets := strings.Split(awssdk.ToString(g.VPCZoneIdentifier), ",")
@@ -341,14 +378,14 @@ func (s *Stack) readGroup(ctx context.Context, g asgtypes.AutoScalingGroup) map[
 	}
 	var tgs []string
 	for _, arn := range g.TargetGroupARNs {
-		// arn:...:targetgroup/<name>/<id>
-		parts := strings.Split(arn, "/")
-		if len(parts) >= 2 {
-			tgs = append(tgs, parts[len(parts)-2])
+		name, err := s.targetGroupOf(ctx, arn)
+		if err != nil {
+			return nil, err
 		}
+		tgs = append(tgs, name)
 	}
 	f["targetGroups"] = join(tgs)
-	return f
+	return f, nil
 }
 
 // Target tracking of the Spot group under workload instances (S2's request count per

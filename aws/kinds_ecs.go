@@ -13,6 +13,7 @@ import (
 	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
@@ -65,36 +66,7 @@ var capacityProviderKind = kind{
 		}
 		return out
 	},
-	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
-		var names []string
-		for _, g := range s.m.Capacity {
-			names = append(names, s.n.capacityProvider(g.Name))
-		}
-		if len(names) == 0 { // none asked for lists every one, FARGATE's too
-			return nil, nil
-		}
-		out, err := s.ecs.DescribeCapacityProviders(ctx, &ecs.DescribeCapacityProvidersInput{CapacityProviders: names, Include: []ecstypes.CapacityProviderField{ecstypes.CapacityProviderFieldTags}})
-		if err != nil {
-			return nil, err
-		}
-		got := map[string]map[string]string{}
-		for _, cp := range out.CapacityProviders {
-			if !ecsTagged(cp.Tags, s.m.Name) || cp.Status != ecstypes.CapacityProviderStatusActive {
-				continue
-			}
-			f := map[string]string{}
-			if a := cp.AutoScalingGroupProvider; a != nil {
-				arn := awssdk.ToString(a.AutoScalingGroupArn)
-				f["group"] = arn[strings.LastIndex(arn, "/")+1:]
-				f["managedTerminationProtection"] = string(a.ManagedTerminationProtection)
-				if a.ManagedScaling != nil {
-					f["targetCapacity"] = strconv.Itoa(int(awssdk.ToInt32(a.ManagedScaling.TargetCapacity)))
-				}
-			}
-			got[awssdk.ToString(cp.Name)] = ecsRead(f, cp.Tags)
-		}
-		return got, nil
-	},
+	read: readCapacityProviders,
 	create: func(ctx context.Context, s *Stack, r Resource) error {
 		g, err := s.asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{r.Fields["group"]}})
 		if err != nil {
@@ -111,6 +83,14 @@ var capacityProviderKind = kind{
 		return err
 	},
 	update: func(ctx context.Context, s *Stack, r Resource) error {
+		if have, err := readCapacityProviders(ctx, s); err != nil {
+			return err
+		} else if g := have[r.Name]["group"]; g != r.Fields["group"] {
+			// ECS cannot move a provider to another group, and apply does not delete it to
+			// make it again (a failure would leave less than there was).
+			return fmt.Errorf("capacity provider %s uses %s, and ECS cannot move a provider to another group: "+
+				"remove the group from the manifest and apply (its provider is deleted), then put it back and apply", r.Name, g)
+		}
 		out, err := s.ecs.UpdateCapacityProvider(ctx, &ecs.UpdateCapacityProviderInput{Name: &r.Name,
 			AutoScalingGroupProvider: &ecstypes.AutoScalingGroupProviderUpdate{
 				ManagedScaling:               &ecstypes.ManagedScaling{Status: ecstypes.ManagedScalingStatusEnabled, TargetCapacity: atoi32(r.Fields["targetCapacity"])},
@@ -121,10 +101,119 @@ var capacityProviderKind = kind{
 		}
 		return s.recordECS(ctx, out.CapacityProvider.CapacityProviderArn, r)
 	},
+	// ECS deletes only a provider no cluster lists: it leaves the fleet's cluster first (the
+	// cluster's update kept it there until now, for the services that still used it).
 	remove: func(ctx context.Context, s *Stack, name string) error {
-		_, err := s.ecs.DeleteCapacityProvider(ctx, &ecs.DeleteCapacityProviderInput{CapacityProvider: &name})
+		out, err := s.ecs.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{s.n.cluster()}})
+		if err != nil {
+			return err
+		}
+		for _, c := range out.Clusters {
+			if awssdk.ToString(c.Status) != "ACTIVE" || !slices.Contains(c.CapacityProviders, name) {
+				continue
+			}
+			if _, err := s.ecs.PutClusterCapacityProviders(ctx, &ecs.PutClusterCapacityProvidersInput{Cluster: c.ClusterName,
+				CapacityProviders:               slices.DeleteFunc(slices.Clone(c.CapacityProviders), func(p string) bool { return p == name }),
+				DefaultCapacityProviderStrategy: append([]ecstypes.CapacityProviderStrategyItem{}, c.DefaultCapacityProviderStrategy...)}); err != nil {
+				return err
+			}
+		}
+		_, err = s.ecs.DeleteCapacityProvider(ctx, &ecs.DeleteCapacityProviderInput{CapacityProvider: &name})
 		return err
 	},
+}
+
+// readCapacityProviders reads the fleet's providers, not only the manifest's names: one
+// whose group left the manifest is deleted, not left behind. Those are the providers of the
+// fleet's groups (found by their tag) and those its cluster lists. (Listing every provider
+// of the account would find them too, but moto cannot.)
+func readCapacityProviders(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
+	names, err := s.providerCandidates(ctx)
+	if err != nil || len(names) == 0 { // none asked for lists every one, FARGATE's too
+		return nil, err
+	}
+	got := map[string]map[string]string{}
+	in := &ecs.DescribeCapacityProvidersInput{CapacityProviders: names, Include: []ecstypes.CapacityProviderField{ecstypes.CapacityProviderFieldTags}}
+	for {
+		out, err := s.ecs.DescribeCapacityProviders(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		for _, cp := range out.CapacityProviders {
+			if !ecsTagged(cp.Tags, s.m.Name) || cp.Status != ecstypes.CapacityProviderStatusActive {
+				continue
+			}
+			f := map[string]string{}
+			if a := cp.AutoScalingGroupProvider; a != nil {
+				group, err := s.groupByARN(ctx, awssdk.ToString(a.AutoScalingGroupArn))
+				if err != nil {
+					return nil, err
+				}
+				f["group"] = group
+				f["managedTerminationProtection"] = string(a.ManagedTerminationProtection)
+				if a.ManagedScaling != nil {
+					f["targetCapacity"] = strconv.Itoa(int(awssdk.ToInt32(a.ManagedScaling.TargetCapacity)))
+				}
+			}
+			got[awssdk.ToString(cp.Name)] = ecsRead(f, cp.Tags)
+		}
+		if out.NextToken == nil {
+			return got, nil
+		}
+		in.NextToken = out.NextToken
+	}
+}
+
+// providerCandidates are the names the fleet's providers may have: the manifest's
+// groups', the fleet's tagged groups' and those its cluster lists, but the accounts' own
+// (FARGATE, FARGATE_SPOT).
+func (s *Stack) providerCandidates(ctx context.Context) ([]string, error) {
+	var names []string
+	add := func(n string) {
+		if !manifest.IsFargate(n) && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	for _, g := range s.m.Capacity {
+		add(s.n.capacityProvider(g.Name))
+	}
+	groups, err := s.asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{Filters: []asgtypes.Filter{
+		{Name: awssdk.String("tag:" + FleetTag), Values: []string{s.m.Name}}}})
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range groups.AutoScalingGroups {
+		if name, ok := s.n.groupOf(awssdk.ToString(g.AutoScalingGroupName)); ok {
+			add(s.n.capacityProvider(name))
+		}
+	}
+	out, err := s.ecs.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{s.n.cluster()}})
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range out.Clusters {
+		for _, p := range c.CapacityProviders {
+			add(p)
+		}
+	}
+	return names, nil
+}
+
+// groupByARN names the Auto Scaling group an ARN is of, when that group still exists; else
+// the name with a note, so that a provider of a group deleted and made again by hand (a new
+// ARN behind the same name) plans as a change, not as nothing.
+func (s *Stack) groupByARN(ctx context.Context, arn string) (string, error) {
+	name := arn[strings.LastIndex(arn, "/")+1:]
+	out, err := s.asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{name}})
+	if err != nil {
+		return "", err
+	}
+	for _, g := range out.AutoScalingGroups {
+		if awssdk.ToString(g.AutoScalingGroupARN) == arn {
+			return name, nil
+		}
+	}
+	return name + " (deleted)", nil
 }
 
 // clusterStrategy is the cluster's default strategy: the first service's (S0: On-Demand
@@ -199,7 +288,28 @@ var clusterKind = kind{
 		return err
 	},
 	update: func(ctx context.Context, s *Stack, r Resource) error {
-		c, err := clusterProviders(ctx, s, r)
+		// The fleet's providers the cluster lists and the manifest no longer wants stay
+		// listed: services may still use them until their own update, and ECS refuses to
+		// drop a provider in use. Each leaves the cluster when it is deleted, after.
+		out, err := s.ecs.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{r.Name}})
+		if err != nil {
+			return err
+		}
+		own, err := readCapacityProviders(ctx, s)
+		if err != nil {
+			return err
+		}
+		keep := split(r.Fields["capacityProviders"])
+		for _, c := range out.Clusters {
+			for _, p := range c.CapacityProviders {
+				if _, ours := own[p]; ours && !slices.Contains(keep, p) {
+					keep = append(keep, p)
+				}
+			}
+		}
+		listed := Resource{Name: r.Name, Fields: maps.Clone(r.Fields)}
+		listed.Fields["capacityProviders"] = join(keep)
+		c, err := clusterProviders(ctx, s, listed)
 		if err != nil {
 			return err
 		}
@@ -520,10 +630,8 @@ var serviceKind = kind{
 					f["platformVersion"] = pv
 				}
 				for _, lb := range sv.LoadBalancers {
-					arn := awssdk.ToString(lb.TargetGroupArn)
-					parts := strings.Split(arn, "/")
-					if len(parts) >= 2 {
-						f["targetGroup"] = parts[len(parts)-2]
+					if f["targetGroup"], err = s.targetGroupOf(ctx, awssdk.ToString(lb.TargetGroupArn)); err != nil {
+						return nil, err
 					}
 				}
 				got[awssdk.ToString(sv.ServiceName)] = ecsRead(f, sv.Tags)
@@ -584,8 +692,15 @@ var serviceKind = kind{
 		if pv := r.Fields["platformVersion"]; pv != "" {
 			in.PlatformVersion = &pv
 		}
-		if r.Fields["targetGroup"] != "" {
+		if tg := r.Fields["targetGroup"]; tg != "" {
 			in.HealthCheckGracePeriodSeconds = atoi32(r.Fields["healthCheckGracePeriod"])
+			// By the target group's current ARN: one deleted and made again by hand is a
+			// new one, and the service is moved to it.
+			arn, err := s.targetGroupARN(ctx, tg)
+			if err != nil {
+				return err
+			}
+			in.LoadBalancers = []ecstypes.LoadBalancer{{TargetGroupArn: &arn, ContainerName: awssdk.String("app"), ContainerPort: awssdk.Int32(int32(sv.Port))}}
 		}
 		out, err := s.ecs.UpdateService(ctx, in)
 		if err != nil {

@@ -279,7 +279,11 @@ func (s *Stack) listeners(ctx context.Context) (map[string]found, error) {
 		for _, a := range l.DefaultActions {
 			switch a.Type {
 			case elbtypes.ActionTypeEnumForward:
-				f["default"] = "forward:" + targetGroupName(forwardTarget(a))
+				tg, err := s.targetGroupOf(ctx, forwardTarget(a))
+				if err != nil {
+					return nil, err
+				}
+				f["default"] = "forward:" + tg
 			case elbtypes.ActionTypeEnumRedirect:
 				if rc := a.RedirectConfig; rc != nil {
 					f["default"] = "redirect:" + awssdk.ToString(rc.Protocol) + ":" + awssdk.ToString(rc.Port)
@@ -330,7 +334,11 @@ func (s *Stack) rules(ctx context.Context) (map[string]found, error) {
 			if !ok {
 				continue
 			}
-			f := map[string]string{"priority": awssdk.ToString(r.Priority), "hosts": "", "paths": "", "targetGroup": tg}
+			current, err := s.targetGroupOf(ctx, forwardTarget(r.Actions[0]))
+			if err != nil {
+				return nil, err
+			}
+			f := map[string]string{"priority": awssdk.ToString(r.Priority), "hosts": "", "paths": "", "targetGroup": current}
 			for _, c := range r.Conditions {
 				switch awssdk.ToString(c.Field) {
 				case "host-header":

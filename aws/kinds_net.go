@@ -444,6 +444,30 @@ func (s *Stack) targetGroupARN(ctx context.Context, name string) (string, error)
 	return awssdk.ToString(out.TargetGroups[0].TargetGroupArn), nil
 }
 
+// targetGroupOf names the target group an ARN is of, when it still exists; else the name
+// with a note. A reference (a service's, a group's) to a target group deleted and made
+// again by hand points at the old ARN: read by name alone, it planned as no change.
+func (s *Stack) targetGroupOf(ctx context.Context, arn string) (string, error) {
+	parts := strings.Split(arn, "/") // arn:...:targetgroup/<name>/<id>
+	if len(parts) < 2 {
+		return arn, nil
+	}
+	name := parts[len(parts)-2]
+	out, err := s.elb.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{Names: []string{name}})
+	if _, ok := errors.AsType[*elbtypes.TargetGroupNotFoundException](err); ok {
+		return name + " (deleted)", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	for _, tg := range out.TargetGroups {
+		if awssdk.ToString(tg.TargetGroupArn) == arn {
+			return name, nil
+		}
+	}
+	return name + " (deleted)", nil
+}
+
 func atoi32(s string) *int32 {
 	n, _ := strconv.Atoi(s)
 	return awssdk.Int32(int32(n))
