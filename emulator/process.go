@@ -87,6 +87,11 @@ func (r *ProcessRunner) Start(spec ProcSpec) (Process, error) {
 	if len(spec.Argv) == 0 {
 		return nil, fmt.Errorf("%s: empty command", spec.Name)
 	}
+	// The name becomes a file and a cgroup name: the manifest's checks keep it plain, and
+	// this keeps it so whatever made the spec.
+	if spec.Name == "" || spec.Name != filepath.Base(spec.Name) || strings.ContainsRune(spec.Name, 0) || spec.Name[0] == '.' {
+		return nil, fmt.Errorf("process name %q is not a plain file name", spec.Name)
+	}
 	argv := append([]string(nil), spec.Argv...)
 	if argv[0] == "spotfleet" && r.Executable != "" {
 		argv[0] = r.Executable

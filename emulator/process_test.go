@@ -133,3 +133,21 @@ func TestReaperTakesEscapedProcesses(t *testing.T) {
 	}
 	waitGone(t, mark)
 }
+
+// TestProcessNamesArePlain: a process whose name is not a plain file name is not started,
+// and nothing is written outside the log directory (the review's service name
+// ../../../tmp/pwn made up write /tmp/pwn-<task>.log).
+func TestProcessNamesArePlain(t *testing.T) {
+	dir := t.TempDir()
+	r := &ProcessRunner{LogDir: filepath.Join(dir, "logs")}
+	os.Mkdir(r.LogDir, 0o755)
+	for _, name := range []string{"../escape", "a/b", "", ".hidden", "nul\x00x"} {
+		if p, err := r.Start(ProcSpec{Name: name, Argv: []string{"true"}}); err == nil {
+			p.Kill()
+			t.Errorf("Start(%q) started", name)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "escape.log")); err == nil {
+		t.Error("a log was written outside the log directory")
+	}
+}

@@ -14,11 +14,23 @@ import (
 	"github.com/spotfleet/spotfleet/internal/strictyaml"
 )
 
+// Limits of the names AWS gives the fleet's resources: a target group's name (fleet-service)
+// is at most 32 characters, a launch template's (fleet-group) at most 128.
+const (
+	maxTargetGroupName    = 32
+	maxLaunchTemplateName = 128
+	maxServiceName        = 64 // a file name under up, a log line's prefix: readable
+)
+
 var (
 	imageRef  = bounded(4096, `^[a-z0-9][a-z0-9.:-]*(/[a-z0-9._-]+)+(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:[a-f0-9]+)$`)
 	fleetName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)
 	groupName = bounded(255, `^[A-Za-z0-9_-]+$`)
-	region    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
+	// A service's name goes into its target group's (letters, digits and dashes, no dash
+	// at either end), its task family, ECS's service name, its log group and, under up,
+	// its processes' log file names: the strictest of them.
+	serviceName = bounded(maxServiceName, `^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$`)
+	region      = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
 )
 
 // checker collects findings against the source positions of the decoded manifest.
@@ -102,9 +114,11 @@ func validate(m *Manifest, src *strictyaml.Source) strictyaml.Diagnostics {
 		if s.Name == ControllerService {
 			c.errorf(p+".name", "choose another name", "service name %q is the controller's on AWS", s.Name)
 		}
+		c.serviceName(m, s, p)
 		c.service(m, s, p, ports)
 	}
 	if m.Instances != nil {
+		c.serviceName(m, m.Instances, "instances")
 		c.service(m, m.Instances, "instances", ports)
 	}
 	c.listeners(ports)
@@ -132,6 +146,9 @@ func (c *checker) capacity(m *Manifest) {
 		switch {
 		case !groupName.MatchString(g.Name):
 			c.errorf(p+".name", "letters, digits, dashes and underscores", "group name %q is not valid", g.Name)
+		case len(m.Name)+1+len(g.Name) > maxLaunchTemplateName:
+			c.errorf(p+".name", fmt.Sprintf("at most %d characters with the fleet's name %q", maxLaunchTemplateName-len(m.Name)-1, m.Name),
+				"group name %q is too long: its launch template %s-%s would be longer than AWS's %d characters", clipName(g.Name), m.Name, clipName(g.Name), maxLaunchTemplateName)
 		case hasAnyPrefix(strings.ToLower(g.Name), "aws", "ecs", "fargate"):
 			c.errorf(p+".name", "ECS reserves these prefixes for its own capacity providers", "group name %q may not start with aws, ecs or fargate", g.Name)
 		case seen[g.Name]:
@@ -246,6 +263,29 @@ func NormalLaunch(workload Workload) time.Duration {
 		return managedScalingPeriod + instanceBoot
 	}
 	return instanceBoot
+}
+
+// serviceName checks a service's name against the rules of every place it goes, so that a
+// name that would fail apply part-way, or reach the file system as a path, fails here.
+func (c *checker) serviceName(m *Manifest, s *Service, p string) {
+	switch {
+	case s.Name == "":
+		return // required: reported by decoding
+	case !serviceName.MatchString(s.Name):
+		c.errorf(p+".name", fmt.Sprintf("letters, digits and dashes, not at either end, at most %d characters: it names the service's target group, task family and files", maxServiceName),
+			"service name %q is not valid", clipName(s.Name))
+	case s.LoadBalancer != nil && len(m.TargetGroupName(*s)) > maxTargetGroupName:
+		c.errorf(p+".name", fmt.Sprintf("at most %d characters with the fleet's name %q", maxTargetGroupName-len(m.Name)-1, m.Name),
+			"service name %q is too long: its target group %s would be longer than AWS's %d characters", s.Name, m.TargetGroupName(*s), maxTargetGroupName)
+	}
+}
+
+// clipName shortens a name quoted in a message.
+func clipName(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
 }
 
 func (c *checker) workload(m *Manifest) {
