@@ -5,14 +5,26 @@ import "time"
 // instanceApp is the service running once on an instance under workload instances; the
 // instance is its load balancer target (reference design S2).
 type instanceApp struct {
-	svc    *service
-	proc   Process
-	target *target
+	svc      *service
+	proc     Process
+	target   *target
+	failures int // starts in a row that failed or crashed within crashWindow
 }
 
 // appRestartDelay is how soon a crashed service is started again on its instance, as an
-// init system would (Restart=on-failure).
-const appRestartDelay = 10 * time.Second
+// init system would (Restart=on-failure); it doubles with each start in a row that fails
+// or crashes within crashWindow, up to appRestartMax (systemd's RestartSteps), so that a
+// service that cannot start does not start thousands of times.
+const (
+	appRestartDelay = 10 * time.Second
+	appRestartMax   = 10 * time.Minute
+)
+
+// restartDelay counts a failed start and says when to try again.
+func (a *instanceApp) restartDelay() time.Duration {
+	a.failures++
+	return min(appRestartDelay<<min(a.failures-1, 10), appRestartMax)
+}
 
 func (e *Emulator) startInstanceApp(in *instance) {
 	if len(e.services) == 0 || !in.alive() || in.leaving {
@@ -27,12 +39,21 @@ func (e *Emulator) startInstanceApp(in *instance) {
 	proc, err := e.startProcess(spec)
 	e.started(spec, cfg.Name, "", in.id)
 	if err != nil {
-		e.note("%s: service %s failed to start: %v; retrying in %s", in.id, cfg.Name, err, appRestartDelay)
-		e.after(appRestartDelay, func() { e.startInstanceApp(in) })
+		e.logEnded(cfg.Name, spec.Name)
+		d := in.app.restartDelay()
+		e.note("%s: service %s failed to start: %v; retrying in %s", in.id, cfg.Name, err, d)
+		e.after(d, func() { e.startInstanceApp(in) })
 		return
 	}
 	in.app.proc = proc
+	startedAt := e.now
+	e.after(crashWindow, func() {
+		if in.app.proc == proc && alive(proc) {
+			in.app.failures = 0
+		}
+	})
 	e.whenExited(proc, func() {
+		e.logEnded(cfg.Name, spec.Name)
 		if t := in.app.target; t != nil {
 			t.tg.simWatch(t)
 		}
@@ -43,8 +64,12 @@ func (e *Emulator) startInstanceApp(in *instance) {
 			// notice) is not restarted, as systemd's Restart=on-failure does not.
 			e.note("%s: service %s exited cleanly (code %d); not restarted", in.id, cfg.Name, code)
 		default:
-			e.note("%s: service %s exited (code %d); restarting in %s", in.id, cfg.Name, proc.ExitCode(), appRestartDelay)
-			e.after(appRestartDelay, func() { e.startInstanceApp(in) })
+			d := appRestartDelay
+			if e.now.Sub(startedAt) < crashWindow {
+				d = in.app.restartDelay()
+			}
+			e.note("%s: service %s exited (code %d); restarting in %s", in.id, cfg.Name, proc.ExitCode(), d)
+			e.after(d, func() { e.startInstanceApp(in) })
 		}
 	})
 	if svc.tg != nil && in.app.target == nil {

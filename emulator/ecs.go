@@ -115,8 +115,9 @@ type service struct {
 
 	lastScaleOut, lastScaleIn time.Time
 
-	// The service throttle: tasks that stop before they run (PENDING to STOPPED) push the
-	// next launch attempt back, doubling up to throttleMax; a task that runs resets it.
+	// The service throttle: tasks that stop before they run (PENDING to STOPPED), or exit
+	// within crashWindow of RUNNING, push the next launch attempt back, doubling up to
+	// throttleMax; a task that stays RUNNING for crashWindow resets it.
 	failedStarts   int
 	throttledUntil time.Time
 
@@ -132,6 +133,12 @@ const (
 	throttleFirst = 10 * time.Second
 	throttleMax   = 27 * time.Minute
 )
+
+// crashWindow is how long a task must stay RUNNING for its start to count as a success: one
+// that exits sooner is a crash loop, not a service, and is throttled as one that never ran.
+// (A task that ran a second and exited 1 reset the throttle at RUNNING, and up restarted it
+// without pause: 321 log files, 1.5 GB a minute.)
+const crashWindow = time.Minute
 
 // startFailed counts a task that stopped before it ran, and throttles the next launches.
 func (s *service) startFailed() {
@@ -334,12 +341,14 @@ func (e *Emulator) startTaskProcess(t *task) {
 		// As ECS: the task goes from PENDING to STOPPED with the container's error, a
 		// moment later (not within the placement that is still going on).
 		e.note("task %s of %s failed to start: %v", short(t.id), cfg.Name, err)
+		e.logEnded(cfg.Name, spec.Name)
 		t.stopCode, t.stoppedReason = "TaskFailedToStart", "CannotStartContainerError: "+err.Error()
 		e.after(0, func() { e.finishStop(t) })
 		return
 	}
 	t.proc = proc
 	e.whenExited(proc, func() {
+		e.logEnded(cfg.Name, spec.Name)
 		e.procExited(t)
 		if t.target != nil {
 			t.target.tg.simWatch(t.target) // its load balancer notices a process that died
@@ -352,7 +361,11 @@ func (e *Emulator) startTaskProcess(t *task) {
 		}
 		t.status = spotfleet.TaskRunning
 		t.startedAt = e.now
-		t.svc.failedStarts = 0
+		e.after(crashWindow, func() {
+			if t.status == spotfleet.TaskRunning {
+				t.svc.failedStarts = 0
+			}
+		})
 		e.emitTaskStateChange(t)
 		if t.svc.tg != nil {
 			t.target = t.svc.tg.register(t.ip, t.host(), t)
@@ -457,8 +470,9 @@ func (e *Emulator) finishStop(t *task) {
 		t.target.onUnused = nil
 		t.target.tg.deregister(t.target, "task stopped")
 	}
-	if t.status == spotfleet.TaskPending && (t.stopCode == "TaskFailedToStart" || t.stopCode == "EssentialContainerExited") {
-		t.svc.startFailed() // it never ran: the service throttles its next launches
+	crashed := t.status == spotfleet.TaskRunning && t.stopCode == "EssentialContainerExited" && e.now.Sub(t.startedAt) < crashWindow
+	if crashed || (t.status == spotfleet.TaskPending && (t.stopCode == "TaskFailedToStart" || t.stopCode == "EssentialContainerExited")) {
+		t.svc.startFailed() // it never ran, or not for long: the service throttles its next launches
 	}
 	t.status = spotfleet.TaskStopped
 	t.stoppedAt = e.now

@@ -155,13 +155,16 @@ func TestTerminatedInstancesAreForgotten(t *testing.T) {
 	})
 }
 
-// TestTasksThatCannotStartAreThrottled: a command that cannot start, or exits as it starts,
-// makes STOPPED tasks with ECS's reason, and the service throttles its launches (10s,
-// doubling) instead of restarting them as fast as the machine goes; nothing panics.
+// TestTasksThatCannotStartAreThrottled: a command that cannot start, exits as it starts, or
+// crashes a second after it is RUNNING makes STOPPED tasks with ECS's reason, and the
+// service throttles its launches (10s, doubling) instead of restarting them as fast as the
+// machine goes; nothing panics. (A crash after RUNNING reset the throttle: up restarted
+// such a task every two seconds, a new log file each time.)
 func TestTasksThatCannotStartAreThrottled(t *testing.T) {
 	for name, r := range map[string]*FakeRunner{
-		"cannot start":  {StartErr: func(ProcSpec) error { return errors.New(`exec: "no-such-binary": executable file not found in $PATH`) }},
-		"exits at once": {ExitsAtOnce: func(ProcSpec) bool { return true }},
+		"cannot start":          {StartErr: func(ProcSpec) error { return errors.New(`exec: "no-such-binary": executable file not found in $PATH`) }},
+		"exits at once":         {ExitsAtOnce: func(ProcSpec) bool { return true }},
+		"crashes after RUNNING": {CrashAfter: func(ProcSpec) time.Duration { return 2 * time.Second }},
 	} {
 		t.Run(name, func(t *testing.T) {
 			worldWith(t, drainManifest, r, func(t *testing.T, e *Emulator, r *FakeRunner) {

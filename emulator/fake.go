@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // FakeRunner starts processes that exist only in memory, for tests and simulations: each
@@ -19,6 +20,9 @@ type FakeRunner struct {
 	// starts (a command that crashes on start).
 	StartErr    func(ProcSpec) error
 	ExitsAtOnce func(ProcSpec) bool
+	// CrashAfter, when set and positive for a process, makes it exit with status 1 that
+	// long after it starts (a service that crashes once it runs).
+	CrashAfter func(ProcSpec) time.Duration
 
 	mu     sync.Mutex
 	procs  map[string]*fakeProcess // by HOST
@@ -56,6 +60,18 @@ func (r *FakeRunner) Start(spec ProcSpec) (Process, error) {
 	if r.ExitsAtOnce != nil && r.ExitsAtOnce(spec) {
 		p.code = 1
 		p.once.Do(func() { close(p.done) })
+	}
+	if r.CrashAfter != nil {
+		if d := r.CrashAfter(spec); d > 0 {
+			time.AfterFunc(d, func() {
+				p.once.Do(func() {
+					p.mu.Lock()
+					p.code = 1
+					p.mu.Unlock()
+					close(p.done)
+				})
+			})
+		}
 	}
 	for _, kv := range spec.Env {
 		if h, ok := strings.CutPrefix(kv, "HOST="); ok {

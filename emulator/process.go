@@ -284,3 +284,14 @@ func (l *cappedLog) Close() error {
 	}
 	return nil
 }
+
+// Forget removes the log files of a process that ended (the emulator keeps the last few of
+// each service's).
+func (r *ProcessRunner) Forget(name string) {
+	if r.LogDir == "" || name != filepath.Base(name) {
+		return
+	}
+	base := filepath.Join(r.LogDir, name+".log")
+	os.Remove(base)
+	os.Remove(base + ".1")
+}

@@ -173,6 +173,35 @@ func (e *Emulator) started(spec ProcSpec, service, task, instance string) {
 		StartedAt: round(e.elapsed().Seconds(), 1)})
 }
 
+// keptLogs is how many ended processes of a service keep their logs: a crash loop under up
+// must not fill the disk with a file per restart. The older ones are removed, and leave
+// Processes.
+const keptLogs = 20
+
+// logForgetter removes the log of a process that ended (ProcessRunner).
+type logForgetter interface{ Forget(name string) }
+
+// logEnded notes that a service's process ended, and forgets the logs of its processes
+// that ended before the last keptLogs. Callers hold the lock.
+func (e *Emulator) logEnded(service, name string) {
+	if e.opt.Simulated {
+		return
+	}
+	if e.ended == nil {
+		e.ended = map[string][]string{}
+	}
+	ended := append(e.ended[service], name)
+	if len(ended) > keptLogs {
+		old := ended[0]
+		ended = ended[1:]
+		e.procs = slices.DeleteFunc(e.procs, func(p ProcessRecord) bool { return p.Name == old })
+		if f, ok := e.opt.Runner.(logForgetter); ok {
+			f.Forget(old)
+		}
+	}
+	e.ended[service] = ended
+}
+
 // Processes lists the service processes started so far, in order.
 func (e *Emulator) Processes() []ProcessRecord {
 	e.mu.Lock()

@@ -121,6 +121,14 @@ func validate(m *Manifest, src *strictyaml.Source) strictyaml.Diagnostics {
 		c.serviceName(m, m.Instances, "instances")
 		c.service(m, m.Instances, "instances", ports)
 	}
+	if procs, _ := m.LocalPeak(); procs > DefaultMaxProcesses {
+		path := "services"
+		if m.Workload == WorkloadInstances {
+			path = "capacity"
+		}
+		c.warnf(path, "fine on AWS; to run it locally, lower the counts or give up --max-processes and the memory (about 10 MB a process)",
+			"spotfleet up would run up to %d processes at once, over its default budget of %d", procs, DefaultMaxProcesses)
+	}
 	c.listeners(ports)
 	for i, n := range m.Interruptions.Notify {
 		p := fmt.Sprintf("interruptions.notify[%d].webhook", i)

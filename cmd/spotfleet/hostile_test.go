@@ -1,9 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -55,5 +57,126 @@ func TestHostileFilesInTheBinary(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// instancesFleet is a manifest of n instances under workload instances, each running sleep.
+func instancesFleet(t *testing.T, n int) string {
+	t.Helper()
+	m := filepath.Join(t.TempDir(), "many.yaml")
+	os.WriteFile(m, []byte(fmt.Sprintf(`name: many
+workload: instances
+capacity:
+  - name: spot
+    instanceTypes: [m5.large, m5a.large, m6i.large]
+    maxSize: %d
+    desiredCapacity: %d
+instances:
+  name: app
+  command: [sleep, "1000"]
+`, n, n)), 0o644)
+	return m
+}
+
+// TestUpRefusesWhatItCannotRun: a valid manifest of 10,000 instances (the review's, which
+// started 4,991 processes, used up the file descriptors and hung for ten minutes) is
+// refused by up before anything starts, with what to do, and validate warns about it.
+func TestUpRefusesWhatItCannotRun(t *testing.T) {
+	bin := buildSpotfleet(t)
+	m := instancesFleet(t, 10000)
+	start := time.Now()
+	out, err := exec.Command(bin, "up", "-f", m, "--api", "").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "up to 10000 processes") || !strings.Contains(string(out), "--max-processes") {
+		t.Errorf("up of 10,000 instances: %v\n%s", err, out)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("the refusal took %v", took)
+	}
+	out, err = exec.Command(bin, "up", "-f", m, "--api", "", "--max-processes", "20000").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "file descriptors") {
+		t.Errorf("up of 10,000 instances within --max-processes 20000: %v, want the file-descriptor limit said\n%s", err, out)
+	}
+	out, err = exec.Command(bin, "validate", "-f", m).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "warning: spotfleet up would run up to 10000 processes") {
+		t.Errorf("validate: %v\n%s", err, out)
+	}
+}
+
+// TestUpStopsWithinTenSeconds: Ctrl-C while up starts 400 processes at once ends it
+// within 10 s, with none of them left.
+func TestUpStopsWithinTenSeconds(t *testing.T) {
+	bin := buildSpotfleet(t)
+	sc := filepath.Join(t.TempDir(), "boot.yaml")
+	os.WriteFile(sc, []byte("bootTime: 1s\n"), 0o644)
+	mark := fmt.Sprintf("SPOTFLEET_TEST_MARK=%d", time.Now().UnixNano())
+	cmd := exec.Command(bin, "up", "-f", instancesFleet(t, 400), "--scenario", sc, "--speed", "100", "--api", "")
+	cmd.Env = append(os.Environ(), mark)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	deadline := time.Now().Add(30 * time.Second)
+	for len(marked(mark)) < 50 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the processes never started (%d)", len(marked(mark)))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	start := time.Now()
+	cmd.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("up did not stop within 10 s of Ctrl-C (%d processes of it left)", len(marked(mark)))
+	}
+	t.Logf("stopped %v after Ctrl-C", time.Since(start).Round(time.Millisecond))
+	deadline = time.Now().Add(5 * time.Second)
+	for len(marked(mark)) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("processes survived up: %v", marked(mark))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestCrashLoopsAreBounded: ten tasks that crash a moment after they start are throttled as
+// ECS throttles them, and the logs kept of a service's ended tasks are the last few (the
+// review's crash loop wrote 321 log files, 1.5 GB, a minute).
+func TestCrashLoopsAreBounded(t *testing.T) {
+	bin := buildSpotfleet(t)
+	dir := t.TempDir()
+	m := filepath.Join(dir, "crash.yaml")
+	os.WriteFile(m, []byte(`name: crash
+capacity:
+  - name: spot
+    instanceTypes: [m5.large, m5a.large, m6i.large]
+    desiredCapacity: 3
+services:
+  - name: crashy
+    command: [sh, -c, 'echo started; sleep 0.2; exit 1']
+    desiredCount: 10
+    cpu: 256
+    memory: 256
+`), 0o644)
+	sc := filepath.Join(dir, "boot.yaml")
+	os.WriteFile(sc, []byte("bootTime: 10s\n"), 0o644)
+	out, err := exec.Command(bin, "up", "-f", m, "--scenario", sc, "--speed", "200", "--for", "30m", "--api", "", "--keep-logs").CombinedOutput()
+	if err != nil {
+		t.Fatalf("up: %v\n%s", err, out)
+	}
+	kept := regexp.MustCompile(`logs kept in (\S+)`).FindSubmatch(out)
+	if kept == nil {
+		t.Fatalf("no log directory in the output:\n%s", out)
+	}
+	defer os.RemoveAll(string(kept[1]))
+	logs, _ := filepath.Glob(filepath.Join(string(kept[1]), "crashy-*.log"))
+	t.Logf("%d task logs kept", len(logs))
+	if len(logs) > 20+10 {
+		t.Errorf("%d task logs kept, want at most the last 20 ended and the 10 running", len(logs))
+	}
+	if len(logs) < 10 {
+		t.Errorf("%d task logs kept, want the last ones", len(logs))
 	}
 }

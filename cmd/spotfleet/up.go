@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -41,6 +42,7 @@ type upOptions struct {
 	duration                                         time.Duration
 	seed                                             uint64
 	keepLogs                                         bool
+	maxProcesses                                     int
 }
 
 func newUpCmd() *cobra.Command {
@@ -80,6 +82,7 @@ started, even when it is itself killed with SIGKILL.`,
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the emulator's choices (the scenario's market seed wins)")
 	f.StringVar(&o.envFile, "env-file", "", "a file of NAME=value lines giving the services' secrets their values (default: the manifest's local.envFile)")
 	completeFiles(cmd, "env-file")
+	f.IntVar(&o.maxProcesses, "max-processes", manifest.DefaultMaxProcesses, "the most processes the manifest may run at once (its services at their largest); up refuses a manifest over it, or over what the file-descriptor limit allows, before it starts anything")
 	f.BoolVar(&o.keepLogs, "keep-logs", false, "keep the task and controller logs after the run (they are removed on exit otherwise); each process keeps at most 2 x 10 MiB")
 	return cmd
 }
@@ -106,6 +109,9 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := checkBudget(m, o.maxProcesses); err != nil {
+		return err
+	}
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -124,6 +130,9 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 		return err
 	}
 	defer reaper.finish()
+	finished := make(chan struct{})
+	defer close(finished)
+	go stopWithin(ctx, finished, reaper, errOut)
 	runner := &emulator.ProcessRunner{Executable: exe, LogDir: logDir, Reaper: reaper.stdin, Run: run,
 		Env: []string{"SPOTFLEET_RUN=" + run}}
 	defer runner.Close()
@@ -482,11 +491,53 @@ type upWorld struct {
 
 func (w upWorld) Status() emulator.Status { return w.Emulator.Status(w.load) }
 
+// checkBudget refuses, before anything starts, a manifest that would run more processes at
+// once than the budget, or need more file descriptors than the process may open: a
+// 10,000-instance manifest started 4,991 processes, used up 20,000 descriptors and hung
+// with its clock frozen (#32).
+func checkBudget(m *manifest.Manifest, budget int) error {
+	procs, instances := m.LocalPeak()
+	if procs > budget {
+		return fmt.Errorf("this manifest can run up to %d processes at once (its services at their largest), over up's budget of %d: "+
+			"lower its counts, or raise --max-processes if this machine has the memory (about 10 MB a process of the example service)", procs, budget)
+	}
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil {
+		if need := manifest.LocalFiles(procs, instances); uint64(need) > lim.Cur {
+			return fmt.Errorf("this manifest can run up to %d processes on %d instances, which takes about %d file descriptors; this process may open %d: "+
+				"lower its counts, or raise the limit (ulimit -n %d)", procs, instances, need, lim.Cur, need)
+		}
+	}
+	return nil
+}
+
+// stopGrace is how long up takes at most to stop after Ctrl-C or SIGTERM: past it, every
+// process it started is killed (the reaper), and it exits.
+const stopGrace = 8 * time.Second
+
+// stopWithin makes a signal end up within stopGrace whatever it is doing (starting
+// thousands of processes, a world lock held): the orderly stop gets that long, then the
+// reaper kills every process group and up exits.
+func stopWithin(ctx context.Context, finished <-chan struct{}, reaper *reaperProc, errOut io.Writer) {
+	select {
+	case <-finished:
+		return
+	case <-ctx.Done():
+	}
+	select {
+	case <-finished:
+	case <-time.After(stopGrace):
+		fmt.Fprintf(errOut, "up did not stop within %s of the signal: killing every process it started\n", stopGrace)
+		reaper.finish()
+		os.Exit(130)
+	}
+}
+
 // reaperProc is the helper that kills every task process if `up` dies.
 type reaperProc struct {
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
-	done  bool
+	once  sync.Once
 }
 
 func startReaper(exe string) (*reaperProc, error) {
@@ -503,13 +554,13 @@ func startReaper(exe string) (*reaperProc, error) {
 	return &reaperProc{cmd: cmd, stdin: stdin}, nil
 }
 
+// finish closes the reaper's stdin, which makes it kill every process group named there,
+// and waits for it; once, from whichever of up's exits comes first.
 func (r *reaperProc) finish() {
-	if r.done {
-		return
-	}
-	r.done = true
-	r.stdin.Close()
-	r.cmd.Wait()
+	r.once.Do(func() {
+		r.stdin.Close()
+		r.cmd.Wait()
+	})
 }
 
 func newReaperCmd() *cobra.Command {
