@@ -46,10 +46,19 @@ type ProcessRunner struct {
 	// Run names this run: processes carry SPOTFLEET_PROC=<Run>/<name>, and their cgroups
 	// live under spotfleet-<Run> (proctree.go). Default: the process ID.
 	Run string
+	// Namespace, when set, is a process whose PID namespace the processes start in: up's
+	// reaper, that namespace's init (namespace.go). When it ends, the kernel kills every
+	// process in the namespace, whatever it did to leave its group, session, cgroup or
+	// environment.
+	Namespace int
+	// NamespaceErr says why the processes do not start in Namespace (the first Start sets it).
+	NamespaceErr error
 
 	mu      sync.Mutex
 	once    sync.Once
 	cgroups *cgroups // nil where the machine gives none
+	spawner *spawner // nil without Namespace, or where it cannot be entered
+	runFile *os.File // locked while the run goes on (runs.go)
 }
 
 func (r *ProcessRunner) init() {
@@ -57,12 +66,36 @@ func (r *ProcessRunner) init() {
 		if r.Run == "" {
 			r.Run = strconv.Itoa(os.Getpid())
 		}
+		r.register()
 		r.cgroups = newCgroups(r.Run)
 		if r.cgroups != nil {
 			r.tellReaper("cgroup %s", r.cgroups.base)
 		}
 		r.tellReaper("run %s", r.Run)
+		if r.Namespace > 0 {
+			r.spawner, r.NamespaceErr = newSpawner(r.Namespace)
+		}
 	})
+}
+
+// Prepare makes the run's cgroups and enters the namespace (Start does it otherwise); it
+// returns why the processes will not start in Namespace, when it is set and cannot be
+// entered.
+func (r *ProcessRunner) Prepare() error {
+	r.init()
+	return r.NamespaceErr
+}
+
+// start starts a command, in the namespace when there is one.
+func (r *ProcessRunner) start(cmd *exec.Cmd) error {
+	if r.spawner != nil {
+		// No parent-death signal there: the child, whose parent is outside its namespace,
+		// sees a parent of 0 and would take it for dead (Go's forkExec then kills it). The
+		// namespace's end does that job.
+		cmd.SysProcAttr.Pdeathsig = 0
+		return r.spawner.start(cmd)
+	}
+	return cmd.Start()
 }
 
 // Close ends whatever is left of every process started, their escaped descendants
@@ -73,6 +106,10 @@ func (r *ProcessRunner) Close() {
 		killCgroupTree(r.cgroups.base)
 	}
 	sweep(procMarker+"="+r.Run+"/", true)
+	if r.spawner != nil {
+		r.spawner.close()
+	}
+	r.unregister()
 }
 
 type osProcess struct {
@@ -117,13 +154,13 @@ func (r *ProcessRunner) Start(spec ProcSpec) (Process, error) {
 		// from returning: the group is killed after Wait.
 		cmd.WaitDelay = time.Second
 	}
-	err := cmd.Start()
+	err := r.start(cmd)
 	if err != nil && cgroup != "" && !errors.Is(err, exec.ErrNotFound) {
 		// A kernel without clone into a cgroup: start it without; the sweep still holds.
 		os.Remove(cgroup)
 		cgroup = ""
 		cmd = rebuild(cmd)
-		err = cmd.Start()
+		err = r.start(cmd)
 	}
 	if err != nil {
 		if cgroup != "" {
@@ -196,6 +233,9 @@ func ownGroup() *syscall.SysProcAttr {
 // because `up` exited for any reason, SIGKILL included, it kills every group it still
 // watches, everything in the run's cgroups, and every process that carries the marker.
 func RunReaper(r io.Reader) {
+	stop := make(chan struct{})
+	defer close(stop)
+	go InitNamespace(stop)
 	groups := map[int]bool{}
 	var cgroupDirs, runs []string
 	sc := bufio.NewScanner(r)
@@ -215,13 +255,18 @@ func RunReaper(r io.Reader) {
 		}
 		groups[n] = !strings.HasPrefix(line, "-")
 	}
+	for _, dir := range cgroupDirs {
+		killCgroupTree(dir)
+	}
+	if os.Getpid() == 1 {
+		// The init of the run's PID namespace: its end kills every process in it, and the
+		// groups and markers name PIDs of a namespace it cannot see.
+		return
+	}
 	for pgid, live := range groups {
 		if live {
 			syscall.Kill(-pgid, syscall.SIGKILL)
 		}
-	}
-	for _, dir := range cgroupDirs {
-		killCgroupTree(dir)
 	}
 	for _, run := range runs {
 		sweep(procMarker+"="+run+"/", true)

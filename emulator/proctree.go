@@ -109,6 +109,19 @@ func killCgroup(dir string) {
 	}
 }
 
+// countCgroupTree counts the processes in a cgroup and its children.
+func countCgroupTree(dir string) int {
+	n := 0
+	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && d.Name() == "cgroup.procs" {
+			b, _ := os.ReadFile(path)
+			n += bytes.Count(b, []byte("\n"))
+		}
+		return nil
+	})
+	return n
+}
+
 // killCgroupTree ends everything in a cgroup and its children, and removes them.
 func killCgroupTree(dir string) {
 	os.WriteFile(filepath.Join(dir, "cgroup.kill"), []byte("1"), 0)

@@ -125,7 +125,12 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 	if err != nil {
 		return err
 	}
-	reaper, err := startReaper(exe)
+	if n, err := emulator.SweepEarlierRuns(); n > 0 {
+		fmt.Fprintf(errOut, "swept %d processes that an earlier run of up left behind\n", n)
+	} else if err != nil {
+		fmt.Fprintf(errOut, "warning: cannot sweep what earlier runs of up left: %v\n", err)
+	}
+	reaper, runner, err := startRunner(exe, logDir, run, errOut)
 	if err != nil {
 		return err
 	}
@@ -133,8 +138,6 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 	finished := make(chan struct{})
 	defer close(finished)
 	go stopWithin(ctx, finished, reaper, errOut)
-	runner := &emulator.ProcessRunner{Executable: exe, LogDir: logDir, Reaper: reaper.stdin, Run: run,
-		Env: []string{"SPOTFLEET_RUN=" + run}}
 	defer runner.Close()
 	defer func() {
 		// Logs go with the run unless asked for; the controller and every task are done
@@ -540,10 +543,46 @@ type reaperProc struct {
 	once  sync.Once
 }
 
-func startReaper(exe string) (*reaperProc, error) {
+// startRunner starts the reaper and the runner of the run's processes. As root, the reaper
+// is the init of a PID namespace the tasks start in, so that none can outlive the run
+// whatever it does (a root task left its cgroup, its session and its environment marker
+// and outlived up, #32). Where that cannot be (not root, no namespaces), the nets of
+// emulator/proctree.go hold, and a task that leaves all three escapes (docs/emulator.md).
+func startRunner(exe, logDir, run string, errOut io.Writer) (*reaperProc, *emulator.ProcessRunner, error) {
+	namespace := os.Geteuid() == 0
+	for {
+		reaper, err := startReaper(exe, namespace)
+		if err != nil && namespace {
+			namespace = false
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		runner := &emulator.ProcessRunner{Executable: exe, LogDir: logDir, Reaper: reaper.stdin, Run: run,
+			Env: []string{"SPOTFLEET_RUN=" + run}}
+		if namespace {
+			runner.Namespace = reaper.cmd.Process.Pid
+		}
+		if err := runner.Prepare(); err != nil {
+			fmt.Fprintf(errOut, "warning: tasks start outside a PID namespace of the run (%v): a task that leaves its session, cgroup and environment can outlive up\n", err)
+			reaper.finish()
+			namespace = false
+			continue
+		}
+		return reaper, runner, nil
+	}
+}
+
+// startReaper starts the reaper; with namespace, as the init of a PID namespace of its own,
+// which the tasks are then started in (emulator/namespace.go).
+func startReaper(exe string, namespace bool) (*reaperProc, error) {
 	cmd := exec.Command(exe, "reaper")
 	// Its own process group: a Ctrl-C meant for up must not kill it first.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if namespace {
+		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWPID
+	}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
