@@ -84,7 +84,7 @@ type Emulator struct {
 	recent       []string // recent happenings for the live view
 	actions      []Action // taken by hand (actions.go), for the report
 	procs        []ProcessRecord
-	ended        map[string][]string // by service, the processes that ended, oldest first (logEnded)
+	ended        map[string][]string      // by service, the processes that ended, oldest first (logEnded)
 	notices      map[string]*noticeRecord // open, by instance: notices whose targets are not all out yet
 	imdsHTTP     *httpserver.Server
 	closed       bool

@@ -78,7 +78,7 @@ func (s *scanner) scanLine(file string) (Diagnostic, bool) {
 	}
 	inline := 0 // levels opened within this line by "- " and "key: "
 	var quote byte
-	run := 0 // '<' in a row outside quotes: the lexer rescans the run at each one (isMergeKey)
+	run := 0          // '<' in a row outside quotes: the lexer rescans the run at each one (isMergeKey)
 	prev := byte(' ') // the last byte outside a quoted scalar that is not a space
 	for i := 0; i < len(content); i++ {
 		c := content[i]
