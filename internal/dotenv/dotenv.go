@@ -12,7 +12,8 @@ import (
 
 var keyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// Parse reads data; name is used in errors, which give the line.
+// Parse reads data; name is used in errors, which give the line and never its text: the
+// file holds secrets, and one pointed at the wrong file (a key, a certificate) would print it.
 func Parse(name string, data []byte) (map[string]string, error) {
 	out := map[string]string{}
 	firstLine := map[string]int{}
@@ -26,10 +27,10 @@ func Parse(name string, data []byte) (map[string]string, error) {
 		key, raw, ok := strings.Cut(line, "=")
 		key = strings.TrimSpace(key)
 		if !ok {
-			return nil, fmt.Errorf("%s:%d: want KEY=VALUE, got %q", name, n, line)
+			return nil, fmt.Errorf("%s:%d: want KEY=VALUE: the line has no = (its text is not shown: it may be a secret)", name, n)
 		}
 		if !keyRE.MatchString(key) {
-			return nil, fmt.Errorf("%s:%d: %q is not a variable name (letters, digits and _, not starting with a digit)", name, n, key)
+			return nil, fmt.Errorf("%s:%d: what comes before = is not a variable name (letters, digits and _, not starting with a digit)", name, n)
 		}
 		if first, dup := firstLine[key]; dup {
 			return nil, fmt.Errorf("%s:%d: %s is set twice (first on line %d)", name, n, key, first)
@@ -84,7 +85,7 @@ func value(raw string) (string, error) {
 // trailing checks what follows a quoted value: nothing, or a comment.
 func trailing(rest string) error {
 	if rest = strings.TrimSpace(rest); rest != "" && !strings.HasPrefix(rest, "#") {
-		return fmt.Errorf("unexpected %q after the quoted value", rest)
+		return fmt.Errorf("unexpected text after the quoted value (only a # comment may follow it)")
 	}
 	return nil
 }

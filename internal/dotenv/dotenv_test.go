@@ -18,10 +18,10 @@ func TestParse(t *testing.T) {
 	}
 	for in, msg := range map[string]string{
 		"A\n":          "s.env:1: want KEY=VALUE",
-		"1A=x\n":       `s.env:1: "1A" is not a variable name`,
+		"1A=x\n":       `s.env:1: what comes before = is not a variable name`,
 		"A=1\nA=2\n":   "s.env:2: A is set twice (first on line 1)",
 		"A='open\n":    "s.env:1: A: the single quote is not closed",
-		"A=\"x\" y\n":  `s.env:1: A: unexpected "y" after the quoted value`,
+		"A=\"x\" y\n":  `s.env:1: A: unexpected text after the quoted value`,
 		"A=\"open\\\n": "s.env:1: A: the double quote is not closed",
 	} {
 		if _, err := Parse("s.env", []byte(in)); err == nil || !strings.HasPrefix(err.Error(), msg) {
@@ -39,6 +39,20 @@ func TestFormatParseRoundTrip(t *testing.T) {
 			t.Fatalf("round trip of %q: %q, %v", vars, got, err)
 		}
 	})
+}
+
+// TestErrorsShowNoSecret: whatever is wrong with a line, the error shows no text of the
+// file (the review pointed --env-file at a secrets file, and the error printed a secret).
+func TestErrorsShowNoSecret(t *testing.T) {
+	const secret = "hunter2-s3cr3t"
+	for _, in := range []string{secret, secret + "=x", "A=\"x\" " + secret, "A='" + secret, "1" + secret + "=v", "A=\"" + secret} {
+		_, err := Parse("s.env", []byte(in+"\n"))
+		if err == nil {
+			t.Errorf("Parse(%q): no error", in)
+		} else if strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("Parse(%q) = %v: the error shows the file's text", in, err)
+		}
+	}
 }
 
 // FuzzParse: any input is read or refused with an error, never a panic, and what is read
