@@ -9,8 +9,12 @@ import (
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -207,13 +211,65 @@ func (s *Stack) Apply(ctx context.Context, changes []Change, progress func(c Cha
 	return nil
 }
 
+// strayInstances are the fleet's instances (by its tag) that are not terminated and that no
+// group of the fleet holds.
+func (s *Stack) strayInstances(ctx context.Context) ([]string, error) {
+	groups, err := s.asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{Filters: []asgtypes.Filter{
+		{Name: awssdk.String("tag:" + FleetTag), Values: []string{s.m.Name}}}})
+	if err != nil {
+		return nil, err
+	}
+	held := map[string]bool{}
+	for _, g := range groups.AutoScalingGroups {
+		for _, in := range g.Instances {
+			held[awssdk.ToString(in.InstanceId)] = true
+		}
+	}
+	var out []string
+	p := ec2.NewDescribeInstancesPaginator(s.ec2, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+		{Name: awssdk.String("tag:" + FleetTag), Values: []string{s.m.Name}},
+		{Name: awssdk.String("instance-state-name"), Values: []string{"pending", "running", "stopping", "stopped"}}}})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range page.Reservations {
+			for _, in := range r.Instances {
+				if id := awssdk.ToString(in.InstanceId); !held[id] {
+					out = append(out, id)
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
 // Delete removes every resource of the fleet that exists, backwards, and nothing else.
 func (s *Stack) Delete(ctx context.Context, progress func(c Change, err error, done bool)) error {
 	if err := s.discover(ctx); err != nil {
 		return err
 	}
-	ks := s.kinds()
 	var errs []error
+	// Instances no group holds any more (the controller detaches an interrupted one before
+	// it terminates it; a controller stopped between the two leaves it running) go first:
+	// a group's ForceDelete takes only its members, and the security groups cannot go
+	// while an instance uses them.
+	strays, err := s.strayInstances(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the fleet's instances: %w", Explain(err))
+	}
+	for _, id := range strays {
+		c := Change{Action: "delete", Kind: "instance", Name: id}
+		progress(c, nil, false)
+		_, err := s.ec2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
+		err = Explain(err)
+		progress(c, err, true)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("terminate instance %s: %w", id, err))
+		}
+	}
+	ks := s.kinds()
 	for i := len(ks) - 1; i >= 0; i-- {
 		k := ks[i]
 		have, err := k.read(ctx, s)

@@ -5,7 +5,16 @@ import (
 
 	"bytes"
 	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -15,13 +24,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/go-cmp/cmp"
 	"github.com/spotfleet/spotfleet/manifest"
-	"io"
-	"net/http"
-	"net/url"
-	"slices"
-	"strings"
-	"sync"
-	"testing"
 )
 
 // calls counts the AWS calls that go out, by action.
@@ -221,6 +223,9 @@ func TestDeleteLeavesNothingTagged(t *testing.T) {
 			if _, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: awssdk.String(m.Name + "-mine")}); err != nil {
 				t.Fatal(err)
 			}
+			// An instance the controller detached and did not terminate (it stopped in
+			// between): delete left two running (#32).
+			detached := detachOne(t, cfg, m)
 
 			if err := NewStack(cfg, m).Delete(ctx, func(Change, error, bool) {}); err != nil {
 				t.Fatal(err)
@@ -228,6 +233,15 @@ func TestDeleteLeavesNothingTagged(t *testing.T) {
 			left := tagged(t, cfg, m.Name)
 			if len(left) > 0 {
 				t.Errorf("tagged resources left after delete: %v", left)
+			}
+			if detached != "" {
+				out, err := ec2.NewFromConfig(cfg).DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{detached}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if st := out.Reservations[0].Instances[0].State.Name; st != ec2types.InstanceStateNameTerminated && st != ec2types.InstanceStateNameShuttingDown {
+					t.Errorf("the detached instance %s is %s after delete", detached, st)
+				}
 			}
 			if d := cmp.Diff(first, plan(t, NewStack(cfg, m))); d != "" {
 				t.Errorf("the plan after delete is not the first one (-first +after):\n%s", d)
@@ -248,6 +262,30 @@ func TestDeleteLeavesNothingTagged(t *testing.T) {
 			}
 		})
 	}
+}
+
+// detachOne detaches an instance of the fleet's first group that has one, as the controller
+// does with an interrupted one, and returns its ID ("" for a fleet with none).
+func detachOne(t *testing.T, cfg awssdk.Config, m *manifest.Manifest) string {
+	t.Helper()
+	a := autoscaling.NewFromConfig(cfg)
+	for _, g := range m.Capacity {
+		name := m.Name + "-" + g.Name
+		out, err := a.DescribeAutoScalingGroups(context.Background(), &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{name}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.AutoScalingGroups) == 0 || len(out.AutoScalingGroups[0].Instances) == 0 {
+			continue
+		}
+		id := awssdk.ToString(out.AutoScalingGroups[0].Instances[0].InstanceId)
+		if _, err := a.DetachInstances(context.Background(), &autoscaling.DetachInstancesInput{AutoScalingGroupName: &name,
+			InstanceIds: []string{id}, ShouldDecrementDesiredCapacity: awssdk.Bool(false)}); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	return ""
 }
 
 // tagged lists the fleet's tagged resources that still exist (terminated instances aside).
