@@ -110,6 +110,17 @@ func TestAWSCommands(t *testing.T) {
 		t.Fatalf("controller with the manifest in %s: %v", aws.ManifestEnv, err)
 	}
 
+	// iam-policy: the account from --account, from the credentials, or * with a warning.
+	if out, errOut, err := run(t, "iam-policy", "-f", file); err != nil || !strings.Contains(errOut, "warning: no --account") || !strings.Contains(out, ":*:autoScalingGroup") {
+		t.Errorf("iam-policy without --account: %v\n%s%s", err, out, errOut)
+	}
+	if out, errOut, err := run(t, "iam-policy", "-f", file, "--account", "auto"); err != nil || errOut != "" || !strings.Contains(out, ":123456789012:autoScalingGroup") {
+		t.Errorf("iam-policy --account auto: %v\n%s%s", err, out, errOut)
+	}
+	if _, _, err := run(t, "iam-policy", "-f", file, "--account", "12345"); err == nil || !strings.Contains(err.Error(), "12 digits") {
+		t.Errorf("iam-policy --account 12345: %v", err)
+	}
+
 	if out, err = runAWS(t, "delete", "-f", file, "--approve"); err != nil {
 		t.Fatalf("delete: %v\n%s", err, out)
 	}

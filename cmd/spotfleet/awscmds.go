@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -351,7 +352,8 @@ func newDeleteCmd() *cobra.Command {
 		Use:   "delete -f FILE [--approve] [-o table|json|yaml]",
 		Short: "Delete everything apply created for the fleet",
 		Long: `Deletes, in reverse dependency order, every resource of the fleet that carries the tag
-spotfleet:fleet=<name> (instances are terminated with their groups), and nothing else. Asks
+spotfleet:fleet=<name> (instances are terminated with their groups, and the fleet's instances
+no group holds any more first), and nothing else. Asks
 on a terminal; --approve skips it and is required without one.`,
 		Example: `  spotfleet delete -f spotfleet.yaml`,
 		Args:    cobra.NoArgs,
@@ -436,16 +438,24 @@ func orNone(s, none string) string {
 	return s
 }
 
+var accountID = regexp.MustCompile(`^[0-9]{12}$`)
+
 func newIAMPolicyCmd() *cobra.Command {
 	var file, region, account string
 	cmd := &cobra.Command{
-		Use:   "iam-policy -f FILE [--account ID]",
+		Use:   "iam-policy -f FILE [--account ID|auto]",
 		Short: "Print the least-privilege IAM policy of the controller",
 		Long: `Prints, as JSON, the IAM policy that lets spotfleet controller make exactly the calls it
 makes for this fleet, the mutating ones limited to the fleet's resources. apply attaches it
-to the role <name>-controller; print it to attach it elsewhere. Works offline.`,
-		Example: `  spotfleet iam-policy -f spotfleet.yaml --account 123456789012 > controller-policy.json`,
-		Args:    cobra.NoArgs,
+to the role <name>-controller; print it to attach it elsewhere.
+
+The resource ARNs name the fleet's account: give it with --account ID (works offline), or
+--account auto to read it from the credentials (sts GetCallerIdentity). Without it every
+ARN has * as its account, which a warning says: the policy then also reaches resources of
+the same names in other accounts that trust the role.`,
+		Example: `  spotfleet iam-policy -f spotfleet.yaml --account 123456789012 > controller-policy.json
+  spotfleet iam-policy -f spotfleet.yaml --account auto`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			m, err := loadManifest(file, cmd.ErrOrStderr())
 			if err != nil {
@@ -454,12 +464,29 @@ to the role <name>-controller; print it to attach it elsewhere. Works offline.`,
 			if region == "" {
 				region = m.Region
 			}
+			switch {
+			case account == "":
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning: no --account: every ARN has * as its account (give --account ID, or --account auto to read it from the credentials)")
+				account = "*"
+			case account == "auto":
+				ctx, cancel := context.WithTimeout(cmd.Context(), accessTimeout)
+				defer cancel()
+				cfg, err := aws.LoadConfig(ctx, region, aws.Options{})
+				if err == nil {
+					account, err = aws.Account(ctx, cfg)
+				}
+				if err != nil {
+					return fmt.Errorf("--account auto: cannot read the account from the credentials: %w (give --account ID)", aws.Explain(err))
+				}
+			case !accountID.MatchString(account):
+				return fmt.Errorf("--account %q: an AWS account ID is 12 digits (or auto)", account)
+			}
 			_, err = fmt.Fprintln(cmd.OutOrStdout(), aws.ControllerPolicy(m, region, account).JSON())
 			return err
 		},
 	}
 	fileFlag(cmd, &file)
 	cmd.Flags().StringVar(&region, "region", "", "region of the fleet (default: the manifest's)")
-	cmd.Flags().StringVar(&account, "account", "*", "AWS account ID to put in the resource ARNs")
+	cmd.Flags().StringVar(&account, "account", "", "AWS account ID to put in the resource ARNs, or auto to read it from the credentials (default: *, with a warning)")
 	return cmd
 }
