@@ -53,12 +53,23 @@ type Options struct {
 	Scenario *emulator.Scenario // steps and boot time; may be nil
 	// Parallel is how many runs go at once; default the number of cores.
 	Parallel int
-	// Progress is told of each run done (done of total); may be nil.
-	Progress func(done, total int)
+	// Progress is told how far the simulation is, every second and as each run ends; may
+	// be nil.
+	Progress func(Progress)
 	// SampleEvery is the spacing of the timeline kept of each manifest × controller's first
 	// run; default an hour, 0 of a run's length / 2,000 at the finest.
 	SampleEvery time.Duration
 }
+
+// Progress is how far a simulation is: runs done, and the share of all the runs' emulated
+// time simulated (a large fleet's run takes minutes; runs alone would say nothing for long).
+type Progress struct {
+	Done, Total int
+	Fraction    float64 // 0 to 1
+}
+
+// progressEvery is how often Progress hears while runs go on.
+var progressEvery = time.Second
 
 // epoch is when every simulation starts: a fixed time keeps runs the same byte for byte.
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -96,23 +107,51 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	start := time.Now()
 	var done atomic.Int64
+	emulated := make([]atomic.Int64, len(jobs)) // each run's emulated time so far
+	report := func() {
+		if o.Progress == nil {
+			return
+		}
+		var sum time.Duration
+		for i := range emulated {
+			sum += time.Duration(emulated[i].Load())
+		}
+		o.Progress(Progress{Done: int(done.Load()), Total: len(jobs), Fraction: float64(sum) / float64(o.Duration) / float64(len(jobs))})
+	}
+	stopReports := make(chan struct{})
+	reports := make(chan struct{})
+	go func() { // owned by Run: it ends before Run returns
+		defer close(reports)
+		tick := time.NewTicker(progressEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stopReports:
+				return
+			case <-tick.C:
+				report()
+			}
+		}
+	}()
 	g, gctx := errgroup.WithContext(ctx) // the first failed run stops the others
 	g.SetLimit(parallel)
 	for i, j := range jobs {
 		g.Go(func() error {
 			in := o.Manifests[j.mi]
-			r, err := runOne(gctx, in.Manifest, o.Controllers[j.ci], o, o.Seed+uint64(j.run), j.run == 0)
+			r, err := runOne(gctx, in.Manifest, o.Controllers[j.ci], o, o.Seed+uint64(j.run), j.run == 0, &emulated[i])
 			if err != nil {
 				return fmt.Errorf("%s, controller %s, run %d: %w", in.Name, o.Controllers[j.ci], j.run, err)
 			}
 			runs[i] = r
-			if o.Progress != nil {
-				o.Progress(int(done.Add(1)), len(jobs))
-			}
+			done.Add(1)
+			report()
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
+	err := g.Wait()
+	close(stopReports)
+	<-reports
+	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -180,7 +219,7 @@ type runResult struct {
 }
 
 // runOne simulates one manifest under one controller for o.Duration.
-func runOne(ctx context.Context, m *manifest.Manifest, ctl string, o Options, seed uint64, keepTimeline bool) (runResult, error) {
+func runOne(ctx context.Context, m *manifest.Manifest, ctl string, o Options, seed uint64, keepTimeline bool, emulated *atomic.Int64) (runResult, error) {
 	wall := time.Now()
 	m = quiet(m)
 	clk := clock.NewVirtual(epoch)
@@ -208,7 +247,7 @@ func runOne(ctx context.Context, m *manifest.Manifest, ctl string, o Options, se
 	if err != nil {
 		return runResult{}, err
 	}
-	r := drive(ctx, e, clk, st, epoch.Add(o.Duration), o.SampleEvery, keepTimeline)
+	r := drive(ctx, e, clk, st, epoch.Add(o.Duration), o.SampleEvery, keepTimeline, emulated)
 	if err := ctx.Err(); err != nil {
 		return runResult{}, err
 	}
@@ -246,7 +285,7 @@ func newStepper(ctl string, cfg controller.Config) (stepper, *controller.Control
 // drive moves the virtual clock from one event of the world to the next until end,
 // stepping the controller when the world changed (at most once per controllerTick) and
 // when its own timing asks, and sampling the timeline when asked to.
-func drive(ctx context.Context, e *emulator.Emulator, clk *clock.Virtual, st stepper, end time.Time, sampleEvery time.Duration, keepTimeline bool) runResult {
+func drive(ctx context.Context, e *emulator.Emulator, clk *clock.Virtual, st stepper, end time.Time, sampleEvery time.Duration, keepTimeline bool, emulated *atomic.Int64) runResult {
 	var r runResult
 	nextSample := epoch
 	q := e.Queue()
@@ -290,6 +329,7 @@ func drive(ctx context.Context, e *emulator.Emulator, clk *clock.Virtual, st ste
 		}
 		clk.Set(next)
 		e.Advance()
+		emulated.Store(int64(next.Sub(epoch)))
 	}
 	return r
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -223,5 +224,30 @@ func TestFargateSpotUnderStress(t *testing.T) {
 	}
 	if sf.OmniscientUSD.Mean <= 0 || sf.OmniscientUSD.Mean >= sf.AllOnDemandUSD.Mean {
 		t.Errorf("omniscient %.2f against %.2f all on FARGATE; want Fargate Spot's prices counted", sf.OmniscientUSD.Mean, sf.AllOnDemandUSD.Mean)
+	}
+}
+
+// TestProgressWithinARun: a run that is still going reports the share of its emulated time
+// done, before it ends (a 5 × 5,000-task fleet printed nothing for 300 s).
+func TestProgressWithinARun(t *testing.T) {
+	defer func(d time.Duration) { progressEvery = d }(progressEvery)
+	progressEvery = time.Millisecond
+	var mu sync.Mutex
+	var seen []Progress
+	_, err := Run(context.Background(), Options{Manifests: []Input{{Name: "large", Manifest: largeManifest(t, 300)}},
+		Controllers: []string{Spotfleet}, Duration: 7 * 24 * time.Hour, Runs: 1, Seed: 1, Market: emulator.MarketStress,
+		Progress: func(p Progress) { mu.Lock(); seen = append(seen, p); mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	within := 0
+	for _, p := range seen {
+		if p.Done == 0 && p.Fraction > 0 && p.Fraction < 1 {
+			within++
+		}
+	}
+	last := seen[len(seen)-1]
+	if within == 0 || last.Done != 1 || last.Fraction < 0.999 {
+		t.Errorf("%d reports within the run, the last %+v; want some, and the run done at the end", within, last)
 	}
 }

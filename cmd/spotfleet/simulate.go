@@ -137,9 +137,7 @@ func runSimulate(cmd *cobra.Command, o simulateOptions) error {
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if isTerminal(errOut) {
-		opt.Progress = progressBar(errOut)
-	}
+	opt.Progress = progressLine(errOut, isTerminal(errOut))
 	rep, err := simulate.Run(ctx, opt)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -177,23 +175,34 @@ func writeHTML(file string, rep *simulate.Report) error {
 	return f.Close()
 }
 
-// progressBar redraws one line on a terminal as runs complete.
-func progressBar(w io.Writer) func(done, total int) {
+// progressLine shows how far a simulation is, with an estimate of the time left from the
+// share of emulated time done: on a terminal a bar redrawn every second; elsewhere (CI, a
+// log file) a line every 30 s once the run takes longer than 10 s.
+func progressLine(w io.Writer, terminal bool) func(simulate.Progress) {
 	var mu sync.Mutex
 	start := time.Now()
-	return func(done, total int) {
+	var last time.Time
+	return func(p simulate.Progress) {
 		mu.Lock()
 		defer mu.Unlock()
-		const width = 30
-		n := width * done / total
-		eta := ""
-		if done < total {
-			left := time.Duration(float64(time.Since(start)) / float64(done) * float64(total-done))
-			eta = fmt.Sprintf(", about %s left", left.Round(time.Second))
+		since := time.Since(start)
+		left := ""
+		if p.Fraction > 0.01 && p.Done < p.Total {
+			left = fmt.Sprintf(", about %s left", time.Duration(float64(since)*(1-p.Fraction)/p.Fraction).Round(time.Second))
 		}
-		fmt.Fprintf(w, "\r\x1b[Ksimulating [%s%s] %d/%d runs%s", strings.Repeat("#", n), strings.Repeat(".", width-n), done, total, eta)
-		if done == total {
-			fmt.Fprint(w, "\r\x1b[K")
+		if terminal {
+			const width = 30
+			n := int(width * min(p.Fraction, 1))
+			fmt.Fprintf(w, "\r\x1b[Ksimulating [%s%s] %d/%d runs%s", strings.Repeat("#", n), strings.Repeat(".", width-n), p.Done, p.Total, left)
+			if p.Done == p.Total {
+				fmt.Fprint(w, "\r\x1b[K")
+			}
+			return
 		}
+		if p.Done == p.Total || since < 10*time.Second || time.Since(last) < 30*time.Second {
+			return
+		}
+		last = time.Now()
+		fmt.Fprintf(w, "simulating: %.0f%% of the emulated time, %d/%d runs done%s\n", 100*p.Fraction, p.Done, p.Total, left)
 	}
 }
