@@ -30,16 +30,16 @@ func hostile() map[string]string {
 		fmt.Fprintf(&refs, "  - {name: s%d, command: [x], capacityProviderStrategy: [{capacityProvider: nope%d}]}\n", i, i)
 	}
 	return map[string]string{
-		"20000 brackets":           strings.Repeat("[", 20000) + strings.Repeat("]", 20000),
-		"60000 brackets":           strings.Repeat("[", 60000) + strings.Repeat("]", 60000),
-		"20000 flow mappings":      strings.Repeat("{a: ", 20000) + "x" + strings.Repeat("}", 20000),
-		"20000 compact lists":      strings.Repeat("- ", 20000) + "x",
-		"20000 compact maps":       strings.Repeat("a: ", 20000) + "x",
-		"500 indented levels":      indented(500),
-		"100 aliases of group":     "name: x\nservices: [{name: w, command: [x]}]\ncapacity:\n  - &g " + group + "\n" + strings.Repeat("  - *g\n", 100),
-		"aliases of aliases":       aliasBomb(),
-		"128 KiB of unknown types": many.String(),
-		"128 KiB of unknown refs":  refs.String(),
+		"20000 brackets":          strings.Repeat("[", 20000) + strings.Repeat("]", 20000),
+		"30000 brackets":          strings.Repeat("[", 30000) + strings.Repeat("]", 30000),
+		"10000 flow mappings":     strings.Repeat("{a: ", 10000) + "x" + strings.Repeat("}", 10000),
+		"20000 compact lists":     strings.Repeat("- ", 20000) + "x",
+		"20000 compact maps":      strings.Repeat("a: ", 20000) + "x",
+		"350 indented levels":     indented(350),
+		"100 aliases of group":    "name: x\nservices: [{name: w, command: [x]}]\ncapacity:\n  - &g " + group + "\n" + strings.Repeat("  - *g\n", 100),
+		"aliases of aliases":      aliasBomb(),
+		"64 KiB of unknown types": many.String(),
+		"64 KiB of unknown refs":  refs.String(),
 		// The second review's finds: quadratic in the YAML library's lexer or parser.
 		"a run of <":         strings.Repeat("<", maxFileSize),
 		"a run of < in text": "name: x" + strings.Repeat("<", maxFileSize-8),
@@ -125,7 +125,7 @@ func TestLoadReadsThroughALimit(t *testing.T) {
 			continue
 		}
 		_, _, err := Load(path)
-		if err == nil || !strings.Contains(err.Error(), "larger than 128 KiB") {
+		if err == nil || !strings.Contains(err.Error(), "larger than 64 KiB") {
 			t.Errorf("Load(%s) = %v, want a size error", path, err)
 		}
 	}

@@ -7,10 +7,10 @@ import (
 )
 
 // MaxFileSize bounds a file Decode takes. The examples are 1-3 KiB and a manifest of 500
-// services about 60 KiB; the YAML library takes up to 0.6 µs and 0.4 kB of allocation a
-// byte on the worst inputs found (BENCHMARKS.md), so past this a hostile file would cost
-// more than a second or 100 MB.
-const MaxFileSize = 128 << 10
+// services 31 KiB; the YAML library holds up to about 380 bytes a byte of input at once on
+// the worst inputs found (a token per byte), and the binary itself is 49 MB resident: at 128
+// KiB `spotfleet validate` peaked at 98 MB, at this size at about 75 (BENCHMARKS.md).
+const MaxFileSize = 64 << 10
 
 // ReadFile reads at most limit bytes of a file: a device such as /dev/zero, or a file far
 // larger than a manifest, is refused without being read into memory.
