@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/clock"
-	"github.com/spotfleet/spotfleet/controller"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
@@ -27,7 +27,7 @@ type Lease struct {
 	clk   clock.Clock
 }
 
-var _ controller.Lease = (*Lease)(nil)
+var _ spotfleet.Lease = (*Lease)(nil)
 
 // NewLease is the lease of a fleet, on its table.
 func NewLease(cfg awssdk.Config, m *manifest.Manifest, clk clock.Clock) *Lease {
@@ -45,7 +45,7 @@ func num(n int64) ddbtypes.AttributeValue {
 	return &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
 }
 
-// Hold implements controller.Lease: it renews the holder's own unlapsed holding, or takes a
+// Hold implements spotfleet.Lease: it renews the holder's own unlapsed holding, or takes a
 // free or lapsed one with the next token.
 func (l *Lease) Hold(ctx context.Context, holder string, ttl time.Duration) (int64, error) {
 	now := l.clk.Now()
@@ -71,12 +71,12 @@ func (l *Lease) Hold(ctx context.Context, holder string, ttl time.Duration) (int
 	case err == nil:
 		return tokenOf(out.Attributes)
 	case conditionFailed(err):
-		return 0, controller.ErrLeaseHeld
+		return 0, spotfleet.ErrLeaseHeld
 	}
 	return 0, l.explain(err)
 }
 
-// Fence implements controller.Lease with a strongly consistent read.
+// Fence implements spotfleet.Lease with a strongly consistent read.
 func (l *Lease) Fence(ctx context.Context, holder string, token int64) error {
 	out, err := l.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &l.table, Key: l.key(), ConsistentRead: awssdk.Bool(true)})
 	if err != nil {
@@ -86,10 +86,10 @@ func (l *Lease) Fence(ctx context.Context, holder string, token int64) error {
 	t, _ := tokenOf(out.Item)
 	exp, _ := out.Item["expires"].(*ddbtypes.AttributeValueMemberN)
 	if h == nil || h.Value != holder || t != token || exp == nil {
-		return controller.ErrLeaseLost
+		return spotfleet.ErrLeaseLost
 	}
 	if ms, err := strconv.ParseInt(exp.Value, 10, 64); err != nil || l.clk.Now().UnixMilli() >= ms {
-		return controller.ErrLeaseLost
+		return spotfleet.ErrLeaseLost
 	}
 	return nil
 }

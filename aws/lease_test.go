@@ -33,7 +33,7 @@ func TestLeaseOnMoto(t *testing.T) {
 	if err != nil || a != 1 {
 		t.Fatalf("a takes the free lease: %d, %v", a, err)
 	}
-	if _, err := l.Hold(ctx, "b", 2*time.Second); !errors.Is(err, controller.ErrLeaseHeld) {
+	if _, err := l.Hold(ctx, "b", 2*time.Second); !errors.Is(err, spotfleet.ErrLeaseHeld) {
 		t.Errorf("b takes a held lease: %v", err)
 	}
 	if again, err := l.Hold(ctx, "a", 2*time.Second); err != nil || again != a {
@@ -47,10 +47,10 @@ func TestLeaseOnMoto(t *testing.T) {
 	if err != nil || b != a+1 {
 		t.Fatalf("b takes the lapsed lease: %d, %v; want token %d", b, err, a+1)
 	}
-	if err := l.Fence(ctx, "a", a); !errors.Is(err, controller.ErrLeaseLost) {
+	if err := l.Fence(ctx, "a", a); !errors.Is(err, spotfleet.ErrLeaseLost) {
 		t.Errorf("a fenced after b took over: %v", err)
 	}
-	if _, err := l.Hold(ctx, "a", 2*time.Second); !errors.Is(err, controller.ErrLeaseHeld) {
+	if _, err := l.Hold(ctx, "a", 2*time.Second); !errors.Is(err, spotfleet.ErrLeaseHeld) {
 		t.Errorf("a takes b's lease back: %v", err)
 	}
 }

@@ -59,7 +59,7 @@ type Config struct {
 	// Lease, when set, is shared by the fleet's controllers: only its holder receives
 	// events and acts, and each of its calls is fenced (lease.go). Nil: this controller is
 	// the only one.
-	Lease Lease
+	Lease spotfleet.Lease
 	// Holder names this controller in the lease; default the host name and a random part.
 	Holder string
 	// LeaseTTL is how long a holding lasts unrenewed; default LeaseTTL.

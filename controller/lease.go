@@ -7,31 +7,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/clock"
 )
 
-// Lease is the right to act on a fleet: of the controllers that run for it, only the one
-// holding the lease receives events and calls the provider; the others wait to take over.
-// A holding carries a fencing token that grows with every change of holder, and every
-// mutating call is made only after Fence confirms it, so a controller paused past its lease
-// (a stopped process, a long GC, a partitioned host) cannot act once another took over.
-type Lease interface {
-	// Hold takes the lease for holder when it is free or lapsed, or renews it when holder
-	// has it, until ttl from now; it returns the holding's token, or ErrLeaseHeld.
-	Hold(ctx context.Context, holder string, ttl time.Duration) (token int64, err error)
-	// Fence returns nil when holder still holds the lease under token and it has not
-	// lapsed; else ErrLeaseLost (or the error reading it).
-	Fence(ctx context.Context, holder string, token int64) error
-}
-
-var (
-	// ErrLeaseHeld is Hold's answer when another controller holds the lease.
-	ErrLeaseHeld = errors.New("the lease is held by another controller")
-	// ErrLeaseLost is Fence's answer when the holding is over.
-	ErrLeaseLost = errors.New("the lease was lost: another controller may act")
-)
-
-// MemLease is a Lease in memory, for controllers in one process (the emulator, tests).
+// MemLease is a spotfleet.Lease in memory, for controllers in one process (the emulator, tests).
 type MemLease struct {
 	Clock clock.Clock // default: the real clock
 
@@ -41,7 +21,7 @@ type MemLease struct {
 	expires time.Time
 }
 
-var _ Lease = (*MemLease)(nil)
+var _ spotfleet.Lease = (*MemLease)(nil)
 
 func (l *MemLease) now() time.Time {
 	if l.Clock == nil {
@@ -61,7 +41,7 @@ func (l *MemLease) Hold(_ context.Context, holder string, ttl time.Duration) (in
 		l.holder = holder
 		l.token++
 	default:
-		return 0, ErrLeaseHeld
+		return 0, spotfleet.ErrLeaseHeld
 	}
 	l.expires = now.Add(ttl)
 	return l.token, nil
@@ -72,7 +52,7 @@ func (l *MemLease) Fence(_ context.Context, holder string, token int64) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.holder != holder || l.token != token || !l.now().Before(l.expires) {
-		return ErrLeaseLost
+		return spotfleet.ErrLeaseLost
 	}
 	return nil
 }
@@ -109,14 +89,14 @@ func (c *Controller) tryHold(ctx context.Context) {
 	switch {
 	case err == nil:
 		c.lease.token, c.lease.expires = token, began.Add(c.cfg.LeaseTTL)
-	case errors.Is(err, ErrLeaseHeld):
+	case errors.Is(err, spotfleet.ErrLeaseHeld):
 		c.lease.token = 0
 	default: // unknown: the holding lasts until it would lapse, and Fence decides
 	}
 	now := c.lease.token
 	c.lease.mu.Unlock()
 	switch {
-	case err != nil && !errors.Is(err, ErrLeaseHeld) && ctx.Err() == nil:
+	case err != nil && !errors.Is(err, spotfleet.ErrLeaseHeld) && ctx.Err() == nil:
 		c.log.Warn("cannot reach the lease; retrying", "err", err)
 	case now != 0 && was != now:
 		c.log.Info("holding the lease: acting", "holder", c.cfg.Holder, "token", now)
@@ -145,14 +125,14 @@ func (c *Controller) fence(ctx context.Context) error {
 	c.lease.mu.Lock()
 	token, expires := c.lease.token, c.lease.expires
 	c.lease.mu.Unlock()
-	err := ErrLeaseLost
+	err := spotfleet.ErrLeaseLost
 	if token != 0 && c.clk.Now().Before(expires) {
 		err = c.cfg.Lease.Fence(ctx, c.cfg.Holder, token)
 	}
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, ErrLeaseLost) {
+	if errors.Is(err, spotfleet.ErrLeaseLost) {
 		c.lease.mu.Lock()
 		if c.lease.token == token {
 			c.lease.token = 0

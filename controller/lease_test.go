@@ -22,7 +22,7 @@ func TestMemLease(t *testing.T) {
 		if err != nil || a != 1 {
 			t.Fatalf("a takes a free lease: %d, %v", a, err)
 		}
-		if _, err := l.Hold(ctx, "b", 10*time.Second); !errors.Is(err, ErrLeaseHeld) {
+		if _, err := l.Hold(ctx, "b", 10*time.Second); !errors.Is(err, spotfleet.ErrLeaseHeld) {
 			t.Errorf("b takes a held lease: %v", err)
 		}
 		time.Sleep(9 * time.Second)
@@ -30,14 +30,14 @@ func TestMemLease(t *testing.T) {
 			t.Errorf("a renews: %d, %v; want token %d", again, err, a)
 		}
 		time.Sleep(10 * time.Second) // a's holding lapses
-		if err := l.Fence(ctx, "a", a); !errors.Is(err, ErrLeaseLost) {
+		if err := l.Fence(ctx, "a", a); !errors.Is(err, spotfleet.ErrLeaseLost) {
 			t.Errorf("a fenced after its holding lapsed: %v", err)
 		}
 		b, err := l.Hold(ctx, "b", 10*time.Second)
 		if err != nil || b != a+1 {
 			t.Fatalf("b takes the lapsed lease: %d, %v; want token %d", b, err, a+1)
 		}
-		if err := l.Fence(ctx, "a", a); !errors.Is(err, ErrLeaseLost) {
+		if err := l.Fence(ctx, "a", a); !errors.Is(err, spotfleet.ErrLeaseLost) {
 			t.Errorf("a fenced after b took over: %v", err)
 		}
 		if err := l.Fence(ctx, "b", b); err != nil {
@@ -79,7 +79,7 @@ func (p *pauser) wait() {
 // pausedLease and pausedProvider stop a controller's lease renewals and its rounds (at
 // the snapshot, mid-round) while the pauser is paused.
 type pausedLease struct {
-	Lease
+	spotfleet.Lease
 	p *pauser
 }
 
@@ -111,7 +111,7 @@ func (q pausedQueue) ReceiveMessages(ctx context.Context, max int, wait, visibil
 // twoControllers runs the rig's controller, made by first from the rig's configuration,
 // and a second one beside it on lease, with a recorder of its own; the rig's starts first
 // and leads.
-func twoControllers(t *testing.T, r *rig, lease Lease, first func(*Config)) (second *recorder, stop2 func()) {
+func twoControllers(t *testing.T, r *rig, lease spotfleet.Lease, first func(*Config)) (second *recorder, stop2 func()) {
 	t.Helper()
 	r.cfg.Lease, r.cfg.Holder = lease, "first"
 	first(&r.cfg)
