@@ -89,13 +89,13 @@ func (a *Actions) Handle(ctx context.Context, n Notice) {
 
 // report posts the notice to the controller and says whether it took it.
 func (a *Actions) report(ctx context.Context, n Notice) bool {
-	rep := map[string]any{"instance": a.Instance, "kind": n.Kind, "deadline": deadlineOf(n)}
+	rep := spotfleet.AgentReport{Instance: a.Instance, Kind: n.Kind, Deadline: deadlineOf(n)}
 	if a.Identity != nil {
 		doc, sig, err := a.Identity(ctx)
 		if err != nil {
 			a.Log.Warn("cannot read this instance's identity document; the controller will refuse the report", "err", err)
 		}
-		rep["document"], rep["signature"] = string(doc), sig
+		rep.Document, rep.Signature = string(doc), sig
 	}
 	body, _ := json.Marshal(rep)
 	backoff := 200 * time.Millisecond
@@ -153,9 +153,10 @@ func (a *Actions) urls(ctx context.Context) ([]string, error) {
 }
 
 // deadlineOf is an interruption's time, or nothing for a rebalance recommendation.
-func deadlineOf(n Notice) any {
-	if n.Kind != spotfleet.KindInterruption || n.Time.IsZero() {
-		return nil
+// deadlineOf is an interruption's time; a rebalance recommendation has none.
+func deadlineOf(n Notice) time.Time {
+	if n.Kind != spotfleet.KindInterruption {
+		return time.Time{}
 	}
 	return n.Time
 }

@@ -12,18 +12,6 @@ import (
 	"github.com/spotfleet/spotfleet"
 )
 
-// AgentReport is what `spotfleet agent --report` posts when the metadata service of its
-// instance shows a notice. Document and Signature are the instance identity document and
-// its base64 signature, as the metadata service serves them: the report is taken only for
-// the instance the signed document names.
-type AgentReport struct {
-	Instance  string              `json:"instance"`
-	Kind      spotfleet.EventKind `json:"kind"`              // interruption or rebalance
-	Deadline  time.Time           `json:"deadline,omitzero"` // the metadata's instance-action time
-	Document  string              `json:"document"`
-	Signature string              `json:"signature"`
-}
-
 // Routes adds the controller's endpoints to an API mux: GET /metrics (Prometheus),
 // GET /healthz, and POST /v1/notices for agents.
 func (c *Controller) Routes(mux *http.ServeMux) {
@@ -43,7 +31,7 @@ func (c *Controller) serveReport(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "this controller follows: another holds the fleet's lease; retry", http.StatusServiceUnavailable)
 		return
 	}
-	var rep AgentReport
+	var rep spotfleet.AgentReport
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&rep); err != nil {
@@ -93,7 +81,7 @@ func (c *Controller) serveReport(w http.ResponseWriter, r *http.Request) {
 
 // authenticate returns the instance a report is for: the one its signed identity document
 // names, of the fleet's account and region.
-func (c *Controller) authenticate(rep AgentReport) (string, error) {
+func (c *Controller) authenticate(rep spotfleet.AgentReport) (string, error) {
 	if c.cfg.Identity == nil {
 		return "", errors.New("this controller takes no agent reports: it has no instance identity certificate")
 	}

@@ -28,7 +28,7 @@ func (r *rig) signedReport(id, reportFor string) string {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	b, _ := json.Marshal(AgentReport{Instance: reportFor, Kind: spotfleet.KindInterruption,
+	b, _ := json.Marshal(spotfleet.AgentReport{Instance: reportFor, Kind: spotfleet.KindInterruption,
 		Deadline: r.e.Now().Add(2 * time.Minute), Document: string(doc), Signature: sig})
 	return string(b)
 }
@@ -90,8 +90,8 @@ func TestForgedReportsAreRefused(t *testing.T) {
 			want       int
 		}{
 			{"no identity", `{"instance":"` + victim.ID + `","kind":"interruption"}`, http.StatusUnauthorized},
-			{"bad signature", mustJSON(AgentReport{Instance: victim.ID, Kind: spotfleet.KindInterruption, Document: string(doc), Signature: "AAAA"}), http.StatusUnauthorized},
-			{"document changed", mustJSON(AgentReport{Instance: other.ID, Kind: spotfleet.KindInterruption, Document: tampered, Signature: sig}), http.StatusUnauthorized},
+			{"bad signature", mustJSON(spotfleet.AgentReport{Instance: victim.ID, Kind: spotfleet.KindInterruption, Document: string(doc), Signature: "AAAA"}), http.StatusUnauthorized},
+			{"document changed", mustJSON(spotfleet.AgentReport{Instance: other.ID, Kind: spotfleet.KindInterruption, Document: tampered, Signature: sig}), http.StatusUnauthorized},
 			{"another instance's document", r.signedReport(other.ID, victim.ID), http.StatusUnauthorized},
 			{"healthy instance, its own document", r.signedReport(victim.ID, victim.ID), http.StatusConflict},
 			{"rebalance for another instance", strings.Replace(r.signedReport(other.ID, victim.ID), `"interruption"`, `"rebalance"`, 1), http.StatusUnauthorized},

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spotfleet/spotfleet/controller"
+	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/internal/imdsmock"
 )
 
@@ -26,9 +26,9 @@ func TestAgentReportsThenStopsItsCommand(t *testing.T) {
 	defer imds.Close()
 
 	var mu sync.Mutex
-	var reports []controller.AgentReport
+	var reports []spotfleet.AgentReport
 	ctl := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var rep controller.AgentReport
+		var rep spotfleet.AgentReport
 		if r.URL.Path != "/v1/notices" || json.NewDecoder(r.Body).Decode(&rep) != nil {
 			http.Error(w, "bad", http.StatusBadRequest)
 			return
