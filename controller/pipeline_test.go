@@ -12,6 +12,7 @@ import (
 
 	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
@@ -39,7 +40,7 @@ func registeredOn(s spotfleet.Snapshot, id string) int {
 	return n
 }
 
-func checkClean(t *testing.T, rep emulator.Report) {
+func checkClean(t *testing.T, rep fleetview.Report) {
 	t.Helper()
 	if got := rep.Interruptions.TasksStoppedWhileRegistered; got != 0 {
 		t.Errorf("tasks stopped while registered: got %d, want 0", got)

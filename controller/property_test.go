@@ -7,6 +7,7 @@ import (
 
 	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/manifest"
 	"pgregory.net/rapid"
 )
@@ -215,7 +216,7 @@ services:
 			return emulator.Step{Interrupt: &emulator.InterruptStep{Pools: pools, Fraction: rapid.Float64Range(0.1, 1).Draw(t, "fraction")}}
 		}), 1, 3).Draw(rt, "steps")
 
-		var rep emulator.Report
+		var rep fleetview.Report
 		withRig(t, yaml, func(t *testing.T, r *rig) {
 			r.startController()
 			for _, st := range steps {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/internal/iid"
 	"github.com/spotfleet/spotfleet/internal/strictyaml"
 	"github.com/spotfleet/spotfleet/manifest"
@@ -294,7 +295,7 @@ func (r *rig) sendRaw(b []byte) {
 	}
 }
 
-func (r *rig) report() emulator.Report { return r.e.Report(nil) }
+func (r *rig) report() fleetview.Report { return r.e.Report(nil) }
 
 var errThrottled = errors.New("ThrottlingException: Rate exceeded")
 

@@ -8,17 +8,12 @@ import (
 	"strings"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/fleetview"
 )
 
 // The actions a person takes on a running emulator (spotfleet interrupt and capacity, the
 // dashboard's buttons): each does what the scenario step of the same name does, to the
 // instances or pools named, and is noted in the live view and the report.
-
-// Action is one action taken by hand, as the report lists it.
-type Action struct {
-	AtSeconds float64 `json:"atSeconds"` // emulated
-	What      string  `json:"what"`
-}
 
 // InterruptRequest names what to interrupt: an instance ID, a task ID (its instance, or a
 // Fargate Spot task itself), or pool globs (TYPE/ZONE, FARGATE_SPOT/ZONE) with Count or
@@ -198,5 +193,5 @@ func (e *Emulator) SetSpotCapacity(patterns []string, n Count) ([]string, error)
 // action notes an action taken by hand and keeps it for the report. Callers hold the lock.
 func (e *Emulator) action(what string) {
 	e.note("by hand: %s", what)
-	e.actions = append(e.actions, Action{AtSeconds: round(e.elapsed().Seconds(), 1), What: what})
+	e.actions = append(e.actions, fleetview.Action{AtSeconds: round(e.elapsed().Seconds(), 1), What: what})
 }

@@ -7,20 +7,16 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/internal/spotdata"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
-// Activity is an Auto Scaling scaling activity.
-type Activity struct {
-	ID            string    `json:"activityId"`
-	Description   string    `json:"description"`
-	Cause         string    `json:"cause"`
-	StatusCode    string    `json:"statusCode"` // Successful | Failed
-	StatusMessage string    `json:"statusMessage,omitempty"`
-	Start         time.Time `json:"startTime"`
-	End           time.Time `json:"endTime"`
-	zone          string    // the zone it tried, for the snapshot's failures
+// activity is an Auto Scaling scaling activity, with the zone it tried (for the snapshot's
+// failures).
+type activity struct {
+	fleetview.Activity
+	zone string
 }
 
 // ICEMessage is what a scaling activity says when no Spot pool has capacity.
@@ -40,7 +36,7 @@ type group struct {
 	cfg        *manifest.CapacityGroup
 	desired    int // capacity units
 	live       []*instance
-	activities []Activity
+	activities []activity
 	retrying   bool
 	avoid      map[spotfleet.Pool]bool // Spot pools taken out of the overrides (AvoidPools)
 }
@@ -133,9 +129,9 @@ func (g *group) retryLater() {
 func (g *group) launchOne(lc spotfleet.Lifecycle, from int, spread *census) *instance {
 	e := g.e
 	for _, p := range g.poolOrder(lc, spread) {
-		act := Activity{ID: e.ids.uuid(), Start: e.now, End: e.now,
+		act := activity{Activity: fleetview.Activity{ID: e.ids.uuid(), Start: e.now, End: e.now,
 			Cause: fmt.Sprintf("At %s an instance was started in response to a difference between desired and actual capacity, increasing the capacity from %d to %d.",
-				e.now.UTC().Format(imdsTimeFormat), from, g.desired)}
+				e.now.UTC().Format(imdsTimeFormat), from, g.desired)}}
 		if lc == spotfleet.Spot && !p.take() {
 			act.Description = fmt.Sprintf("Launching a new EC2 instance (%s).  Status Reason: %s", p, ICEMessage)
 			act.StatusCode, act.StatusMessage, act.zone = "Failed", ICEMessage, p.Zone
@@ -159,7 +155,7 @@ func (g *group) launchOne(lc spotfleet.Lifecycle, from int, spread *census) *ins
 	return nil
 }
 
-func (g *group) record(a Activity) {
+func (g *group) record(a activity) {
 	g.activities = append(g.activities, a)
 	if len(g.activities) > 100 {
 		g.activities = g.activities[len(g.activities)-50:]
@@ -288,9 +284,9 @@ func (g *group) scaleIn(total, od int) {
 		}
 		total -= in.weight
 		in.leaving = true
-		g.record(Activity{ID: g.e.ids.uuid(), Start: g.e.now, End: g.e.now, StatusCode: "Successful",
+		g.record(activity{Activity: fleetview.Activity{ID: g.e.ids.uuid(), Start: g.e.now, End: g.e.now, StatusCode: "Successful",
 			Description: "Terminating EC2 instance: " + in.id,
-			Cause:       fmt.Sprintf("At %s a user request update of AutoScalingGroup constraints to min: %d, max: %d, desired: %d changing the desired capacity.", g.e.now.UTC().Format(imdsTimeFormat), g.cfg.MinSize, g.cfg.MaxSize, g.desired)})
+			Cause:       fmt.Sprintf("At %s a user request update of AutoScalingGroup constraints to min: %d, max: %d, desired: %d changing the desired capacity.", g.e.now.UTC().Format(imdsTimeFormat), g.cfg.MinSize, g.cfg.MaxSize, g.desired)}})
 		g.e.retire(in)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet/clock"
+	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/internal/httpserver"
 	"github.com/spotfleet/spotfleet/internal/iid"
 	"github.com/spotfleet/spotfleet/manifest"
@@ -81,8 +82,8 @@ type Emulator struct {
 	listeners    []*listener
 	bus          *Queue
 	acct         accounting
-	recent       []string // recent happenings for the live view
-	actions      []Action // taken by hand (actions.go), for the report
+	recent       []string           // recent happenings for the live view
+	actions      []fleetview.Action // taken by hand (actions.go), for the report
 	procs        []ProcessRecord
 	ended        map[string][]string      // by service, the processes that ended, oldest first (logEnded)
 	notices      map[string]*noticeRecord // open, by instance: notices whose targets are not all out yet

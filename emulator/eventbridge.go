@@ -58,7 +58,7 @@ func (e *Emulator) groupArn(g *group) string {
 	return fmt.Sprintf("arn:aws:autoscaling:%s:%s:autoScalingGroup:%s:autoScalingGroupName/%s", e.m.Region, AccountID, e.ids.uuid(), g.cfg.Name)
 }
 
-func (e *Emulator) emitLaunchFailed(g *group, a Activity, p *pool) {
+func (e *Emulator) emitLaunchFailed(g *group, a activity, p *pool) {
 	e.emit(spotfleet.DetailLaunchFailed, spotfleet.SourceAutoScaling, []string{e.groupArn(g)}, spotfleet.LaunchFailedDetail{
 		StatusCode: "Failed", AutoScalingGroupName: g.cfg.Name, ActivityID: a.ID,
 		Details:   map[string]string{"Availability Zone": p.Zone, "Subnet ID": "subnet-emulated-" + p.Zone},

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet/clock"
+	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/internal/stats"
 )
 
@@ -119,24 +120,13 @@ func (l *Load) one(client *http.Client, url string) {
 	l.mu.Unlock()
 }
 
-// RequestStats is the load's part of the report.
-type RequestStats struct {
-	Total  int64   `json:"total"`
-	Failed int64   `json:"failed"`
-	P50Ms  float64 `json:"p50Ms"`
-	P99Ms  float64 `json:"p99Ms"`
-	// NotSent counts requests that were due but not sent: the machine could not keep up.
-	NotSent int64 `json:"notSent,omitempty"`
-}
-
-// Stats summarizes the load so far.
-func (l *Load) Stats() RequestStats {
+func (l *Load) Stats() fleetview.RequestStats {
 	if l == nil {
-		return RequestStats{}
+		return fleetview.RequestStats{}
 	}
 	l.mu.Lock()
 	lat := slices.Clone(l.latencies)
 	l.mu.Unlock()
 	slices.Sort(lat)
-	return RequestStats{Total: l.total.Load(), Failed: l.failed.Load(), P50Ms: stats.Quantile(lat, 0.5), P99Ms: stats.Quantile(lat, 0.99), NotSent: l.behind.Load()}
+	return fleetview.RequestStats{Total: l.total.Load(), Failed: l.failed.Load(), P50Ms: stats.Quantile(lat, 0.5), P99Ms: stats.Quantile(lat, 0.99), NotSent: l.behind.Load()}
 }

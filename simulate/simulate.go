@@ -22,6 +22,7 @@ import (
 	"github.com/spotfleet/spotfleet/clock"
 	"github.com/spotfleet/spotfleet/controller"
 	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/internal/spotdata"
 	"github.com/spotfleet/spotfleet/manifest"
 )
@@ -211,7 +212,7 @@ func (noneStepper) next() time.Time { return time.Time{} }
 
 // runResult is what one run measured.
 type runResult struct {
-	report     emulator.Report
+	report     fleetview.Report
 	sim        emulator.SimStats
 	ctl        *controller.Stats
 	timeline   []emulator.Sample

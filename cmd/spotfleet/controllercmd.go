@@ -18,7 +18,7 @@ import (
 
 	"github.com/spotfleet/spotfleet/aws"
 	"github.com/spotfleet/spotfleet/controller"
-	"github.com/spotfleet/spotfleet/internal/dashboard"
+	"github.com/spotfleet/spotfleet/dashboard"
 	"github.com/spotfleet/spotfleet/internal/httpserver"
 	"github.com/spotfleet/spotfleet/internal/iid"
 )

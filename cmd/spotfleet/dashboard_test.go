@@ -20,7 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/spotfleet/spotfleet"
-	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/fleetview"
 )
 
 // browser finds Chromium (or Chrome); .ci/run installs it.
@@ -50,7 +50,7 @@ func TestDashboardInABrowser(t *testing.T) {
 		"    minSize: 0\n    maxSize: 6\n    desiredCapacity: 1", "    minSize: 2\n    maxSize: 6\n    desiredCapacity: 2"))
 	up := startUp(t, bin, file, "bootTime: 5s\nload: {rps: 20, path: /}\n", "--speed", "10")
 	api, out, status := up.api, up.out, up.status
-	up.waitFor(t, "two Spot instances and two healthy tasks", func(st emulator.Status) bool { return len(spotRunning(st)) >= 2 && healthy(st) >= 2 })
+	up.waitFor(t, "two Spot instances and two healthy tasks", func(st fleetview.Status) bool { return len(spotRunning(st)) >= 2 && healthy(st) >= 2 })
 
 	ctx, consoleErrors := openDashboard(t, chrome, api, out)
 
@@ -170,9 +170,9 @@ func TestDashboardShowsFargate(t *testing.T) {
 	_, lport := freeAddr(t)
 	file := writeExample(t, t.TempDir(), "s3-fargate-spot.yaml", strings.NewReplacer("listenerPort: 8084", "listenerPort: "+strconv.Itoa(lport)))
 	up := startUp(t, bin, file, "fargateStartTime: 5s\n", "--speed", "10")
-	up.waitFor(t, "two healthy tasks", func(st emulator.Status) bool { return healthy(st) >= 2 })
+	up.waitFor(t, "two healthy tasks", func(st fleetview.Status) bool { return healthy(st) >= 2 })
 	ctx, consoleErrors := openDashboard(t, chrome, up.api, up.out)
-	var task emulator.TaskStatus
+	var task fleetview.TaskStatus
 	for _, x := range up.status().Tasks {
 		if x.Provider == "FARGATE_SPOT" && x.Status == spotfleet.TaskRunning {
 			task = x
@@ -231,7 +231,7 @@ func shows(t *testing.T, ctx context.Context, id string, start time.Time) {
 	}
 }
 
-func spotRunning(st emulator.Status) []string {
+func spotRunning(st fleetview.Status) []string {
 	var out []string
 	for _, in := range st.Instances {
 		if in.Lifecycle == spotfleet.Spot && in.State == spotfleet.InstanceRunning && in.NoticeIn == "" {
@@ -241,7 +241,7 @@ func spotRunning(st emulator.Status) []string {
 	return out
 }
 
-func live(st emulator.Status) int {
+func live(st fleetview.Status) int {
 	n := 0
 	for _, in := range st.Instances {
 		if in.State != spotfleet.InstanceTerminated {
@@ -251,7 +251,7 @@ func live(st emulator.Status) int {
 	return n
 }
 
-func healthy(st emulator.Status) int {
+func healthy(st fleetview.Status) int {
 	n := 0
 	for _, s := range st.Services {
 		n += s.Healthy
@@ -268,7 +268,7 @@ func TestHandCommands(t *testing.T) {
 	file := writeExample(t, dir, "s3-ecs-service-autoscaled.yaml", strings.NewReplacer("listenerPort: 8083", "listenerPort: "+strconv.Itoa(lport)))
 	up := startUp(t, bin, file, "bootTime: 5s\n", "--speed", "10", "--report", filepath.Join(dir, "r.json"))
 	api, status := up.api, up.status
-	up.waitFor(t, "two healthy tasks", func(st emulator.Status) bool { return healthy(st) >= 2 })
+	up.waitFor(t, "two healthy tasks", func(st fleetview.Status) bool { return healthy(st) >= 2 })
 	run := func(args ...string) (string, error) {
 		b, err := exec.Command(bin, append(args, "--api", api)...).CombinedOutput()
 		return string(b), err

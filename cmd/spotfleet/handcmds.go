@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/spotfleet/spotfleet/emulator"
-	"github.com/spotfleet/spotfleet/internal/dashboard"
+	"github.com/spotfleet/spotfleet/dashboard"
 )
 
 // The commands that act by hand on a running spotfleet up, as its dashboard's buttons do.

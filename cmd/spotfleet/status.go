@@ -8,8 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/fleetview"
 )
 
 func newStatusCmd() *cobra.Command {
@@ -41,7 +40,7 @@ hour against all On-Demand) and prints it as a table or as JSON.`,
 				_, err = cmd.OutOrStdout().Write(body)
 				return err
 			}
-			var st emulator.Status
+			var st fleetview.Status
 			if err := json.Unmarshal(body, &st); err != nil {
 				return fmt.Errorf("%s did not answer with a spotfleet status: %v", api, err)
 			}

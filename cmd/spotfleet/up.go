@@ -28,7 +28,8 @@ import (
 	"github.com/spotfleet/spotfleet/clock"
 	"github.com/spotfleet/spotfleet/controller"
 	"github.com/spotfleet/spotfleet/emulator"
-	"github.com/spotfleet/spotfleet/internal/dashboard"
+	"github.com/spotfleet/spotfleet/fleetview"
+	"github.com/spotfleet/spotfleet/dashboard"
 	"github.com/spotfleet/spotfleet/internal/dotenv"
 	"github.com/spotfleet/spotfleet/internal/httpserver"
 	"github.com/spotfleet/spotfleet/internal/strictyaml"
@@ -492,7 +493,7 @@ type upWorld struct {
 	load *emulator.Load
 }
 
-func (w upWorld) Status() emulator.Status { return w.Emulator.Status(w.load) }
+func (w upWorld) Status() fleetview.Status { return w.Emulator.Status(w.load) }
 
 // checkBudget refuses, before anything starts, a manifest that would run more processes at
 // once than the budget, or need more file descriptors than the process may open: a

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/internal/testio"
 )
 
@@ -94,7 +94,7 @@ func TestUpRunsAnyCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("up: %v\n%s", err, out)
 	}
-	var r emulator.Report
+	var r fleetview.Report
 	b, err := os.ReadFile(report)
 	if err != nil || json.Unmarshal(b, &r) != nil {
 		t.Fatalf("report: %v\n%s\n%s", err, b, out)
@@ -145,7 +145,7 @@ func TestNoProcessSurvivesKilledUp(t *testing.T) {
 	waitTasksRunning(t, api, 2)
 	// status -o json and yaml against the running up.
 	out, _, err := run(t, "status", "--api", api, "-o", "json")
-	var st emulator.Status
+	var st fleetview.Status
 	if err != nil || json.Unmarshal([]byte(out), &st) != nil || st.Fleet != "py" {
 		t.Errorf("status -o json: %v\n%s", err, out)
 	}
@@ -190,7 +190,7 @@ func waitTasksRunning(t *testing.T, api string, n int) {
 	for time.Now().Before(deadline) {
 		resp, err := http.Get("http://" + api + "/status")
 		if err == nil {
-			var st emulator.Status
+			var st fleetview.Status
 			json.NewDecoder(resp.Body).Decode(&st)
 			resp.Body.Close()
 			running := 0
@@ -416,14 +416,14 @@ func startUp(t *testing.T, bin, file, scenario string, flags ...string) *running
 }
 
 // status is the running up's, the zero Status while it does not answer.
-func (u *runningUp) status() emulator.Status {
-	var st emulator.Status
+func (u *runningUp) status() fleetview.Status {
+	var st fleetview.Status
 	getJSON("http://"+u.api+"/status", &st)
 	return st
 }
 
 // waitFor waits up to a minute for the fleet to be as ok says.
-func (u *runningUp) waitFor(t *testing.T, what string, ok func(emulator.Status) bool) {
+func (u *runningUp) waitFor(t *testing.T, what string, ok func(fleetview.Status) bool) {
 	t.Helper()
 	for deadline := time.Now().Add(60 * time.Second); !ok(u.status()); time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {

@@ -10,6 +10,7 @@ import (
 	"github.com/spotfleet/spotfleet/clock"
 	"github.com/spotfleet/spotfleet/controller"
 	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/internal/iid"
 	"github.com/spotfleet/spotfleet/manifest"
 	"github.com/spotfleet/spotfleet/simulate"
@@ -18,7 +19,7 @@ import (
 
 // upReport is the emulator's report with what the controller counted.
 type upReport struct {
-	emulator.Report
+	fleetview.Report
 	ControllerStats *controller.Stats `json:"controllerStats,omitempty"`
 }
 

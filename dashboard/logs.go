@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/internal/httpserver"
 )
 
@@ -80,7 +81,7 @@ func (s *Server) matching(target string) []emulator.ProcessRecord {
 }
 
 func (s *Server) isService(name string) bool {
-	return slices.ContainsFunc(s.world.Status().Services, func(sv emulator.ServiceStatus) bool { return sv.Name == name })
+	return slices.ContainsFunc(s.world.Status().Services, func(sv fleetview.ServiceStatus) bool { return sv.Name == name })
 }
 
 func prefixOf(p emulator.ProcessRecord) string {

@@ -26,6 +26,7 @@ import (
 
 	"github.com/spotfleet/spotfleet/controller"
 	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/fleetview"
 )
 
 //go:embed assets
@@ -33,7 +34,7 @@ var assets embed.FS
 
 // World is the emulated fleet the dashboard shows and acts on.
 type World interface {
-	Status() emulator.Status
+	Status() fleetview.Status
 	Interrupt(emulator.InterruptRequest) ([]string, error)
 	SetSpotCapacity(pools []string, n emulator.Count) ([]string, error)
 	Processes() []emulator.ProcessRecord
@@ -148,7 +149,7 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 // State is what the page polls: the world, its timeline and the controller's stats.
 type State struct {
 	ReadOnly   bool              `json:"readOnly,omitempty"` // the controller's view on AWS
-	Status     emulator.Status   `json:"status"`
+	Status     fleetview.Status  `json:"status"`
 	Timeline   *Timeline         `json:"timeline"`
 	Controller *controller.Stats `json:"controller,omitempty"`
 }

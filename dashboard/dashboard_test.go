@@ -16,6 +16,7 @@ import (
 
 	"github.com/spotfleet/spotfleet/controller"
 	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
@@ -62,7 +63,7 @@ services: [{name: web, command: [x], desiredCount: 2}]
 
 type world struct{ *emulator.Emulator }
 
-func (w world) Status() emulator.Status { return w.Emulator.Status(nil) }
+func (w world) Status() fleetview.Status { return w.Emulator.Status(nil) }
 
 func do(t *testing.T, method, url, host, token, body string) (int, string) {
 	t.Helper()

@@ -3,7 +3,7 @@ package dashboard
 import (
 	"testing"
 
-	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/fleetview"
 )
 
 // TestTimelineKeepsAnHourAndMarksChanges: points older than an hour of emulated time go;
@@ -12,7 +12,7 @@ import (
 func TestTimelineKeepsAnHourAndMarksChanges(t *testing.T) {
 	tl := newTimeline()
 	for s := 0.0; s <= 5000; s += 100 {
-		st := emulator.Status{EmulatedSeconds: s, Services: []emulator.ServiceStatus{{Name: "web", Desired: 2, Healthy: 2}, {Name: "web-fallback", Covers: "web"}}}
+		st := fleetview.Status{EmulatedSeconds: s, Services: []fleetview.ServiceStatus{{Name: "web", Desired: 2, Healthy: 2}, {Name: "web-fallback", Covers: "web"}}}
 		if s >= 4000 {
 			st.Report.Interruptions.Notices = 3
 		}

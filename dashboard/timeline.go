@@ -7,7 +7,7 @@ import (
 	"sync"
 
 	"github.com/spotfleet/spotfleet"
-	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/fleetview"
 )
 
 // keep is how much emulated time the timeline holds.
@@ -26,7 +26,7 @@ type Timeline struct {
 	OnDemand []int              `json:"onDemand"`
 	Cost     []float64          `json:"costPerHour"`
 	Marks    []Mark             `json:"marks"`
-	last     *emulator.Status   // the previous sample, for the marks
+	last     *fleetview.Status  // the previous sample, for the marks
 	covering map[string]bool    // fallback companions with tasks wanted
 }
 
@@ -48,7 +48,7 @@ func newTimeline() *Timeline {
 }
 
 // Sample adds a point from a status.
-func (tl *Timeline) Sample(st emulator.Status) {
+func (tl *Timeline) Sample(st fleetview.Status) {
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
 	t := st.EmulatedSeconds
@@ -88,9 +88,9 @@ func (tl *Timeline) Sample(st emulator.Status) {
 }
 
 // mark adds the marks of what changed since the last sample.
-func (tl *Timeline) mark(st emulator.Status) {
+func (tl *Timeline) mark(st fleetview.Status) {
 	t, r := st.EmulatedSeconds, st.Report
-	prev := emulator.Report{}
+	prev := fleetview.Report{}
 	if tl.last != nil {
 		prev = tl.last.Report
 	}
