@@ -6,14 +6,14 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/spotfleet/spotfleet/examples/webservice"
+	"github.com/spotfleet/spotfleet/internal/webservice"
 )
 
 func newExampleServiceCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "example-service",
 		Short: "Run the example web service (what the examples' tasks run)",
-		Long: `Runs the example service of examples/webservice: / answers with the instance and task
+		Long: `Runs the example service (internal/webservice; go run ./examples/webservice runs it alone): / answers with the instance and task
 that served it (?delay=2s holds the request), /healthcheck answers with no-cache headers,
 CORS on every route. It listens on $HOST:$PORT (default 0.0.0.0:5000) and on SIGTERM fails
 its health check, keeps serving for $SHUTDOWN_DELAY (default 0: on Fargate Spot, where

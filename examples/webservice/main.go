@@ -1,4 +1,4 @@
-// Command webservice runs the example service on its own: HOST=127.0.0.1 PORT=5000 go run ./examples/webservice/cmd/webservice
+// Command webservice runs the example service on its own: HOST=127.0.0.1 PORT=5000 go run ./examples/webservice
 package main
 
 import (
@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/spotfleet/spotfleet/examples/webservice"
+	"github.com/spotfleet/spotfleet/internal/webservice"
 )
 
 func main() {
