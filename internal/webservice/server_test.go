@@ -124,7 +124,7 @@ func TestSIGTERMFinishesInFlightRequest(t *testing.T) {
 func startService(t *testing.T, env ...string) (cmd *exec.Cmd, base string, port int, logs *bytes.Buffer) {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "webservice")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/webservice").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, "../../examples/webservice").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	port = freePort(t)
