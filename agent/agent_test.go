@@ -11,7 +11,7 @@ import (
 
 	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/clock"
-	"github.com/spotfleet/spotfleet/internal/imdsmock"
+	"github.com/spotfleet/spotfleet/internal/testing/imdsmock"
 )
 
 // metadataMock serves an interruption notice from trigger, and a rebalance recommendation

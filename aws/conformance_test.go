@@ -12,7 +12,7 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
-	"github.com/spotfleet/spotfleet/internal/conformance"
+	"github.com/spotfleet/spotfleet/internal/testing/conformance"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 

@@ -18,7 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/spotfleet/spotfleet/internal/imagetest"
+	"github.com/spotfleet/spotfleet/internal/testing/imagetest"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 

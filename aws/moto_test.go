@@ -15,7 +15,7 @@ import (
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/spotfleet/spotfleet/internal/motoserver"
+	"github.com/spotfleet/spotfleet/internal/testing/motoserver"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spotfleet/spotfleet/internal/testio"
+	"github.com/spotfleet/spotfleet/internal/testing/testio"
 )
 
 // TestLogSaysWhatItDoes: a line of summary every minute at info level (notices, rounds,

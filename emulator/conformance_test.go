@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spotfleet/spotfleet/internal/conformance"
+	"github.com/spotfleet/spotfleet/internal/testing/conformance"
 )
 
 // TestProviderConformance runs the provider contract against the emulator (the same suite

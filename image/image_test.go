@@ -10,7 +10,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/spotfleet/spotfleet/image"
-	"github.com/spotfleet/spotfleet/internal/imagetest"
+	"github.com/spotfleet/spotfleet/internal/testing/imagetest"
 )
 
 // TestBuildPushReadBack builds the controller image from this source, pushes it to an

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
-	"github.com/spotfleet/spotfleet/internal/imdsmock"
+	"github.com/spotfleet/spotfleet/internal/testing/imdsmock"
 )
 
 // TestAgentReportsThenStopsItsCommand runs `spotfleet agent -- sleep 60` against

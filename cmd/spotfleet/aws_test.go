@@ -15,8 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/spotfleet/spotfleet/aws"
-	"github.com/spotfleet/spotfleet/internal/imagetest"
-	"github.com/spotfleet/spotfleet/internal/motoserver"
+	"github.com/spotfleet/spotfleet/internal/testing/imagetest"
+	"github.com/spotfleet/spotfleet/internal/testing/motoserver"
 )
 
 // TestAWSCommands drives plan, apply, controller's self-check and delete as a user would,

@@ -7,7 +7,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/spotfleet/spotfleet/internal/imagetest"
+	"github.com/spotfleet/spotfleet/internal/testing/imagetest"
 )
 
 // TestImageCommand: spotfleet image builds from the source and pushes to a loopback

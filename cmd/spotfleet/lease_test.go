@@ -24,8 +24,8 @@ import (
 	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/aws"
 	"github.com/spotfleet/spotfleet/controller"
-	"github.com/spotfleet/spotfleet/internal/motoserver"
-	"github.com/spotfleet/spotfleet/internal/testio"
+	"github.com/spotfleet/spotfleet/internal/testing/motoserver"
+	"github.com/spotfleet/spotfleet/internal/testing/testio"
 )
 
 // TestControllerProcessesShareALease runs two spotfleet controller processes for one fleet

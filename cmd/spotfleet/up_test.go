@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet/fleetview"
-	"github.com/spotfleet/spotfleet/internal/testio"
+	"github.com/spotfleet/spotfleet/internal/testing/testio"
 )
 
 // buildSpotfleet builds this binary once per test run.
