@@ -9,6 +9,7 @@ import (
 	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/clock"
 	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/emulator/proc"
 	"github.com/spotfleet/spotfleet/internal/strictyaml"
 	"github.com/spotfleet/spotfleet/manifest"
 )
@@ -48,7 +49,7 @@ instances:
 	var p99 float64
 	for range b.N {
 		b.StopTimer()
-		runner := &emulator.FakeRunner{}
+		runner := &proc.Fake{}
 		clk := clock.NewScaled(setupSpeed)
 		e, err := emulator.New(m, emulator.Options{Runner: runner, Prober: runner, Listen: emulator.MemListen, BootTime: 100 * time.Millisecond, Clock: clk})
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/emulator/proc"
 	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/internal/iid"
 	"github.com/spotfleet/spotfleet/internal/strictyaml"
@@ -177,7 +178,7 @@ func withRigAt(t *testing.T, yaml string, warmup time.Duration, f func(t *testin
 		t.Fatal(err)
 	}
 	synctest.Test(t, func(t *testing.T) {
-		runner := &emulator.FakeRunner{}
+		runner := &proc.Fake{}
 		e, err := emulator.New(m, emulator.Options{Runner: runner, Prober: runner, Listen: emulator.MemListen,
 			Seed: 7, BootTime: time.Minute, AgentDrainsOnNotice: m.Workload == manifest.WorkloadECS})
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/emulator/proc"
 )
 
 const actionsFleet = `name: act
@@ -20,7 +21,7 @@ services: [{name: web, command: [x], desiredCount: 2}]
 // set a pool's Spot capacity, as spotfleet interrupt and capacity do; each shows in the
 // report. Bad targets are refused with a clear error and change nothing.
 func TestActionsByHand(t *testing.T) {
-	world(t, actionsFleet, func(t *testing.T, e *Emulator, _ *FakeRunner) {
+	world(t, actionsFleet, func(t *testing.T, e *Emulator, _ *proc.Fake) {
 		time.Sleep(90 * time.Second) // booted, tasks running
 		st := e.Status(nil)
 		var spot, od []string

@@ -1,12 +1,16 @@
 package emulator
 
-import "time"
+import (
+	"time"
+
+	"github.com/spotfleet/spotfleet/emulator/proc"
+)
 
 // instanceApp is the service running once on an instance under workload instances; the
 // instance is its load balancer target (reference design S2).
 type instanceApp struct {
 	svc      *service
-	proc     Process
+	proc     proc.Process
 	target   *target
 	failures int // starts in a row that failed or crashed within crashWindow
 }
@@ -35,7 +39,7 @@ func (e *Emulator) startInstanceApp(in *instance) {
 	if in.app == nil {
 		in.app = &instanceApp{svc: svc}
 	}
-	spec := ProcSpec{Name: cfg.Name + "-" + in.id, Argv: cfg.Command, Env: e.processEnv(cfg, in.ip, in)}
+	spec := proc.Spec{Name: cfg.Name + "-" + in.id, Argv: cfg.Command, Env: e.processEnv(cfg, in.ip, in)}
 	proc, err := e.startProcess(spec)
 	e.started(spec, cfg.Name, "", in.id)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/emulator/proc"
 	"github.com/spotfleet/spotfleet/internal/spotdata"
 	"github.com/spotfleet/spotfleet/manifest"
 )
@@ -96,7 +97,7 @@ instances: {name: app, command: [x]}
 // and launches in another pool; with no pool left, it retries and never falls back to
 // On-Demand.
 func TestICESendsLaunchesElsewhere(t *testing.T) {
-	world(t, iceManifest, func(t *testing.T, e *Emulator, r *FakeRunner) {
+	world(t, iceManifest, func(t *testing.T, e *Emulator, r *proc.Fake) {
 		inspect(e, func() {
 			e.market.byKey[spotfleet.Pool{InstanceType: "m5.large", Zone: "us-east-1a"}].capacity = 0
 			e.groups[0].setDesired(2, "test")

@@ -2,11 +2,9 @@ package emulator
 
 import (
 	"math"
-	"os"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/spotfleet/spotfleet/emulator/proc"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
@@ -25,7 +23,7 @@ func (e *Emulator) scheduleAutoscaling() {
 			continue
 		}
 		var lastRequests int64
-		lastCPU := map[Process]time.Duration{}
+		lastCPU := map[proc.Process]time.Duration{}
 		var tick func()
 		tick = func() {
 			want := 0
@@ -97,11 +95,11 @@ func (s *service) scaleTo(want int) {
 
 // cpuUtilization is the service's average CPU use over the last period, in percent of
 // what its tasks reserve (of the instance's vCPUs under workload instances).
-func (s *service) cpuUtilization(last map[Process]time.Duration) float64 {
+func (s *service) cpuUtilization(last map[proc.Process]time.Duration) float64 {
 	var used time.Duration
 	reserved := 0.0
-	seen := map[Process]bool{}
-	add := func(p Process, vcpus float64) {
+	seen := map[proc.Process]bool{}
+	add := func(p proc.Process, vcpus float64) {
 		if p == nil {
 			return
 		}
@@ -135,25 +133,11 @@ func (s *service) cpuUtilization(last map[Process]time.Duration) float64 {
 	return 100 * used.Seconds() / (period.Seconds() * reserved)
 }
 
-// processCPU reads the CPU time of a real process and its reaped children from /proc.
-func processCPU(p Process) time.Duration {
-	op, ok := p.(*osProcess)
-	if !ok {
-		return 0
+// processCPU reads the CPU time of a process and its reaped children, where the runner
+// knows it (a real process).
+func processCPU(p proc.Process) time.Duration {
+	if c, ok := p.(interface{ CPU() time.Duration }); ok {
+		return c.CPU()
 	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(op.pgid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	// Fields after the command name, which is in parentheses and may hold spaces.
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-	if len(f) < 15 {
-		return 0
-	}
-	var ticks int64
-	for _, i := range []int{11, 12, 13, 14} { // utime stime cutime cstime
-		v, _ := strconv.ParseInt(f[i], 10, 64)
-		ticks += v
-	}
-	return time.Duration(ticks) * time.Second / 100 // USER_HZ is 100 on Linux
+	return 0
 }

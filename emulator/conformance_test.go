@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spotfleet/spotfleet/emulator/proc"
 	"github.com/spotfleet/spotfleet/internal/testing/conformance"
 )
 
@@ -15,7 +16,7 @@ func TestProviderConformance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	world(t, string(y), func(t *testing.T, e *Emulator, _ *FakeRunner) {
+	world(t, string(y), func(t *testing.T, e *Emulator, _ *proc.Fake) {
 		time.Sleep(3 * time.Minute) // the fleet serves
 		conformance.Run(t, conformance.Fixture{Provider: e, Queue: e.Queue(), Settle: func() { time.Sleep(2 * time.Second) }, Flat: true,
 			Interrupt: func(id string) { inspect(e, func() { e.interrupt(e.instances[id]) }) }})
@@ -28,7 +29,7 @@ func TestFargateConformance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	world(t, string(y), func(t *testing.T, e *Emulator, _ *FakeRunner) {
+	world(t, string(y), func(t *testing.T, e *Emulator, _ *proc.Fake) {
 		time.Sleep(2 * time.Minute) // the tasks serve
 		conformance.RunFargate(t, conformance.FargateFixture{
 			Fixture: conformance.Fixture{Provider: e, Queue: e.Queue(), Settle: func() { time.Sleep(2 * time.Second) }, Flat: true},

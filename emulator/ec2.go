@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/emulator/proc"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
@@ -39,8 +40,8 @@ func (in *instance) alive() bool {
 func (in *instance) noticed() bool { return !in.noticeAt.IsZero() }
 
 // processes lists what runs on the instance, to be killed with it.
-func (in *instance) processes() []Process {
-	var out []Process
+func (in *instance) processes() []proc.Process {
+	var out []proc.Process
 	if in.ci != nil {
 		for _, t := range in.ci.tasks {
 			if t.proc != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/emulator/proc"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
@@ -45,7 +46,7 @@ type task struct {
 	status   spotfleet.TaskStatus
 	ci       *containerInstance
 	ip       string
-	proc     Process
+	proc     proc.Process
 	target   *target
 	zone     string // Fargate: where it was placed
 	pool     *pool  // FARGATE_SPOT: the pool it holds a place of
@@ -334,7 +335,7 @@ func (e *Emulator) startTaskProcess(t *task) {
 	if t.ci != nil {
 		in = t.ci.in
 	}
-	spec := ProcSpec{Name: cfg.Name + "-" + t.id, Argv: cfg.Command, Env: append(e.processEnv(cfg, t.ip, in), "TASK_ID="+t.id)}
+	spec := proc.Spec{Name: cfg.Name + "-" + t.id, Argv: cfg.Command, Env: append(e.processEnv(cfg, t.ip, in), "TASK_ID="+t.id)}
 	proc, err := e.startProcess(spec)
 	e.started(spec, cfg.Name, t.id, t.hostInstance())
 	if err != nil {

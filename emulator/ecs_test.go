@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/emulator/proc"
 )
 
 const drainManifest = `name: drain
@@ -34,7 +35,7 @@ services:
 // after it left the load balancer (SIGTERM after deregistration) and once replacements keep
 // the healthy count at minimumHealthyPercent.
 func TestDrainingInstanceTasksReplacedWithinMaximumPercent(t *testing.T) {
-	world(t, drainManifest, func(t *testing.T, e *Emulator, r *FakeRunner) {
+	world(t, drainManifest, func(t *testing.T, e *Emulator, r *proc.Fake) {
 		time.Sleep(3 * time.Minute) // boot, place, become healthy
 		var victim *instance
 		inspect(e, func() {
@@ -109,7 +110,7 @@ services:
     capacityProviderStrategy: [{capacityProvider: spot}]
     loadBalancer: {listenerPort: 9101, deregistrationDelay: 30s, healthCheck: {path: /h}}
 `, tc.target)
-			world(t, yaml, func(t *testing.T, e *Emulator, r *FakeRunner) {
+			world(t, yaml, func(t *testing.T, e *Emulator, r *proc.Fake) {
 				time.Sleep(4 * time.Minute) // managed scaling settles
 				inspect(e, func() {
 					for _, in := range e.instOrder {
@@ -133,7 +134,7 @@ services:
 // TestTerminatedInstancesAreForgotten: a terminated instance stays visible for a while,
 // then leaves the world, so long runs do not grow without bound.
 func TestTerminatedInstancesAreForgotten(t *testing.T) {
-	world(t, eventsManifest, func(t *testing.T, e *Emulator, r *FakeRunner) {
+	world(t, eventsManifest, func(t *testing.T, e *Emulator, r *proc.Fake) {
 		time.Sleep(2 * time.Minute)
 		var victim *instance
 		inspect(e, func() {
@@ -161,13 +162,13 @@ func TestTerminatedInstancesAreForgotten(t *testing.T) {
 // machine goes; nothing panics. (A crash after RUNNING reset the throttle: up restarted
 // such a task every two seconds, a new log file each time.)
 func TestTasksThatCannotStartAreThrottled(t *testing.T) {
-	for name, r := range map[string]*FakeRunner{
-		"cannot start":          {StartErr: func(ProcSpec) error { return errors.New(`exec: "no-such-binary": executable file not found in $PATH`) }},
-		"exits at once":         {ExitsAtOnce: func(ProcSpec) bool { return true }},
-		"crashes after RUNNING": {CrashAfter: func(ProcSpec) time.Duration { return 2 * time.Second }},
+	for name, r := range map[string]*proc.Fake{
+		"cannot start":          {StartErr: func(proc.Spec) error { return errors.New(`exec: "no-such-binary": executable file not found in $PATH`) }},
+		"exits at once":         {ExitsAtOnce: func(proc.Spec) bool { return true }},
+		"crashes after RUNNING": {CrashAfter: func(proc.Spec) time.Duration { return 2 * time.Second }},
 	} {
 		t.Run(name, func(t *testing.T) {
-			worldWith(t, drainManifest, r, func(t *testing.T, e *Emulator, r *FakeRunner) {
+			worldWith(t, drainManifest, r, func(t *testing.T, e *Emulator, r *proc.Fake) {
 				var reasons []string
 				e.Queue()                   // events flow; read the task state changes below
 				time.Sleep(2 * time.Minute) // the instances boot at 1m

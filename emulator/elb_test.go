@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/emulator/proc"
 	"github.com/spotfleet/spotfleet/manifest"
 	"pgregory.net/rapid"
 )
@@ -62,7 +63,7 @@ func realEmulator(t *testing.T, yaml string) *Emulator {
 	if err := diags.Err(); err != nil {
 		t.Fatal(err)
 	}
-	e, err := New(m, Options{Runner: &FakeRunner{}, Prober: &FakeRunner{}})
+	e, err := New(m, Options{Runner: &proc.Fake{}, Prober: &proc.Fake{}})
 	if err != nil {
 		t.Fatal(err)
 	}

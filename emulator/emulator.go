@@ -12,16 +12,23 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet/clock"
+	"github.com/spotfleet/spotfleet/emulator/proc"
 	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/internal/httpserver"
 	"github.com/spotfleet/spotfleet/internal/iid"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
+// Runner starts the processes of tasks and instance services: proc.Runner (real ones) or
+// proc.Fake.
+type Runner interface {
+	Start(spec proc.Spec) (proc.Process, error)
+}
+
 // Options configure an emulator. The zero value of each field has a sensible default.
 type Options struct {
 	Clock    clock.Clock  // default: the real clock
-	Runner   Runner       // starts task processes; default: real processes (see ProcessRunner for logs and env)
+	Runner   Runner       // starts task processes; default: real processes (see proc.Runner for logs and env)
 	Prober   Prober       // health checks; default: real HTTP
 	Log      *slog.Logger // default: discard
 	Seed     uint64       // randomness (advisor model, pool choice ties)
@@ -111,7 +118,7 @@ func New(m *manifest.Manifest, opt Options) (*Emulator, error) {
 		opt.Clock = clock.Real{}
 	}
 	if opt.Runner == nil {
-		opt.Runner = &ProcessRunner{}
+		opt.Runner = &proc.Runner{}
 	}
 	if opt.Prober == nil {
 		opt.Prober = HTTPProber{}
@@ -219,7 +226,7 @@ func (e *Emulator) Close() error {
 		return nil
 	}
 	e.closed = true
-	var procs []Process
+	var procs []proc.Process
 	var imds []net.Listener
 	for _, in := range e.instances {
 		procs = append(procs, in.processes()...)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/emulator/proc"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -53,7 +54,7 @@ services:
 // TestEventsMatchAWSShapes: every event kind the emulator emits has the EventBridge shape
 // of AWS's documentation (golden files in testdata/events), and reads back as its kind.
 func TestEventsMatchAWSShapes(t *testing.T) {
-	world(t, eventsManifest, func(t *testing.T, e *Emulator, r *FakeRunner) {
+	world(t, eventsManifest, func(t *testing.T, e *Emulator, r *proc.Fake) {
 		time.Sleep(3 * time.Minute)
 		inspect(e, func() {
 			var in *instance

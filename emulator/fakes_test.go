@@ -6,18 +6,19 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/spotfleet/spotfleet/emulator/proc"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
 // world runs an emulator for a manifest inside a synctest bubble, with fake processes and
 // in-memory listeners, and hands it to f with the bubble's t; time passes with time.Sleep.
-func world(t *testing.T, yaml string, f func(t *testing.T, e *Emulator, r *FakeRunner)) {
+func world(t *testing.T, yaml string, f func(t *testing.T, e *Emulator, r *proc.Fake)) {
 	t.Helper()
-	worldWith(t, yaml, &FakeRunner{}, f)
+	worldWith(t, yaml, &proc.Fake{}, f)
 }
 
 // worldWith is world with a runner set up by the test.
-func worldWith(t *testing.T, yaml string, r *FakeRunner, f func(t *testing.T, e *Emulator, r *FakeRunner)) {
+func worldWith(t *testing.T, yaml string, r *proc.Fake, f func(t *testing.T, e *Emulator, r *proc.Fake)) {
 	t.Helper()
 	m, diags := manifest.Parse("test.yaml", []byte(yaml))
 	if err := diags.Err(); err != nil {
@@ -69,7 +70,7 @@ instances:
 		t.Fatal(err)
 	}
 	synctest.Test(t, func(t *testing.T) {
-		r := &FakeRunner{}
+		r := &proc.Fake{}
 		e, err := New(m, Options{Runner: r, Prober: r, Listen: MemListen, BootTime: 60 * time.Second})
 		if err != nil {
 			t.Fatal(err)

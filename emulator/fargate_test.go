@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/emulator/proc"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
@@ -25,7 +26,7 @@ fallback: {from: FARGATE_SPOT, to: FARGATE}
 // TestFargateTasksRunWithoutInstances: Fargate tasks get an address each, spread over the
 // zones, no instance, RUNNING after the Fargate start time, billed at Fargate Spot rates.
 func TestFargateTasksRunWithoutInstances(t *testing.T) {
-	world(t, fargateFleet, func(t *testing.T, e *Emulator, r *FakeRunner) {
+	world(t, fargateFleet, func(t *testing.T, e *Emulator, r *proc.Fake) {
 		time.Sleep(DefaultFargateStart - 2*time.Second)
 		inspect(e, func() {
 			for _, tk := range e.services[0].tasks {
@@ -63,7 +64,7 @@ func TestFargateTasksRunWithoutInstances(t *testing.T) {
 // the target stays registered until the task is STOPPED, which comes a while after its
 // process ends; the service starts the replacement at once.
 func TestFargateSpotInterruption(t *testing.T) {
-	world(t, fargateFleet, func(t *testing.T, e *Emulator, r *FakeRunner) {
+	world(t, fargateFleet, func(t *testing.T, e *Emulator, r *proc.Fake) {
 		time.Sleep(2 * time.Minute)
 		sc, diags := ParseScenario("s.yaml", []byte("steps: [{at: 0s, interrupt: {pools: [\"FARGATE_SPOT/*\"], fraction: 0.5}}]\n"))
 		if err := diags.Err(); err != nil {
@@ -98,7 +99,7 @@ func TestFargateSpotInterruption(t *testing.T) {
 		}
 		inspect(e, func() {
 			for _, tk := range victims {
-				if tk.status != spotfleet.TaskStopping || !tk.target.state.Registered() || tk.proc.(*fakeProcess).alive() {
+				if tk.status != spotfleet.TaskStopping || !tk.target.state.Registered() || alive(tk.proc) {
 					t.Errorf("task %s: %s, target %s, process alive; want STOPPING with its target registered, its process signalled", tk.id, tk.status, tk.target.state)
 				}
 			}
@@ -124,7 +125,7 @@ func TestFargateSpotInterruption(t *testing.T) {
 // task, says so (a service event and an ECS Service Action), retries, and places its tasks
 // once capacity returns.
 func TestFargateSpotRefusesPlacements(t *testing.T) {
-	world(t, fargateFleet, func(t *testing.T, e *Emulator, r *FakeRunner) {
+	world(t, fargateFleet, func(t *testing.T, e *Emulator, r *proc.Fake) {
 		time.Sleep(2 * time.Minute)
 		if _, err := e.SetSpotCapacity([]string{"FARGATE_SPOT/*"}, 0); err != nil {
 			t.Fatal(err)
@@ -182,7 +183,7 @@ func TestFargateSpotRefusesPlacements(t *testing.T) {
 // TestFargateTaskEventShape: the interruption event carries what the fleet's rule and
 // the controller read, as AWS sends it.
 func TestFargateTaskEventShape(t *testing.T) {
-	world(t, fargateFleet, func(t *testing.T, e *Emulator, r *FakeRunner) {
+	world(t, fargateFleet, func(t *testing.T, e *Emulator, r *proc.Fake) {
 		time.Sleep(2 * time.Minute)
 		drain(t, e.Queue())
 		inspect(e, func() { e.interruptTask(e.services[0].tasks[0]) })
@@ -224,7 +225,7 @@ services:
   - {name: web, command: [x], desiredCount: 3, capacityProviderStrategy: [{capacityProvider: FARGATE_SPOT}]}
   - {name: api, command: [x], desiredCount: 1, capacityProviderStrategy: [{capacityProvider: FARGATE}]}
 `
-	world(t, mixed, func(t *testing.T, e *Emulator, r *FakeRunner) {
+	world(t, mixed, func(t *testing.T, e *Emulator, r *proc.Fake) {
 		time.Sleep(time.Minute)
 		var spot, od *task
 		inspect(e, func() { spot, od = e.services[0].tasks[0], e.services[1].tasks[0] })

@@ -14,6 +14,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/emulator/proc"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
@@ -128,10 +129,10 @@ services:
 	if err := diags.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := New(m, Options{Runner: &FakeRunner{}, Prober: &FakeRunner{}}); err == nil || !strings.Contains(err.Error(), "DB_PASSWORD") {
+	if _, err := New(m, Options{Runner: &proc.Fake{}, Prober: &proc.Fake{}}); err == nil || !strings.Contains(err.Error(), "DB_PASSWORD") {
 		t.Fatalf("without the secret's value: %v", err)
 	}
-	e, err := New(m, Options{Runner: &FakeRunner{}, Prober: &FakeRunner{}, Secrets: map[string]string{"DB_PASSWORD": "p w"}})
+	e, err := New(m, Options{Runner: &proc.Fake{}, Prober: &proc.Fake{}, Secrets: map[string]string{"DB_PASSWORD": "p w"}})
 	if err != nil {
 		t.Fatal(err)
 	}

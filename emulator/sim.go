@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/emulator/proc"
 )
 
 // Simulated mode (Options.Simulated) is the emulator without the outside world, for
@@ -69,7 +70,7 @@ func (p *simProcess) exit(code int) {
 
 // whenExited runs f under the world lock once the process has ended: a timer of the world
 // for a simulated process, a goroutine that waits for a real one. Callers hold the lock.
-func (e *Emulator) whenExited(p Process, f func()) {
+func (e *Emulator) whenExited(p proc.Process, f func()) {
 	if sp, ok := p.(*simProcess); ok {
 		sp.onExit = append(sp.onExit, f)
 		return
@@ -81,7 +82,7 @@ func (e *Emulator) whenExited(p Process, f func()) {
 }
 
 // alive says whether a process still runs. Callers hold the lock.
-func alive(p Process) bool {
+func alive(p proc.Process) bool {
 	if p == nil {
 		return false
 	}
@@ -146,7 +147,7 @@ func (e *Emulator) Advance() {
 }
 
 // startProcess starts a service's process: a simulated one in simulated mode.
-func (e *Emulator) startProcess(spec ProcSpec) (Process, error) {
+func (e *Emulator) startProcess(spec proc.Spec) (proc.Process, error) {
 	if e.opt.Simulated {
 		return e.startSim(), nil
 	}
@@ -165,7 +166,7 @@ type ProcessRecord struct {
 }
 
 // started records a process start, failed or not (its log says why). Callers hold the lock.
-func (e *Emulator) started(spec ProcSpec, service, task, instance string) {
+func (e *Emulator) started(spec proc.Spec, service, task, instance string) {
 	if e.opt.Simulated {
 		return
 	}
@@ -178,7 +179,7 @@ func (e *Emulator) started(spec ProcSpec, service, task, instance string) {
 // Processes.
 const keptLogs = 20
 
-// logForgetter removes the log of a process that ended (ProcessRunner).
+// logForgetter removes the log of a process that ended (proc.Runner).
 type logForgetter interface{ Forget(name string) }
 
 // logEnded notes that a service's process ended, and forgets the logs of its processes

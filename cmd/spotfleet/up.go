@@ -12,12 +12,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -27,9 +25,10 @@ import (
 
 	"github.com/spotfleet/spotfleet/clock"
 	"github.com/spotfleet/spotfleet/controller"
-	"github.com/spotfleet/spotfleet/emulator"
-	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/dashboard"
+	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/emulator/proc"
+	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/internal/dotenv"
 	"github.com/spotfleet/spotfleet/internal/httpserver"
 	"github.com/spotfleet/spotfleet/internal/strictyaml"
@@ -126,16 +125,16 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 	if err != nil {
 		return err
 	}
-	if n, err := emulator.SweepEarlierRuns(); n > 0 {
+	if n, err := proc.SweepEarlierRuns(); n > 0 {
 		fmt.Fprintf(errOut, "swept %d processes that an earlier run of up left behind\n", n)
 	} else if err != nil {
 		fmt.Fprintf(errOut, "warning: cannot sweep what earlier runs of up left: %v\n", err)
 	}
-	reaper, runner, err := startRunner(exe, logDir, run, errOut)
+	reaper, runner, err := proc.Supervise(exe, logDir, run, []string{"SPOTFLEET_RUN=" + run}, errOut)
 	if err != nil {
 		return err
 	}
-	defer reaper.finish()
+	defer reaper.Finish()
 	finished := make(chan struct{})
 	defer close(finished)
 	go stopWithin(ctx, finished, reaper, errOut)
@@ -245,7 +244,7 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 	}
 	e.Close()
 	runner.Close()
-	reaper.finish()
+	reaper.Finish()
 	return writeUpReport(out, errOut, rep, o.report, m)
 }
 
@@ -522,7 +521,7 @@ const stopGrace = 8 * time.Second
 // stopWithin makes a signal end up within stopGrace whatever it is doing (starting
 // thousands of processes, a world lock held): the orderly stop gets that long, then the
 // reaper kills every process group and up exits.
-func stopWithin(ctx context.Context, finished <-chan struct{}, reaper *reaperProc, errOut io.Writer) {
+func stopWithin(ctx context.Context, finished <-chan struct{}, reaper *proc.Reaper, errOut io.Writer) {
 	select {
 	case <-finished:
 		return
@@ -532,75 +531,9 @@ func stopWithin(ctx context.Context, finished <-chan struct{}, reaper *reaperPro
 	case <-finished:
 	case <-time.After(stopGrace):
 		fmt.Fprintf(errOut, "up did not stop within %s of the signal: killing every process it started\n", stopGrace)
-		reaper.finish()
+		reaper.Finish()
 		os.Exit(130)
 	}
-}
-
-// reaperProc is the helper that kills every task process if `up` dies.
-type reaperProc struct {
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	once  sync.Once
-}
-
-// startRunner starts the reaper and the runner of the run's processes. As root, the reaper
-// is the init of a PID namespace the tasks start in, so that none can outlive the run
-// whatever it does (a root task left its cgroup, its session and its environment marker
-// and outlived up, #32). Where that cannot be (not root, no namespaces), the nets of
-// emulator/proctree.go hold, and a task that leaves all three escapes (docs/emulator.md).
-func startRunner(exe, logDir, run string, errOut io.Writer) (*reaperProc, *emulator.ProcessRunner, error) {
-	namespace := os.Geteuid() == 0
-	for {
-		reaper, err := startReaper(exe, namespace)
-		if err != nil && namespace {
-			namespace = false
-			continue
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		runner := &emulator.ProcessRunner{Executable: exe, LogDir: logDir, Reaper: reaper.stdin, Run: run,
-			Env: []string{"SPOTFLEET_RUN=" + run}}
-		if namespace {
-			runner.Namespace = reaper.cmd.Process.Pid
-		}
-		if err := runner.Prepare(); err != nil {
-			fmt.Fprintf(errOut, "warning: tasks start outside a PID namespace of the run (%v): a task that leaves its session, cgroup and environment can outlive up\n", err)
-			reaper.finish()
-			namespace = false
-			continue
-		}
-		return reaper, runner, nil
-	}
-}
-
-// startReaper starts the reaper; with namespace, as the init of a PID namespace of its own,
-// which the tasks are then started in (emulator/namespace.go).
-func startReaper(exe string, namespace bool) (*reaperProc, error) {
-	cmd := exec.Command(exe, "reaper")
-	// Its own process group: a Ctrl-C meant for up must not kill it first.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if namespace {
-		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWPID
-	}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting the process reaper: %w", err)
-	}
-	return &reaperProc{cmd: cmd, stdin: stdin}, nil
-}
-
-// finish closes the reaper's stdin, which makes it kill every process group named there,
-// and waits for it; once, from whichever of up's exits comes first.
-func (r *reaperProc) finish() {
-	r.once.Do(func() {
-		r.stdin.Close()
-		r.cmd.Wait()
-	})
 }
 
 func newReaperCmd() *cobra.Command {
@@ -611,7 +544,7 @@ func newReaperCmd() *cobra.Command {
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			signal.Ignore(os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-			emulator.RunReaper(os.Stdin)
+			proc.RunReaper(os.Stdin)
 			return nil
 		},
 	}

@@ -1,9 +1,7 @@
-package emulator
+package proc
 
 import (
 	"context"
-	"errors"
-	"net"
 	"net/url"
 	"strings"
 	"sync"
@@ -11,18 +9,18 @@ import (
 	"time"
 )
 
-// FakeRunner starts processes that exist only in memory, for tests and simulations: each
+// Fake starts processes that exist only in memory, for tests and simulations: each
 // "listens" on its HOST until it gets a signal, and exits at once on SIGTERM (or SIGKILL).
 // It is also a Prober: a process is healthy while it runs.
-type FakeRunner struct {
+type Fake struct {
 	// StartErr, when set, makes Start fail for the processes it returns an error for (a
 	// command that does not exist); ExitsAtOnce makes a process exit with status 1 as it
 	// starts (a command that crashes on start).
-	StartErr    func(ProcSpec) error
-	ExitsAtOnce func(ProcSpec) bool
+	StartErr    func(Spec) error
+	ExitsAtOnce func(Spec) bool
 	// CrashAfter, when set and positive for a process, makes it exit with status 1 that
 	// long after it starts (a service that crashes once it runs).
-	CrashAfter func(ProcSpec) time.Duration
+	CrashAfter func(Spec) time.Duration
 
 	mu     sync.Mutex
 	procs  map[string]*fakeProcess // by HOST
@@ -31,7 +29,7 @@ type FakeRunner struct {
 }
 
 // Starts counts the processes started (and the failed attempts).
-func (r *FakeRunner) Starts() int {
+func (r *Fake) Starts() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.starts
@@ -44,10 +42,10 @@ type fakeProcess struct {
 	mu   sync.Mutex
 	sigs []syscall.Signal
 	code int
-	spec ProcSpec
+	spec Spec
 }
 
-func (r *FakeRunner) Start(spec ProcSpec) (Process, error) {
+func (r *Fake) Start(spec Spec) (Process, error) {
 	r.mu.Lock()
 	r.starts++
 	r.mu.Unlock()
@@ -114,7 +112,7 @@ func (p *fakeProcess) alive() bool {
 }
 
 // Probe is healthy while the process at the URL's host is alive.
-func (r *FakeRunner) Probe(_ context.Context, u string) bool {
+func (r *Fake) Probe(_ context.Context, u string) bool {
 	pu, err := url.Parse(u)
 	if err != nil {
 		return false
@@ -124,29 +122,3 @@ func (r *FakeRunner) Probe(_ context.Context, u string) bool {
 	r.mu.Unlock()
 	return p != nil && p.alive()
 }
-
-// memListener is an in-memory listener: Accept blocks on a channel, which synctest counts
-// as durably blocked (a real socket would stop virtual time).
-type memListener struct {
-	addr   string
-	closed chan struct{}
-	once   sync.Once
-}
-
-// MemListen opens an in-memory listener that accepts nothing: Options.Listen for tests
-// under testing/synctest and for simulations.
-func MemListen(addr string) (net.Listener, error) {
-	return &memListener{addr: addr, closed: make(chan struct{})}, nil
-}
-
-func (l *memListener) Accept() (net.Conn, error) {
-	<-l.closed
-	return nil, errors.New("listener closed")
-}
-func (l *memListener) Close() error   { l.once.Do(func() { close(l.closed) }); return nil }
-func (l *memListener) Addr() net.Addr { return fakeAddr(l.addr) }
-
-type fakeAddr string
-
-func (a fakeAddr) Network() string { return "tcp" }
-func (a fakeAddr) String() string  { return string(a) }

@@ -1,7 +1,11 @@
-package emulator
+// Package proc runs the processes of `spotfleet up`'s tasks and instance services, and
+// makes sure none outlives the run: a process group each, a cgroup each where the machine
+// gives one, an environment marker children inherit, as root a PID namespace whose init is
+// the reaper (namespace.go), and a sweep of what earlier runs left (runs.go). Fake runs
+// processes in memory, for tests and simulations.
+package proc
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -15,8 +19,8 @@ import (
 	"time"
 )
 
-// ProcSpec is a process to start for a task or an instance's service.
-type ProcSpec struct {
+// Spec is a process to start for a task or an instance's service.
+type Spec struct {
 	Name string // for its log file
 	Argv []string
 	Env  []string
@@ -30,15 +34,10 @@ type Process interface {
 	ExitCode() int // valid after Done
 }
 
-// Runner starts processes.
-type Runner interface {
-	Start(spec ProcSpec) (Process, error)
-}
-
-// ProcessRunner starts real processes, each in a process group of its own so that a signal
+// Runner starts real processes, each in a process group of its own so that a signal
 // reaches whatever the command spawned. Each is also killed if spotfleet dies (parent-death
 // signal), and, with a Reaper, even its grandchildren are.
-type ProcessRunner struct {
+type Runner struct {
 	Executable string // what "spotfleet" means in a command
 	LogDir     string
 	Env        []string
@@ -61,7 +60,7 @@ type ProcessRunner struct {
 	runFile *os.File // locked while the run goes on (runs.go)
 }
 
-func (r *ProcessRunner) init() {
+func (r *Runner) init() {
 	r.once.Do(func() {
 		if r.Run == "" {
 			r.Run = strconv.Itoa(os.Getpid())
@@ -81,13 +80,13 @@ func (r *ProcessRunner) init() {
 // Prepare makes the run's cgroups and enters the namespace (Start does it otherwise); it
 // returns why the processes will not start in Namespace, when it is set and cannot be
 // entered.
-func (r *ProcessRunner) Prepare() error {
+func (r *Runner) Prepare() error {
 	r.init()
 	return r.NamespaceErr
 }
 
 // start starts a command, in the namespace when there is one.
-func (r *ProcessRunner) start(cmd *exec.Cmd) error {
+func (r *Runner) start(cmd *exec.Cmd) error {
 	if r.spawner != nil {
 		// No parent-death signal there: the child, whose parent is outside its namespace,
 		// sees a parent of 0 and would take it for dead (Go's forkExec then kills it). The
@@ -100,7 +99,7 @@ func (r *ProcessRunner) start(cmd *exec.Cmd) error {
 
 // Close ends whatever is left of every process started, their escaped descendants
 // included, and removes the run's cgroups.
-func (r *ProcessRunner) Close() {
+func (r *Runner) Close() {
 	r.init()
 	if r.cgroups != nil {
 		killCgroupTree(r.cgroups.base)
@@ -117,10 +116,10 @@ type osProcess struct {
 	pgid   int
 	done   chan struct{}
 	code   int
-	runner *ProcessRunner
+	runner *Runner
 }
 
-func (r *ProcessRunner) Start(spec ProcSpec) (Process, error) {
+func (r *Runner) Start(spec Spec) (Process, error) {
 	if len(spec.Argv) == 0 {
 		return nil, fmt.Errorf("%s: empty command", spec.Name)
 	}
@@ -191,7 +190,7 @@ func (r *ProcessRunner) Start(spec ProcSpec) (Process, error) {
 	return p, nil
 }
 
-func (r *ProcessRunner) tellReaper(format string, args ...any) {
+func (r *Runner) tellReaper(format string, args ...any) {
 	if r.Reaper == nil {
 		return
 	}
@@ -225,52 +224,6 @@ func rebuild(c *exec.Cmd) *exec.Cmd {
 // spotfleet dies.
 func ownGroup() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-}
-
-// RunReaper is the body of `spotfleet reaper`, a helper that outlives a killed `up`. It
-// reads lines from r: "123" to watch a process group, "-123" to forget it, "cgroup DIR" for
-// the run's cgroups, "run ID" for the run's environment marker. When r reaches end of file
-// because `up` exited for any reason, SIGKILL included, it kills every group it still
-// watches, everything in the run's cgroups, and every process that carries the marker.
-func RunReaper(r io.Reader) {
-	stop := make(chan struct{})
-	defer close(stop)
-	go InitNamespace(stop)
-	groups := map[int]bool{}
-	var cgroupDirs, runs []string
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if dir, ok := strings.CutPrefix(line, "cgroup "); ok {
-			cgroupDirs = append(cgroupDirs, dir)
-			continue
-		}
-		if run, ok := strings.CutPrefix(line, "run "); ok {
-			runs = append(runs, run)
-			continue
-		}
-		n, err := strconv.Atoi(strings.TrimPrefix(line, "-"))
-		if err != nil || n <= 1 {
-			continue
-		}
-		groups[n] = !strings.HasPrefix(line, "-")
-	}
-	for _, dir := range cgroupDirs {
-		killCgroupTree(dir)
-	}
-	if os.Getpid() == 1 {
-		// The init of the run's PID namespace: its end kills every process in it, and the
-		// groups and markers name PIDs of a namespace it cannot see.
-		return
-	}
-	for pgid, live := range groups {
-		if live {
-			syscall.Kill(-pgid, syscall.SIGKILL)
-		}
-	}
-	for _, run := range runs {
-		sweep(procMarker+"="+run+"/", true)
-	}
 }
 
 // MaxTaskLog is how much output of one process is kept: the log file is renamed to
@@ -332,11 +285,30 @@ func (l *cappedLog) Close() error {
 
 // Forget removes the log files of a process that ended (the emulator keeps the last few of
 // each service's).
-func (r *ProcessRunner) Forget(name string) {
+func (r *Runner) Forget(name string) {
 	if r.LogDir == "" || name != filepath.Base(name) {
 		return
 	}
 	base := filepath.Join(r.LogDir, name+".log")
 	os.Remove(base)
 	os.Remove(base + ".1")
+}
+
+// CPU reads the CPU time of the process and its reaped children from /proc.
+func (p *osProcess) CPU() time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(p.pgid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 15 {
+		return 0
+	}
+	var ticks int64
+	for _, i := range []int{11, 12, 13, 14} { // utime stime cutime cstime
+		v, _ := strconv.ParseInt(f[i], 10, 64)
+		ticks += v
+	}
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ is 100 on Linux
 }

@@ -1,4 +1,4 @@
-package emulator
+package proc
 
 import (
 	"fmt"
@@ -25,7 +25,7 @@ func TestNamespaceHoldsWhatEscapes(t *testing.T) {
 		t.Skipf("no PID namespace here: %v", err)
 	}
 	defer init.Process.Kill()
-	r := &ProcessRunner{Namespace: init.Process.Pid, LogDir: t.TempDir(), Run: fmt.Sprint("ns", time.Now().UnixNano())}
+	r := &Runner{Namespace: init.Process.Pid, LogDir: t.TempDir(), Run: fmt.Sprint("ns", time.Now().UnixNano())}
 	if err := r.Prepare(); err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func TestNamespaceHoldsWhatEscapes(t *testing.T) {
 	token := fmt.Sprint(200000 + time.Now().UnixNano()%700000)
 	// As root a process may move itself to the root cgroup, out of the run's.
 	leave := "for f in /sys/fs/cgroup/cgroup.procs /sys/fs/cgroup/unified/cgroup.procs; do echo $$ > $f; done 2>/dev/null; "
-	p, err := r.Start(ProcSpec{Name: "escaper", Argv: []string{"sh", "-c", leave + "setsid env -i sleep " + token + " & exec sleep 1000"}})
+	p, err := r.Start(Spec{Name: "escaper", Argv: []string{"sh", "-c", leave + "setsid env -i sleep " + token + " & exec sleep 1000"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,9 +89,9 @@ func byCmdline(s string) []string {
 func TestNextRunSweepsWhatAnEarlierOneLeft(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	token := fmt.Sprint(200000 + time.Now().UnixNano()%700000)
-	start := func(run, n string) *ProcessRunner {
-		r := &ProcessRunner{Run: run, LogDir: t.TempDir()}
-		if _, err := r.Start(ProcSpec{Name: "left", Argv: []string{"sh", "-c", "setsid sleep " + token + n + " & exec sleep 1000"}}); err != nil {
+	start := func(run, n string) *Runner {
+		r := &Runner{Run: run, LogDir: t.TempDir()}
+		if _, err := r.Start(Spec{Name: "left", Argv: []string{"sh", "-c", "setsid sleep " + token + n + " & exec sleep 1000"}}); err != nil {
 			t.Fatal(err)
 		}
 		return r

@@ -1,4 +1,4 @@
-package emulator
+package proc
 
 import (
 	"fmt"
@@ -84,9 +84,9 @@ func requireSetsid(t *testing.T) {
 func TestStoppedTaskTakesItsEscapedProcesses(t *testing.T) {
 	requireSetsid(t)
 	mark := fmt.Sprintf("%d", 40000+time.Now().UnixNano()%10000)
-	r := &ProcessRunner{Run: "t" + mark}
+	r := &Runner{Run: "t" + mark}
 	defer r.Close()
-	p, err := r.Start(ProcSpec{Name: "web-1", Argv: escaper(mark)})
+	p, err := r.Start(Spec{Name: "web-1", Argv: escaper(mark)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,8 +119,8 @@ func TestReaperTakesEscapedProcesses(t *testing.T) {
 	}
 	done := make(chan struct{})
 	go func() { RunReaper(pr); close(done) }()
-	r := &ProcessRunner{Run: "t" + mark, Reaper: pw}
-	if _, err := r.Start(ProcSpec{Name: "web-1", Argv: escaper(mark)}); err != nil {
+	r := &Runner{Run: "t" + mark, Reaper: pw}
+	if _, err := r.Start(Spec{Name: "web-1", Argv: escaper(mark)}); err != nil {
 		t.Fatal(err)
 	}
 	for len(sleeping(mark)) < 3 {
@@ -139,10 +139,10 @@ func TestReaperTakesEscapedProcesses(t *testing.T) {
 // ../../../tmp/pwn made up write /tmp/pwn-<task>.log).
 func TestProcessNamesArePlain(t *testing.T) {
 	dir := t.TempDir()
-	r := &ProcessRunner{LogDir: filepath.Join(dir, "logs")}
+	r := &Runner{LogDir: filepath.Join(dir, "logs")}
 	os.Mkdir(r.LogDir, 0o755)
 	for _, name := range []string{"../escape", "a/b", "", ".hidden", "nul\x00x"} {
-		if p, err := r.Start(ProcSpec{Name: name, Argv: []string{"true"}}); err == nil {
+		if p, err := r.Start(Spec{Name: name, Argv: []string{"true"}}); err == nil {
 			p.Kill()
 			t.Errorf("Start(%q) started", name)
 		}

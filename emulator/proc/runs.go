@@ -1,4 +1,4 @@
-package emulator
+package proc
 
 import (
 	"errors"
@@ -37,7 +37,7 @@ func runsDir() string {
 }
 
 // register takes the run's file and holds its lock until the runner closes.
-func (r *ProcessRunner) register() {
+func (r *Runner) register() {
 	dir := runsDir()
 	if dir == "" || !runName.MatchString(r.Run) {
 		return
@@ -54,7 +54,7 @@ func (r *ProcessRunner) register() {
 }
 
 // unregister removes the run's file: it ended, and swept what it started.
-func (r *ProcessRunner) unregister() {
+func (r *Runner) unregister() {
 	if r.runFile != nil {
 		os.Remove(r.runFile.Name())
 		r.runFile.Close()
