@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/emulator/lbhttp"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
@@ -19,7 +20,7 @@ type target struct {
 	tg         *targetGroup
 	id         string // ip:port
 	url        *url.URL
-	transport  *targetTransport // the load balancer's connections to the target
+	transport  *lbhttp.Transport // the load balancer's connections to the target
 	instanceID string
 	task       *task // nil for an instance target
 	slot       int   // its index in tg.targets, so that leaving costs no search
@@ -147,7 +148,7 @@ func (tg *targetGroup) register(ip string, instanceID string, tk *task) *target 
 	id := net.JoinHostPort(ip, strconv.Itoa(tg.port))
 	t := &target{tg: tg, id: id, url: &url.URL{Scheme: "http", Host: id}, instanceID: instanceID, task: tk,
 		state: spotfleet.TargetInitial, registeredAt: tg.e.now}
-	t.transport = newTargetTransport(id)
+	t.transport = lbhttp.NewTransport(id)
 	t.slot = len(tg.targets)
 	tg.targets = append(tg.targets, t)
 	if tg.byInstance == nil {

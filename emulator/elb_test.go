@@ -195,7 +195,7 @@ func TestListenerErrorsAreCounted(t *testing.T) {
 	}
 	inspect(e, func() {
 		// As a full accept queue looks from the dialer, without waiting 10 s for it.
-		tg.targets[0].transport.dial = (&net.Dialer{Timeout: time.Nanosecond}).DialContext
+		tg.targets[0].transport.Dial = (&net.Dialer{Timeout: time.Nanosecond}).DialContext
 	})
 	if code := get(); code != http.StatusGatewayTimeout {
 		t.Errorf("a target that does not accept: %d, want 504", code)

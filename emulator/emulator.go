@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet/clock"
+	"github.com/spotfleet/spotfleet/emulator/lbhttp"
 	"github.com/spotfleet/spotfleet/emulator/proc"
 	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/internal/httpserver"
@@ -121,7 +122,7 @@ func New(m *manifest.Manifest, opt Options) (*Emulator, error) {
 		opt.Runner = &proc.Runner{}
 	}
 	if opt.Prober == nil {
-		opt.Prober = HTTPProber{}
+		opt.Prober = lbhttp.HTTPProber{}
 	}
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/internal/testing/rawhttp"
 )
 
 // TestForwardIsALBs: what the target receives and what the client gets back through the
@@ -90,7 +91,7 @@ func TestForwardIsALBs(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			checkAnswer(t, exchange(t, lb, c.raw), c.want, nil, c.not)
+			rawhttp.Check(t, rawhttp.Exchange(t, lb, c.raw), c.want, nil, c.not)
 		})
 	}
 	if n := x.inflight.Load(); n != 0 {

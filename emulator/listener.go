@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/spotfleet/spotfleet/emulator/lbhttp"
 )
 
 // listener is a load balancer listener: a port, HTTP or HTTPS, whose rules send each
@@ -19,7 +21,7 @@ type listener struct {
 	redirect int    // an HTTP port answering 301 to this listener; 0 for none
 	rules    []rule // in manifest order
 	fallback *targetGroup
-	fronts   []*frontend
+	fronts   []*lbhttp.Frontend
 	addr     string // where it listens, once it does
 }
 
@@ -137,9 +139,9 @@ func (l *listener) listen(e *Emulator) error {
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		ln = tls.NewListener(ln, tlsConfig)
 	}
-	front := newFrontend(l, e.log)
+	front := lbhttp.NewFrontend(l, e.log)
 	l.fronts = append(l.fronts, front)
-	go front.serve(ln)
+	go front.Serve(ln)
 	if l.redirect == 0 {
 		return nil
 	}
@@ -148,9 +150,9 @@ func (l *listener) listen(e *Emulator) error {
 	if err != nil {
 		return fmt.Errorf("load balancer cannot listen on %s: %w (change loadBalancer.redirectHttpFrom, or stop what uses the port)", raddr, err)
 	}
-	redirect := newFrontend(http.HandlerFunc(l.redirectHTTPS), e.log)
+	redirect := lbhttp.NewFrontend(http.HandlerFunc(l.redirectHTTPS), e.log)
 	l.fronts = append(l.fronts, redirect)
-	go redirect.serve(rln)
+	go redirect.Serve(rln)
 	return nil
 }
 
@@ -170,6 +172,6 @@ func (l *listener) redirectHTTPS(w http.ResponseWriter, r *http.Request) {
 
 func (l *listener) close() {
 	for _, f := range l.fronts {
-		f.close()
+		f.Close()
 	}
 }

@@ -2,38 +2,13 @@ package emulator
 
 import (
 	"context"
-	"net/http"
 	"time"
 )
 
-// Prober performs one health check.
+// Prober performs one health check: lbhttp.HTTPProber, or proc.Fake's (a process is healthy
+// while it runs).
 type Prober interface {
 	Probe(ctx context.Context, url string) bool
-}
-
-// HTTPProber checks over real HTTP: any 2xx or 3xx is healthy, as ELB's default matcher
-// accepts 200-399.
-type HTTPProber struct{}
-
-var probeClient = &http.Client{
-	Transport: &http.Transport{DisableKeepAlives: true},
-	CheckRedirect: func(*http.Request, []*http.Request) error {
-		return http.ErrUseLastResponse
-	},
-}
-
-func (HTTPProber) Probe(ctx context.Context, url string) bool {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return false
-	}
-	req.Header.Set("User-Agent", "ELB-HealthChecker/2.0")
-	resp, err := probeClient.Do(req)
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode >= 200 && resp.StatusCode < 400
 }
 
 // minProbeTimeout keeps health checks meaningful at high --speed: a 2s timeout at speed

@@ -1,4 +1,8 @@
-package emulator
+// Package lbhttp is the emulated load balancer's HTTP: its HTTP/1.1 frontend, its forward
+// path to a target (a connection pool per target, the ALB's header rules, its 502, 504 and
+// 460), and its health checks over real HTTP. It knows nothing of the emulated world: the
+// emulator routes requests to targets and counts what Forward tells it (Counts).
+package lbhttp
 
 import (
 	"bufio"
@@ -18,7 +22,7 @@ import (
 	"time"
 )
 
-// frontend is a listener's HTTP/1.1 server, the client side of the load balancer. It
+// Frontend is a listener's HTTP/1.1 server, the client side of the load balancer. It
 // exists because net/http's Server, to see a client leave while its request is served,
 // starts a goroutine and a read on every request and moves the connection's read
 // deadline four times; under load that was a quarter of the listener's CPU.
@@ -29,7 +33,7 @@ import (
 // there is the client leaving, which cancels the request (an ALB's 460). Most requests
 // are done before that. Not supported: HTTP/2, and protocol upgrades (the targets'
 // transport does not carry them either).
-type frontend struct {
+type Frontend struct {
 	handler http.Handler
 	log     *slog.Logger
 	idle    time.Duration // frontIdleTimeout; tests shorten it
@@ -56,13 +60,14 @@ const (
 	frontDiscard = 256 << 10
 )
 
-func newFrontend(h http.Handler, log *slog.Logger) *frontend {
-	return &frontend{handler: h, log: log, idle: frontIdleTimeout, conns: map[*frontConn]struct{}{}}
+// NewFrontend is a frontend that serves h.
+func NewFrontend(h http.Handler, log *slog.Logger) *Frontend {
+	return &Frontend{handler: h, log: log, idle: frontIdleTimeout, conns: map[*frontConn]struct{}{}}
 }
 
-// serve accepts connections on ln (a TLS listener's for HTTPS) until the frontend is
+// serve accepts connections on ln (a TLS listener's for HTTPS) until the Frontend is
 // closed.
-func (f *frontend) serve(ln net.Listener) {
+func (f *Frontend) Serve(ln net.Listener) {
 	f.mu.Lock()
 	if f.closed {
 		f.mu.Unlock()
@@ -95,7 +100,7 @@ func (f *frontend) serve(ln net.Listener) {
 	}
 }
 
-func (f *frontend) track(c net.Conn) *frontConn {
+func (f *Frontend) track(c net.Conn) *frontConn {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed {
@@ -106,7 +111,7 @@ func (f *frontend) track(c net.Conn) *frontConn {
 	return fc
 }
 
-func (f *frontend) forget(fc *frontConn) {
+func (f *Frontend) forget(fc *frontConn) {
 	f.mu.Lock()
 	delete(f.conns, fc)
 	f.mu.Unlock()
@@ -114,7 +119,7 @@ func (f *frontend) forget(fc *frontConn) {
 
 // close stops accepting and closes every connection; requests in flight see their
 // client leave. It does not wait for the handlers, as net/http's Server.Close does not.
-func (f *frontend) close() {
+func (f *Frontend) Close() {
 	f.mu.Lock()
 	f.closed = true
 	lns, conns := f.lns, f.conns
@@ -130,7 +135,7 @@ func (f *frontend) close() {
 
 // frontConn is one client connection.
 type frontConn struct {
-	f      *frontend
+	f      *Frontend
 	c      net.Conn
 	lr     limitedReader // the connection as br reads it: bounds a request's header
 	br     *bufio.Reader
@@ -155,7 +160,7 @@ type frontConn struct {
 	watchDone chan struct{} // the watcher has stopped reading
 }
 
-func newFrontConn(f *frontend, c net.Conn) *frontConn {
+func newFrontConn(f *Frontend, c net.Conn) *frontConn {
 	fc := &frontConn{f: f, c: c, remote: c.RemoteAddr().String(), watchDone: make(chan struct{}, 1)}
 	fc.ctx, fc.cancel = context.WithCancel(context.Background())
 	fc.lr = limitedReader{r: c, n: -1}
@@ -167,7 +172,7 @@ func newFrontConn(f *frontend, c net.Conn) *frontConn {
 	return fc
 }
 
-// run serves the connection until the client or the frontend closes it, or a request
+// run serves the connection until the client or the Frontend closes it, or a request
 // leaves it unusable.
 func (fc *frontConn) run() {
 	defer fc.f.forget(fc)

@@ -1,4 +1,4 @@
-package emulator
+package lbhttp
 
 import (
 	"bufio"
@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spotfleet/spotfleet/internal/testing/rawhttp"
 )
 
 // frontendHandler answers by path: /echo the request body, /small a short body with no
@@ -59,61 +61,13 @@ func startFrontend(t *testing.T, hung chan<- error, idle time.Duration) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := newFrontend(frontendHandler(hung), slog.New(slog.DiscardHandler))
+	f := NewFrontend(frontendHandler(hung), slog.New(slog.DiscardHandler))
 	if idle > 0 {
 		f.idle = idle
 	}
-	go f.serve(ln)
-	t.Cleanup(f.close)
+	go f.Serve(ln)
+	t.Cleanup(f.Close)
 	return ln.Addr().String()
-}
-
-// exchange writes raw to a new connection and reads until the server closes it or
-// goes quiet for 300 ms.
-func exchange(t *testing.T, addr, raw string) string {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := io.WriteString(c, raw); err != nil {
-		t.Fatal(err)
-	}
-	var out strings.Builder
-	buf := make([]byte, 64<<10)
-	for {
-		c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
-		n, err := c.Read(buf)
-		out.Write(buf[:n])
-		if err != nil {
-			return out.String()
-		}
-	}
-}
-
-// checkAnswer fails the test unless got holds inOrder in that order, anywhere each of
-// anywhere, and none of absent.
-func checkAnswer(t *testing.T, got string, inOrder, anywhere, absent []string) {
-	t.Helper()
-	rest := got
-	for _, w := range inOrder {
-		i := strings.Index(rest, w)
-		if i < 0 {
-			t.Fatalf("want %q (in order) in:\n%s", w, got)
-		}
-		rest = rest[i+len(w):]
-	}
-	for _, h := range anywhere {
-		if !strings.Contains(got, h) {
-			t.Fatalf("want %q in:\n%s", h, got)
-		}
-	}
-	for _, n := range absent {
-		if strings.Contains(got, n) {
-			t.Fatalf("%q should not be in:\n%s", n, got)
-		}
-	}
 }
 
 // TestFrontendSpeaksHTTP11: raw exchanges, each checked for what must be in the answer
@@ -173,7 +127,7 @@ func TestFrontendSpeaksHTTP11(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			checkAnswer(t, exchange(t, addr, c.raw), c.want, c.has, c.not)
+			rawhttp.Check(t, rawhttp.Exchange(t, addr, c.raw), c.want, c.has, c.not)
 		})
 	}
 }
@@ -249,7 +203,7 @@ func TestFrontendClosesIdleConnections(t *testing.T) {
 	}
 }
 
-// FuzzFrontend: whatever a client sends, the frontend answers HTTP or nothing, and lets
+// FuzzFrontend: whatever a client sends, the Frontend answers HTTP or nothing, and lets
 // the connection go once the client stops sending.
 func FuzzFrontend(f *testing.F) {
 	for _, s := range []string{
@@ -266,9 +220,9 @@ func FuzzFrontend(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	fe := newFrontend(frontendHandler(make(chan error, 100)), slog.New(slog.DiscardHandler))
-	go fe.serve(ln)
-	defer fe.close()
+	fe := NewFrontend(frontendHandler(make(chan error, 100)), slog.New(slog.DiscardHandler))
+	go fe.Serve(ln)
+	defer fe.Close()
 	f.Fuzz(func(t *testing.T, raw string) {
 		c, err := net.Dial("tcp", ln.Addr().String())
 		if err != nil {

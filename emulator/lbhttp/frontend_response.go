@@ -1,4 +1,4 @@
-package emulator
+package lbhttp
 
 import (
 	"net/http"
@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// frontResponse is the http.ResponseWriter of a frontend request. As net/http's, it sends
+// frontResponse is the http.ResponseWriter of a Frontend request. As net/http's, it sends
 // the header with the first byte of the body, or when the handler flushes or returns;
 // an answer without a Content-Length gets one when the handler returns within its first
 // frontPending bytes, else it is sent chunked (or, to an HTTP/1.0 client, delimited by

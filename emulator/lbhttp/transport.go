@@ -1,4 +1,4 @@
-package emulator
+package lbhttp
 
 import (
 	"bufio"
@@ -12,15 +12,17 @@ import (
 	"time"
 )
 
-// targetTransport is a target's HTTP/1.1 client: keep-alive connections used by the
+// Transport is a target's HTTP/1.1 client: keep-alive connections used by the
 // request's own goroutine, which writes the request and reads the answer itself.
 // net/http's Transport hands each request to two goroutines of the connection (a writer
 // and a reader) and back, which costs the listener a third of its throughput; a load
 // balancer talks to one address and needs none of Transport's generality (proxies,
 // HTTP/2, TLS, compression).
-type targetTransport struct {
+type Transport struct {
 	addr string
-	dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Dial connects to the target; NewTransport's gives up after targetConnectTimeout, the
+	// ALB's 10 s (a test sets one that gives up at once).
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	mu   sync.Mutex
 	idle []*targetConn
@@ -43,11 +45,11 @@ type targetConn struct {
 	w *bufio.Writer
 }
 
-func newTargetTransport(addr string) *targetTransport {
-	return &targetTransport{addr: addr, dial: (&net.Dialer{Timeout: targetConnectTimeout}).DialContext}
+func NewTransport(addr string) *Transport {
+	return &Transport{addr: addr, Dial: (&net.Dialer{Timeout: targetConnectTimeout}).DialContext}
 }
 
-func (t *targetTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.exchange(req, retryable(req), func(w *bufio.Writer) error { return req.Write(w) }, nil)
 }
 
@@ -55,7 +57,7 @@ func (t *targetTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // but 101) go to info when it is set. A request that may not be sent twice is sent once;
 // others (repeat) are sent again once on a fresh connection when a kept one turns out
 // closed by the target (as Transport does).
-func (t *targetTransport) exchange(req *http.Request, repeat bool, write func(*bufio.Writer) error, info func(*http.Response)) (*http.Response, error) {
+func (t *Transport) exchange(req *http.Request, repeat bool, write func(*bufio.Writer) error, info func(*http.Response)) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
 		c, reused, err := t.get(req.Context())
 		if err != nil {
@@ -118,7 +120,7 @@ func retryable(req *http.Request) bool {
 	return false
 }
 
-func (t *targetTransport) get(ctx context.Context) (*targetConn, bool, error) {
+func (t *Transport) get(ctx context.Context) (*targetConn, bool, error) {
 	t.mu.Lock()
 	if n := len(t.idle); n > 0 {
 		c := t.idle[n-1]
@@ -127,7 +129,7 @@ func (t *targetTransport) get(ctx context.Context) (*targetConn, bool, error) {
 		return c, true, nil
 	}
 	t.mu.Unlock()
-	nc, err := t.dial(ctx, "tcp", t.addr)
+	nc, err := t.Dial(ctx, "tcp", t.addr)
 	if isTimeout(err) && ctx.Err() == nil {
 		return nil, false, errors.Join(errConnectTimeout, err)
 	}
@@ -137,7 +139,7 @@ func (t *targetTransport) get(ctx context.Context) (*targetConn, bool, error) {
 	return &targetConn{Conn: nc, r: bufio.NewReaderSize(nc, 16<<10), w: bufio.NewWriterSize(nc, 4<<10)}, false, nil
 }
 
-func (t *targetTransport) put(c *targetConn) {
+func (t *Transport) put(c *targetConn) {
 	t.mu.Lock()
 	if len(t.idle) < maxIdlePerTarget {
 		t.idle = append(t.idle, c)
@@ -150,7 +152,7 @@ func (t *targetTransport) put(c *targetConn) {
 }
 
 // CloseIdleConnections closes the kept connections (a stopped target's).
-func (t *targetTransport) CloseIdleConnections() {
+func (t *Transport) CloseIdleConnections() {
 	t.mu.Lock()
 	idle := t.idle
 	t.idle = nil
@@ -164,7 +166,7 @@ func (t *targetTransport) CloseIdleConnections() {
 // when the answer is abandoned part way (what is left of it would be read as the next).
 type targetBody struct {
 	io.ReadCloser
-	t    *targetTransport
+	t    *Transport
 	c    *targetConn
 	keep bool
 	eof  bool

@@ -1,4 +1,4 @@
-package emulator
+package lbhttp
 
 import (
 	"context"
@@ -39,7 +39,7 @@ func TestTargetTransport(t *testing.T) {
 	}
 	srv.Start()
 	defer srv.Close()
-	tr := newTargetTransport(strings.TrimPrefix(srv.URL, "http://"))
+	tr := NewTransport(strings.TrimPrefix(srv.URL, "http://"))
 	client := &http.Client{Transport: tr}
 	get := func(path string) string {
 		t.Helper()
