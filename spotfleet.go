@@ -3,7 +3,11 @@
 // states are AWS's, so that what the emulator shows reads like the AWS console.
 package spotfleet
 
-import "time"
+import (
+	"path"
+	"strings"
+	"time"
+)
 
 // Pool is a Spot capacity pool: one instance type in one availability zone.
 type Pool struct {
@@ -12,6 +16,19 @@ type Pool struct {
 }
 
 func (p Pool) String() string { return p.InstanceType + "/" + p.Zone }
+
+// Matches says whether a pool pattern names the pool: TYPE/ZONE with globs in either part
+// (m5.large/*, */us-east-1a, FARGATE_SPOT/*); a pattern without "/" names the types in
+// every zone, so "*" is every pool. A malformed glob matches nothing.
+func (p Pool) Matches(pattern string) bool {
+	typ, zone, ok := strings.Cut(pattern, "/")
+	if !ok {
+		zone = "*"
+	}
+	t, _ := path.Match(typ, p.InstanceType)
+	z, _ := path.Match(zone, p.Zone)
+	return t && z
+}
 
 // Lifecycle is how an instance is bought.
 type Lifecycle string

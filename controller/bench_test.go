@@ -10,6 +10,7 @@ import (
 	"github.com/spotfleet/spotfleet/clock"
 	"github.com/spotfleet/spotfleet/emulator"
 	"github.com/spotfleet/spotfleet/emulator/proc"
+	"github.com/spotfleet/spotfleet/emulator/scenario"
 	"github.com/spotfleet/spotfleet/internal/strictyaml"
 	"github.com/spotfleet/spotfleet/manifest"
 )
@@ -77,8 +78,8 @@ instances:
 
 		b.StartTimer()
 		at := e.Elapsed()
-		if err := e.Play(&emulator.Scenario{Steps: []emulator.Step{{At: strictyaml.Duration(at),
-			Interrupt: &emulator.InterruptStep{Pools: []string{"*"}, Fraction: 1}}}}); err != nil {
+		if err := e.Play(&scenario.Scenario{Steps: []scenario.Step{{At: strictyaml.Duration(at),
+			Interrupt: &scenario.InterruptStep{Pools: []string{"*"}, Fraction: 1}}}}); err != nil {
 			b.Fatal(err)
 		}
 		for c.Stats().Phases[PhaseDeregistered].Count < n {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
-	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/emulator/scenario"
 	"github.com/spotfleet/spotfleet/internal/strictyaml"
 )
 
@@ -116,12 +116,12 @@ func TestFallbackCoversAndReturns(t *testing.T) {
 				r.startController()
 				_, desired, _ := serving(r.snapshot())
 				start := r.e.Elapsed().Truncate(time.Second) + time.Second
-				at := func(d time.Duration) emulator.Step { return emulator.Step{At: strictyaml.Duration(start + d)} }
+				at := func(d time.Duration) scenario.Step { return scenario.Step{At: strictyaml.Duration(start + d)} }
 				refuse, interrupt, back := at(0), at(0), at(10*time.Minute)
-				refuse.SpotCapacity = &emulator.CapacityStep{Pools: []string{"*"}, Instances: 0}
-				interrupt.Interrupt = &emulator.InterruptStep{Pools: []string{"*"}, Fraction: 1.0 / 3}
-				back.SpotCapacity = &emulator.CapacityStep{Pools: []string{"*"}, Instances: emulator.Unlimited}
-				if err := r.e.Play(&emulator.Scenario{Steps: []emulator.Step{refuse, interrupt, back}}); err != nil {
+				refuse.SpotCapacity = &scenario.CapacityStep{Pools: []string{"*"}, Instances: 0}
+				interrupt.Interrupt = &scenario.InterruptStep{Pools: []string{"*"}, Fraction: 1.0 / 3}
+				back.SpotCapacity = &scenario.CapacityStep{Pools: []string{"*"}, Instances: scenario.Unlimited}
+				if err := r.e.Play(&scenario.Scenario{Steps: []scenario.Step{refuse, interrupt, back}}); err != nil {
 					t.Fatal(err)
 				}
 				time.Sleep(start - r.e.Elapsed())
@@ -215,17 +215,17 @@ func TestFlappingPoolMakesOneCyclePerReturnAfter(t *testing.T) {
 			withRig(t, strings.Replace(flapping, "RETURN", c.returnAfter, 1), func(t *testing.T, r *rig) {
 				r.startController()
 				start := r.e.Elapsed().Truncate(time.Second) + time.Second
-				var steps []emulator.Step
+				var steps []scenario.Step
 				for k := range 10 {
 					at := start + time.Duration(k)*time.Minute
 					steps = append(steps,
-						emulator.Step{At: strictyaml.Duration(at), SpotCapacity: &emulator.CapacityStep{Pools: []string{"*"}, Instances: 0}},
-						emulator.Step{At: strictyaml.Duration(at + 30*time.Second), SpotCapacity: &emulator.CapacityStep{Pools: []string{"*"}, Instances: emulator.Unlimited}})
+						scenario.Step{At: strictyaml.Duration(at), SpotCapacity: &scenario.CapacityStep{Pools: []string{"*"}, Instances: 0}},
+						scenario.Step{At: strictyaml.Duration(at + 30*time.Second), SpotCapacity: &scenario.CapacityStep{Pools: []string{"*"}, Instances: scenario.Unlimited}})
 					if k%2 == 0 {
-						steps = append(steps, emulator.Step{At: strictyaml.Duration(at), Interrupt: &emulator.InterruptStep{Pools: []string{"*"}, Count: 1}})
+						steps = append(steps, scenario.Step{At: strictyaml.Duration(at), Interrupt: &scenario.InterruptStep{Pools: []string{"*"}, Count: 1}})
 					}
 				}
-				if err := r.e.Play(&emulator.Scenario{Steps: steps}); err != nil {
+				if err := r.e.Play(&scenario.Scenario{Steps: steps}); err != nil {
 					t.Fatal(err)
 				}
 				var starts []time.Duration

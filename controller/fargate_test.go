@@ -9,6 +9,7 @@ import (
 
 	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/emulator/scenario"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
@@ -35,7 +36,7 @@ func TestFargateSpotTaskLeavesTheLoadBalancerAtOnce(t *testing.T) {
 		r.cfg.HTTPClient = &http.Client{Transport: hooks}
 		r.startController()
 		time.Sleep(time.Second)
-		r.play(emulator.Step{Interrupt: &emulator.InterruptStep{Pools: []string{"FARGATE_SPOT/*"}, Count: 2}})
+		r.play(scenario.Step{Interrupt: &scenario.InterruptStep{Pools: []string{"FARGATE_SPOT/*"}, Count: 2}})
 		snap := r.snapshot()
 		stopping := 0
 		for _, tk := range snap.Tasks {
@@ -138,8 +139,8 @@ func TestFargateSpotShortfallIsCoveredOnFargate(t *testing.T) {
 	withRig(t, fargateFleet, func(t *testing.T, r *rig) {
 		r.startController()
 		time.Sleep(time.Second)
-		r.play(emulator.Step{SpotCapacity: &emulator.CapacityStep{Pools: []string{"FARGATE_SPOT/*"}, Instances: 0}})
-		r.play(emulator.Step{Interrupt: &emulator.InterruptStep{Pools: []string{"FARGATE_SPOT/*"}, Count: 2}})
+		r.play(scenario.Step{SpotCapacity: &scenario.CapacityStep{Pools: []string{"FARGATE_SPOT/*"}, Instances: 0}})
+		r.play(scenario.Step{Interrupt: &scenario.InterruptStep{Pools: []string{"FARGATE_SPOT/*"}, Count: 2}})
 		time.Sleep(5 * time.Second)
 		// Exactly the two missing tasks, within seconds of the refusal (in one round, or
 		// in two when the rounds see the two warnings apart).
@@ -160,7 +161,7 @@ func TestFargateSpotShortfallIsCoveredOnFargate(t *testing.T) {
 		if rep := r.report(); rep.Capacity.SecondsBelowDesired != covered {
 			t.Errorf("below desired for %.0f s more while covered", rep.Capacity.SecondsBelowDesired-covered)
 		}
-		r.play(emulator.Step{SpotCapacity: &emulator.CapacityStep{Pools: []string{"FARGATE_SPOT/*"}, Instances: emulator.Unlimited}})
+		r.play(scenario.Step{SpotCapacity: &scenario.CapacityStep{Pools: []string{"FARGATE_SPOT/*"}, Instances: scenario.Unlimited}})
 		time.Sleep(emulator.DefaultFargateStart + 2*time.Minute + 30*time.Second) // a start, returnAfter, a round
 		snap := r.snapshot()
 		for _, sv := range snap.Services {

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
-	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/emulator/scenario"
 	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/manifest"
 	"pgregory.net/rapid"
@@ -208,12 +208,12 @@ services:
 			rapid.IntRange(1, 8).Draw(rt, "tasks"), rapid.SampledFrom([]int{100, 150, 200}).Draw(rt, "maxPercent"),
 			rapid.SampledFrom([]int{0, 50, 100}).Draw(rt, "minHealthy"),
 			rapid.IntRange(0, 90).Draw(rt, "stopTimeout"), rapid.IntRange(0, 300).Draw(rt, "deregistrationDelay"))
-		steps := rapid.SliceOfN(rapid.Custom(func(t *rapid.T) emulator.Step {
+		steps := rapid.SliceOfN(rapid.Custom(func(t *rapid.T) scenario.Step {
 			pools := []string{rapid.SampledFrom([]string{"*", "m5.large/*", "*/us-east-1a"}).Draw(t, "pools")}
 			if rapid.Bool().Draw(t, "isRebalance") {
-				return emulator.Step{Rebalance: &emulator.RebalanceStep{Pools: pools, Count: rapid.IntRange(1, 3).Draw(t, "count")}}
+				return scenario.Step{Rebalance: &scenario.RebalanceStep{Pools: pools, Count: rapid.IntRange(1, 3).Draw(t, "count")}}
 			}
-			return emulator.Step{Interrupt: &emulator.InterruptStep{Pools: pools, Fraction: rapid.Float64Range(0.1, 1).Draw(t, "fraction")}}
+			return scenario.Step{Interrupt: &scenario.InterruptStep{Pools: pools, Fraction: rapid.Float64Range(0.1, 1).Draw(t, "fraction")}}
 		}), 1, 3).Draw(rt, "steps")
 
 		var rep fleetview.Report

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
-	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/emulator/scenario"
 )
 
 // TestRebalanceReplaceMakesBeforeBreak follows a rebalance recommendation with the default
@@ -25,7 +25,7 @@ func TestRebalanceReplaceMakesBeforeBreak(t *testing.T) {
 				tasks = append(tasks, x.ID)
 			}
 		}
-		r.play(emulator.Step{Rebalance: &emulator.RebalanceStep{Pools: []string{at.Pool.String()}, Count: 1}})
+		r.play(scenario.Step{Rebalance: &scenario.RebalanceStep{Pools: []string{at.Pool.String()}, Count: 1}})
 
 		var replacementAt, firstStopAt time.Time
 		serving := 4 // the service's desiredCount

@@ -15,6 +15,7 @@ import (
 	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/emulator"
 	"github.com/spotfleet/spotfleet/emulator/proc"
+	"github.com/spotfleet/spotfleet/emulator/scenario"
 	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/internal/iid"
 	"github.com/spotfleet/spotfleet/internal/strictyaml"
@@ -263,10 +264,10 @@ func (r *rig) spot() []spotfleet.Instance {
 }
 
 // play runs a scenario step now.
-func (r *rig) play(st emulator.Step) {
+func (r *rig) play(st scenario.Step) {
 	at := r.e.Elapsed().Truncate(time.Second) + time.Second
 	st.At = strictyaml.Duration(at)
-	if err := r.e.Play(&emulator.Scenario{Steps: []emulator.Step{st}}); err != nil {
+	if err := r.e.Play(&scenario.Scenario{Steps: []scenario.Step{st}}); err != nil {
 		r.t.Fatal(err)
 	}
 	time.Sleep(at - r.e.Elapsed() + time.Second) // the step, and a second for the controller
@@ -274,7 +275,7 @@ func (r *rig) play(st emulator.Step) {
 
 // interrupt gives Spot instances of a pool their notice through the emulated market.
 func (r *rig) interrupt(pool spotfleet.Pool) {
-	r.play(emulator.Step{Interrupt: &emulator.InterruptStep{Pools: []string{pool.String()}, Count: 1}})
+	r.play(scenario.Step{Interrupt: &scenario.InterruptStep{Pools: []string{pool.String()}, Count: 1}})
 }
 
 // send puts an EventBridge event on the queue, as a rule would (or a forger).

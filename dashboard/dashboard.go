@@ -26,6 +26,7 @@ import (
 
 	"github.com/spotfleet/spotfleet/controller"
 	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/emulator/scenario"
 	"github.com/spotfleet/spotfleet/fleetview"
 )
 
@@ -36,7 +37,7 @@ var assets embed.FS
 type World interface {
 	Status() fleetview.Status
 	Interrupt(emulator.InterruptRequest) ([]string, error)
-	SetSpotCapacity(pools []string, n emulator.Count) ([]string, error)
+	SetSpotCapacity(pools []string, n scenario.Count) ([]string, error)
 	Processes() []emulator.ProcessRecord
 }
 
@@ -203,7 +204,7 @@ func (s *Server) serveCapacity(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &req) {
 		return
 	}
-	pools, err := s.world.SetSpotCapacity(req.Pools, emulator.Count(req.Instances))
+	pools, err := s.world.SetSpotCapacity(req.Pools, scenario.Count(req.Instances))
 	if err != nil {
 		writeError(w, err)
 		return

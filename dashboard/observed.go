@@ -7,6 +7,7 @@ import (
 	"github.com/spotfleet/spotfleet/clock"
 	"github.com/spotfleet/spotfleet/controller"
 	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/emulator/scenario"
 	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/manifest"
 )
@@ -24,7 +25,7 @@ type Observed struct {
 var errReadOnly = errors.New("not on AWS: the controller's dashboard only shows the fleet (use AWS FIS to interrupt instances)")
 
 func (o Observed) Interrupt(emulator.InterruptRequest) ([]string, error) { return nil, errReadOnly }
-func (o Observed) SetSpotCapacity([]string, emulator.Count) ([]string, error) {
+func (o Observed) SetSpotCapacity([]string, scenario.Count) ([]string, error) {
 	return nil, errReadOnly
 }
 func (o Observed) Processes() []emulator.ProcessRecord { return nil }

@@ -216,7 +216,7 @@ func (e *Emulator) omniscientFargateRate() float64 {
 			continue
 		}
 		r := spotdata.FargateOnDemand
-		if spotFree && usesProvider(s.cfg, manifest.FargateSpot) {
+		if spotFree && s.cfg.Uses(manifest.FargateSpot) {
 			r = spotdata.FargateSpot
 		}
 		rate += float64(s.desired) * r.Hourly(s.cfg.CPU, s.cfg.Memory)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/emulator/scenario"
 	"github.com/spotfleet/spotfleet/fleetview"
 )
 
@@ -166,8 +167,8 @@ func (e *Emulator) instanceOfTask(id string) *instance {
 
 // SetSpotCapacity sets the free Spot capacity of the pools the globs match (Unlimited for
 // no limit), and returns their names.
-func (e *Emulator) SetSpotCapacity(patterns []string, n Count) ([]string, error) {
-	if n < 0 && n != Unlimited {
+func (e *Emulator) SetSpotCapacity(patterns []string, n scenario.Count) ([]string, error) {
+	if n < 0 && n != scenario.Unlimited {
 		return nil, fmt.Errorf("capacity %d: give 0 or more instances, or unlimited", n)
 	}
 	e.lock()
@@ -182,7 +183,7 @@ func (e *Emulator) SetSpotCapacity(patterns []string, n Count) ([]string, error)
 		names = append(names, p.Pool.String())
 	}
 	what := "unlimited"
-	if n != Unlimited {
+	if n != scenario.Unlimited {
 		what = strconv.Itoa(int(n))
 	}
 	e.action(fmt.Sprintf("Spot capacity of %s: %s", strings.Join(names, ", "), what))

@@ -16,7 +16,7 @@ func (e *Emulator) coverServices() []*service {
 	}
 	var out []*service
 	for _, s := range e.services {
-		if !usesProvider(s.cfg, f.From) {
+		if !s.cfg.Uses(f.From) {
 			continue
 		}
 		cfg := s.cfg
@@ -29,13 +29,4 @@ func (e *Emulator) coverServices() []*service {
 		out = append(out, c)
 	}
 	return out
-}
-
-func usesProvider(s manifest.Service, provider string) bool {
-	for _, st := range s.CapacityProviderStrategy {
-		if st.CapacityProvider == provider {
-			return true
-		}
-	}
-	return false
 }

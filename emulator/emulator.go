@@ -14,6 +14,7 @@ import (
 	"github.com/spotfleet/spotfleet/clock"
 	"github.com/spotfleet/spotfleet/emulator/lbhttp"
 	"github.com/spotfleet/spotfleet/emulator/proc"
+	"github.com/spotfleet/spotfleet/emulator/scenario"
 	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/internal/httpserver"
 	"github.com/spotfleet/spotfleet/internal/iid"
@@ -128,7 +129,7 @@ func New(m *manifest.Manifest, opt Options) (*Emulator, error) {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
 	if opt.BootTime == 0 {
-		opt.BootTime = DefaultBootTime
+		opt.BootTime = scenario.DefaultBootTime
 	}
 	if opt.FargateStart == 0 {
 		opt.FargateStart = DefaultFargateStart

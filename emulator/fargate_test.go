@@ -9,6 +9,7 @@ import (
 
 	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/emulator/proc"
+	"github.com/spotfleet/spotfleet/emulator/scenario"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
@@ -66,7 +67,7 @@ func TestFargateTasksRunWithoutInstances(t *testing.T) {
 func TestFargateSpotInterruption(t *testing.T) {
 	world(t, fargateFleet, func(t *testing.T, e *Emulator, r *proc.Fake) {
 		time.Sleep(2 * time.Minute)
-		sc, diags := ParseScenario("s.yaml", []byte("steps: [{at: 0s, interrupt: {pools: [\"FARGATE_SPOT/*\"], fraction: 0.5}}]\n"))
+		sc, diags := scenario.Parse("s.yaml", []byte("steps: [{at: 0s, interrupt: {pools: [\"FARGATE_SPOT/*\"], fraction: 0.5}}]\n"))
 		if err := diags.Err(); err != nil {
 			t.Fatal(err)
 		}
@@ -168,7 +169,7 @@ func TestFargateSpotRefusesPlacements(t *testing.T) {
 		if len(snap.Services[0].Refusals) == 0 || !spotfleet.CapacityError(snap.Services[0].Refusals[0].Message) {
 			t.Errorf("snapshot refusals %+v; want the capacity refusals", snap.Services[0].Refusals)
 		}
-		if _, err := e.SetSpotCapacity([]string{"FARGATE_SPOT/*"}, Unlimited); err != nil {
+		if _, err := e.SetSpotCapacity([]string{"FARGATE_SPOT/*"}, scenario.Unlimited); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(DefaultFargateStart + 20*time.Second)

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"path"
-	"strings"
 	"time"
 
 	"github.com/spotfleet/spotfleet"
@@ -71,7 +69,7 @@ func newMarket(m *manifest.Manifest, opt MarketOptions, rng *rand.Rand) (*market
 	if mk.opt.Intensity == 0 {
 		mk.opt.Intensity = 1
 	}
-	for _, key := range fleetPools(m) {
+	for _, key := range m.SpotPools() {
 		spec, ok := spotdata.Lookup(key.InstanceType)
 		if key.InstanceType == manifest.FargateSpot { // priced per task (fargate.go)
 			spec, ok = spotdata.InstanceType{Name: manifest.FargateSpot, Band: fargateSpotBand}, true
@@ -119,23 +117,13 @@ func (mk *market) match(patterns []string) []*pool {
 	var out []*pool
 	for _, p := range mk.pools {
 		for _, pat := range patterns {
-			if poolMatches(pat, p.Pool) {
+			if p.Matches(pat) {
 				out = append(out, p)
 				break
 			}
 		}
 	}
 	return out
-}
-
-func poolMatches(pattern string, p spotfleet.Pool) bool {
-	typ, zone, ok := strings.Cut(pattern, "/")
-	if !ok {
-		zone = "*"
-	}
-	t, _ := path.Match(typ, p.InstanceType)
-	z, _ := path.Match(zone, p.Zone)
-	return t && z
 }
 
 // Batch sizes of same-pool interruptions, from shared/data/spot/traces/bamboo/summary.txt:

@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/internal/strictyaml"
 )
 
@@ -299,3 +301,34 @@ func (t InstanceType) String() string {
 }
 
 var _ fmt.Stringer = InstanceType{} // printed in messages
+
+// Uses says whether the service's capacity provider strategy names the provider.
+func (s Service) Uses(provider string) bool {
+	for _, st := range s.CapacityProviderStrategy {
+		if st.CapacityProvider == provider {
+			return true
+		}
+	}
+	return false
+}
+
+// SpotPools lists the Spot pools of the fleet: every instance type of a group in each of
+// its zones, and FARGATE_SPOT in each Fargate zone when a service runs on it.
+func (m *Manifest) SpotPools() []spotfleet.Pool {
+	var out []spotfleet.Pool
+	for _, g := range m.Capacity {
+		for _, it := range g.InstanceTypes {
+			for _, z := range g.Zones {
+				if p := (spotfleet.Pool{InstanceType: it.Type, Zone: z}); !slices.Contains(out, p) {
+					out = append(out, p)
+				}
+			}
+		}
+	}
+	if slices.ContainsFunc(m.Services, func(s Service) bool { return s.Uses(FargateSpot) }) {
+		for _, z := range m.FargateZones() {
+			out = append(out, spotfleet.Pool{InstanceType: FargateSpot, Zone: z})
+		}
+	}
+	return out
+}

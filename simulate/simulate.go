@@ -22,6 +22,7 @@ import (
 	"github.com/spotfleet/spotfleet/clock"
 	"github.com/spotfleet/spotfleet/controller"
 	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/emulator/scenario"
 	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/internal/spotdata"
 	"github.com/spotfleet/spotfleet/manifest"
@@ -51,7 +52,7 @@ type Options struct {
 	// MarketScripted with Scenario's steps); Traces feed the trace model.
 	Market   string
 	Traces   []spotdata.Trace
-	Scenario *emulator.Scenario // steps and boot time; may be nil
+	Scenario *scenario.Scenario // steps and boot time; may be nil
 	// Parallel is how many runs go at once; default the number of cores.
 	Parallel int
 	// Progress is told how far the simulation is, every second and as each run ends; may
@@ -224,7 +225,7 @@ func runOne(ctx context.Context, m *manifest.Manifest, ctl string, o Options, se
 	wall := time.Now()
 	m = quiet(m)
 	clk := clock.NewVirtual(epoch)
-	boot, fargate := emulator.DefaultBootTime, emulator.DefaultFargateStart
+	boot, fargate := scenario.DefaultBootTime, emulator.DefaultFargateStart
 	if o.Scenario != nil && o.Scenario.BootTime > 0 {
 		boot, fargate = o.Scenario.BootTime.D(), o.Scenario.FargateStartTime.D()
 	}

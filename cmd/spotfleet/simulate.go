@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/emulator/scenario"
 	"github.com/spotfleet/spotfleet/internal/spotdata"
 	"github.com/spotfleet/spotfleet/simulate"
 )
@@ -117,7 +118,7 @@ func runSimulate(cmd *cobra.Command, o simulateOptions) error {
 		opt.Manifests = append(opt.Manifests, simulate.Input{Name: strings.TrimSuffix(filepath.Base(file), filepath.Ext(file)), Manifest: m})
 	}
 	if o.scenario != "" {
-		sc, diags, err := emulator.LoadScenario(o.scenario)
+		sc, diags, err := scenario.Load(o.scenario)
 		if err != nil {
 			return err
 		}

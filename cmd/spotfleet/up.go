@@ -28,6 +28,7 @@ import (
 	"github.com/spotfleet/spotfleet/dashboard"
 	"github.com/spotfleet/spotfleet/emulator"
 	"github.com/spotfleet/spotfleet/emulator/proc"
+	"github.com/spotfleet/spotfleet/emulator/scenario"
 	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/internal/dotenv"
 	"github.com/spotfleet/spotfleet/internal/httpserver"
@@ -162,7 +163,7 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 		BootTime: sc.BootTime.D(), FargateStart: sc.FargateStartTime.D(),
 		// What the ECS-optimized AMI does with ECS_ENABLE_SPOT_INSTANCE_DRAINING=true.
 		AgentDrainsOnNotice: m.Workload == manifest.WorkloadECS,
-		Market:              sc.MarketOptions(),
+		Market:              emulator.MarketOf(sc),
 		Secrets:             secrets,
 	})
 	if err != nil {
@@ -250,10 +251,10 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 
 // loadUpScenario reads --scenario (the default: boot times only) and checks it against
 // the fleet, printing what it finds.
-func loadUpScenario(o upOptions, m *manifest.Manifest, errOut io.Writer) (*emulator.Scenario, error) {
-	sc := &emulator.Scenario{BootTime: strictyaml.Duration(emulator.DefaultBootTime)}
+func loadUpScenario(o upOptions, m *manifest.Manifest, errOut io.Writer) (*scenario.Scenario, error) {
+	sc := &scenario.Scenario{BootTime: strictyaml.Duration(scenario.DefaultBootTime)}
 	if o.scenario != "" {
-		s, diags, err := emulator.LoadScenario(o.scenario)
+		s, diags, err := scenario.Load(o.scenario)
 		if err != nil {
 			return nil, err
 		}

@@ -1,4 +1,4 @@
-package emulator
+package scenario
 
 import (
 	"os"
@@ -15,19 +15,19 @@ import (
 )
 
 func TestShippedScenariosParse(t *testing.T) {
-	files, _ := filepath.Glob("../examples/scenarios/*.yaml")
+	files, _ := filepath.Glob("../../examples/scenarios/*.yaml")
 	if len(files) == 0 {
 		t.Fatal("no scenarios in examples/scenarios")
 	}
 	for _, f := range files {
-		if _, diags, err := LoadScenario(f); err != nil || len(diags) > 0 {
+		if _, diags, err := Load(f); err != nil || len(diags) > 0 {
 			t.Errorf("%s: %v %v", f, err, diags)
 		}
 	}
 }
 
 func TestScenarioErrors(t *testing.T) {
-	_, diags := ParseScenario("s.yaml", []byte(`steps:
+	_, diags := Parse("s.yaml", []byte(`steps:
   - at: 30s
     interrupt: {pools: ["m5.large/["], fraction: 2}
   - at: 1m
@@ -65,7 +65,7 @@ load: {rps: 10, path: healthcheck}
 func TestPoolPatterns(t *testing.T) {
 	p := spotfleet.Pool{InstanceType: "m5.large", Zone: "us-east-1a"}
 	for pat, want := range map[string]bool{"*": true, "m5.large/*": true, "*/us-east-1a": true, "m5.*": true, "*/us-east-1b": false, "c5.large": false} {
-		if got := poolMatches(pat, p); got != want {
+		if got := p.Matches(pat); got != want {
 			t.Errorf("%q: got %v", pat, got)
 		}
 	}
@@ -82,7 +82,7 @@ services: [{name: w, command: [x]}]
 	if err := diags.Err(); err != nil {
 		t.Fatal(err)
 	}
-	sc, diags := ParseScenario("s.yaml", []byte(`steps:
+	sc, diags := Parse("s.yaml", []byte(`steps:
   - at: 1m
     interrupt: {pools: ["m5.large/*", "c5.large/*"], count: 1}
   - at: 20m
@@ -108,7 +108,7 @@ services: [{name: w, command: [x]}]
 // FuzzParseScenario feeds arbitrary bytes to the scenario parser and its check against a
 // fleet: no panic, every finding located.
 func FuzzParseScenario(f *testing.F) {
-	files, _ := filepath.Glob("../examples/scenarios/*.yaml")
+	files, _ := filepath.Glob("../../examples/scenarios/*.yaml")
 	for _, file := range files {
 		b, _ := os.ReadFile(file)
 		f.Add(b)
@@ -119,7 +119,7 @@ func FuzzParseScenario(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		sc, diags := ParseScenario("s.yaml", data)
+		sc, diags := Parse("s.yaml", data)
 		diags = append(diags, sc.Check(m, time.Hour)...)
 		for _, d := range diags {
 			if d.Line < 1 || d.Col < 1 || d.Msg == "" {
@@ -145,7 +145,7 @@ func TestHostileScenariosAreBounded(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
-			_, diags := ParseScenario("s.yaml", []byte(data))
+			_, diags := Parse("s.yaml", []byte(data))
 			runtime.ReadMemStats(&after)
 			if diags.Err() == nil {
 				t.Fatal("no error")

@@ -1,8 +1,10 @@
-package emulator
+// Package scenario reads the scenario files of `spotfleet up` and `simulate`: what the Spot
+// market does when (steps), the built-in load, the market model and the boot times, with
+// the same strict decoding and FILE:LINE:COL findings as the manifest.
+package scenario
 
 import (
 	"fmt"
-	"math"
 	"path"
 	"slices"
 	"strconv"
@@ -94,18 +96,18 @@ func (c Count) MarshalYAML() (any, error) {
 // maxScenarioSize bounds what is read of a scenario file: a script of a few steps.
 const maxScenarioSize = strictyaml.MaxFileSize
 
-// LoadScenario reads and checks a scenario file.
-func LoadScenario(file string) (*Scenario, strictyaml.Diagnostics, error) {
+// Load reads and checks a scenario file.
+func Load(file string) (*Scenario, strictyaml.Diagnostics, error) {
 	data, err := strictyaml.ReadFile(file, maxScenarioSize)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading the scenario: %w", err)
 	}
-	sc, diags := ParseScenario(file, data)
+	sc, diags := Parse(file, data)
 	return sc, diags, nil
 }
 
-// ParseScenario decodes a scenario strictly; every step must have exactly one action.
-func ParseScenario(file string, data []byte) (*Scenario, strictyaml.Diagnostics) {
+// Parse decodes a scenario strictly; every step must have exactly one action.
+func Parse(file string, data []byte) (*Scenario, strictyaml.Diagnostics) {
 	sc := &Scenario{}
 	src, diags := strictyaml.Decode(file, data, sc)
 	sc.src = src
@@ -123,7 +125,7 @@ func ParseScenario(file string, data []byte) (*Scenario, strictyaml.Diagnostics)
 		if n != 1 && !src.Failed(p) {
 			diags = append(diags, src.At(p, strictyaml.Error, "interrupt, spotCapacity or rebalance", "a step needs exactly one action, it has %d", n))
 		}
-		for j, pat := range poolsOf(st) {
+		for j, pat := range st.Pools() {
 			if _, err := path.Match(pat, ""); err != nil {
 				diags = append(diags, src.At(fmt.Sprintf("%s.%s.pools[%d]", p, actionOf(st), j), strictyaml.Error, "a glob such as m5.large/* or */us-east-1a", "pool pattern %q is malformed", pat))
 			}
@@ -150,7 +152,8 @@ func actionOf(st Step) string {
 	return "rebalance"
 }
 
-func poolsOf(st Step) []string {
+// Pools are the pool patterns the step acts on.
+func (st Step) Pools() []string {
 	switch {
 	case st.Interrupt != nil:
 		return st.Interrupt.Pools
@@ -170,12 +173,12 @@ func (sc *Scenario) Check(m *manifest.Manifest, runFor time.Duration) strictyaml
 	if src == nil {
 		src = &strictyaml.Source{}
 	}
-	pools := fleetPools(m)
+	pools := m.SpotPools()
 	var diags strictyaml.Diagnostics
 	for i, st := range sc.Steps {
 		p := fmt.Sprintf("steps[%d]", i)
-		for j, pat := range poolsOf(st) {
-			if !slices.ContainsFunc(pools, func(pl spotfleet.Pool) bool { return poolMatches(pat, pl) }) {
+		for j, pat := range st.Pools() {
+			if !slices.ContainsFunc(pools, func(pl spotfleet.Pool) bool { return pl.Matches(pat) }) {
 				diags = append(diags, src.At(fmt.Sprintf("%s.%s.pools[%d]", p, actionOf(st), j), strictyaml.Error,
 					fmt.Sprintf("the fleet's pools are TYPE/ZONE, such as %s", pools[0]), "pool pattern %q matches none of the fleet's pools", pat))
 			}
@@ -189,122 +192,8 @@ func (sc *Scenario) Check(m *manifest.Manifest, runFor time.Duration) strictyaml
 	return diags
 }
 
-// fleetPools lists the Spot pools of a fleet: every instance type of a group in each of its
-// zones, and FARGATE_SPOT in each Fargate zone when a service runs on it.
-func fleetPools(m *manifest.Manifest) []spotfleet.Pool {
-	var out []spotfleet.Pool
-
-	for _, g := range m.Capacity {
-		for _, it := range g.InstanceTypes {
-			for _, z := range g.Zones {
-				if p := (spotfleet.Pool{InstanceType: it.Type, Zone: z}); !slices.Contains(out, p) {
-					out = append(out, p)
-				}
-			}
-		}
-	}
-	for _, s := range m.Services {
-		if !usesProvider(s, manifest.FargateSpot) {
-			continue
-		}
-		for _, z := range m.FargateZones() {
-			out = append(out, spotfleet.Pool{InstanceType: manifest.FargateSpot, Zone: z})
-		}
-		break
-	}
-	return out
-}
-
-// Play schedules the scenario's steps on the emulator, from its start. Check it first: a
-// pattern that matches none of the fleet's pools is an error here too.
-func (e *Emulator) Play(sc *Scenario) error {
-	if err := sc.Check(e.m, 0).Err(); err != nil {
-		return err
-	}
-	e.lock()
-	defer e.unlock()
-	for _, st := range sc.Steps {
-		e.at(e.start.Add(st.At.D()), func() { e.step(st) })
-	}
-	return nil
-}
-
-func (e *Emulator) step(st Step) {
-	pools := e.market.match(poolsOf(st))
-	switch {
-	case st.SpotCapacity != nil:
-		for _, p := range pools {
-			p.capacity = int(st.SpotCapacity.Instances)
-		}
-		what := "unlimited"
-		if st.SpotCapacity.Instances != Unlimited {
-			what = strconv.Itoa(int(st.SpotCapacity.Instances))
-		}
-		e.note("market: Spot capacity of %v is now %s", st.SpotCapacity.Pools, what)
-		e.capacityChanged()
-	case st.Interrupt != nil:
-		live := e.victimsOf(pools)
-		n := share(st.Interrupt.Count, st.Interrupt.Fraction, len(live))
-		e.note("market: interrupting %d of %d Spot instances and Fargate Spot tasks in %v", n, len(live), st.Interrupt.Pools)
-		e.acct.burst(n)
-		for _, v := range live[:n] {
-			e.interruptVictim(v)
-		}
-	case st.Rebalance != nil:
-		live := e.spotIn(pools)
-		for _, in := range live[:min(st.Rebalance.Count, len(live))] {
-			e.recommendRebalance(in)
-		}
-	}
-}
-
-// victimsOf lists the interruptible Spot instances and Fargate Spot tasks of some pools in a
-// seeded random order.
-func (e *Emulator) victimsOf(pools []*pool) []victim {
-	var live []victim
-	for _, p := range pools {
-		live = append(live, e.victimsIn(p)...)
-	}
-	e.rng.Shuffle(len(live), func(i, j int) { live[i], live[j] = live[j], live[i] })
-	return live
-}
-
-// spotIn lists the interruptible Spot instances of some pools in a seeded random order.
-func (e *Emulator) spotIn(pools []*pool) []*instance {
-	var live []*instance
-	for _, p := range pools {
-		live = append(live, e.spotInstancesIn(p.Pool)...)
-	}
-	e.rng.Shuffle(len(live), func(i, j int) { live[i], live[j] = live[j], live[i] })
-	return live
-}
-
-// share is how many of n instances an interrupt step or action takes: count, or the
-// fraction rounded up, at most n.
-func share(count int, fraction float64, n int) int {
-	if count == 0 {
-		count = int(math.Ceil(fraction * float64(n)))
-	}
-	return min(count, n)
-}
-
-// capacityChanged lets the groups launch, and the services place Fargate Spot tasks, into
-// capacity that a change of the market freed.
-func (e *Emulator) capacityChanged() {
-	for _, g := range e.groups {
-		g.reconcile()
-	}
-	e.kickServices()
-}
+// Unlimited is free Spot capacity with no bound.
+const Unlimited Count = -1
 
 // DefaultBootTime is how long an instance takes to boot when the scenario does not say.
 const DefaultBootTime = 60 * time.Second
-
-// MarketOptions translates the scenario's market block for the emulator.
-func (sc *Scenario) MarketOptions() MarketOptions {
-	o := MarketOptions{Intensity: sc.Market.Intensity}
-	if sc.Market.Model == "advisor" {
-		o.Model = "advisor"
-	}
-	return o
-}
