@@ -8,14 +8,23 @@ import (
 	"github.com/spotfleet/spotfleet/internal/stats"
 )
 
+// LoadStats is what the emulator reads of a load that runs against it (loadgen.Load).
+type LoadStats interface {
+	Stats() fleetview.RequestStats
+}
+
 // Report measures the run so far; load may be nil.
-func (e *Emulator) Report(load *Load) fleetview.Report {
+func (e *Emulator) Report(load LoadStats) fleetview.Report {
+	var requests fleetview.RequestStats
+	if load != nil { // outside the world's lock: a percentile of up to 2 million latencies
+		requests = load.Stats()
+	}
 	e.lock()
 	defer e.unlock()
 	a := e.acct
 	r := fleetview.Report{
+		Requests:        requests,
 		EmulatedSeconds: round(e.elapsed().Seconds(), 1),
-		Requests:        load.Stats(),
 		Interruptions: fleetview.InterruptStats{
 			Notices: a.notices, RebalanceRecommendations: a.rebalances,
 			TasksStoppedWhileRegistered: a.stoppedWhileRegistered, DeadlineMissed: a.deadlineMissed,

@@ -10,7 +10,7 @@ import (
 )
 
 // Status snapshots the account. load may be nil.
-func (e *Emulator) Status(load *Load) fleetview.Status {
+func (e *Emulator) Status(load LoadStats) fleetview.Status {
 	rep := e.Report(load)
 	e.lock()
 	defer e.unlock()

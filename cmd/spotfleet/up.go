@@ -27,6 +27,7 @@ import (
 	"github.com/spotfleet/spotfleet/controller"
 	"github.com/spotfleet/spotfleet/dashboard"
 	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/emulator/loadgen"
 	"github.com/spotfleet/spotfleet/emulator/proc"
 	"github.com/spotfleet/spotfleet/emulator/scenario"
 	"github.com/spotfleet/spotfleet/fleetview"
@@ -201,9 +202,9 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 		return err
 	}
 
-	var load *emulator.Load
+	var load *loadgen.Load
 	if sc.Load != nil {
-		load = &emulator.Load{Client: e.Client()}
+		load = &loadgen.Load{Client: e.Client()}
 		url := loadURL(firstListener(e, m), sc.Load.Path)
 		g.Go(func() error {
 			// The load starts once the fleet serves, so that it measures interruptions, not
@@ -337,7 +338,7 @@ func writeUpReport(out, errOut io.Writer, rep upReport, path string, m *manifest
 // liveView shows the state until ctx ends or the emulated duration has passed: on a
 // terminal redrawn in place every second under the header, fitted to the terminal's
 // height; otherwise a log line every 5 seconds.
-func liveView(ctx context.Context, w io.Writer, e *emulator.Emulator, load *emulator.Load, duration time.Duration, header []string) {
+func liveView(ctx context.Context, w io.Writer, e *emulator.Emulator, load *loadgen.Load, duration time.Duration, header []string) {
 	tty := isTerminal(w)
 	every := 5 * time.Second
 	if tty {
@@ -490,7 +491,7 @@ func serveAPI(ctx context.Context, g *errgroup.Group, addr string, world upWorld
 // upWorld is the emulator as the dashboard sees it, with the built-in load's numbers.
 type upWorld struct {
 	*emulator.Emulator
-	load *emulator.Load
+	load *loadgen.Load
 }
 
 func (w upWorld) Status() fleetview.Status { return w.Emulator.Status(w.load) }

@@ -1,4 +1,6 @@
-package emulator
+// Package loadgen is the built-in load of `spotfleet up`: open-loop HTTP requests at a rate
+// of the emulated clock, with the latencies and failures its report gives.
+package loadgen
 
 import (
 	"context"
