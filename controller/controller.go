@@ -79,7 +79,7 @@ type Controller struct {
 	maxPercent map[string]int
 	reg        *prometheus.Registry
 	metrics    *metrics
-	notifier   *notifier
+	notifier   *Notifier
 	inbox      chan input
 	receivers  atomic.Int32 // queue polls running
 
@@ -123,7 +123,7 @@ func New(cfg Config) (*Controller, error) {
 	if cfg.Manifest == nil || cfg.Provider == nil {
 		return nil, errors.New("controller: a manifest and a provider are required")
 	}
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
@@ -163,15 +163,15 @@ func New(cfg Config) (*Controller, error) {
 		}
 		return 0
 	})
-	c.notifier = newNotifier(cfg, func(r string) { c.metrics.notify.WithLabelValues(r).Inc() })
+	c.notifier = NewNotifier(cfg, func(r string) { c.metrics.notify.WithLabelValues(r).Inc() })
 	if pol := newFallbackPolicy(m); pol != nil {
 		c.fb = &fallback{pol: pol, covers: map[string]cover{}, toFloor: -1}
 	}
 	return c, nil
 }
 
-// withDefaults fills what a controller and the seed function share.
-func (cfg Config) withDefaults() Config {
+// WithDefaults fills what a controller and the seed functions share.
+func (cfg Config) WithDefaults() Config {
 	cfg.Clock = cmp.Or[clock.Clock](cfg.Clock, clock.Real{})
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -191,7 +191,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	wg.Go(func() { c.notifier.run(ctx) })
+	wg.Go(func() { c.notifier.Run(ctx) })
 	if c.cfg.Lease != nil {
 		c.tryHold(ctx) // before the first round, so that a lone controller acts at once
 		wg.Go(func() { c.lead(ctx) })
@@ -447,7 +447,7 @@ func (c *Controller) reach(n *notice, ph Phase, at time.Time) {
 	if !n.deadline.IsZero() {
 		x.Deadline = &n.deadline
 	}
-	c.notifier.send(x)
+	c.notifier.Send(x)
 	c.log.Debug("phase", "instance", n.instance, "kind", n.kind, "phase", ph, "after", d)
 }
 

@@ -56,31 +56,3 @@ func TestInterruptionOfAnInstanceTarget(t *testing.T) {
 	})
 }
 
-func TestSeedDeregistersInstanceTargetsOnly(t *testing.T) {
-	for name, yaml := range map[string]string{"instances": s2, "ecs": fleet} {
-		t.Run(name, func(t *testing.T) {
-			withRig(t, yaml, func(t *testing.T, r *rig) {
-				s, err := NewSeed(r.cfg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				go s.Run(t.Context())
-				in := r.spot()[0]
-				if name == "ecs" {
-					in = r.busySpot()
-				}
-				before := registeredOn(r.snapshot(), in.ID)
-				r.interrupt(in.Pool)
-				// S2's function deregisters the instance by its ID: right for instance
-				// targets, a no-op for the IP targets of ECS tasks.
-				got, want := registeredOn(r.snapshot(), in.ID), map[string]int{"instances": 0, "ecs": before}[name]
-				if got != want || before == 0 {
-					t.Errorf("%d of %d targets registered after the seed function ran, want %d", got, before, want)
-				}
-				if n := r.rec.count("DrainContainerInstances", "*") + r.rec.count("DetachInstances", "*"); n != 0 {
-					t.Errorf("the seed function drained or detached (%d calls): it must only deregister", n)
-				}
-			})
-		})
-	}
-}

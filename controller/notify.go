@@ -38,7 +38,9 @@ const (
 	notifyTimeout  = 5 * time.Second
 )
 
-type notifier struct {
+// Notifier posts notifications to the manifest's webhooks, each at most once, retried with
+// backoff, without ever blocking the caller: the controller's and the seed functions'.
+type Notifier struct {
 	clk    clock.Clock
 	client *http.Client
 	log    *slog.Logger
@@ -55,9 +57,9 @@ type webhook struct {
 	ch  chan Notification
 }
 
-// newNotifier posts to the manifest's webhooks; count receives each result.
-func newNotifier(cfg Config, count func(string)) *notifier {
-	n := &notifier{clk: cfg.Clock, client: cfg.HTTPClient, log: cfg.Log, count: count,
+// NewNotifier posts to the manifest's webhooks; count receives each result.
+func NewNotifier(cfg Config, count func(string)) *Notifier {
+	n := &Notifier{clk: cfg.Clock, client: cfg.HTTPClient, log: cfg.Log, count: count,
 		sent: map[string]time.Time{}, pruneAbove: notifyBuffer}
 	for _, w := range cfg.Manifest.Interruptions.Notify {
 		n.hooks = append(n.hooks, &webhook{url: w.Webhook, ch: make(chan Notification, notifyBuffer)})
@@ -65,8 +67,8 @@ func newNotifier(cfg Config, count func(string)) *notifier {
 	return n
 }
 
-// send queues a notification for every webhook without waiting.
-func (n *notifier) send(x Notification) {
+// Send queues a notification for every webhook without waiting.
+func (n *Notifier) Send(x Notification) {
 	now := n.clk.Now()
 	n.mu.Lock()
 	if _, dup := n.sent[x.ID]; dup {
@@ -103,8 +105,8 @@ func (n *notifier) send(x Notification) {
 	}
 }
 
-// run posts queued notifications until ctx ends, one goroutine per webhook.
-func (n *notifier) run(ctx context.Context) {
+// Run posts queued notifications until ctx ends, one goroutine per webhook.
+func (n *Notifier) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, h := range n.hooks {
 		wg.Go(func() {
@@ -121,7 +123,7 @@ func (n *notifier) run(ctx context.Context) {
 	wg.Wait()
 }
 
-func (n *notifier) deliver(ctx context.Context, url string, x Notification) {
+func (n *Notifier) deliver(ctx context.Context, url string, x Notification) {
 	body, _ := json.Marshal(x)
 	backoff := notifyBackoff
 	for attempt := 1; ; attempt++ {
@@ -146,7 +148,7 @@ func (n *notifier) deliver(ctx context.Context, url string, x Notification) {
 	}
 }
 
-func (n *notifier) post(ctx context.Context, url string, body []byte) error {
+func (n *Notifier) post(ctx context.Context, url string, body []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, notifyTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))

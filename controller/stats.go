@@ -1,9 +1,10 @@
 package controller
 
 import (
-	"github.com/spotfleet/spotfleet"
 	"slices"
 	"time"
+
+	"github.com/spotfleet/spotfleet"
 )
 
 func seconds(ds []time.Duration) []float64 {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/spotfleet/spotfleet/clock"
 	"github.com/spotfleet/spotfleet/controller"
+	"github.com/spotfleet/spotfleet/controller/seeds"
 	"github.com/spotfleet/spotfleet/emulator"
 	"github.com/spotfleet/spotfleet/emulator/scenario"
 	"github.com/spotfleet/spotfleet/fleetview"
@@ -189,7 +190,7 @@ type spotfleetStepper struct{ c *controller.Controller }
 func (s *spotfleetStepper) step(ctx context.Context) { s.c.Step(ctx) }
 func (s *spotfleetStepper) next() time.Time          { return s.c.NextWake() }
 
-type seedStepper struct{ s *controller.Seed }
+type seedStepper struct{ s *seeds.Seed }
 
 func (s seedStepper) step(ctx context.Context) { s.s.Step(ctx) }
 func (s seedStepper) next() time.Time          { return s.s.NextRun() }
@@ -273,7 +274,7 @@ func newStepper(ctl string, cfg controller.Config) (stepper, *controller.Control
 		}
 		return &spotfleetStepper{c: c}, c, nil
 	case Seed:
-		s, err := controller.NewSeed(cfg)
+		s, err := seeds.New(cfg)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spotfleet/spotfleet/clock"
 	"github.com/spotfleet/spotfleet/controller"
+	"github.com/spotfleet/spotfleet/controller/seeds"
 	"github.com/spotfleet/spotfleet/emulator"
 	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/internal/iid"
@@ -53,7 +54,7 @@ func startController(ctx context.Context, g *errgroup.Group, kind string, m *man
 		})
 	}
 	if kind == simulate.Seed {
-		s, err := controller.NewSeed(cfg)
+		s, err := seeds.New(cfg)
 		if err != nil {
 			f.Close()
 			return nil, err

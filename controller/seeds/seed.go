@@ -1,4 +1,8 @@
-package controller
+// Package seeds holds the reference designs' own functions, written as their designs have
+// them so that spotfleet's controller can be compared with them in one run (up --controller
+// seed, simulate): S2's interruption function, and with a fallback block S1's On-Demand
+// backup. They are baselines, not products.
+package seeds
 
 import (
 	"context"
@@ -7,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/controller"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
@@ -17,22 +22,22 @@ import (
 // leaves everything else to ECS (the agent's own draining) and Auto Scaling. With a
 // fallback block it also runs reference design S1's function (see runS1).
 type Seed struct {
-	cfg      Config
-	notifier *notifier
+	cfg      controller.Config
+	notifier *controller.Notifier
 	upi      int // S1: units per instance of the On-Demand group
 
 	s1     s1        // S1's state between its runs
 	s1Next time.Time // Step: when S1's function runs next
 }
 
-// NewSeed builds the S2 function from the same configuration as a controller (Queue is
+// New builds the S2 function from the same configuration as a controller (Queue is
 // required; Margin, Tick and Receivers do not apply).
-func NewSeed(cfg Config) (*Seed, error) {
+func New(cfg controller.Config) (*Seed, error) {
 	if cfg.Manifest == nil || cfg.Provider == nil || cfg.Queue == nil {
 		return nil, errors.New("seed: a manifest, a provider and a queue are required")
 	}
-	cfg = cfg.withDefaults()
-	s := &Seed{cfg: cfg, notifier: newNotifier(cfg, func(string) {}), upi: 1}
+	cfg = cfg.WithDefaults()
+	s := &Seed{cfg: cfg, notifier: controller.NewNotifier(cfg, func(string) {}), upi: 1}
 	if f := cfg.Manifest.Fallback; f != nil {
 		if g, ok := cfg.Manifest.Group(f.To); ok {
 			s.upi = g.UnitsPerInstance()
@@ -45,7 +50,7 @@ func NewSeed(cfg Config) (*Seed, error) {
 func (s *Seed) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	wg.Go(func() { s.notifier.run(ctx) })
+	wg.Go(func() { s.notifier.Run(ctx) })
 	if s.s1Applies() {
 		wg.Go(func() { s.runS1(ctx) })
 	}
@@ -91,8 +96,8 @@ func (s *Seed) handle(ctx context.Context, m spotfleet.Message) error {
 			}
 		}
 	}
-	s.notifier.send(Notification{ID: ev.ID, Fleet: s.cfg.Manifest.Name, Instance: ev.InstanceID, Kind: string(ev.Kind),
-		Action: "deregister", Phase: PhaseDeregistered, Time: ev.Time, Deadline: &ev.Deadline})
+	s.notifier.Send(controller.Notification{ID: ev.ID, Fleet: s.cfg.Manifest.Name, Instance: ev.InstanceID, Kind: string(ev.Kind),
+		Action: "deregister", Phase: controller.PhaseDeregistered, Time: ev.Time, Deadline: &ev.Deadline})
 	return nil
 }
 

@@ -1,4 +1,4 @@
-package controller
+package seeds
 
 import (
 	"context"
