@@ -21,19 +21,12 @@ import (
 
 	"github.com/spotfleet/spotfleet/clock"
 	"github.com/spotfleet/spotfleet/controller"
-	"github.com/spotfleet/spotfleet/controller/seeds"
 	"github.com/spotfleet/spotfleet/emulator"
 	"github.com/spotfleet/spotfleet/emulator/scenario"
 	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/internal/spotdata"
+	"github.com/spotfleet/spotfleet/local"
 	"github.com/spotfleet/spotfleet/manifest"
-)
-
-// Controllers that a simulation compares.
-const (
-	Spotfleet = "spotfleet" // spotfleet's controller
-	Seed      = "seed"      // the reference designs' functions (S2's, and S1's with a fallback block)
-	None      = "none"      // ECS and Auto Scaling alone
 )
 
 // Input is one manifest to simulate, named as the report shows it.
@@ -45,7 +38,7 @@ type Input struct {
 // Options choose what to simulate.
 type Options struct {
 	Manifests   []Input
-	Controllers []string
+	Controllers []local.Kind
 	Duration    time.Duration // of each run, emulated
 	Runs        int           // per manifest × controller; run i has seed Seed+i
 	Seed        uint64
@@ -164,7 +157,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	for mi, in := range o.Manifests {
 		for ci, ctl := range o.Controllers {
 			k := (mi*len(o.Controllers) + ci) * o.Runs
-			rep.Results = append(rep.Results, aggregate(in.Name, ctl, runs[k:k+o.Runs]))
+			rep.Results = append(rep.Results, aggregate(in.Name, string(ctl), runs[k:k+o.Runs]))
 		}
 	}
 	rep.WallSeconds = time.Since(start).Seconds()
@@ -178,40 +171,6 @@ func marketName(m string) string {
 	return m
 }
 
-// stepper is a controller as the simulation drives it.
-type stepper interface {
-	step(ctx context.Context)
-	// next is when it wants to be stepped with nothing happening (zero: not until then).
-	next() time.Time
-}
-
-type spotfleetStepper struct{ c *controller.Controller }
-
-func (s *spotfleetStepper) step(ctx context.Context) { s.c.Step(ctx) }
-func (s *spotfleetStepper) next() time.Time          { return s.c.NextWake() }
-
-type seedStepper struct{ s *seeds.Seed }
-
-func (s seedStepper) step(ctx context.Context) { s.s.Step(ctx) }
-func (s seedStepper) next() time.Time          { return s.s.NextRun() }
-
-// noneStepper is ECS alone: nothing reads the events, which are dropped so that a month's
-// queue does not fill memory.
-type noneStepper struct{ q controller.Queue }
-
-func (s noneStepper) step(ctx context.Context) {
-	for {
-		msgs, _ := s.q.ReceiveMessages(ctx, 10, 0, time.Hour)
-		if len(msgs) == 0 {
-			return
-		}
-		for _, m := range msgs {
-			s.q.DeleteMessage(ctx, m.ReceiptHandle)
-		}
-	}
-}
-func (noneStepper) next() time.Time { return time.Time{} }
-
 // runResult is what one run measured.
 type runResult struct {
 	report     fleetview.Report
@@ -222,17 +181,14 @@ type runResult struct {
 }
 
 // runOne simulates one manifest under one controller for o.Duration.
-func runOne(ctx context.Context, m *manifest.Manifest, ctl string, o Options, seed uint64, keepTimeline bool, emulated *atomic.Int64) (runResult, error) {
+func runOne(ctx context.Context, m *manifest.Manifest, kind local.Kind, o Options, seed uint64, keepTimeline bool, emulated *atomic.Int64) (runResult, error) {
 	wall := time.Now()
 	m = quiet(m)
 	clk := clock.NewVirtual(epoch)
-	boot, fargate := scenario.DefaultBootTime, emulator.DefaultFargateStart
-	if o.Scenario != nil && o.Scenario.BootTime > 0 {
-		boot, fargate = o.Scenario.BootTime.D(), o.Scenario.FargateStartTime.D()
-	}
-	e, err := emulator.New(m, emulator.Options{Clock: clk, Simulated: true, Seed: seed, BootTime: boot, FargateStart: fargate,
-		AgentDrainsOnNotice: m.Workload == manifest.WorkloadECS,
-		Market:              emulator.MarketOptions{Model: o.Market, Traces: o.Traces, Intensity: 1}})
+	eo := local.EmulatorOptions(m, o.Scenario)
+	eo.Clock, eo.Simulated, eo.Seed = clk, true, seed
+	eo.Market = emulator.MarketOptions{Model: o.Market, Traces: o.Traces, Intensity: 1}
+	e, err := emulator.New(m, eo)
 	if err != nil {
 		return runResult{}, err
 	}
@@ -245,8 +201,9 @@ func runOne(ctx context.Context, m *manifest.Manifest, ctl string, o Options, se
 			return runResult{}, err
 		}
 	}
-	st, c, err := newStepper(ctl, controller.Config{Manifest: m, Provider: e, Queue: e.Queue(), Clock: clk,
-		Account: emulator.AccountID, Log: slog.New(slog.DiscardHandler), Sequential: true, Tick: controllerTick})
+	cfg := local.Config(m, e, clk, slog.New(slog.DiscardHandler))
+	cfg.Sequential, cfg.Tick = true, controllerTick
+	st, err := local.New(kind, cfg)
 	if err != nil {
 		return runResult{}, err
 	}
@@ -255,7 +212,7 @@ func runOne(ctx context.Context, m *manifest.Manifest, ctl string, o Options, se
 		return runResult{}, err
 	}
 	r.report, r.sim = e.Report(nil), e.SimStats()
-	if c != nil {
+	if c := st.Spotfleet(); c != nil {
 		s := c.Stats()
 		r.ctl = &s
 	}
@@ -263,36 +220,14 @@ func runOne(ctx context.Context, m *manifest.Manifest, ctl string, o Options, se
 	return r, nil
 }
 
-// newStepper makes the controller ctl names; the spotfleet controller is also returned,
-// for its statistics.
-func newStepper(ctl string, cfg controller.Config) (stepper, *controller.Controller, error) {
-	switch ctl {
-	case Spotfleet:
-		c, err := controller.New(cfg)
-		if err != nil {
-			return nil, nil, err
-		}
-		return &spotfleetStepper{c: c}, c, nil
-	case Seed:
-		s, err := seeds.New(cfg)
-		if err != nil {
-			return nil, nil, err
-		}
-		return seedStepper{s}, nil, nil
-	case None:
-		return noneStepper{cfg.Queue}, nil, nil
-	}
-	return nil, nil, fmt.Errorf("controller %q: use %s, %s or %s", ctl, Spotfleet, Seed, None)
-}
-
 // drive moves the virtual clock from one event of the world to the next until end,
 // stepping the controller when the world changed (at most once per controllerTick) and
 // when its own timing asks, and sampling the timeline when asked to.
-func drive(ctx context.Context, e *emulator.Emulator, clk *clock.Virtual, st stepper, end time.Time, sampleEvery time.Duration, keepTimeline bool, emulated *atomic.Int64) runResult {
+func drive(ctx context.Context, e *emulator.Emulator, clk *clock.Virtual, st *local.Controller, end time.Time, sampleEvery time.Duration, keepTimeline bool, emulated *atomic.Int64) runResult {
 	var r runResult
 	nextSample := epoch
 	q := e.Queue()
-	wake := st.next()
+	wake := st.NextWake()
 	var seen uint64 // the world's version at the last step
 	lastStep := epoch.Add(-controllerTick)
 	for ctx.Err() == nil {
@@ -306,10 +241,10 @@ func drive(ctx context.Context, e *emulator.Emulator, clk *clock.Virtual, st ste
 		changed := e.Version() != seen || q.Visible() > 0
 		due := changed && !now.Before(lastStep.Add(controllerTick))
 		if due || (!wake.IsZero() && !now.Before(wake)) {
-			st.step(ctx)
+			st.Step(ctx)
 			lastStep = now
 			seen = e.Version() // what the step itself changed is acted on with it
-			wake = st.next()
+			wake = st.NextWake()
 			changed = e.Version() != seen || q.Visible() > 0
 		}
 		next := end

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spotfleet/spotfleet/emulator"
 	"github.com/spotfleet/spotfleet/internal/spotdata"
+	"github.com/spotfleet/spotfleet/local"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
@@ -35,7 +36,7 @@ var wall = regexp.MustCompile(`"wallSeconds": [0-9.e+-]+`)
 // give the same JSON, byte for byte, but for the wall times.
 func TestSameOptionsSameReport(t *testing.T) {
 	o := Options{Manifests: []Input{load(t, "../examples/s3-ecs-service-autoscaled.yaml")},
-		Controllers: []string{Spotfleet, None}, Duration: 2 * 24 * time.Hour, Runs: 2, Seed: 3, Market: emulator.MarketStress}
+		Controllers: []local.Kind{local.Spotfleet, local.None}, Duration: 2 * 24 * time.Hour, Runs: 2, Seed: 3, Market: emulator.MarketStress}
 	var out [2][]byte
 	for i := range out {
 		rep, err := Run(context.Background(), o)
@@ -58,7 +59,7 @@ func TestSameOptionsSameReport(t *testing.T) {
 // stress market, one run on one core (goal: at most 5 s).
 func BenchmarkMonthS3(b *testing.B) {
 	o := Options{Manifests: []Input{load(b, "../examples/s3-ecs-service-autoscaled.yaml")},
-		Controllers: []string{Spotfleet}, Duration: 30 * 24 * time.Hour, Runs: 1, Seed: 1, Market: emulator.MarketStress, Parallel: 1}
+		Controllers: []local.Kind{local.Spotfleet}, Duration: 30 * 24 * time.Hour, Runs: 1, Seed: 1, Market: emulator.MarketStress, Parallel: 1}
 	for b.Loop() {
 		if _, err := Run(context.Background(), o); err != nil {
 			b.Fatal(err)
@@ -97,7 +98,7 @@ services:
 func BenchmarkMonthLargeFleet(b *testing.B) {
 	m := largeManifest(b, 1000)
 	o := Options{Manifests: []Input{{Name: "large", Manifest: m}},
-		Controllers: []string{Spotfleet}, Duration: benchDays() * 24 * time.Hour, Runs: 1, Seed: 1, Market: emulator.MarketStress, Parallel: 1}
+		Controllers: []local.Kind{local.Spotfleet}, Duration: benchDays() * 24 * time.Hour, Runs: 1, Seed: 1, Market: emulator.MarketStress, Parallel: 1}
 	for b.Loop() {
 		if _, err := Run(context.Background(), o); err != nil {
 			b.Fatal(err)
@@ -127,7 +128,7 @@ func BenchmarkGrowth(b *testing.B) {
 	s3 := load(b, "../examples/s3-ecs-service-autoscaled.yaml")
 	for _, days := range []int{1, 7, 30, 90} {
 		b.Run(fmt.Sprintf("s3/days=%d", days), func(b *testing.B) {
-			o := Options{Manifests: []Input{s3}, Controllers: []string{Spotfleet}, Duration: time.Duration(days) * 24 * time.Hour,
+			o := Options{Manifests: []Input{s3}, Controllers: []local.Kind{local.Spotfleet}, Duration: time.Duration(days) * 24 * time.Hour,
 				Runs: 1, Seed: 1, Market: emulator.MarketStress, Parallel: 1}
 			for b.Loop() {
 				if _, err := Run(context.Background(), o); err != nil {
@@ -138,7 +139,7 @@ func BenchmarkGrowth(b *testing.B) {
 	}
 	for _, tasks := range []int{100, 300, 1000} {
 		b.Run(fmt.Sprintf("fleet/days=7/tasks=%d", tasks), func(b *testing.B) {
-			o := Options{Manifests: []Input{{Name: "large", Manifest: largeManifest(b, tasks)}}, Controllers: []string{Spotfleet},
+			o := Options{Manifests: []Input{{Name: "large", Manifest: largeManifest(b, tasks)}}, Controllers: []local.Kind{local.Spotfleet},
 				Duration: 7 * 24 * time.Hour, Runs: 1, Seed: 1, Market: emulator.MarketStress, Parallel: 1}
 			for b.Loop() {
 				if _, err := Run(context.Background(), o); err != nil {
@@ -159,7 +160,7 @@ func TestEveryExampleUnderEveryController(t *testing.T) {
 	}
 	traces := []spotdata.Trace{{Name: "t", Gap: time.Hour, Up: []bool{true, true, true, false, true, false, false, true}}}
 	for _, market := range []string{emulator.MarketStress, emulator.MarketAdvisor, emulator.MarketTrace} {
-		rep, err := Run(context.Background(), Options{Manifests: inputs, Controllers: []string{Spotfleet, Seed, None},
+		rep, err := Run(context.Background(), Options{Manifests: inputs, Controllers: []local.Kind{local.Spotfleet, local.Seed, local.None},
 			Duration: 2 * 24 * time.Hour, Runs: 2, Seed: 5, Market: market, Traces: traces})
 		if err != nil {
 			t.Fatal(err)
@@ -181,7 +182,7 @@ func TestEveryExampleUnderEveryController(t *testing.T) {
 // availability chart, and a timeline per manifest × controller, as inline SVG.
 func TestHTMLReportHasBothCharts(t *testing.T) {
 	rep, err := Run(context.Background(), Options{Manifests: []Input{load(t, "../examples/s1-spot-with-ondemand-backup.yaml")},
-		Controllers: []string{Spotfleet, None}, Duration: 3 * 24 * time.Hour, Runs: 2, Seed: 1, Market: emulator.MarketStress})
+		Controllers: []local.Kind{local.Spotfleet, local.None}, Duration: 3 * 24 * time.Hour, Runs: 2, Seed: 1, Market: emulator.MarketStress})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +206,7 @@ func TestHTMLReportHasBothCharts(t *testing.T) {
 // spotfleet covers on FARGATE, paying for it.
 func TestFargateSpotUnderStress(t *testing.T) {
 	rep, err := Run(context.Background(), Options{Manifests: []Input{load(t, "../examples/s3-fargate-spot.yaml")},
-		Controllers: []string{Spotfleet, None}, Duration: 30 * 24 * time.Hour, Runs: 3, Seed: 1, Market: emulator.MarketStress})
+		Controllers: []local.Kind{local.Spotfleet, local.None}, Duration: 30 * 24 * time.Hour, Runs: 3, Seed: 1, Market: emulator.MarketStress})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +214,7 @@ func TestFargateSpotUnderStress(t *testing.T) {
 	for _, x := range rep.Results {
 		by[x.Controller] = x
 	}
-	sf, none := by[Spotfleet], by[None]
+	sf, none := by[string(local.Spotfleet)], by[string(local.None)]
 	if none.InterruptionsPer1000InstanceHours.Mean <= 0 || none.AvailabilityPercent.Mean >= 99.9 {
 		t.Errorf("none: %.1f interruptions per 1,000 task-hours, %.3f%% available; want Fargate Spot to run short",
 			none.InterruptionsPer1000InstanceHours.Mean, none.AvailabilityPercent.Mean)
@@ -235,7 +236,7 @@ func TestProgressWithinARun(t *testing.T) {
 	var mu sync.Mutex
 	var seen []Progress
 	_, err := Run(context.Background(), Options{Manifests: []Input{{Name: "large", Manifest: largeManifest(t, 300)}},
-		Controllers: []string{Spotfleet}, Duration: 7 * 24 * time.Hour, Runs: 1, Seed: 1, Market: emulator.MarketStress,
+		Controllers: []local.Kind{local.Spotfleet}, Duration: 7 * 24 * time.Hour, Runs: 1, Seed: 1, Market: emulator.MarketStress,
 		Progress: func(p Progress) { mu.Lock(); seen = append(seen, p); mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)

@@ -27,6 +27,7 @@ import (
 	"github.com/spotfleet/spotfleet/clock"
 	"github.com/spotfleet/spotfleet/emulator"
 	"github.com/spotfleet/spotfleet/internal/spotdata"
+	"github.com/spotfleet/spotfleet/local"
 	"github.com/spotfleet/spotfleet/manifest"
 	"github.com/spotfleet/spotfleet/simulate"
 )
@@ -293,7 +294,7 @@ func rankings(dir string, days float64, runs int) error {
 	reports := map[string]*simulate.Report{}
 	for _, market := range []string{emulator.MarketStress, emulator.MarketTrace} {
 		rep, err := simulate.Run(context.Background(), simulate.Options{Manifests: inputs,
-			Controllers: []string{simulate.Spotfleet, simulate.Seed, simulate.None},
+			Controllers: local.Kinds,
 			Duration:    time.Duration(days * 24 * float64(time.Hour)), Runs: runs, Seed: 1, Market: market, Traces: traces})
 		if err != nil {
 			return err

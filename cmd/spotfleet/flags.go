@@ -9,8 +9,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/spf13/cobra"
-
-	"github.com/spotfleet/spotfleet/simulate"
+	"github.com/spotfleet/spotfleet/local"
 )
 
 // The flags that mean one thing across commands are defined here, once: the same name,
@@ -61,7 +60,13 @@ func (c *choice) Set(s string) error {
 }
 
 // controllers are what `up` and `simulate` run against the emulator, spotfleet's first.
-var controllers = []string{simulate.Spotfleet, simulate.Seed, simulate.None}
+var controllers = func() []string {
+	var out []string
+	for _, k := range local.Kinds {
+		out = append(out, string(k))
+	}
+	return out
+}()
 
 // renamed keeps an old spelling of a flag working for a release, with a warning, bound to
 // the same variable as its new name.

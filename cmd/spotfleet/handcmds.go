@@ -13,8 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/spotfleet/spotfleet/emulator"
 	"github.com/spotfleet/spotfleet/dashboard"
+	"github.com/spotfleet/spotfleet/emulator"
 )
 
 // The commands that act by hand on a running spotfleet up, as its dashboard's buttons do.

@@ -17,6 +17,7 @@ import (
 	"github.com/spotfleet/spotfleet/emulator"
 	"github.com/spotfleet/spotfleet/emulator/scenario"
 	"github.com/spotfleet/spotfleet/internal/spotdata"
+	"github.com/spotfleet/spotfleet/local"
 	"github.com/spotfleet/spotfleet/simulate"
 )
 
@@ -85,12 +86,15 @@ func runSimulate(cmd *cobra.Command, o simulateOptions) error {
 	if o.runs < 1 || o.runs > 10000 {
 		return fmt.Errorf("--runs %d: use 1 to 10000", o.runs)
 	}
+	var kinds []local.Kind
 	for _, c := range o.controllers {
-		if !slices.Contains(controllers, c) {
+		k, err := local.ParseKind(c)
+		if err != nil {
 			return fmt.Errorf("--controller %q: use %s (comma separated)", c, strings.Join(controllers, ", "))
 		}
+		kinds = append(kinds, k)
 	}
-	opt := simulate.Options{Controllers: o.controllers, Duration: time.Duration(o.days * 24 * float64(time.Hour)),
+	opt := simulate.Options{Controllers: kinds, Duration: time.Duration(o.days * 24 * float64(time.Hour)),
 		Runs: o.runs, Seed: o.seed}
 	switch o.market {
 	case emulator.MarketStress, emulator.MarketAdvisor:

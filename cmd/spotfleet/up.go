@@ -34,8 +34,8 @@ import (
 	"github.com/spotfleet/spotfleet/internal/dotenv"
 	"github.com/spotfleet/spotfleet/internal/httpserver"
 	"github.com/spotfleet/spotfleet/internal/strictyaml"
+	"github.com/spotfleet/spotfleet/local"
 	"github.com/spotfleet/spotfleet/manifest"
-	"github.com/spotfleet/spotfleet/simulate"
 )
 
 type upOptions struct {
@@ -156,17 +156,10 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 		seed = sc.Market.Seed
 	}
 	clk := clock.NewScaled(o.speed)
-	e, err := emulator.New(m, emulator.Options{
-		Clock:    clk,
-		Runner:   runner,
-		Log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Seed:     seed,
-		BootTime: sc.BootTime.D(), FargateStart: sc.FargateStartTime.D(),
-		// What the ECS-optimized AMI does with ECS_ENABLE_SPOT_INSTANCE_DRAINING=true.
-		AgentDrainsOnNotice: m.Workload == manifest.WorkloadECS,
-		Market:              emulator.MarketOf(sc),
-		Secrets:             secrets,
-	})
+	eo := local.EmulatorOptions(m, sc)
+	eo.Clock, eo.Runner, eo.Seed, eo.Market, eo.Secrets = clk, runner, seed, emulator.MarketOf(sc), secrets
+	eo.Log = slog.New(slog.DiscardHandler)
+	e, err := emulator.New(m, eo)
 	if err != nil {
 		return err
 	}
@@ -297,7 +290,7 @@ func upHeader(o upOptions, m *manifest.Manifest, e *emulator.Emulator, clk *cloc
 		header = append(header, fmt.Sprintf("  by hand: spotfleet interrupt --api %s TARGET, spotfleet capacity --api %s POOLS N, spotfleet logs --api %s SERVICE -f", api, api, api))
 	}
 	logs := "  task output: " + logDir + " (removed on exit unless --keep-logs)"
-	if o.controller != simulate.None {
+	if o.controller != string(local.None) {
 		logs += "; controller log: controller.log there"
 	}
 	header = append(header, logs)

@@ -9,12 +9,10 @@ import (
 
 	"github.com/spotfleet/spotfleet/clock"
 	"github.com/spotfleet/spotfleet/controller"
-	"github.com/spotfleet/spotfleet/controller/seeds"
 	"github.com/spotfleet/spotfleet/emulator"
 	"github.com/spotfleet/spotfleet/fleetview"
-	"github.com/spotfleet/spotfleet/internal/iid"
+	"github.com/spotfleet/spotfleet/local"
 	"github.com/spotfleet/spotfleet/manifest"
-	"github.com/spotfleet/spotfleet/simulate"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -28,45 +26,27 @@ type upReport struct {
 // its log goes to controller.log beside the task output. It returns the spotfleet
 // controller (nil for seed and none), whose metrics and agent endpoint the API serves.
 func startController(ctx context.Context, g *errgroup.Group, kind string, m *manifest.Manifest, e *emulator.Emulator, clk clock.Clock, logDir string) (*controller.Controller, error) {
-	if kind == simulate.None {
-		return nil, nil
+	k, err := local.ParseKind(kind)
+	if err != nil || k == local.None {
+		return nil, err
 	}
 	f, err := os.Create(filepath.Join(logDir, "controller.log"))
 	if err != nil {
 		return nil, err
 	}
-	cfg := controller.Config{Manifest: m, Provider: e, Queue: e.Queue(), Clock: clk, Account: emulator.AccountID,
-		Log: slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))}
-	// Agents prove who they are with the identity documents the emulator's metadata
-	// services sign.
-	cert, err := e.IdentityCertificate()
-	if err == nil {
-		cfg.Identity, err = iid.NewVerifier(cert)
-	}
-	if err != nil {
+	cfg := local.Config(m, e, clk, slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err := local.TrustAgents(&cfg, e); err != nil {
 		f.Close()
 		return nil, err
 	}
-	run := func(r interface{ Run(context.Context) error }) {
-		g.Go(func() error {
-			defer f.Close()
-			return r.Run(ctx)
-		})
-	}
-	if kind == simulate.Seed {
-		s, err := seeds.New(cfg)
-		if err != nil {
-			f.Close()
-			return nil, err
-		}
-		run(s)
-		return nil, nil
-	}
-	c, err := controller.New(cfg)
+	c, err := local.New(k, cfg)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("starting the controller: %w", err)
 	}
-	run(c)
-	return c, nil
+	g.Go(func() error {
+		defer f.Close()
+		return c.Run(ctx)
+	})
+	return c.Spotfleet(), nil
 }
