@@ -540,30 +540,18 @@ func (s *Stack) rollServices(ctx context.Context, family string) error {
 // ecsServices are the services to run: the manifest's, and under a fallback each one's
 // companion on the fallback group (at desired 0 until the controller covers with it).
 func (s *Stack) ecsServices() []manifest.Service {
-	out := s.taskServices()
-	if f := s.m.Fallback; f != nil && s.isECS() {
-		for _, sv := range s.m.Services {
-			if !slices.ContainsFunc(sv.CapacityProviderStrategy, func(x manifest.CapacityProviderStrategy) bool { return x.CapacityProvider == f.From }) {
-				continue
-			}
-			c := sv
-			c.Name, c.DesiredCount, c.Autoscaling = manifest.CoverServiceName(sv.Name), 0, nil
-			c.CapacityProviderStrategy = []manifest.CapacityProviderStrategy{{CapacityProvider: f.To, Weight: 1}}
-			out = append(out, c)
-		}
-	}
-	return out
+	return append(s.taskServices(), s.m.CoverServices()...)
 }
 
 func (s *Stack) serviceFields(sv manifest.Service) map[string]string {
 	family := s.n.taskFamily(sv.Name)
-	if c := coversOf(s.m, sv.Name); c != "" {
+	if c := s.m.Covers(sv.Name); c != "" {
 		family = s.n.taskFamily(c)
 	}
 	tg := ""
 	if sv.LoadBalancer != nil {
 		base := sv
-		if c := coversOf(s.m, sv.Name); c != "" {
+		if c := s.m.Covers(sv.Name); c != "" {
 			base.Name = c
 		}
 		tg = s.m.TargetGroupName(base)

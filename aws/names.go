@@ -67,16 +67,3 @@ func (n names) groupOf(aws string) (string, bool) {
 	g, ok := strings.CutPrefix(aws, n.fleet+"-")
 	return g, ok && g != ""
 }
-
-// coversOf says which service a fallback companion covers ("" for others).
-func coversOf(m *manifest.Manifest, service string) string {
-	if m.Fallback == nil || m.Workload != manifest.WorkloadECS {
-		return ""
-	}
-	for _, s := range m.Services {
-		if manifest.CoverServiceName(s.Name) == service {
-			return s.Name
-		}
-	}
-	return ""
-}

@@ -446,8 +446,8 @@ func (p *Provider) joinServices(r *raw, h health, now time.Time) ([]spotfleet.Se
 		if name == manifest.ControllerService { // the controllers themselves: not the fleet's
 			continue
 		}
-		ss := spotfleet.Service{Name: name, Desired: int(s.DesiredCount), Covers: coversOf(p.m, name)}
-		if cfg := p.serviceConfig(name); cfg != nil {
+		ss := spotfleet.Service{Name: name, Desired: int(s.DesiredCount), Covers: p.m.Covers(name)}
+		if cfg, ok := p.m.ECSService(name); ok {
 			ss.StopTimeout, ss.CPU, ss.Memory = cfg.StopTimeout.D(), cfg.CPU, cfg.Memory
 		}
 		for _, lb := range s.LoadBalancers {
@@ -532,23 +532,9 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
-func (p *Provider) serviceConfig(name string) *manifest.Service {
-	if c := coversOf(p.m, name); c != "" {
-		name = c
-	}
-	for i := range p.m.Services {
-		if p.m.Services[i].Name == name {
-			return &p.m.Services[i]
-		}
-	}
-	return nil
-}
-
 func (p *Provider) portOf(service string) int {
-	if s := p.serviceConfig(service); s != nil {
-		return s.Port
-	}
-	return 0
+	s, _ := p.m.ECSService(service) // a companion's is its service's
+	return s.Port
 }
 
 // taskID is a task's ID, the end of its ARN: what an interruption event names, and what
@@ -565,8 +551,7 @@ func taskID(t ecstypes.Task) string {
 // fallback companion runs on FARGATE).
 func (p *Provider) refusals(s ecstypes.Service, now time.Time) []spotfleet.LaunchFailure {
 	name := awssdk.ToString(s.ServiceName)
-	if cfg := p.serviceConfig(name); cfg == nil || coversOf(p.m, name) != "" ||
-		!slices.ContainsFunc(cfg.CapacityProviderStrategy, func(x manifest.CapacityProviderStrategy) bool { return x.CapacityProvider == manifest.FargateSpot }) {
+	if cfg, ok := p.m.ECSService(name); !ok || p.m.Covers(name) != "" || !cfg.Uses(manifest.FargateSpot) {
 		return nil
 	}
 	var out []spotfleet.LaunchFailure

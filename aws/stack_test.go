@@ -162,7 +162,7 @@ func TestPlanShowsAnEdit(t *testing.T) {
 				sv.MaximumPercent += 50
 				edited := []Diff{{Field: "maximumPercent", To: fmt.Sprint(sv.MaximumPercent), FromUnknown: true}}
 				want = append(want, Change{Action: "update", Kind: "ecs-service", Name: sv.Name, Diffs: edited})
-				if coversOf(m, manifest.CoverServiceName(sv.Name)) != "" { // its fallback companion follows it
+				if m.Covers(manifest.CoverServiceName(sv.Name)) != "" { // its fallback companion follows it
 					want = append(want, Change{Action: "update", Kind: "ecs-service", Name: manifest.CoverServiceName(sv.Name), Diffs: edited})
 				}
 			}

@@ -1,6 +1,10 @@
 package manifest
 
-import "math"
+import (
+	"math"
+	"slices"
+	"strings"
+)
 
 // NextProvider is the capacity provider ECS gives a service's next task, given how many of
 // its tasks each provider has: the provider with a base until it has that many tasks, then
@@ -45,4 +49,51 @@ const ControllerService = "spotfleet-controller"
 // CoverServiceName is the name of the companion service that runs a service's fallback
 // tasks on the fallback group: the same task definition and target group, its own
 // capacity provider strategy.
-func CoverServiceName(service string) string { return service + "-fallback" }
+func CoverServiceName(service string) string { return service + coverSuffix }
+
+const coverSuffix = "-fallback"
+
+// CoverServices are the fallback's companion services (workload ecs): for each service that
+// runs tasks on fallback.from, a service of the same task definition and target group on
+// fallback.to, at desired 0 until the controller covers a shortfall with it. An ECS
+// capacity provider strategy is a hard constraint (a task of the Spot provider waits in
+// PROVISIONING and is never placed elsewhere), so the cover needs a service of its own;
+// the original's healthy tasks are never redeployed. apply creates them on AWS, the
+// emulator runs them, and the AWS provider reads them as the manifest says.
+func (m *Manifest) CoverServices() []Service {
+	f := m.Fallback
+	if f == nil || m.Workload != WorkloadECS {
+		return nil
+	}
+	var out []Service
+	for _, s := range m.Services {
+		if !s.Uses(f.From) {
+			continue
+		}
+		c := s
+		c.Name, c.DesiredCount, c.Autoscaling = CoverServiceName(s.Name), 0, nil
+		c.CapacityProviderStrategy = []CapacityProviderStrategy{{CapacityProvider: f.To, Weight: 1}}
+		out = append(out, c)
+	}
+	return out
+}
+
+// Covers names the service a companion covers ("" for a service that is not a companion).
+func (m *Manifest) Covers(service string) string {
+	for _, c := range m.CoverServices() {
+		if c.Name == service {
+			return strings.TrimSuffix(c.Name, coverSuffix)
+		}
+	}
+	return ""
+}
+
+// ECSService is the service of that name as ECS runs it: the manifest's, or a companion.
+func (m *Manifest) ECSService(name string) (Service, bool) {
+	for _, s := range append(slices.Clone(m.Services), m.CoverServices()...) {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Service{}, false
+}
