@@ -83,6 +83,10 @@ const (
 // (or will once it is healthy): everything but draining and unused.
 func (s TargetState) Registered() bool { return s != TargetDraining && s != TargetUnused }
 
+// ControllerPort is the port the controller serves its API on: agents' reports, metrics,
+// health, the dashboard (up's and the AWS controller's), and the one its image exposes.
+const ControllerPort = 7077
+
 // SpotNotice is how long before termination the interruption notice comes.
 const SpotNotice = 2 * time.Minute
 

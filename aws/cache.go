@@ -327,7 +327,7 @@ func (p *Provider) describeInstances(ctx context.Context, ids []string) (map[str
 // refreshECS re-reads the container instances and tasks of the hot instances, finds the
 // container instances of new ones, and lists a service's tasks when the cache lacks some.
 func (p *Provider) refreshECS(ctx context.Context, c *cache, r *raw, hot, want map[string]bool, unplaced bool, now time.Time) error {
-	cluster := awssdk.String(p.n.cluster())
+	cluster := awssdk.String(p.n.Cluster())
 	onCI := map[string][]string{} // container instance ARN → its live tasks in the cache
 	for arn, t := range c.tasks {
 		onCI[awssdk.ToString(t.ContainerInstanceArn)] = append(onCI[awssdk.ToString(t.ContainerInstanceArn)], arn)
@@ -416,7 +416,7 @@ func (p *Provider) refreshECS(ctx context.Context, c *cache, r *raw, hot, want m
 // describeTasks reads tasks by ARN into the cache; a stopped or missing one leaves it.
 func (p *Provider) describeTasks(ctx context.Context, c *cache, arns []string) error {
 	for _, ch := range chunks(arns, describeChunk) {
-		out, err := p.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: awssdk.String(p.n.cluster()), Tasks: ch})
+		out, err := p.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: awssdk.String(p.n.Cluster()), Tasks: ch})
 		if err != nil {
 			return err
 		}

@@ -49,7 +49,7 @@ func TestSnapshotBetweenFullReads(t *testing.T) {
 
 	// The controller drains one instance and terminates another it detached; Auto
 	// Scaling launches their replacements, whose agents register them.
-	n := names{m.Name}
+	n := Names{m.Name}
 	if err := p.DrainContainerInstances(ctx, []string{containerInstanceOf(t, before, ids[0])}); err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestSnapshotBetweenFullReads(t *testing.T) {
 	if err := p.TerminateInstances(ctx, ids[1:2]); err != nil {
 		t.Fatal(err)
 	}
-	out, err := autoscaling.NewFromConfig(cfg).DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{n.group(g)}})
+	out, err := autoscaling.NewFromConfig(cfg).DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{n.Group(g)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,10 +112,10 @@ func containerInstanceOf(t *testing.T, s spotfleet.Snapshot, id string) string {
 }
 
 // registerAgent registers an instance with the cluster, as its ECS agent would.
-func registerAgent(t *testing.T, e *ecs.Client, n names, id, zone string) {
+func registerAgent(t *testing.T, e *ecs.Client, n Names, id, zone string) {
 	t.Helper()
 	doc, _ := json.Marshal(map[string]string{"instanceId": id, "region": "us-east-1", "availabilityZone": zone})
-	if _, err := e.RegisterContainerInstance(context.Background(), &ecs.RegisterContainerInstanceInput{Cluster: awssdk.String(n.cluster()),
+	if _, err := e.RegisterContainerInstance(context.Background(), &ecs.RegisterContainerInstanceInput{Cluster: awssdk.String(n.Cluster()),
 		InstanceIdentityDocument: awssdk.String(string(doc)),
 		TotalResources: []ecstypes.Resource{{Name: awssdk.String("CPU"), Type: awssdk.String("INTEGER"), IntegerValue: 2048},
 			{Name: awssdk.String("MEMORY"), Type: awssdk.String("INTEGER"), IntegerValue: 7700}}}); err != nil {

@@ -205,7 +205,7 @@ func grow(t *testing.T, cfg awssdk.Config, m *manifest.Manifest, group string, n
 	t.Helper()
 	ctx := context.Background()
 	a := autoscaling.NewFromConfig(cfg)
-	name := names{m.Name}.group(group)
+	name := Names{m.Name}.Group(group)
 	for d := 2 * launchStep; ; d += launchStep {
 		began := time.Now()
 		if _, err := a.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: &name, DesiredCapacity: awssdk.Int32(int32(min(d, n)))}); err != nil {

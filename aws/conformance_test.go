@@ -25,11 +25,11 @@ func fleetOnMoto(t *testing.T, cfg awssdk.Config, m *manifest.Manifest) map[stri
 	t.Helper()
 	ctx := context.Background()
 	applyPlan(t, NewStack(cfg, m), plan(t, NewStack(cfg, m)))
-	n := names{m.Name}
+	n := Names{m.Name}
 	byGroup := map[string][]string{}
 	e, l := ecs.NewFromConfig(cfg), elb.NewFromConfig(cfg)
 	for _, g := range m.Capacity {
-		out, err := autoscaling.NewFromConfig(cfg).DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{n.group(g.Name)}})
+		out, err := autoscaling.NewFromConfig(cfg).DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{n.Group(g.Name)}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,12 +87,12 @@ func TestFargateConformance(t *testing.T) {
 	m := example(t, "s3-fargate-spot.yaml")
 	s := NewStack(cfg, m)
 	applyPlan(t, s, plan(t, s))
-	sg, err := s.securityGroupNamed(ctx, s.n.taskSecurityGroup())
+	sg, err := s.securityGroupNamed(ctx, s.n.TaskSecurityGroup())
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := ecs.NewFromConfig(cfg)
-	run, err := e.RunTask(ctx, &ecs.RunTaskInput{Cluster: awssdk.String(s.n.cluster()), TaskDefinition: awssdk.String(s.n.taskFamily("web")),
+	run, err := e.RunTask(ctx, &ecs.RunTaskInput{Cluster: awssdk.String(s.n.Cluster()), TaskDefinition: awssdk.String(s.n.TaskFamily("web")),
 		LaunchType: ecstypes.LaunchTypeFargate, Group: awssdk.String("service:web"), Count: awssdk.Int32(2),
 		NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
 			Subnets: s.subnetsFor(s.taskZones()), SecurityGroups: []string{sg}}}})

@@ -73,7 +73,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // queued says how many messages the queue has: visible, and hidden (held by the controller).
 func queued(t *testing.T, cfg awssdk.Config, m *manifest.Manifest) (visible, hidden string) {
 	q := sqs.NewFromConfig(cfg)
-	url, err := q.GetQueueUrl(context.Background(), &sqs.GetQueueUrlInput{QueueName: awssdk.String(names{m.Name}.queue())})
+	url, err := q.GetQueueUrl(context.Background(), &sqs.GetQueueUrlInput{QueueName: awssdk.String(Names{m.Name}.Queue())})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,13 +28,13 @@ type Statement struct {
 // resources. Describe and list calls take no resource-level permissions on AWS, so they
 // are on "*". account may be "*" when it is not known.
 func ControllerPolicy(m *manifest.Manifest, region, account string) PolicyDocument {
-	n := names{m.Name}
+	n := Names{m.Name}
 	arn := func(service, resource string) string {
 		return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, region, account, resource)
 	}
 	var groupARNs, tgARNs []string
 	for _, g := range m.Capacity {
-		groupARNs = append(groupARNs, arn("autoscaling", "autoScalingGroup:*:autoScalingGroupName/"+n.group(g.Name)))
+		groupARNs = append(groupARNs, arn("autoscaling", "autoScalingGroup:*:autoScalingGroupName/"+n.Group(g.Name)))
 	}
 	for _, s := range m.AllServices() {
 		if s.LoadBalancer != nil {
@@ -70,28 +70,28 @@ func ControllerPolicy(m *manifest.Manifest, region, account string) PolicyDocume
 			Condition: map[string]any{"StringEquals": map[string]string{"aws:ResourceTag/" + FleetTag: m.Name}}})
 	}
 	st = append(st,
-		Statement{Sid: "Queue", Effect: "Allow", Resource: []string{arn("sqs", n.queue())}, Action: []string{
+		Statement{Sid: "Queue", Effect: "Allow", Resource: []string{arn("sqs", n.Queue())}, Action: []string{
 			"sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"}},
-		Statement{Sid: "SelfCheck", Effect: "Allow", Resource: []string{arn("events", "rule/"+n.rule())},
+		Statement{Sid: "SelfCheck", Effect: "Allow", Resource: []string{arn("events", "rule/"+n.Rule())},
 			Action: []string{"events:DescribeRule", "events:ListTargetsByRule"}},
 		// The controllers' lease: one item, taken and renewed by conditional writes.
-		Statement{Sid: "Lease", Effect: "Allow", Resource: []string{arn("dynamodb", "table/"+n.leaseTable())},
+		Statement{Sid: "Lease", Effect: "Allow", Resource: []string{arn("dynamodb", "table/"+n.LeaseTable())},
 			Action: []string{"dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:UpdateItem"}})
 	if m.Workload == manifest.WorkloadECS {
 		st = append(st,
 			Statement{Sid: "ObserveECS", Effect: "Allow", Resource: []string{"*"}, Action: []string{
 				"ecs:ListContainerInstances", "ecs:DescribeContainerInstances", "ecs:ListServices",
 				"ecs:DescribeServices", "ecs:ListTasks", "ecs:DescribeTasks"},
-				Condition: map[string]any{"ArnEquals": map[string]string{"ecs:cluster": arn("ecs", "cluster/"+n.cluster())}}},
-			Statement{Sid: "Services", Effect: "Allow", Resource: []string{arn("ecs", "service/"+n.cluster()+"/*")},
+				Condition: map[string]any{"ArnEquals": map[string]string{"ecs:cluster": arn("ecs", "cluster/"+n.Cluster())}}},
+			Statement{Sid: "Services", Effect: "Allow", Resource: []string{arn("ecs", "service/"+n.Cluster()+"/*")},
 				Action: []string{"ecs:UpdateService"}},
-			Statement{Sid: "StopTasks", Effect: "Allow", Resource: []string{arn("ecs", "task/"+n.cluster()+"/*")},
+			Statement{Sid: "StopTasks", Effect: "Allow", Resource: []string{arn("ecs", "task/"+n.Cluster()+"/*")},
 				Action: []string{"ecs:StopTask"}})
 		if len(m.Capacity) > 0 {
 			st = append(st,
-				Statement{Sid: "Drain", Effect: "Allow", Resource: []string{arn("ecs", "container-instance/"+n.cluster()+"/*")},
+				Statement{Sid: "Drain", Effect: "Allow", Resource: []string{arn("ecs", "container-instance/"+n.Cluster()+"/*")},
 					Action: []string{"ecs:UpdateContainerInstancesState"}},
-				Statement{Sid: "PassInstanceRole", Effect: "Allow", Resource: []string{fmt.Sprintf("arn:aws:iam::%s:role/%s", account, n.instanceRole())},
+				Statement{Sid: "PassInstanceRole", Effect: "Allow", Resource: []string{fmt.Sprintf("arn:aws:iam::%s:role/%s", account, n.InstanceRole())},
 					Action: []string{"iam:PassRole"}})
 		}
 	}

@@ -60,26 +60,26 @@ func conditionsHold(cond map[string]any, r iamResource) bool {
 
 // fleetResources lists what apply creates for a fleet, as ARNs with their tag.
 func fleetResources(m *manifest.Manifest) map[string][]iamResource {
-	n := names{m.Name}
+	n := Names{m.Name}
 	arn := func(service, res string) iamResource {
 		return iamResource{fmt.Sprintf("arn:aws:%s:us-east-1:123456789012:%s", service, res), m.Name}
 	}
 	out := map[string][]iamResource{}
 	for _, g := range m.Capacity {
-		r := arn("autoscaling", "autoScalingGroup:0f1e2d3c-aaaa-bbbb-cccc-1234567890ab:autoScalingGroupName/"+n.group(g.Name))
+		r := arn("autoscaling", "autoScalingGroup:0f1e2d3c-aaaa-bbbb-cccc-1234567890ab:autoScalingGroupName/"+n.Group(g.Name))
 		out["autoscaling:SetDesiredCapacity"] = append(out["autoscaling:SetDesiredCapacity"], r)
 		out["autoscaling:DetachInstances"] = append(out["autoscaling:DetachInstances"], r)
 	}
 	for _, s := range m.AllServices() {
 		r := arn("elasticloadbalancing", "targetgroup/"+m.TargetGroupName(s)+"/0123456789abcdef")
 		out["elasticloadbalancing:DeregisterTargets"] = append(out["elasticloadbalancing:DeregisterTargets"], r)
-		out["ecs:UpdateService"] = append(out["ecs:UpdateService"], arn("ecs", "service/"+n.cluster()+"/"+s.Name))
+		out["ecs:UpdateService"] = append(out["ecs:UpdateService"], arn("ecs", "service/"+n.Cluster()+"/"+s.Name))
 	}
 	out["ec2:TerminateInstances"] = []iamResource{arn("ec2", "instance/i-0123456789abcdef0")}
-	out["ecs:UpdateContainerInstancesState"] = []iamResource{arn("ecs", "container-instance/"+n.cluster()+"/abc")}
-	out["ecs:StopTask"] = []iamResource{arn("ecs", "task/"+n.cluster()+"/0123456789abcdef")}
-	out["sqs:DeleteMessage"] = []iamResource{arn("sqs", n.queue())}
-	out["iam:PassRole"] = []iamResource{{"arn:aws:iam::123456789012:role/" + n.instanceRole(), m.Name}}
+	out["ecs:UpdateContainerInstancesState"] = []iamResource{arn("ecs", "container-instance/"+n.Cluster()+"/abc")}
+	out["ecs:StopTask"] = []iamResource{arn("ecs", "task/"+n.Cluster()+"/0123456789abcdef")}
+	out["sqs:DeleteMessage"] = []iamResource{arn("sqs", n.Queue())}
+	out["iam:PassRole"] = []iamResource{{"arn:aws:iam::123456789012:role/" + n.InstanceRole(), m.Name}}
 	return out
 }
 

@@ -97,12 +97,12 @@ var launchTemplateKind = kind{
 	want: func(s *Stack) []Resource {
 		profile := ""
 		if s.m.Workload == manifest.WorkloadECS {
-			profile = s.n.instanceRole()
+			profile = s.n.InstanceRole()
 		}
 		ud := textHash(userData(s.m))
 		var out []Resource
 		for _, g := range s.m.Capacity {
-			out = append(out, Resource{Name: s.n.launchTemplate(g.Name), Fields: map[string]string{"ami": s.env.ami, "userData": ud, "instanceProfile": profile}})
+			out = append(out, Resource{Name: s.n.LaunchTemplate(g.Name), Fields: map[string]string{"ami": s.env.ami, "userData": ud, "instanceProfile": profile}})
 		}
 		return out
 	},
@@ -209,7 +209,7 @@ var groupKind = kind{
 	want: func(s *Stack) []Resource {
 		var out []Resource
 		for _, g := range s.m.Capacity {
-			out = append(out, Resource{Name: s.n.group(g.Name), Fields: s.groupFields(g)})
+			out = append(out, Resource{Name: s.n.Group(g.Name), Fields: s.groupFields(g)})
 		}
 		return out
 	},
@@ -330,7 +330,7 @@ func anyWeight(g manifest.CapacityGroup) bool {
 }
 
 func (s *Stack) groupConfig(asgName string) manifest.CapacityGroup {
-	name, _ := s.n.groupOf(asgName)
+	name, _ := s.n.GroupOf(asgName)
 	g, _ := s.m.Group(name)
 	if g == nil {
 		return manifest.CapacityGroup{Name: name}
@@ -345,7 +345,7 @@ func (s *Stack) mixedPolicy(g manifest.CapacityGroup) *asgtypes.MixedInstancesPo
 	}
 	return &asgtypes.MixedInstancesPolicy{
 		LaunchTemplate: &asgtypes.LaunchTemplate{LaunchTemplateSpecification: &asgtypes.LaunchTemplateSpecification{
-			LaunchTemplateName: awssdk.String(s.n.launchTemplate(g.Name)), Version: awssdk.String("$Latest")}, Overrides: ov},
+			LaunchTemplateName: awssdk.String(s.n.LaunchTemplate(g.Name)), Version: awssdk.String("$Latest")}, Overrides: ov},
 		InstancesDistribution: &asgtypes.InstancesDistribution{OnDemandBaseCapacity: awssdk.Int32(int32(g.OnDemandBaseCapacity)),
 			OnDemandPercentageAboveBaseCapacity: awssdk.Int32(int32(g.OnDemandPercentageAboveBaseCapacity)),
 			SpotAllocationStrategy:              awssdk.String(string(g.SpotAllocationStrategy)), OnDemandAllocationStrategy: awssdk.String("prioritized")},
@@ -399,14 +399,14 @@ var groupScalingKind = kind{
 		}
 		var out []Resource
 		for _, p := range sv.Autoscaling.TargetTracking {
-			out = append(out, Resource{Name: s.n.fleet + "-" + strings.ToLower(p.Metric), Fields: map[string]string{
+			out = append(out, Resource{Name: s.n.ScalingPolicy(p.Metric), Fields: map[string]string{
 				"group": s.primaryGroup(), "metric": p.Metric, "target": strconv.FormatFloat(p.Target, 'f', -1, 64)}})
 		}
 		return out
 	},
 	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
 		got := map[string]map[string]string{}
-		out, err := s.asg.DescribePolicies(ctx, &autoscaling.DescribePoliciesInput{AutoScalingGroupName: awssdk.String(s.n.group(s.primaryGroup()))})
+		out, err := s.asg.DescribePolicies(ctx, &autoscaling.DescribePoliciesInput{AutoScalingGroupName: awssdk.String(s.n.Group(s.primaryGroup()))})
 		var nf interface{ ErrorCode() string }
 		if errors.As(err, &nf) && nf.ErrorCode() == "ValidationError" {
 			return got, nil // no such group
@@ -416,7 +416,7 @@ var groupScalingKind = kind{
 		}
 		for _, p := range out.ScalingPolicies {
 			name := awssdk.ToString(p.PolicyName)
-			if !strings.HasPrefix(name, s.n.fleet+"-") || p.TargetTrackingConfiguration == nil {
+			if !strings.HasPrefix(name, s.n.Prefix()) || p.TargetTrackingConfiguration == nil {
 				continue
 			}
 			c := p.TargetTrackingConfiguration
@@ -424,7 +424,7 @@ var groupScalingKind = kind{
 			if c.PredefinedMetricSpecification != nil {
 				metric = strings.TrimPrefix(strings.TrimPrefix(string(c.PredefinedMetricSpecification.PredefinedMetricType), "ASGAverage"), "ALB")
 			}
-			got[name] = map[string]string{"group": strings.TrimPrefix(awssdk.ToString(p.AutoScalingGroupName), s.n.fleet+"-"), "metric": metric,
+			got[name] = map[string]string{"group": strings.TrimPrefix(awssdk.ToString(p.AutoScalingGroupName), s.n.Prefix()), "metric": metric,
 				"target": strconv.FormatFloat(awssdk.ToFloat64(c.TargetValue), 'f', -1, 64)}
 		}
 		return got, nil
@@ -432,7 +432,7 @@ var groupScalingKind = kind{
 	create: func(ctx context.Context, s *Stack, r Resource) error { return s.putGroupPolicy(ctx, r) },
 	update: func(ctx context.Context, s *Stack, r Resource) error { return s.putGroupPolicy(ctx, r) },
 	remove: func(ctx context.Context, s *Stack, name string) error {
-		_, err := s.asg.DeletePolicy(ctx, &autoscaling.DeletePolicyInput{AutoScalingGroupName: awssdk.String(s.n.group(s.primaryGroup())), PolicyName: &name})
+		_, err := s.asg.DeletePolicy(ctx, &autoscaling.DeletePolicyInput{AutoScalingGroupName: awssdk.String(s.n.Group(s.primaryGroup())), PolicyName: &name})
 		return err
 	},
 }
@@ -465,7 +465,7 @@ func (s *Stack) putGroupPolicy(ctx context.Context, r Resource) error {
 	default:
 		return fmt.Errorf("not supported yet: target tracking on %s for a group", r.Fields["metric"])
 	}
-	_, err := s.asg.PutScalingPolicy(ctx, &autoscaling.PutScalingPolicyInput{AutoScalingGroupName: awssdk.String(s.n.group(r.Fields["group"])),
+	_, err := s.asg.PutScalingPolicy(ctx, &autoscaling.PutScalingPolicyInput{AutoScalingGroupName: awssdk.String(s.n.Group(r.Fields["group"])),
 		PolicyName: &r.Name, PolicyType: awssdk.String("TargetTrackingScaling"),
 		TargetTrackingConfiguration: &asgtypes.TargetTrackingConfiguration{TargetValue: &target, PredefinedMetricSpecification: spec}})
 	return err

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
+	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/image"
 	"github.com/spotfleet/spotfleet/manifest"
 )
@@ -26,7 +27,7 @@ import (
 // own log group, a security group that admits only the VPC on its port, and a private DNS
 // name (Cloud Map) that the instances' agents report to and download their binary from.
 const (
-	ControllerPort = 7077
+	ControllerPort = spotfleet.ControllerPort
 	// ManifestEnv carries the manifest to the controller's tasks, which have no file.
 	ManifestEnv = "SPOTFLEET_MANIFEST"
 	// The smallest Fargate size: the controller idles at a few MiB and a few millicores.
@@ -49,7 +50,7 @@ func (s *Stack) runsECS() bool { return s.isECS() || s.deploysController() }
 
 // ControllerURL is where the agents reach the controller, inside the fleet's VPC.
 func ControllerURL(fleet string) string {
-	return "http://" + names{fleet}.controllerHost() + ":" + strconv.Itoa(ControllerPort)
+	return "http://" + Names{fleet}.ControllerHost() + ":" + strconv.Itoa(ControllerPort)
 }
 
 // controllerImageRef is the image the controller's tasks run: the manifest's, or the one
@@ -64,7 +65,7 @@ func (s *Stack) controllerImageRef() string {
 	}
 	repo := s.repositoryURI()
 	if s.Registry != "" {
-		repo = s.Registry + "/" + s.n.controllerRepository()
+		repo = s.Registry + "/" + s.n.ControllerRepository()
 	}
 	return repo + ":" + tag
 }
@@ -80,7 +81,7 @@ func (s *Stack) controllerService() manifest.Service {
 		DesiredCount: s.m.AWS.Controller.Replicas, MinimumHealthyPercent: 50, MaximumPercent: 200,
 		StopTimeout:              manifest.Duration(30 * time.Second),
 		CapacityProviderStrategy: []manifest.CapacityProviderStrategy{{CapacityProvider: manifest.Fargate, Weight: 1}},
-		TaskRoleArn:              fmt.Sprintf("arn:aws:iam::%s:role/%s", s.env.account, s.n.controllerRole()),
+		TaskRoleArn:              fmt.Sprintf("arn:aws:iam::%s:role/%s", s.env.account, s.n.ControllerRole()),
 		Logs:                     manifest.Logs{RetentionDays: controllerRetentionDays}}
 }
 
@@ -115,7 +116,7 @@ var controllerImageKind = kind{
 	remove: func(ctx context.Context, s *Stack, ref string) error {
 		if s.Registry == "" {
 			tag := tagOf(ref)
-			_, err := s.ecr.BatchDeleteImage(ctx, &ecr.BatchDeleteImageInput{RepositoryName: awssdk.String(s.n.controllerRepository()),
+			_, err := s.ecr.BatchDeleteImage(ctx, &ecr.BatchDeleteImageInput{RepositoryName: awssdk.String(s.n.ControllerRepository()),
 				ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: &tag}}})
 			return err
 		}
@@ -131,7 +132,7 @@ var controllerImageKind = kind{
 func (s *Stack) imageExists(ctx context.Context, ref string) (bool, error) {
 	if s.Registry == "" {
 		tag := tagOf(ref)
-		out, err := s.ecr.DescribeImages(ctx, &ecr.DescribeImagesInput{RepositoryName: awssdk.String(s.n.controllerRepository()),
+		out, err := s.ecr.DescribeImages(ctx, &ecr.DescribeImagesInput{RepositoryName: awssdk.String(s.n.ControllerRepository()),
 			ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: &tag}}})
 		var noImage *ecrtypes.ImageNotFoundException
 		var noRepo *ecrtypes.RepositoryNotFoundException

@@ -26,7 +26,7 @@ var discoveryKind = kind{
 		if !s.deploysController() {
 			return nil
 		}
-		return []Resource{{Name: s.n.namespace(), Fields: map[string]string{"services": "controller"}}}
+		return []Resource{{Name: s.n.Namespace(), Fields: map[string]string{"services": "controller"}}}
 	},
 	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
 		ns, err := s.namespace(ctx)
@@ -42,7 +42,7 @@ var discoveryKind = kind{
 			names = append(names, awssdk.ToString(sv.Name))
 		}
 		slices.Sort(names)
-		return map[string]map[string]string{s.n.namespace(): {"services": join(names)}}, nil
+		return map[string]map[string]string{s.n.Namespace(): {"services": join(names)}}, nil
 	},
 	create: func(ctx context.Context, s *Stack, r Resource) error {
 		out, err := s.sd.CreatePrivateDnsNamespace(ctx, &servicediscovery.CreatePrivateDnsNamespaceInput{Name: &r.Name, Vpc: &s.env.vpc,
@@ -156,7 +156,7 @@ func (s *Stack) namespace(ctx context.Context) (*sdtypes.NamespaceSummary, error
 			return nil, err
 		}
 		for _, ns := range out.Namespaces {
-			if awssdk.ToString(ns.Name) != s.n.namespace() {
+			if awssdk.ToString(ns.Name) != s.n.Namespace() {
 				continue
 			}
 			tags, err := s.sd.ListTagsForResource(ctx, &servicediscovery.ListTagsForResourceInput{ResourceARN: ns.Arn})
@@ -198,7 +198,7 @@ func (s *Stack) controllerRegistry(ctx context.Context) (string, error) {
 			}
 		}
 	}
-	return "", fmt.Errorf("the controller's discovery service in %s not found", s.n.namespace())
+	return "", fmt.Errorf("the controller's discovery service in %s not found", s.n.Namespace())
 }
 
 // waitOperation waits for a Cloud Map operation (a namespace is made or removed

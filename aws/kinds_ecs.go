@@ -61,8 +61,8 @@ var capacityProviderKind = kind{
 		}
 		var out []Resource
 		for _, g := range s.m.Capacity {
-			out = append(out, Resource{Name: s.n.capacityProvider(g.Name), Fields: map[string]string{
-				"group": s.n.group(g.Name), "targetCapacity": strconv.Itoa(g.TargetCapacityPercent), "managedTerminationProtection": "ENABLED"}})
+			out = append(out, Resource{Name: s.n.CapacityProvider(g.Name), Fields: map[string]string{
+				"group": s.n.Group(g.Name), "targetCapacity": strconv.Itoa(g.TargetCapacityPercent), "managedTerminationProtection": "ENABLED"}})
 		}
 		return out
 	},
@@ -104,7 +104,7 @@ var capacityProviderKind = kind{
 	// ECS deletes only a provider no cluster lists: it leaves the fleet's cluster first (the
 	// cluster's update kept it there until now, for the services that still used it).
 	remove: func(ctx context.Context, s *Stack, name string) error {
-		out, err := s.ecs.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{s.n.cluster()}})
+		out, err := s.ecs.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{s.n.Cluster()}})
 		if err != nil {
 			return err
 		}
@@ -175,7 +175,7 @@ func (s *Stack) providerCandidates(ctx context.Context) ([]string, error) {
 		}
 	}
 	for _, g := range s.m.Capacity {
-		add(s.n.capacityProvider(g.Name))
+		add(s.n.CapacityProvider(g.Name))
 	}
 	groups, err := s.asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{Filters: []asgtypes.Filter{
 		{Name: awssdk.String("tag:" + FleetTag), Values: []string{s.m.Name}}}})
@@ -183,11 +183,11 @@ func (s *Stack) providerCandidates(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	for _, g := range groups.AutoScalingGroups {
-		if name, ok := s.n.groupOf(awssdk.ToString(g.AutoScalingGroupName)); ok {
-			add(s.n.capacityProvider(name))
+		if name, ok := s.n.GroupOf(awssdk.ToString(g.AutoScalingGroupName)); ok {
+			add(s.n.CapacityProvider(name))
 		}
 	}
-	out, err := s.ecs.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{s.n.cluster()}})
+	out, err := s.ecs.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{s.n.Cluster()}})
 	if err != nil {
 		return nil, err
 	}
@@ -225,18 +225,18 @@ func (s *Stack) clusterStrategy() []manifest.CapacityProviderStrategy {
 	return s.m.Services[0].CapacityProviderStrategy
 }
 
-func strategyString(n names, st []manifest.CapacityProviderStrategy) string {
+func strategyString(n Names, st []manifest.CapacityProviderStrategy) string {
 	var out []string
 	for _, x := range st {
-		out = append(out, fmt.Sprintf("%s:%d:%d", n.capacityProvider(x.CapacityProvider), x.Base, x.Weight))
+		out = append(out, fmt.Sprintf("%s:%d:%d", n.CapacityProvider(x.CapacityProvider), x.Base, x.Weight))
 	}
 	return join(out)
 }
 
-func strategyOf(n names, st []manifest.CapacityProviderStrategy) []ecstypes.CapacityProviderStrategyItem {
+func strategyOf(n Names, st []manifest.CapacityProviderStrategy) []ecstypes.CapacityProviderStrategyItem {
 	var out []ecstypes.CapacityProviderStrategyItem
 	for _, x := range st {
-		out = append(out, ecstypes.CapacityProviderStrategyItem{CapacityProvider: awssdk.String(n.capacityProvider(x.CapacityProvider)),
+		out = append(out, ecstypes.CapacityProviderStrategyItem{CapacityProvider: awssdk.String(n.CapacityProvider(x.CapacityProvider)),
 			Base: int32(x.Base), Weight: int32(x.Weight)})
 	}
 	return out
@@ -259,14 +259,14 @@ var clusterKind = kind{
 		var cps []string
 		for _, g := range s.m.Capacity {
 			if s.isECS() { // a fleet of workload instances has a cluster for the controller alone
-				cps = append(cps, s.n.capacityProvider(g.Name))
+				cps = append(cps, s.n.CapacityProvider(g.Name))
 			}
 		}
 		cps = append(cps, s.fargateProviders()...)
-		return []Resource{{Name: s.n.cluster(), Fields: map[string]string{"capacityProviders": join(cps), "defaultStrategy": strategyString(s.n, s.clusterStrategy())}}}
+		return []Resource{{Name: s.n.Cluster(), Fields: map[string]string{"capacityProviders": join(cps), "defaultStrategy": strategyString(s.n, s.clusterStrategy())}}}
 	},
 	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
-		out, err := s.ecs.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{s.n.cluster()}, Include: []ecstypes.ClusterField{ecstypes.ClusterFieldTags}})
+		out, err := s.ecs.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{s.n.Cluster()}, Include: []ecstypes.ClusterField{ecstypes.ClusterFieldTags}})
 		if err != nil {
 			return nil, err
 		}
@@ -405,13 +405,13 @@ var taskDefinitionKind = kind{
 	want: func(s *Stack) []Resource {
 		var out []Resource
 		for _, sv := range s.taskServices() {
-			out = append(out, Resource{Name: s.n.taskFamily(sv.Name), Fields: s.taskFields(sv)})
+			out = append(out, Resource{Name: s.n.TaskFamily(sv.Name), Fields: s.taskFields(sv)})
 		}
 		return out
 	},
 	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
 		got := map[string]map[string]string{}
-		fams, err := s.ecs.ListTaskDefinitionFamilies(ctx, &ecs.ListTaskDefinitionFamiliesInput{FamilyPrefix: awssdk.String(s.n.fleet + "-"), Status: ecstypes.TaskDefinitionFamilyStatusActive})
+		fams, err := s.ecs.ListTaskDefinitionFamilies(ctx, &ecs.ListTaskDefinitionFamiliesInput{FamilyPrefix: awssdk.String(s.n.Prefix()), Status: ecstypes.TaskDefinitionFamilyStatusActive})
 		if err != nil {
 			return nil, err
 		}
@@ -483,7 +483,7 @@ var taskDefinitionKind = kind{
 // task its own address, the load balancer's IP target), the image and command, the port,
 // the environment and secrets, the task role, and awslogs into the service's log group.
 func registerTask(ctx context.Context, s *Stack, r Resource) error {
-	sv := s.serviceConfig(strings.TrimPrefix(r.Name, s.n.fleet+"-"))
+	sv := s.serviceConfig(strings.TrimPrefix(r.Name, s.n.Prefix()))
 	var env []ecstypes.KeyValuePair
 	for _, k := range slices.Sorted(maps.Keys(sv.Environment)) {
 		env = append(env, ecstypes.KeyValuePair{Name: awssdk.String(k), Value: awssdk.String(sv.Environment[k])})
@@ -504,7 +504,7 @@ func registerTask(ctx context.Context, s *Stack, r Resource) error {
 	}
 	in := &ecs.RegisterTaskDefinitionInput{Family: &r.Name, NetworkMode: ecstypes.NetworkModeAwsvpc,
 		RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityEc2}, ContainerDefinitions: []ecstypes.ContainerDefinition{c},
-		ExecutionRoleArn: awssdk.String(fmt.Sprintf("arn:aws:iam::%s:role/%s", s.env.account, s.n.executionRole())), Tags: s.ecsTags(r)}
+		ExecutionRoleArn: awssdk.String(fmt.Sprintf("arn:aws:iam::%s:role/%s", s.env.account, s.n.ExecutionRole())), Tags: s.ecsTags(r)}
 	if sv.TaskRoleArn != "" {
 		in.TaskRoleArn = &sv.TaskRoleArn
 	}
@@ -529,7 +529,7 @@ func (s *Stack) rollServices(ctx context.Context, family string) error {
 		if _, ok := have[sv.Name]; !ok || s.serviceFields(sv)["taskDefinition"] != family {
 			continue
 		}
-		if _, err := s.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: awssdk.String(s.n.cluster()), Service: awssdk.String(sv.Name),
+		if _, err := s.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: awssdk.String(s.n.Cluster()), Service: awssdk.String(sv.Name),
 			TaskDefinition: &family}); err != nil {
 			return err
 		}
@@ -544,9 +544,9 @@ func (s *Stack) ecsServices() []manifest.Service {
 }
 
 func (s *Stack) serviceFields(sv manifest.Service) map[string]string {
-	family := s.n.taskFamily(sv.Name)
+	family := s.n.TaskFamily(sv.Name)
 	if c := s.m.Covers(sv.Name); c != "" {
-		family = s.n.taskFamily(c)
+		family = s.n.TaskFamily(c)
 	}
 	tg := ""
 	if sv.LoadBalancer != nil {
@@ -580,7 +580,7 @@ var serviceKind = kind{
 		if !s.runsECS() {
 			return nil, nil
 		}
-		cluster := awssdk.String(s.n.cluster())
+		cluster := awssdk.String(s.n.Cluster())
 		list, err := s.ecs.ListServices(ctx, &ecs.ListServicesInput{Cluster: cluster})
 		if err != nil {
 			if _, ok := errors.AsType[*ecstypes.ClusterNotFoundException](err); ok {
@@ -629,12 +629,12 @@ var serviceKind = kind{
 	},
 	create: func(ctx context.Context, s *Stack, r Resource) error {
 		sv := s.serviceConfig(r.Name)
-		sgName := s.n.securityGroup()
+		sgName := s.n.SecurityGroup()
 		switch {
 		case sv.Name == manifest.ControllerService:
-			sgName = s.n.controllerSecurityGroup()
+			sgName = s.n.ControllerSecurityGroup()
 		case sv.OnFargate():
-			sgName = s.n.taskSecurityGroup()
+			sgName = s.n.TaskSecurityGroup()
 		}
 		sg, err := s.securityGroupNamed(ctx, sgName)
 		if err != nil {
@@ -646,7 +646,7 @@ var serviceKind = kind{
 			// gateway (a default VPC's): a Fargate task there needs one to pull its image.
 			vpc.AssignPublicIp = ecstypes.AssignPublicIpEnabled
 		}
-		in := &ecs.CreateServiceInput{Cluster: awssdk.String(s.n.cluster()), ServiceName: &r.Name, TaskDefinition: awssdk.String(r.Fields["taskDefinition"]),
+		in := &ecs.CreateServiceInput{Cluster: awssdk.String(s.n.Cluster()), ServiceName: &r.Name, TaskDefinition: awssdk.String(r.Fields["taskDefinition"]),
 			DesiredCount: awssdk.Int32(int32(sv.DesiredCount)), CapacityProviderStrategy: strategyOf(s.n, sv.CapacityProviderStrategy),
 			DeploymentConfiguration: &ecstypes.DeploymentConfiguration{MinimumHealthyPercent: atoi32(r.Fields["minimumHealthyPercent"]), MaximumPercent: atoi32(r.Fields["maximumPercent"])},
 			NetworkConfiguration:    &ecstypes.NetworkConfiguration{AwsvpcConfiguration: vpc},
@@ -674,7 +674,7 @@ var serviceKind = kind{
 	},
 	update: func(ctx context.Context, s *Stack, r Resource) error {
 		sv := s.serviceConfig(r.Name)
-		in := &ecs.UpdateServiceInput{Cluster: awssdk.String(s.n.cluster()), Service: &r.Name, TaskDefinition: awssdk.String(r.Fields["taskDefinition"]),
+		in := &ecs.UpdateServiceInput{Cluster: awssdk.String(s.n.Cluster()), Service: &r.Name, TaskDefinition: awssdk.String(r.Fields["taskDefinition"]),
 			CapacityProviderStrategy: strategyOf(s.n, sv.CapacityProviderStrategy),
 			DeploymentConfiguration:  &ecstypes.DeploymentConfiguration{MinimumHealthyPercent: atoi32(r.Fields["minimumHealthyPercent"]), MaximumPercent: atoi32(r.Fields["maximumPercent"])}}
 		if pv := r.Fields["platformVersion"]; pv != "" {
@@ -697,7 +697,7 @@ var serviceKind = kind{
 		return s.recordECS(ctx, out.Service.ServiceArn, r)
 	},
 	remove: func(ctx context.Context, s *Stack, name string) error {
-		_, err := s.ecs.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: awssdk.String(s.n.cluster()), Service: &name, Force: awssdk.Bool(true)})
+		_, err := s.ecs.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: awssdk.String(s.n.Cluster()), Service: &name, Force: awssdk.Bool(true)})
 		return err
 	},
 }
@@ -772,7 +772,7 @@ var serviceScalingKind = kind{
 	},
 }
 
-func (s *Stack) scalingID(service string) string { return "service/" + s.n.cluster() + "/" + service }
+func (s *Stack) scalingID(service string) string { return "service/" + s.n.Cluster() + "/" + service }
 
 func putServiceScaling(ctx context.Context, s *Stack, r Resource) error {
 	if _, err := s.aas.RegisterScalableTarget(ctx, &aas.RegisterScalableTargetInput{ServiceNamespace: aastypes.ServiceNamespaceEcs,

@@ -24,7 +24,7 @@ import (
 func (s *Stack) eventPattern() string {
 	var groups []string
 	for _, g := range s.m.Capacity {
-		groups = append(groups, s.n.group(g.Name))
+		groups = append(groups, s.n.Group(g.Name))
 	}
 	var or []map[string]any
 	if len(groups) > 0 {
@@ -39,7 +39,7 @@ func (s *Stack) eventPattern() string {
 	if len(s.fargateProviders()) > 0 {
 		or = append(or, map[string]any{"source": []string{spotfleet.SourceECS}, "detail-type": []string{spotfleet.DetailECSServiceAction},
 			"detail": map[string]any{"eventName": []string{spotfleet.EventPlacementFailure},
-				"clusterArn": []string{fmt.Sprintf("arn:aws:ecs:%s:%s:cluster/%s", s.env.region, s.env.account, s.n.cluster())}}})
+				"clusterArn": []string{fmt.Sprintf("arn:aws:ecs:%s:%s:cluster/%s", s.env.region, s.env.account, s.n.Cluster())}}})
 	}
 	pattern := map[string]any{"$or": or}
 	if len(or) == 1 {
@@ -50,11 +50,11 @@ func (s *Stack) eventPattern() string {
 }
 
 func (s *Stack) queueARN() string {
-	return fmt.Sprintf("arn:aws:sqs:%s:%s:%s", s.env.region, s.env.account, s.n.queue())
+	return fmt.Sprintf("arn:aws:sqs:%s:%s:%s", s.env.region, s.env.account, s.n.Queue())
 }
 
 func (s *Stack) ruleARN() string {
-	return fmt.Sprintf("arn:aws:events:%s:%s:rule/%s", s.env.region, s.env.account, s.n.rule())
+	return fmt.Sprintf("arn:aws:events:%s:%s:rule/%s", s.env.region, s.env.account, s.n.Rule())
 }
 
 // queuePolicy lets the fleet's rule, and only it, send to the queue.
@@ -73,10 +73,10 @@ func (s *Stack) queuePolicy() string {
 var queueKind = kind{
 	name: "sqs-queue",
 	want: func(s *Stack) []Resource {
-		return []Resource{{Name: s.n.queue(), Fields: map[string]string{"policy": docHash(s.queuePolicy()), "retention": "86400", "visibility": "30"}}}
+		return []Resource{{Name: s.n.Queue(), Fields: map[string]string{"policy": docHash(s.queuePolicy()), "retention": "86400", "visibility": "30"}}}
 	},
 	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
-		url, err := s.sqs.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: awssdk.String(s.n.queue())})
+		url, err := s.sqs.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: awssdk.String(s.n.Queue())})
 		var nf *sqstypes.QueueDoesNotExist
 		if errors.As(err, &nf) {
 			return nil, nil
@@ -97,7 +97,7 @@ var queueKind = kind{
 			return nil, err
 		}
 		a := attrs.Attributes
-		return map[string]map[string]string{s.n.queue(): {"policy": docHash(a["Policy"]), "retention": a["MessageRetentionPeriod"], "visibility": a["VisibilityTimeout"]}}, nil
+		return map[string]map[string]string{s.n.Queue(): {"policy": docHash(a["Policy"]), "retention": a["MessageRetentionPeriod"], "visibility": a["VisibilityTimeout"]}}, nil
 	},
 	create: func(ctx context.Context, s *Stack, r Resource) error {
 		_, err := s.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: &r.Name, Tags: map[string]string{FleetTag: s.m.Name}, Attributes: s.queueAttributes(r)})
@@ -128,10 +128,10 @@ func (s *Stack) queueAttributes(r Resource) map[string]string {
 var ruleKind = kind{
 	name: "event-rule",
 	want: func(s *Stack) []Resource {
-		return []Resource{{Name: s.n.rule(), Fields: map[string]string{"pattern": docHash(s.eventPattern()), "target": s.queueARN(), "state": "ENABLED"}}}
+		return []Resource{{Name: s.n.Rule(), Fields: map[string]string{"pattern": docHash(s.eventPattern()), "target": s.queueARN(), "state": "ENABLED"}}}
 	},
 	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
-		r, err := s.eb.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: awssdk.String(s.n.rule())})
+		r, err := s.eb.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: awssdk.String(s.n.Rule())})
 		var nf *ebtypes.ResourceNotFoundException
 		if errors.As(err, &nf) {
 			return nil, nil
@@ -154,7 +154,7 @@ var ruleKind = kind{
 		for _, t := range ts.Targets {
 			target = awssdk.ToString(t.Arn)
 		}
-		return map[string]map[string]string{s.n.rule(): {"pattern": docHash(awssdk.ToString(r.EventPattern)), "target": target, "state": string(r.State)}}, nil
+		return map[string]map[string]string{s.n.Rule(): {"pattern": docHash(awssdk.ToString(r.EventPattern)), "target": target, "state": string(r.State)}}, nil
 	},
 	create: putRule,
 	update: putRule,

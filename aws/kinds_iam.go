@@ -41,12 +41,12 @@ func (s *Stack) hasInstances() bool { return len(s.m.Capacity) > 0 }
 func (s *Stack) roles() []role {
 	n := s.n
 	ctl := ControllerPolicy(s.m, s.env.region, s.env.account).JSON()
-	out := []role{{name: n.controllerRole(), trust: []string{"ec2.amazonaws.com", "ecs-tasks.amazonaws.com"}, inline: ctl, policy: controllerInlinePolicy}}
+	out := []role{{name: n.ControllerRole(), trust: []string{"ec2.amazonaws.com", "ecs-tasks.amazonaws.com"}, inline: ctl, policy: controllerInlinePolicy}}
 	if s.isECS() && s.hasInstances() {
-		out = append(out, role{name: n.instanceRole(), trust: []string{"ec2.amazonaws.com"}, managed: []string{ecsInstancePolicy}})
+		out = append(out, role{name: n.InstanceRole(), trust: []string{"ec2.amazonaws.com"}, managed: []string{ecsInstancePolicy}})
 	}
 	if s.runsECS() { // the controller's tasks pull their image and write logs with it too
-		out = append(out, role{name: n.executionRole(), trust: []string{"ecs-tasks.amazonaws.com"}, managed: []string{ecsTaskExecutionPolicy},
+		out = append(out, role{name: n.ExecutionRole(), trust: []string{"ecs-tasks.amazonaws.com"}, managed: []string{ecsTaskExecutionPolicy},
 			inline: s.secretsPolicy(), policy: secretsInlinePolicy})
 	}
 	return out
@@ -108,7 +108,7 @@ var roleKind = kind{
 	},
 	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
 		out := map[string]map[string]string{}
-		for _, want := range []role{s.role(s.n.controllerRole()), s.role(s.n.instanceRole()), s.role(s.n.executionRole())} {
+		for _, want := range []role{s.role(s.n.ControllerRole()), s.role(s.n.InstanceRole()), s.role(s.n.ExecutionRole())} {
 			name := want.name
 			got, err := s.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: &name})
 			var nf *iamtypes.NoSuchEntityException
@@ -235,10 +235,10 @@ var profileKind = kind{
 		if s.m.Workload != manifest.WorkloadECS || !s.hasInstances() {
 			return nil
 		}
-		return []Resource{{Name: s.n.instanceRole(), Fields: map[string]string{"role": s.n.instanceRole()}}}
+		return []Resource{{Name: s.n.InstanceRole(), Fields: map[string]string{"role": s.n.InstanceRole()}}}
 	},
 	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
-		name := s.n.instanceRole()
+		name := s.n.InstanceRole()
 		got, err := s.iam.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: &name})
 		var nf *iamtypes.NoSuchEntityException
 		if errors.As(err, &nf) {

@@ -18,10 +18,10 @@ const imageLifecycle = `{"rules":[{"rulePriority":1,"description":"keep the last
 var imageRepositoryKind = kind{
 	name: "image-repository",
 	want: func(s *Stack) []Resource {
-		return []Resource{{Name: s.n.controllerRepository(), Fields: map[string]string{"scanOnPush": "true", "lifecycle": docHash(imageLifecycle)}}}
+		return []Resource{{Name: s.n.ControllerRepository(), Fields: map[string]string{"scanOnPush": "true", "lifecycle": docHash(imageLifecycle)}}}
 	},
 	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
-		name := s.n.controllerRepository()
+		name := s.n.ControllerRepository()
 		out, err := s.ecr.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{name}})
 		var nf *ecrtypes.RepositoryNotFoundException
 		if errors.As(err, &nf) {
@@ -80,5 +80,5 @@ func putLifecycle(ctx context.Context, s *Stack, name string) error {
 
 // repositoryURI is where the controller's images go: ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME.
 func (s *Stack) repositoryURI() string {
-	return s.env.account + ".dkr.ecr." + s.env.region + ".amazonaws.com/" + s.n.controllerRepository()
+	return s.env.account + ".dkr.ecr." + s.env.region + ".amazonaws.com/" + s.n.ControllerRepository()
 }

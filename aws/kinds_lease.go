@@ -16,10 +16,10 @@ import (
 var leaseTableKind = kind{
 	name: "lease-table",
 	want: func(s *Stack) []Resource {
-		return []Resource{{Name: s.n.leaseTable(), Fields: map[string]string{"key": "fleet", "billing": string(ddbtypes.BillingModePayPerRequest)}}}
+		return []Resource{{Name: s.n.LeaseTable(), Fields: map[string]string{"key": "fleet", "billing": string(ddbtypes.BillingModePayPerRequest)}}}
 	},
 	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
-		name := s.n.leaseTable()
+		name := s.n.LeaseTable()
 		out, err := s.ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &name})
 		var nf *ddbtypes.ResourceNotFoundException
 		if errors.As(err, &nf) {

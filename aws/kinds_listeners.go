@@ -330,7 +330,7 @@ func (s *Stack) rules(ctx context.Context) (map[string]found, error) {
 				continue
 			}
 			tg := targetGroupName(forwardTarget(r.Actions[0]))
-			svc, ok := s.n.groupOf(tg) // a target group is named as a group is: <fleet>-<name>
+			svc, ok := s.n.GroupOf(tg) // a target group is named as a group is: <fleet>-<name>
 			if !ok {
 				continue
 			}

@@ -46,12 +46,12 @@ var securityGroupKind = kind{
 			ports = append(ports, strconv.Itoa(l.port))
 		}
 		slices.Sort(ports)
-		return []Resource{{Name: s.n.securityGroup(), Fields: map[string]string{"vpc": s.env.vpc, "ingress": join(append(ports, "self"))}}}
+		return []Resource{{Name: s.n.SecurityGroup(), Fields: map[string]string{"vpc": s.env.vpc, "ingress": join(append(ports, "self"))}}}
 	},
 	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
 		// Every group of the fleet but the two of their own kinds: one left over is deleted.
 		return readGroups(ctx, s, func(name string) bool {
-			return name != s.n.taskSecurityGroup() && name != s.n.controllerSecurityGroup()
+			return name != s.n.TaskSecurityGroup() && name != s.n.ControllerSecurityGroup()
 		})
 	},
 	create: func(ctx context.Context, s *Stack, r Resource) error {
@@ -81,10 +81,10 @@ var taskSecurityGroupKind = kind{
 			return nil
 		}
 		slices.Sort(ports)
-		return []Resource{{Name: s.n.taskSecurityGroup(), Fields: map[string]string{"vpc": s.env.vpc, "ingress": join(ports)}}}
+		return []Resource{{Name: s.n.TaskSecurityGroup(), Fields: map[string]string{"vpc": s.env.vpc, "ingress": join(ports)}}}
 	},
 	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
-		return readGroups(ctx, s, func(name string) bool { return name == s.n.taskSecurityGroup() })
+		return readGroups(ctx, s, func(name string) bool { return name == s.n.TaskSecurityGroup() })
 	},
 	create: func(ctx context.Context, s *Stack, r Resource) error {
 		return createSecurityGroup(ctx, s, r, "spotfleet fleet "+s.m.Name+": Fargate tasks")
@@ -101,10 +101,10 @@ var controllerSecurityGroupKind = kind{
 		if !s.deploysController() {
 			return nil
 		}
-		return []Resource{{Name: s.n.controllerSecurityGroup(), Fields: map[string]string{"vpc": s.env.vpc, "ingress": "vpc:" + strconv.Itoa(ControllerPort)}}}
+		return []Resource{{Name: s.n.ControllerSecurityGroup(), Fields: map[string]string{"vpc": s.env.vpc, "ingress": "vpc:" + strconv.Itoa(ControllerPort)}}}
 	},
 	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
-		return readGroups(ctx, s, func(name string) bool { return name == s.n.controllerSecurityGroup() })
+		return readGroups(ctx, s, func(name string) bool { return name == s.n.ControllerSecurityGroup() })
 	},
 	create: func(ctx context.Context, s *Stack, r Resource) error {
 		return createSecurityGroup(ctx, s, r, "spotfleet fleet "+s.m.Name+": the controller")
@@ -227,7 +227,7 @@ func (s *Stack) authorize(ctx context.Context, id, ingress string) error {
 }
 
 func (s *Stack) securityGroupID(ctx context.Context) (string, error) {
-	return s.securityGroupNamed(ctx, s.n.securityGroup())
+	return s.securityGroupNamed(ctx, s.n.SecurityGroup())
 }
 
 func (s *Stack) securityGroupNamed(ctx context.Context, name string) (string, error) {
@@ -270,7 +270,7 @@ var loadBalancerKind = kind{
 		if len(s.lbServices()) == 0 {
 			return nil
 		}
-		return []Resource{{Name: s.n.loadBalancer(), Fields: map[string]string{"subnets": join(sortedCopy(s.subnetsFor(s.taskZones()))), "scheme": "internet-facing"}}}
+		return []Resource{{Name: s.n.LoadBalancer(), Fields: map[string]string{"subnets": join(sortedCopy(s.subnetsFor(s.taskZones()))), "scheme": "internet-facing"}}}
 	},
 	read: func(ctx context.Context, s *Stack) (map[string]map[string]string, error) {
 		lb, err := s.loadBalancer(ctx)
@@ -282,7 +282,7 @@ var loadBalancerKind = kind{
 			subnets = append(subnets, awssdk.ToString(z.SubnetId))
 		}
 		slices.Sort(subnets)
-		return map[string]map[string]string{s.n.loadBalancer(): {"subnets": join(subnets), "scheme": string(lb.Scheme)}}, nil
+		return map[string]map[string]string{s.n.LoadBalancer(): {"subnets": join(subnets), "scheme": string(lb.Scheme)}}, nil
 	},
 	create: func(ctx context.Context, s *Stack, r Resource) error {
 		sg, err := s.securityGroupID(ctx)
@@ -314,7 +314,7 @@ var loadBalancerKind = kind{
 
 // loadBalancer is the fleet's load balancer, nil when there is none.
 func (s *Stack) loadBalancer(ctx context.Context) (*elbtypes.LoadBalancer, error) {
-	out, err := s.elb.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{Names: []string{s.n.loadBalancer()}})
+	out, err := s.elb.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{Names: []string{s.n.LoadBalancer()}})
 	var nf *elbtypes.LoadBalancerNotFoundException
 	if errors.As(err, &nf) {
 		return nil, nil
@@ -362,7 +362,7 @@ var targetGroupKind = kind{
 		}
 		var arns []string
 		for _, tg := range out.TargetGroups {
-			if strings.HasPrefix(awssdk.ToString(tg.TargetGroupName), s.m.Name+"-") {
+			if strings.HasPrefix(awssdk.ToString(tg.TargetGroupName), s.n.Prefix()) {
 				arns = append(arns, awssdk.ToString(tg.TargetGroupArn))
 			}
 		}
@@ -384,7 +384,7 @@ var targetGroupKind = kind{
 				return nil, err
 			}
 			for _, a := range attrs.Attributes {
-				if awssdk.ToString(a.Key) == "deregistration_delay.timeout_seconds" {
+				if awssdk.ToString(a.Key) == deregistrationDelayKey {
 					f["deregistrationDelay"] = awssdk.ToString(a.Value)
 				}
 			}
@@ -429,7 +429,7 @@ var targetGroupKind = kind{
 
 func (s *Stack) setDelay(ctx context.Context, arn *string, seconds string) error {
 	_, err := s.elb.ModifyTargetGroupAttributes(ctx, &elb.ModifyTargetGroupAttributesInput{TargetGroupArn: arn,
-		Attributes: []elbtypes.TargetGroupAttribute{{Key: awssdk.String("deregistration_delay.timeout_seconds"), Value: &seconds}}})
+		Attributes: []elbtypes.TargetGroupAttribute{{Key: awssdk.String(deregistrationDelayKey), Value: &seconds}}})
 	return err
 }
 

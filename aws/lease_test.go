@@ -123,7 +123,7 @@ func TestTwoControllersOnMoto(t *testing.T) {
 func liveSpot(t *testing.T, cfg awssdk.Config, m *manifest.Manifest) []string {
 	t.Helper()
 	g, err := autoscaling.NewFromConfig(cfg).DescribeAutoScalingGroups(context.Background(), &autoscaling.DescribeAutoScalingGroupsInput{
-		AutoScalingGroupNames: []string{names{m.Name}.group("spot")}})
+		AutoScalingGroupNames: []string{Names{m.Name}.Group("spot")}})
 	if err != nil || len(g.AutoScalingGroups) == 0 {
 		t.Fatalf("the Spot group: %v", err)
 	}

@@ -25,45 +25,52 @@ func fleetTagged[T any](tags []T, fleet string, kv func(T) (key, value *string))
 	})
 }
 
-// names derives AWS names from the manifest's. Capacity providers, roles, queues and
-// load balancers are per account or region, so every name starts with the fleet's.
-type names struct{ fleet string }
+// Names derives AWS names from the manifest's, for the provider and for provisioning alike.
+// Capacity providers, roles, queues and load balancers are per account or region, so every
+// name starts with the fleet's (Prefix).
+type Names struct{ Fleet string }
 
-func (n names) group(g string) string          { return n.fleet + "-" + g }
-func (n names) launchTemplate(g string) string { return n.fleet + "-" + g }
-func (n names) capacityProvider(g string) string {
+// Prefix starts the name of everything of the fleet's that has another part.
+func (n Names) Prefix() string { return n.Fleet + "-" }
+
+// ScalingPolicy names a target tracking policy on metric.
+func (n Names) ScalingPolicy(metric string) string { return n.Prefix() + strings.ToLower(metric) }
+
+func (n Names) Group(g string) string          { return n.Prefix() + g }
+func (n Names) LaunchTemplate(g string) string { return n.Prefix() + g }
+func (n Names) CapacityProvider(g string) string {
 	if manifest.IsFargate(g) { // every account's own, by these names
 		return g
 	}
-	return n.fleet + "-" + g
+	return n.Prefix() + g
 }
-func (n names) cluster() string            { return n.fleet }
-func (n names) taskFamily(s string) string { return n.fleet + "-" + s }
-func (n names) loadBalancer() string       { return n.fleet }
-func (n names) queue() string              { return n.fleet + "-events" }
-func (n names) rule() string               { return n.fleet + "-spot-events" }
-func (n names) securityGroup() string      { return n.fleet }
-func (n names) taskSecurityGroup() string  { return n.fleet + "-tasks" }
-func (n names) leaseTable() string         { return n.fleet + "-lease" }
-func (n names) controllerRepository() string {
-	return n.fleet + "-controller"
+func (n Names) Cluster() string            { return n.Fleet }
+func (n Names) TaskFamily(s string) string { return n.Prefix() + s }
+func (n Names) LoadBalancer() string       { return n.Fleet }
+func (n Names) Queue() string              { return n.Fleet + "-events" }
+func (n Names) Rule() string               { return n.Fleet + "-spot-events" }
+func (n Names) SecurityGroup() string      { return n.Fleet }
+func (n Names) TaskSecurityGroup() string  { return n.Fleet + "-tasks" }
+func (n Names) LeaseTable() string         { return n.Fleet + "-lease" }
+func (n Names) ControllerRepository() string {
+	return n.Fleet + "-controller"
 }
-func (n names) controllerSecurityGroup() string { return n.fleet + "-controller" }
+func (n Names) ControllerSecurityGroup() string { return n.Fleet + "-controller" }
 
 // The controller's private DNS: a Cloud Map namespace per fleet, its service "controller".
-func (n names) namespace() string      { return n.fleet + ".spotfleet" }
-func (n names) controllerHost() string { return "controller." + n.namespace() }
+func (n Names) Namespace() string      { return n.Fleet + ".spotfleet" }
+func (n Names) ControllerHost() string { return "controller." + n.Namespace() }
 
-func (n names) instanceRole() string   { return n.fleet + "-instance" }
-func (n names) executionRole() string  { return n.fleet + "-task-execution" }
-func (n names) controllerRole() string { return n.fleet + "-controller" }
+func (n Names) InstanceRole() string   { return n.Fleet + "-instance" }
+func (n Names) ExecutionRole() string  { return n.Fleet + "-task-execution" }
+func (n Names) ControllerRole() string { return n.Fleet + "-controller" }
 
 // groupOf maps an Auto Scaling group or capacity provider name back to the manifest's
 // group (FARGATE and FARGATE_SPOT as they are); ok is false for one that is not the fleet's.
-func (n names) groupOf(aws string) (string, bool) {
+func (n Names) GroupOf(aws string) (string, bool) {
 	if manifest.IsFargate(aws) {
 		return aws, true
 	}
-	g, ok := strings.CutPrefix(aws, n.fleet+"-")
+	g, ok := strings.CutPrefix(aws, n.Prefix())
 	return g, ok && g != ""
 }

@@ -51,7 +51,7 @@ func (s *Stack) Outputs(ctx context.Context) (*Outputs, error) {
 		}
 		o.Services = append(o.Services, out)
 	}
-	q, err := s.sqs.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: awssdk.String(s.n.queue())})
+	q, err := s.sqs.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: awssdk.String(s.n.Queue())})
 	switch {
 	case err == nil:
 		o.Queue = awssdk.ToString(q.QueueUrl)
@@ -62,7 +62,7 @@ func (s *Stack) Outputs(ctx context.Context) (*Outputs, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the image repository: %w", err)
 	}
-	if _, ok := repo[s.n.controllerRepository()]; ok {
+	if _, ok := repo[s.n.ControllerRepository()]; ok {
 		if s.env.account == "" { // outputs alone does not discover the account
 			id, err := s.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 			if err != nil {
@@ -77,8 +77,8 @@ func (s *Stack) Outputs(ctx context.Context) (*Outputs, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading the cluster: %w", err)
 		}
-		if _, ok := have[s.n.cluster()]; ok {
-			o.Cluster = s.n.cluster()
+		if _, ok := have[s.n.Cluster()]; ok {
+			o.Cluster = s.n.Cluster()
 		}
 		svcs, err := serviceKind.read(ctx, s)
 		if err != nil {

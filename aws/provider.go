@@ -56,7 +56,7 @@ func NewProvider(cfg awssdk.Config, m *manifest.Manifest) *Provider {
 // call.
 type fleet struct {
 	m   *manifest.Manifest
-	n   names
+	n   Names
 	ec2 *ec2.Client
 	asg *autoscaling.Client
 	ecs *ecs.Client
@@ -65,7 +65,7 @@ type fleet struct {
 }
 
 func newFleet(cfg awssdk.Config, m *manifest.Manifest) fleet {
-	return fleet{m: m, n: names{m.Name}, ec2: ec2.NewFromConfig(cfg), asg: autoscaling.NewFromConfig(cfg),
+	return fleet{m: m, n: Names{m.Name}, ec2: ec2.NewFromConfig(cfg), asg: autoscaling.NewFromConfig(cfg),
 		ecs: ecs.NewFromConfig(cfg), elb: elb.NewFromConfig(cfg), sqs: sqs.NewFromConfig(cfg)}
 }
 
@@ -101,6 +101,9 @@ func (p *Provider) DeregisterTargets(ctx context.Context, targetGroup string, re
 	return err
 }
 
+// deregistrationDelayKey is the target group attribute of the deregistration delay.
+const deregistrationDelayKey = "deregistration_delay.timeout_seconds"
+
 // SetDeregistrationDelay sets deregistration_delay.timeout_seconds.
 func (p *Provider) SetDeregistrationDelay(ctx context.Context, targetGroup string, d time.Duration) error {
 	arn, err := p.targetGroupARN(ctx, targetGroup)
@@ -108,7 +111,7 @@ func (p *Provider) SetDeregistrationDelay(ctx context.Context, targetGroup strin
 		return err
 	}
 	_, err = p.elb.ModifyTargetGroupAttributes(ctx, &elb.ModifyTargetGroupAttributesInput{TargetGroupArn: &arn,
-		Attributes: []elbtypes.TargetGroupAttribute{{Key: awssdk.String("deregistration_delay.timeout_seconds"),
+		Attributes: []elbtypes.TargetGroupAttribute{{Key: awssdk.String(deregistrationDelayKey),
 			Value: awssdk.String(strconv.Itoa(int(d.Seconds())))}}})
 	if err == nil {
 		p.observing.Lock() // the cache reads the attribute at full reads only
@@ -125,7 +128,7 @@ func (p *Provider) DrainContainerInstances(ctx context.Context, arns []string) e
 	p.touch(arns...)
 	for _, c := range chunks(arns, drainChunk) {
 		out, err := p.ecs.UpdateContainerInstancesState(ctx, &ecs.UpdateContainerInstancesStateInput{
-			Cluster: awssdk.String(p.n.cluster()), ContainerInstances: c, Status: ecstypes.ContainerInstanceStatusDraining})
+			Cluster: awssdk.String(p.n.Cluster()), ContainerInstances: c, Status: ecstypes.ContainerInstanceStatusDraining})
 		if err != nil {
 			return err
 		}
@@ -142,7 +145,7 @@ func (p *Provider) DrainContainerInstances(ctx context.Context, arns []string) e
 func (p *Provider) DetachInstances(ctx context.Context, group string, ids []string) error {
 	p.touch(ids...)
 	for _, c := range chunks(ids, detachChunk) {
-		_, err := p.asg.DetachInstances(ctx, &autoscaling.DetachInstancesInput{AutoScalingGroupName: awssdk.String(p.n.group(group)),
+		_, err := p.asg.DetachInstances(ctx, &autoscaling.DetachInstancesInput{AutoScalingGroupName: awssdk.String(p.n.Group(group)),
 			InstanceIds: c, ShouldDecrementDesiredCapacity: awssdk.Bool(false)})
 		if err != nil {
 			return err
@@ -165,24 +168,24 @@ func (p *Provider) TerminateInstances(ctx context.Context, ids []string) error {
 // SetDesiredCapacity sets a group's desired capacity, cooldowns ignored. A value outside
 // the group's bounds is refused here, with the bounds in the message, as AWS refuses it.
 func (p *Provider) SetDesiredCapacity(ctx context.Context, group string, units int) error {
-	out, err := p.asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{p.n.group(group)}})
+	out, err := p.asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{p.n.Group(group)}})
 	if err != nil {
 		return err
 	}
 	if len(out.AutoScalingGroups) == 0 {
-		return fmt.Errorf("ValidationError: Auto Scaling group %s not found (run spotfleet apply)", p.n.group(group))
+		return fmt.Errorf("ValidationError: Auto Scaling group %s not found (run spotfleet apply)", p.n.Group(group))
 	}
 	if g := out.AutoScalingGroups[0]; units < int(awssdk.ToInt32(g.MinSize)) || units > int(awssdk.ToInt32(g.MaxSize)) {
 		return fmt.Errorf("ValidationError: desired capacity %d is outside the bounds of group %s (min %d, max %d)", units, group, awssdk.ToInt32(g.MinSize), awssdk.ToInt32(g.MaxSize))
 	}
-	_, err = p.asg.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: awssdk.String(p.n.group(group)),
+	_, err = p.asg.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: awssdk.String(p.n.Group(group)),
 		DesiredCapacity: awssdk.Int32(int32(units)), HonorCooldown: awssdk.Bool(false)})
 	return err
 }
 
 // SetDesiredCount sets an ECS service's desired count.
 func (p *Provider) SetDesiredCount(ctx context.Context, service string, count int) error {
-	_, err := p.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: awssdk.String(p.n.cluster()), Service: &service,
+	_, err := p.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: awssdk.String(p.n.Cluster()), Service: &service,
 		DesiredCount: awssdk.Int32(int32(count))})
 	return err
 }
@@ -195,9 +198,9 @@ func (p *Provider) AvoidPools(ctx context.Context, group string, pools []spotfle
 		return fmt.Errorf("ValidationError: group %q is not in the manifest", group)
 	}
 	_, err := p.asg.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{
-		AutoScalingGroupName: awssdk.String(p.n.group(group)),
+		AutoScalingGroupName: awssdk.String(p.n.Group(group)),
 		MixedInstancesPolicy: &asgtypes.MixedInstancesPolicy{LaunchTemplate: &asgtypes.LaunchTemplate{
-			LaunchTemplateSpecification: &asgtypes.LaunchTemplateSpecification{LaunchTemplateName: awssdk.String(p.n.launchTemplate(group)), Version: awssdk.String("$Latest")},
+			LaunchTemplateSpecification: &asgtypes.LaunchTemplateSpecification{LaunchTemplateName: awssdk.String(p.n.LaunchTemplate(group)), Version: awssdk.String("$Latest")},
 			Overrides:                   p.keep(group, pools)}}})
 	if err == nil {
 		p.mu.Lock()
@@ -300,7 +303,7 @@ func (p *Provider) StopTasks(ctx context.Context, tasks []string, reason string)
 	p.touch(tasks...)
 	var errs []error
 	for _, t := range tasks {
-		_, err := p.ecs.StopTask(ctx, &ecs.StopTaskInput{Cluster: awssdk.String(p.n.cluster()), Task: awssdk.String(t),
+		_, err := p.ecs.StopTask(ctx, &ecs.StopTaskInput{Cluster: awssdk.String(p.n.Cluster()), Task: awssdk.String(t),
 			Reason: awssdk.String(trimReason(reason))})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("task %s: %w", t, err))

@@ -69,9 +69,9 @@ func (p *Provider) QueueURL(ctx context.Context) (string, error) {
 	if url != "" {
 		return url, nil
 	}
-	out, err := p.sqs.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: awssdk.String(p.n.queue())})
+	out, err := p.sqs.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: awssdk.String(p.n.Queue())})
 	if err != nil {
-		return "", fmt.Errorf("the event queue %s: %w (run spotfleet apply)", p.n.queue(), err)
+		return "", fmt.Errorf("the event queue %s: %w (run spotfleet apply)", p.n.Queue(), err)
 	}
 	p.mu.Lock()
 	p.queueURL = awssdk.ToString(out.QueueUrl)

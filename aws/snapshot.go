@@ -70,7 +70,7 @@ func (p *Provider) readAll(ctx context.Context) (*raw, error) {
 func (p *Provider) readGroups(ctx context.Context, r *raw) error {
 	var asgNames []string
 	for _, g := range p.m.Capacity {
-		asgNames = append(asgNames, p.n.group(g.Name))
+		asgNames = append(asgNames, p.n.Group(g.Name))
 	}
 	out, err := p.asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: asgNames})
 	if err != nil {
@@ -113,7 +113,7 @@ func (p *Provider) instancesWhere(ctx context.Context, extra []ec2types.Filter, 
 }
 
 func (p *Provider) readECS(ctx context.Context, r *raw) error {
-	cluster := awssdk.String(p.n.cluster())
+	cluster := awssdk.String(p.n.Cluster())
 	var arns []string
 	cis := ecs.NewListContainerInstancesPaginator(p.ecs, &ecs.ListContainerInstancesInput{Cluster: cluster})
 	for cis.HasMorePages() {
@@ -150,7 +150,7 @@ func (p *Provider) readECS(ctx context.Context, r *raw) error {
 // readServices reads the cluster's services (as many as the manifest has, whatever the
 // fleet's size).
 func (p *Provider) readServices(ctx context.Context, r *raw) error {
-	cluster := awssdk.String(p.n.cluster())
+	cluster := awssdk.String(p.n.Cluster())
 	var svcs []string
 	sp := ecs.NewListServicesPaginator(p.ecs, &ecs.ListServicesInput{Cluster: cluster})
 	for sp.HasMorePages() {
@@ -195,7 +195,7 @@ func (p *Provider) readTargets(ctx context.Context, r *raw) error {
 			return err
 		}
 		for _, a := range attrs.Attributes {
-			if awssdk.ToString(a.Key) == "deregistration_delay.timeout_seconds" {
+			if awssdk.ToString(a.Key) == deregistrationDelayKey {
 				s, _ := strconv.Atoi(awssdk.ToString(a.Value))
 				r.delay[awssdk.ToString(tg.TargetGroupArn)] = time.Duration(s) * time.Second
 			}
@@ -283,7 +283,7 @@ func (p *Provider) joinGroups(r *raw, now time.Time) ([]spotfleet.Group, members
 	var out []spotfleet.Group
 	m := membership{group: map[string]string{}, weight: map[string]int{}}
 	for _, g := range r.groups {
-		name, ok := p.n.groupOf(awssdk.ToString(g.AutoScalingGroupName))
+		name, ok := p.n.GroupOf(awssdk.ToString(g.AutoScalingGroupName))
 		cfg, known := p.m.Group(name)
 		if !ok || !known {
 			continue
@@ -405,7 +405,7 @@ func (p *Provider) joinInstances(r *raw, members membership, addr addresses, h h
 		origin := si.Group
 		for _, tag := range in.Tags { // a detached instance keeps its group's tag
 			if awssdk.ToString(tag.Key) == "aws:autoscaling:groupName" && origin == "" {
-				origin, _ = p.n.groupOf(awssdk.ToString(tag.Value))
+				origin, _ = p.n.GroupOf(awssdk.ToString(tag.Value))
 			}
 		}
 		g, known := p.m.Group(origin)
@@ -479,7 +479,7 @@ func (p *Provider) joinTasks(r *raw, addr addresses, h health, tgOfService map[s
 		}
 		st := spotfleet.Task{ID: taskID(t), Service: svc, Zone: awssdk.ToString(t.AvailabilityZone),
 			Instance: addr.instanceOfCI[awssdk.ToString(t.ContainerInstanceArn)], Status: spotfleet.TaskStatus(awssdk.ToString(t.LastStatus))}
-		st.Provider, _ = p.n.groupOf(awssdk.ToString(t.CapacityProviderName))
+		st.Provider, _ = p.n.GroupOf(awssdk.ToString(t.CapacityProviderName))
 		if st.Status == spotfleet.TaskRunning {
 			st.Healthy = tgOfService[svc] == "" || h.healthy[taskIP(t)+":"+strconv.Itoa(p.portOf(svc))]
 		}

@@ -92,8 +92,8 @@ func (e *Emulator) capacityChanged() {
 // MarketOf translates a scenario's market block for the emulator.
 func MarketOf(sc *scenario.Scenario) MarketOptions {
 	o := MarketOptions{Intensity: sc.Market.Intensity}
-	if sc.Market.Model == "advisor" {
-		o.Model = "advisor"
+	if sc.Market.Model == MarketAdvisor {
+		o.Model = MarketAdvisor
 	}
 	return o
 }

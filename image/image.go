@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/spotfleet/spotfleet"
 )
 
 // Where things go in the image, and who runs it: the uid and gid distroless images use for
@@ -193,7 +195,7 @@ func assemble(bin, certs []byte, p v1.Platform, o Options) (v1.Image, error) {
 	cf.Config.Entrypoint = []string{BinaryPath, "controller"}
 	cf.Config.User = fmt.Sprintf("%d:%d", uid, uid)
 	cf.Config.WorkingDir = "/tmp"
-	cf.Config.ExposedPorts = map[string]struct{}{"7077/tcp": {}}
+	cf.Config.ExposedPorts = map[string]struct{}{strconv.Itoa(spotfleet.ControllerPort) + "/tcp": {}}
 	cf.Config.Labels = map[string]string{
 		"org.opencontainers.image.title":       "spotfleet controller",
 		"org.opencontainers.image.version":     o.Version,

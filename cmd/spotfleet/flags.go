@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/goccy/go-yaml"
 	"github.com/spf13/cobra"
+	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/local"
 )
 
@@ -17,7 +19,7 @@ import (
 
 // defaultAPI is where `up` and `controller` serve their state and API, and where `status`
 // and agents look for them.
-const defaultAPI = "127.0.0.1:7077"
+var defaultAPI = "127.0.0.1:" + strconv.Itoa(spotfleet.ControllerPort)
 
 // fileFlag is -f: the manifest.
 func fileFlag(cmd *cobra.Command, p *string) {
