@@ -139,3 +139,13 @@ func iamPrefix(serviceID string) string {
 	}
 	return strings.ToLower(strings.ReplaceAll(serviceID, " ", ""))
 }
+
+// Account is the AWS account of the credentials (sts GetCallerIdentity): the controller
+// acts only on events of this account.
+func Account(ctx context.Context, cfg awssdk.Config) (string, error) {
+	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", fmt.Errorf("who am I (sts GetCallerIdentity): %w; check the AWS credentials and region", err)
+	}
+	return awssdk.ToString(id.Account), nil
+}

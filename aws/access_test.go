@@ -2,8 +2,6 @@ package aws
 
 import (
 	"context"
-	"errors"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -11,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spotfleet/spotfleet/internal/testing/awsanswer"
 )
 
 // noCredentials empties every source of the credentials chain.
@@ -97,31 +97,10 @@ func TestNoNetworkFailsWithinTheTimeout(t *testing.T) {
 	}
 }
 
-// answer is a transport that answers every call with one AWS error.
-type answer struct {
-	status      int
-	contentType string
-	body        string
-	only        string // answer only requests whose target or body has this; others pass
-	next        http.RoundTripper
-}
-
-func (a answer) RoundTrip(r *http.Request) (*http.Response, error) {
-	if a.only != "" {
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(strings.NewReader(string(body)))
-		if !strings.Contains(r.Header.Get("X-Amz-Target")+string(body), a.only) {
-			return a.next.RoundTrip(r)
-		}
-	}
-	h := http.Header{"Content-Type": {a.contentType}}
-	return &http.Response{StatusCode: a.status, Header: h, Body: io.NopCloser(strings.NewReader(a.body)), Request: r}, nil
-}
-
 func TestExpiredAndRefusedCredentials(t *testing.T) {
 	for code, want := range map[string]string{"ExpiredToken": "have expired (ExpiredToken): refresh them", "InvalidClientTokenId": "AWS refused the credentials"} {
 		t.Run(code, func(t *testing.T) {
-			rt := answer{status: 403, contentType: "text/xml", body: `<ErrorResponse><Error><Type>Sender</Type><Code>` + code +
+			rt := awsanswer.Transport{Status: 403, ContentType: "text/xml", Body: `<ErrorResponse><Error><Type>Sender</Type><Code>` + code +
 				`</Code><Message>The security token included in the request is invalid</Message></Error><RequestId>x</RequestId></ErrorResponse>`}
 			cfg, err := LoadConfig(context.Background(), "us-east-1", withKeys(t, "http://127.0.0.1:1", rt))
 			if err != nil {
@@ -129,42 +108,6 @@ func TestExpiredAndRefusedCredentials(t *testing.T) {
 			}
 			_, err = CheckAccess(context.Background(), cfg, 5*time.Second)
 			if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "EnvConfigCredentials") {
-				t.Fatalf("got %v", err)
-			}
-		})
-	}
-}
-
-// TestAccessDeniedNamesTheActionAndResource: a call IAM refuses, as AWS words it (with the
-// action and resource in the message, or without, as EC2 does), fails apply with the
-// action, the resource when AWS gave it, and where the needed policy is.
-func TestAccessDeniedNamesTheActionAndResource(t *testing.T) {
-	cases := []struct {
-		name, only string
-		resp       answer
-		want       string
-	}{
-		{"ecs", "CreateService", answer{status: 400, contentType: "application/x-amz-json-1.1",
-			body: `{"__type":"AccessDeniedException","message":"User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ecs:CreateService on resource: arn:aws:ecs:us-east-1:123456789012:service/s3-web/web because no identity-based policy allows the ecs:CreateService action"}`},
-			"AWS denied ecs:CreateService on arn:aws:ecs:us-east-1:123456789012:service/s3-web/web to these credentials"},
-		{"ec2", "Action=CreateLaunchTemplate", answer{status: 403, contentType: "text/xml",
-			body: `<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this operation. Encoded authorization failure message: abc</Message></Error></Errors><RequestID>x</RequestID></Response>`},
-			"AWS denied ec2:CreateLaunchTemplate to these credentials"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			cfg := moto(t, func(rt http.RoundTripper) http.RoundTripper {
-				c.resp.only, c.resp.next = c.only, rt
-				return c.resp
-			})
-			s := NewStack(cfg, example(t, "s3-ecs-service-autoscaled.yaml"))
-			p, err := s.Plan(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = s.Apply(context.Background(), p, func(Change, error, bool) {})
-			var denied *AccessDeniedError
-			if !errors.As(err, &denied) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "spotfleet iam-policy") {
 				t.Fatalf("got %v", err)
 			}
 		})

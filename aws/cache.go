@@ -303,7 +303,7 @@ func (c *cache) addresses() map[string]string {
 	}
 	byCI := c.instanceOfCI()
 	for arn, t := range c.tasks {
-		if ip := taskIP(t); ip != "" {
+		if ip := TaskIP(t); ip != "" {
 			out[ip] = cmp.Or(byCI[awssdk.ToString(t.ContainerInstanceArn)], arn)
 		}
 	}
@@ -314,7 +314,7 @@ func (c *cache) addresses() map[string]string {
 // not the fleet's, or no longer exists, is left out instead of failing the call.
 func (p *Provider) describeInstances(ctx context.Context, ids []string) (map[string]ec2types.Instance, error) {
 	out := map[string]ec2types.Instance{}
-	for _, c := range chunks(ids, instanceFilterChunk) {
+	for _, c := range Chunks(ids, instanceFilterChunk) {
 		err := p.instancesWhere(ctx, []ec2types.Filter{{Name: awssdk.String("instance-id"), Values: c}},
 			func(in ec2types.Instance) { out[awssdk.ToString(in.InstanceId)] = in })
 		if err != nil {
@@ -350,7 +350,7 @@ func (p *Provider) refreshECS(ctx context.Context, c *cache, r *raw, hot, want m
 	}
 	if len(unregistered) > 0 {
 		known := c.instanceOfCI()
-		for _, ch := range chunks(unregistered, ciFilterChunk) {
+		for _, ch := range Chunks(unregistered, ciFilterChunk) {
 			// The filter selects the new instances' container instances; an
 			// implementation that ignores it lists them all, and those known are skipped.
 			pages := ecs.NewListContainerInstancesPaginator(p.ecs, &ecs.ListContainerInstancesInput{Cluster: cluster,
@@ -368,7 +368,7 @@ func (p *Provider) refreshECS(ctx context.Context, c *cache, r *raw, hot, want m
 			}
 		}
 	}
-	for _, ch := range chunks(cis, describeChunk) {
+	for _, ch := range Chunks(cis, describeChunk) {
 		out, err := p.ecs.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: cluster, ContainerInstances: ch})
 		if err != nil {
 			return err
@@ -415,7 +415,7 @@ func (p *Provider) refreshECS(ctx context.Context, c *cache, r *raw, hot, want m
 
 // describeTasks reads tasks by ARN into the cache; a stopped or missing one leaves it.
 func (p *Provider) describeTasks(ctx context.Context, c *cache, arns []string) error {
-	for _, ch := range chunks(arns, describeChunk) {
+	for _, ch := range Chunks(arns, describeChunk) {
 		out, err := p.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: awssdk.String(p.n.Cluster()), Tasks: ch})
 		if err != nil {
 			return err

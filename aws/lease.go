@@ -34,7 +34,7 @@ func NewLease(cfg awssdk.Config, m *manifest.Manifest, clk clock.Clock) *Lease {
 	if clk == nil {
 		clk = clock.Real{}
 	}
-	return &Lease{db: dynamodb.NewFromConfig(cfg), table: Names{m.Name}.LeaseTable(), fleet: m.Name, clk: clk}
+	return &Lease{db: dynamodb.NewFromConfig(cfg), table: Names{Fleet: m.Name}.LeaseTable(), fleet: m.Name, clk: clk}
 }
 
 func (l *Lease) key() map[string]ddbtypes.AttributeValue {

@@ -1,24 +1,28 @@
-// Package aws is spotfleet on AWS: the provider the controller runs on (aws-sdk-go-v2),
-// and the provisioning of a manifest's stack (plan, apply, delete). Everything it creates
-// is tagged spotfleet:fleet=<name> and named from the fleet's name, so that what exists is
-// found again without a state file.
+// Package aws is spotfleet's runtime on AWS: the provider the controller runs on
+// (aws-sdk-go-v2: the world view and its cache, the calls, the event queue, the lease), and
+// what provisioning shares with it (the names, the tag, the configuration, the errors
+// explained). Provisioning itself (plan, apply, delete) is aws/stack. Everything spotfleet
+// creates is tagged spotfleet:fleet=<name> and named from the fleet's name (Names), so that
+// what exists is found again without a state file.
 package aws
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
 // FleetTag is the tag every resource spotfleet creates carries, with the fleet's name.
 const FleetTag = "spotfleet:fleet"
 
-// fleetTagged says whether tags, of any AWS service's tag type (kv reads one), include the
+// Tagged says whether tags, of any AWS service's tag type (kv reads one), include the
 // fleet's: what a read finds by name is the fleet's only with it.
-func fleetTagged[T any](tags []T, fleet string, kv func(T) (key, value *string)) bool {
+func Tagged[T any](tags []T, fleet string, kv func(T) (key, value *string)) bool {
 	return slices.ContainsFunc(tags, func(t T) bool {
 		k, v := kv(t)
 		return awssdk.ToString(k) == FleetTag && awssdk.ToString(v) == fleet
@@ -73,4 +77,13 @@ func (n Names) GroupOf(aws string) (string, bool) {
 	}
 	g, ok := strings.CutPrefix(aws, n.Prefix())
 	return g, ok && g != ""
+}
+
+// ManifestEnv carries the manifest to the controller's tasks, which have no file.
+const ManifestEnv = "SPOTFLEET_MANIFEST"
+
+// ControllerURL is where the agents reach the controller, inside the fleet's VPC: its
+// private DNS name (Cloud Map) on its port.
+func ControllerURL(fleet string) string {
+	return "http://" + Names{Fleet: fleet}.ControllerHost() + ":" + strconv.Itoa(spotfleet.ControllerPort)
 }

@@ -65,7 +65,7 @@ type fleet struct {
 }
 
 func newFleet(cfg awssdk.Config, m *manifest.Manifest) fleet {
-	return fleet{m: m, n: Names{m.Name}, ec2: ec2.NewFromConfig(cfg), asg: autoscaling.NewFromConfig(cfg),
+	return fleet{m: m, n: Names{Fleet: m.Name}, ec2: ec2.NewFromConfig(cfg), asg: autoscaling.NewFromConfig(cfg),
 		ecs: ecs.NewFromConfig(cfg), elb: elb.NewFromConfig(cfg), sqs: sqs.NewFromConfig(cfg)}
 }
 
@@ -76,7 +76,8 @@ const (
 	terminateChunk = 1000 // TerminateInstances
 )
 
-func chunks[T any](xs []T, n int) [][]T {
+// Chunks cuts xs into slices of at most n, as AWS's limits per call want them.
+func Chunks[T any](xs []T, n int) [][]T {
 	var out [][]T
 	for len(xs) > 0 {
 		k := min(n, len(xs))
@@ -101,8 +102,8 @@ func (p *Provider) DeregisterTargets(ctx context.Context, targetGroup string, re
 	return err
 }
 
-// deregistrationDelayKey is the target group attribute of the deregistration delay.
-const deregistrationDelayKey = "deregistration_delay.timeout_seconds"
+// DeregistrationDelayKey is the target group attribute of the deregistration delay.
+const DeregistrationDelayKey = "deregistration_delay.timeout_seconds"
 
 // SetDeregistrationDelay sets deregistration_delay.timeout_seconds.
 func (p *Provider) SetDeregistrationDelay(ctx context.Context, targetGroup string, d time.Duration) error {
@@ -111,7 +112,7 @@ func (p *Provider) SetDeregistrationDelay(ctx context.Context, targetGroup strin
 		return err
 	}
 	_, err = p.elb.ModifyTargetGroupAttributes(ctx, &elb.ModifyTargetGroupAttributesInput{TargetGroupArn: &arn,
-		Attributes: []elbtypes.TargetGroupAttribute{{Key: awssdk.String(deregistrationDelayKey),
+		Attributes: []elbtypes.TargetGroupAttribute{{Key: awssdk.String(DeregistrationDelayKey),
 			Value: awssdk.String(strconv.Itoa(int(d.Seconds())))}}})
 	if err == nil {
 		p.observing.Lock() // the cache reads the attribute at full reads only
@@ -126,7 +127,7 @@ func (p *Provider) SetDeregistrationDelay(ctx context.Context, targetGroup strin
 // DrainContainerInstances sets container instances DRAINING, ten per call.
 func (p *Provider) DrainContainerInstances(ctx context.Context, arns []string) error {
 	p.touch(arns...)
-	for _, c := range chunks(arns, drainChunk) {
+	for _, c := range Chunks(arns, drainChunk) {
 		out, err := p.ecs.UpdateContainerInstancesState(ctx, &ecs.UpdateContainerInstancesStateInput{
 			Cluster: awssdk.String(p.n.Cluster()), ContainerInstances: c, Status: ecstypes.ContainerInstanceStatusDraining})
 		if err != nil {
@@ -144,7 +145,7 @@ func (p *Provider) DrainContainerInstances(ctx context.Context, arns []string) e
 // per call.
 func (p *Provider) DetachInstances(ctx context.Context, group string, ids []string) error {
 	p.touch(ids...)
-	for _, c := range chunks(ids, detachChunk) {
+	for _, c := range Chunks(ids, detachChunk) {
 		_, err := p.asg.DetachInstances(ctx, &autoscaling.DetachInstancesInput{AutoScalingGroupName: awssdk.String(p.n.Group(group)),
 			InstanceIds: c, ShouldDecrementDesiredCapacity: awssdk.Bool(false)})
 		if err != nil {
@@ -157,7 +158,7 @@ func (p *Provider) DetachInstances(ctx context.Context, group string, ids []stri
 // TerminateInstances terminates instances (EC2 shuts them down: SIGTERM to the processes).
 func (p *Provider) TerminateInstances(ctx context.Context, ids []string) error {
 	p.touch(ids...)
-	for _, c := range chunks(ids, terminateChunk) {
+	for _, c := range Chunks(ids, terminateChunk) {
 		if _, err := p.ec2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: c}); err != nil {
 			return err
 		}
@@ -223,9 +224,9 @@ func (p *Provider) keep(group string, pools []spotfleet.Pool) []asgtypes.LaunchT
 	}
 	var keep, all []asgtypes.LaunchTemplateOverrides
 	for _, it := range g.InstanceTypes {
-		all = append(all, override(it))
+		all = append(all, Override(it))
 		if !out[it.Type] {
-			keep = append(keep, override(it))
+			keep = append(keep, Override(it))
 		}
 	}
 	if len(keep) == 0 {
@@ -234,7 +235,9 @@ func (p *Provider) keep(group string, pools []spotfleet.Pool) []asgtypes.LaunchT
 	return keep
 }
 
-func override(it manifest.InstanceType) asgtypes.LaunchTemplateOverrides {
+// Override is an instance type as a mixed instances policy lists it (with its weight, when
+// it has one): what apply writes and what the provider writes back to avoid a pool.
+func Override(it manifest.InstanceType) asgtypes.LaunchTemplateOverrides {
 	o := asgtypes.LaunchTemplateOverrides{InstanceType: awssdk.String(it.Type)}
 	if it.Weight > 1 {
 		o.WeightedCapacity = awssdk.String(strconv.Itoa(it.Weight))

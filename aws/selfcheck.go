@@ -16,7 +16,7 @@ import (
 // SelfCheck verifies, before the controller starts, that events can reach it: the queue
 // exists, and the rule is enabled and delivers to that queue. Each failure says what to do.
 func SelfCheck(ctx context.Context, cfg awssdk.Config, m *manifest.Manifest) error {
-	n := Names{m.Name}
+	n := Names{Fleet: m.Name}
 	q := sqs.NewFromConfig(cfg)
 	url, err := q.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: awssdk.String(n.Queue())})
 	if err != nil {

@@ -123,7 +123,7 @@ func (p *Provider) readECS(ctx context.Context, r *raw) error {
 		}
 		arns = append(arns, out.ContainerInstanceArns...)
 	}
-	for _, c := range chunks(arns, describeChunk) {
+	for _, c := range Chunks(arns, describeChunk) {
 		out, err := p.ecs.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: cluster, ContainerInstances: c})
 		if err != nil {
 			return err
@@ -137,7 +137,7 @@ func (p *Provider) readECS(ctx context.Context, r *raw) error {
 	if err != nil {
 		return err
 	}
-	for _, c := range chunks(tasks, describeChunk) {
+	for _, c := range Chunks(tasks, describeChunk) {
 		out, err := p.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: cluster, Tasks: c})
 		if err != nil {
 			return err
@@ -160,7 +160,7 @@ func (p *Provider) readServices(ctx context.Context, r *raw) error {
 		}
 		svcs = append(svcs, out.ServiceArns...)
 	}
-	for _, c := range chunks(svcs, 10) {
+	for _, c := range Chunks(svcs, 10) {
 		out, err := p.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: cluster, Services: c})
 		if err != nil {
 			return err
@@ -195,7 +195,7 @@ func (p *Provider) readTargets(ctx context.Context, r *raw) error {
 			return err
 		}
 		for _, a := range attrs.Attributes {
-			if awssdk.ToString(a.Key) == deregistrationDelayKey {
+			if awssdk.ToString(a.Key) == DeregistrationDelayKey {
 				s, _ := strconv.Atoi(awssdk.ToString(a.Value))
 				r.delay[awssdk.ToString(tg.TargetGroupArn)] = time.Duration(s) * time.Second
 			}
@@ -352,7 +352,7 @@ func indexAddresses(r *raw) addresses {
 		a.instanceOfIP[awssdk.ToString(in.PrivateIpAddress)] = awssdk.ToString(in.InstanceId)
 	}
 	for _, t := range r.tasks {
-		if ip := taskIP(t); ip != "" {
+		if ip := TaskIP(t); ip != "" {
 			a.instanceOfIP[ip] = a.instanceOfCI[awssdk.ToString(t.ContainerInstanceArn)]
 			a.taskOfIP[ip] = taskID(t)
 		}
@@ -481,7 +481,7 @@ func (p *Provider) joinTasks(r *raw, addr addresses, h health, tgOfService map[s
 			Instance: addr.instanceOfCI[awssdk.ToString(t.ContainerInstanceArn)], Status: spotfleet.TaskStatus(awssdk.ToString(t.LastStatus))}
 		st.Provider, _ = p.n.GroupOf(awssdk.ToString(t.CapacityProviderName))
 		if st.Status == spotfleet.TaskRunning {
-			st.Healthy = tgOfService[svc] == "" || h.healthy[taskIP(t)+":"+strconv.Itoa(p.portOf(svc))]
+			st.Healthy = tgOfService[svc] == "" || h.healthy[TaskIP(t)+":"+strconv.Itoa(p.portOf(svc))]
 		}
 		out = append(out, st)
 	}
@@ -569,7 +569,8 @@ func (p *Provider) refusals(s ecstypes.Service, now time.Time) []spotfleet.Launc
 }
 
 // taskIP is an awsvpc task's private address.
-func taskIP(t ecstypes.Task) string {
+// TaskIP is the private address of an awsvpc task (its network interface's).
+func TaskIP(t ecstypes.Task) string {
 	for _, a := range t.Attachments {
 		for _, d := range a.Details {
 			if awssdk.ToString(d.Name) == "privateIPv4Address" {

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/spotfleet/spotfleet/aws"
+	"github.com/spotfleet/spotfleet/aws/stack"
 	"github.com/spotfleet/spotfleet/internal/testing/imagetest"
 	"github.com/spotfleet/spotfleet/internal/testing/motoserver"
 )
@@ -55,7 +56,7 @@ func TestAWSCommands(t *testing.T) {
 		!strings.Contains(out, `"command": "plan"`) {
 		t.Fatalf("plan after apply: %v\n%s", err, out)
 	}
-	var outputs aws.Outputs
+	var outputs stack.Outputs
 	if out, _, err := run(t, "outputs", "-f", file, "-o", "json"); err != nil || json.Unmarshal([]byte(out), &outputs) != nil ||
 		len(outputs.Services) != 1 || !strings.HasPrefix(outputs.Services[0].URL, "http://") || !strings.Contains(outputs.Queue, "s2-web-events") ||
 		outputs.ImageRepository != "123456789012.dkr.ecr.us-east-1.amazonaws.com/s2-web-controller" ||

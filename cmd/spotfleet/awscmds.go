@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/spotfleet/spotfleet/aws"
+	"github.com/spotfleet/spotfleet/aws/stack"
 	"github.com/spotfleet/spotfleet/image"
 	"github.com/spotfleet/spotfleet/manifest"
 )
@@ -47,7 +48,7 @@ const accessTimeout = 10 * time.Second
 // load reads the manifest and the AWS configuration (credentials chain, AWS_REGION,
 // AWS_PROFILE, AWS_ENDPOINT_URL), and checks that the credentials work and AWS answers. The
 // stack reports what it reads on a progress line while on a terminal (errOut's).
-func (f *awsFlags) load(ctx context.Context, errOut io.Writer) (*manifest.Manifest, *aws.Stack, awssdk.Config, error) {
+func (f *awsFlags) load(ctx context.Context, errOut io.Writer) (*manifest.Manifest, *stack.Stack, awssdk.Config, error) {
 	if f.registry != "" && !image.Loopback(f.registry) {
 		return nil, nil, awssdk.Config{}, fmt.Errorf("--registry %s: not supported yet: a registry other than ECR or a loopback test one (push with spotfleet image --to, and set aws.controller.image)", f.registry)
 	}
@@ -71,7 +72,7 @@ func (f *awsFlags) load(ctx context.Context, errOut io.Writer) (*manifest.Manife
 	if err != nil {
 		return nil, nil, awssdk.Config{}, err
 	}
-	st := aws.NewStack(cfg, m)
+	st := stack.NewStack(cfg, m)
 	st.Registry = f.registry
 	if c := m.AWS.Controller; c.Deploy && c.Image == "" {
 		st.Image = controllerImage(errOut)
@@ -141,16 +142,16 @@ type changes struct {
 	Command string         `json:"command"` // plan, apply or delete
 	Changes []changeResult `json:"changes"`
 	Summary map[string]int `json:"summary"`           // create, update, delete
-	Outputs *aws.Outputs   `json:"outputs,omitempty"` // apply's
+	Outputs *stack.Outputs `json:"outputs,omitempty"` // apply's
 }
 
 type changeResult struct {
-	aws.Change
+	stack.Change
 	Status string `json:"status"` // planned, done, failed
 	Error  string `json:"error,omitempty"`
 }
 
-func newChanges(fleet, command string, plan []aws.Change) *changes {
+func newChanges(fleet, command string, plan []stack.Change) *changes {
 	c := &changes{Fleet: fleet, Command: command, Changes: []changeResult{}, Summary: map[string]int{"create": 0, "update": 0, "delete": 0}}
 	for _, x := range plan {
 		c.Changes = append(c.Changes, changeResult{Change: x, Status: "planned"})
@@ -174,9 +175,9 @@ func nothing(io.Writer) error { return nil }
 
 // record returns a progress function that records each change's result, and prints it on
 // w when w is not nil.
-func (c *changes) record(w io.Writer) func(x aws.Change, err error, done bool) {
+func (c *changes) record(w io.Writer) func(x stack.Change, err error, done bool) {
 	print := progress(w)
-	return func(x aws.Change, err error, done bool) {
+	return func(x stack.Change, err error, done bool) {
 		if w != nil {
 			print(x, err, done)
 		}
@@ -203,7 +204,7 @@ func (c *changes) record(w io.Writer) func(x aws.Change, err error, done bool) {
 // printPlan shows a plan as Terraform users read one: + create with the new resource's
 // attributes, ~ update with each field from → to (a list by the elements it gains and
 // loses), - delete; then the count of each.
-func printPlan(w io.Writer, plan []aws.Change) error {
+func printPlan(w io.Writer, plan []stack.Change) error {
 	if len(plan) == 0 {
 		_, err := fmt.Fprintln(w, "No changes: AWS matches the manifest.")
 		return err
@@ -224,7 +225,7 @@ func printPlan(w io.Writer, plan []aws.Change) error {
 
 var actionMarks = map[string]string{"create": "+", "update": "~", "delete": "-"}
 
-func describeDiff(action string, d aws.Diff) string {
+func describeDiff(action string, d stack.Diff) string {
 	switch {
 	case action == "create" && d.Added != nil:
 		return "= [" + strings.Join(d.Added, ", ") + "]"
@@ -246,9 +247,9 @@ func describeDiff(action string, d aws.Diff) string {
 }
 
 // progress prints each resource as it is worked on.
-func progress(w io.Writer) func(c aws.Change, err error, done bool) {
+func progress(w io.Writer) func(c stack.Change, err error, done bool) {
 	var start time.Time
-	return func(c aws.Change, err error, done bool) {
+	return func(c stack.Change, err error, done bool) {
 		switch {
 		case !done:
 			start = time.Now()
@@ -411,7 +412,7 @@ apply, or after a partial one) is left out. Changes nothing.`,
 	return cmd
 }
 
-func printOutputs(w io.Writer, o *aws.Outputs) error {
+func printOutputs(w io.Writer, o *stack.Outputs) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nOutputs:")
 	for _, sv := range o.Services {
@@ -481,7 +482,7 @@ the same names in other accounts that trust the role.`,
 			case !accountID.MatchString(account):
 				return fmt.Errorf("--account %q: an AWS account ID is 12 digits (or auto)", account)
 			}
-			_, err = fmt.Fprintln(cmd.OutOrStdout(), aws.ControllerPolicy(m, region, account).JSON())
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), stack.ControllerPolicy(m, region, account).JSON())
 			return err
 		},
 	}

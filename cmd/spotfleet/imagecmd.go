@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/spotfleet/spotfleet/aws"
+	"github.com/spotfleet/spotfleet/aws/stack"
 	"github.com/spotfleet/spotfleet/image"
 )
 
@@ -89,7 +90,7 @@ local test registry). A Dockerfile beside the source does the same with Docker.`
 // registryAuth is how to log in to the registry of ref: ECR through the AWS credentials, a
 // loopback registry with none, else the Docker config's.
 func registryAuth(ctx context.Context, ref, profile string) (authn.Authenticator, error) {
-	region, ok := aws.ECRRegion(ref)
+	region, ok := stack.ECRRegion(ref)
 	if !ok {
 		return nil, nil
 	}
@@ -97,7 +98,7 @@ func registryAuth(ctx context.Context, ref, profile string) (authn.Authenticator
 	if err != nil {
 		return nil, err
 	}
-	user, password, err := aws.ECRLogin(ctx, cfg)
+	user, password, err := stack.ECRLogin(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -127,10 +128,10 @@ func moduleRoot() string {
 // controllerImage is what apply pushes when the manifest names no controller image: this
 // spotfleet for linux/amd64 (the controller runs on FARGATE X86_64), built from its source
 // when it is at hand, else the running binary as it is.
-func controllerImage(log io.Writer) *aws.ControllerImage {
+func controllerImage(log io.Writer) *stack.ControllerImage {
 	o := image.Options{Version: versionString(), Source: moduleRoot(), Platforms: []v1.Platform{{OS: "linux", Architecture: "amd64"}},
 		Log: func(format string, args ...any) { fmt.Fprintf(log, format+"\n", args...) }}
-	return &aws.ControllerImage{Tag: buildTag(), Build: func(ctx context.Context) (v1.ImageIndex, error) { return image.Build(ctx, o) }}
+	return &stack.ControllerImage{Tag: buildTag(), Build: func(ctx context.Context) (v1.ImageIndex, error) { return image.Build(ctx, o) }}
 }
 
 // buildTag names this spotfleet's image: its version, or for a development build "dev-"
