@@ -440,9 +440,9 @@ func (c *Controller) reach(n *notice, ph Phase, at time.Time) {
 		}
 	}
 	x := Notification{ID: fmt.Sprintf("%s/%s/%s/%s", c.m.Name, n.instance, n.kind, ph), Fleet: c.m.Name,
-		Instance: n.instance, Pool: n.pool.String(), Kind: string(n.kind), Action: string(n.action), Phase: ph, Time: at}
+		Instance: n.instance, Pool: n.pool.String(), Kind: n.kind, Action: string(n.action), Phase: ph, Time: at}
 	if n.kind == spotfleet.KindTaskStopped { // a Fargate Spot task, interrupted alone
-		x.Instance, x.Task, x.Kind = "", n.instance, string(spotfleet.KindInterruption)
+		x.Instance, x.Task, x.Kind = "", n.instance, spotfleet.KindInterruption
 	}
 	if !n.deadline.IsZero() {
 		x.Deadline = &n.deadline

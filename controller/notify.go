@@ -11,21 +11,22 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/clock"
 )
 
 // Notification is the JSON body posted to each webhook at each phase of a notice.
 type Notification struct {
-	ID       string     `json:"id"` // the same when a phase is posted again: receivers deduplicate by it
-	Fleet    string     `json:"fleet"`
-	Instance string     `json:"instance"`       // empty for a Fargate Spot task
-	Task     string     `json:"task,omitempty"` // a Fargate Spot task's ID
-	Pool     string     `json:"pool"`
-	Kind     string     `json:"kind"`   // interruption or rebalance
-	Action   string     `json:"action"` // interruption, replace, drain or ignore
-	Phase    Phase      `json:"phase"`
-	Time     time.Time  `json:"time"`
-	Deadline *time.Time `json:"deadline,omitempty"`
+	ID       string              `json:"id"` // the same when a phase is posted again: receivers deduplicate by it
+	Fleet    string              `json:"fleet"`
+	Instance string              `json:"instance"`       // empty for a Fargate Spot task
+	Task     string              `json:"task,omitempty"` // a Fargate Spot task's ID
+	Pool     string              `json:"pool"`
+	Kind     spotfleet.EventKind `json:"kind"`   // interruption or rebalance
+	Action   string              `json:"action"` // interruption, replace, drain or ignore
+	Phase    Phase               `json:"phase"`
+	Time     time.Time           `json:"time"`
+	Deadline *time.Time          `json:"deadline,omitempty"`
 }
 
 // Notifications are retried this many times, backing off from notifyBackoff, and a

@@ -134,7 +134,7 @@ func (g *group) launchOne(lc spotfleet.Lifecycle, from int, spread *census) *ins
 				e.now.UTC().Format(imdsTimeFormat), from, g.desired)}}
 		if lc == spotfleet.Spot && !p.take() {
 			act.Description = fmt.Sprintf("Launching a new EC2 instance (%s).  Status Reason: %s", p, ICEMessage)
-			act.StatusCode, act.StatusMessage, act.zone = "Failed", ICEMessage, p.Zone
+			act.StatusCode, act.StatusMessage, act.zone = fleetview.ActivityFailed, ICEMessage, p.Zone
 			g.record(act)
 			e.acct.launchFailures++
 			e.acct.refusalMarks = mark(e.acct.refusalMarks, e.elapsed())
@@ -143,7 +143,7 @@ func (g *group) launchOne(lc spotfleet.Lifecycle, from int, spread *census) *ins
 		}
 		in := e.launch(g, p, lc, g.cfg.WeightOf(p.InstanceType))
 		act.Description = "Launching a new EC2 instance: " + in.id
-		act.StatusCode = "Successful"
+		act.StatusCode = fleetview.ActivitySuccessful
 		g.record(act)
 		g.live = append(g.live, in)
 		spread.perZone[p.Zone]++
@@ -284,7 +284,7 @@ func (g *group) scaleIn(total, od int) {
 		}
 		total -= in.weight
 		in.leaving = true
-		g.record(activity{Activity: fleetview.Activity{ID: g.e.ids.uuid(), Start: g.e.now, End: g.e.now, StatusCode: "Successful",
+		g.record(activity{Activity: fleetview.Activity{ID: g.e.ids.uuid(), Start: g.e.now, End: g.e.now, StatusCode: fleetview.ActivitySuccessful,
 			Description: "Terminating EC2 instance: " + in.id,
 			Cause:       fmt.Sprintf("At %s a user request update of AutoScalingGroup constraints to min: %d, max: %d, desired: %d changing the desired capacity.", g.e.now.UTC().Format(imdsTimeFormat), g.cfg.MinSize, g.cfg.MaxSize, g.desired)}})
 		g.e.retire(in)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/fleetview"
 )
 
 // This file is the emulator as a provider: the calls the controller makes, named and
@@ -37,7 +38,7 @@ func (e *Emulator) Snapshot(ctx context.Context) (spotfleet.Snapshot, error) {
 			sg.InstanceCPU, sg.InstanceMemory = spec.VCPU*1024, spotfleet.ECSRegisteredMemory(spec.MemoryMiB)
 		}
 		for _, a := range g.activities {
-			if a.StatusCode == "Failed" && e.now.Sub(a.End) <= spotfleet.FailuresShown {
+			if a.StatusCode == fleetview.ActivityFailed && e.now.Sub(a.End) <= spotfleet.FailuresShown {
 				sg.Failures = append(sg.Failures, spotfleet.LaunchFailure{ActivityID: a.ID, Time: a.End, Zone: a.zone, Message: a.StatusMessage})
 			}
 		}

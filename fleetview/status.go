@@ -83,15 +83,23 @@ type TargetStatus struct {
 	Requests int64                 `json:"requests"`
 }
 
+// ActivityStatus is how a scaling activity ended, as Auto Scaling says it.
+type ActivityStatus string
+
+const (
+	ActivitySuccessful ActivityStatus = "Successful"
+	ActivityFailed     ActivityStatus = "Failed"
+)
+
 // Activity is an Auto Scaling scaling activity.
 type Activity struct {
-	ID            string    `json:"activityId"`
-	Description   string    `json:"description"`
-	Cause         string    `json:"cause"`
-	StatusCode    string    `json:"statusCode"` // Successful | Failed
-	StatusMessage string    `json:"statusMessage,omitempty"`
-	Start         time.Time `json:"startTime"`
-	End           time.Time `json:"endTime"`
+	ID            string         `json:"activityId"`
+	Description   string         `json:"description"`
+	Cause         string         `json:"cause"`
+	StatusCode    ActivityStatus `json:"statusCode"`
+	StatusMessage string         `json:"statusMessage,omitempty"`
+	Start         time.Time      `json:"startTime"`
+	End           time.Time      `json:"endTime"`
 }
 
 // WriteText renders a status for a terminal or a log, every row.
@@ -118,7 +126,7 @@ func (st Status) WriteView(w io.Writer, height int) {
 	for _, g := range st.Groups {
 		last := ""
 		if g.LastActivity != nil {
-			last = g.LastActivity.StatusCode + ": " + trim(g.LastActivity.Description, 70)
+			last = string(g.LastActivity.StatusCode) + ": " + trim(g.LastActivity.Description, 70)
 		}
 		groups = append(groups, fmt.Sprintf("%s\t%d\t%d\t%d\t%s", g.Name, g.Desired, g.InService, g.Pending, last))
 	}

@@ -63,9 +63,9 @@ func existing(changes []Change, wants map[string]bool) map[string]bool {
 	}
 	for _, c := range changes {
 		switch c.Action {
-		case "create":
+		case Create:
 			delete(out, c.Kind+" "+c.Name)
-		case "delete":
+		case Delete:
 			out[c.Kind+" "+c.Name] = true
 		}
 	}
@@ -119,7 +119,7 @@ func TestApplyFailureLeavesAtLeastWhatWasThere(t *testing.T) {
 	_, _, edit := base(t, &refuse{})
 	var kinds []string
 	for _, c := range edit {
-		kinds = append(kinds, c.Action+" "+c.Kind+" "+c.Name)
+		kinds = append(kinds, string(c.Action)+" "+c.Kind+" "+c.Name)
 	}
 	t.Logf("the edit's plan: %s", strings.Join(kinds, "; "))
 	for step := range edit {
@@ -143,7 +143,7 @@ func TestApplyFailureLeavesAtLeastWhatWasThere(t *testing.T) {
 			}
 			// Nothing is gone, but what the plan deletes once everything else is done.
 			after := existing(plan(t, NewStack(cfg, m)), wanted(NewStack(cfg, m)))
-			deleting := at.Action == "delete"
+			deleting := at.Action == Delete
 			for r := range before {
 				if !after[r] && (!deleting || wanted(NewStack(cfg, m))[r]) {
 					t.Errorf("%s existed before the apply that failed at %s %s %s (%v), and is gone", r, at.Action, at.Kind, at.Name, err)

@@ -96,9 +96,18 @@ type Diff struct {
 	Removed     []string `json:"removed,omitempty"`
 }
 
+// Action is what apply does to a resource.
+type Action string
+
+const (
+	Create Action = "create"
+	Update Action = "update"
+	Delete Action = "delete"
+)
+
 // Change is what apply does to one resource.
 type Change struct {
-	Action string `json:"action"` // create, update, delete
+	Action Action `json:"action"`
 	Kind   string `json:"kind"`
 	Name   string `json:"name"`
 	Diffs  []Diff `json:"diffs,omitempty"`
@@ -159,16 +168,16 @@ func (s *Stack) Plan(ctx context.Context) ([]Change, error) {
 			wanted[r.Name] = true
 			cur, ok := have[r.Name]
 			if !ok {
-				out = append(out, Change{Action: "create", Kind: k.name, Name: r.Name, Diffs: attributes(r.Fields)})
+				out = append(out, Change{Action: Create, Kind: k.name, Name: r.Name, Diffs: attributes(r.Fields)})
 				continue
 			}
 			if d := diff(r.Fields, cur); len(d) > 0 {
-				out = append(out, Change{Action: "update", Kind: k.name, Name: r.Name, Diffs: d})
+				out = append(out, Change{Action: Update, Kind: k.name, Name: r.Name, Diffs: d})
 			}
 		}
 		for _, name := range slices.Sorted(maps.Keys(have)) {
 			if !wanted[name] {
-				out = append(out, Change{Action: "delete", Kind: k.name, Name: name})
+				out = append(out, Change{Action: Delete, Kind: k.name, Name: name})
 			}
 		}
 	}
@@ -207,18 +216,18 @@ func (s *Stack) Apply(ctx context.Context, changes []Change, progress func(c Cha
 	for _, c := range changes {
 		k, r := byKind[c.Kind], want[c.Kind+"/"+c.Name]
 		switch c.Action {
-		case "create":
+		case Create:
 			if err := run(c, func() error { return k.create(ctx, s, r) }); err != nil {
 				return err
 			}
-		case "update":
+		case Update:
 			if err := run(c, func() error { return k.update(ctx, s, r) }); err != nil {
 				return err
 			}
 		}
 	}
 	for i := len(changes) - 1; i >= 0; i-- {
-		if c := changes[i]; c.Action == "delete" {
+		if c := changes[i]; c.Action == Delete {
 			if err := run(c, func() error { return byKind[c.Kind].remove(ctx, s, c.Name) }); err != nil {
 				return err
 			}
@@ -276,7 +285,7 @@ func (s *Stack) Delete(ctx context.Context, progress func(c Change, err error, d
 		return fmt.Errorf("reading the fleet's instances: %w", aws.Explain(err))
 	}
 	for _, id := range strays {
-		c := Change{Action: "delete", Kind: "instance", Name: id}
+		c := Change{Action: Delete, Kind: "instance", Name: id}
 		progress(c, nil, false)
 		_, err := s.ec2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
 		err = aws.Explain(err)
@@ -293,7 +302,7 @@ func (s *Stack) Delete(ctx context.Context, progress func(c Change, err error, d
 			return fmt.Errorf("reading %ss: %w", k.name, aws.Explain(err))
 		}
 		for _, name := range slices.Sorted(maps.Keys(have)) {
-			c := Change{Action: "delete", Kind: k.name, Name: name}
+			c := Change{Action: Delete, Kind: k.name, Name: name}
 			progress(c, nil, false)
 			err := k.remove(ctx, s, name)
 			if isNotFound(err) { // gone since it was read: what delete wanted

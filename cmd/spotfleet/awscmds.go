@@ -138,11 +138,11 @@ spotfleet:applied (docs/aws.md).`,
 // changes is what plan, apply and delete print with -o json or yaml: one schema for the
 // three (docs/aws.md).
 type changes struct {
-	Fleet   string         `json:"fleet"`
-	Command string         `json:"command"` // plan, apply or delete
-	Changes []changeResult `json:"changes"`
-	Summary map[string]int `json:"summary"`           // create, update, delete
-	Outputs *stack.Outputs `json:"outputs,omitempty"` // apply's
+	Fleet   string               `json:"fleet"`
+	Command string               `json:"command"` // plan, apply or delete
+	Changes []changeResult       `json:"changes"`
+	Summary map[stack.Action]int `json:"summary"`           // create, update, delete
+	Outputs *stack.Outputs       `json:"outputs,omitempty"` // apply's
 }
 
 type changeResult struct {
@@ -152,7 +152,7 @@ type changeResult struct {
 }
 
 func newChanges(fleet, command string, plan []stack.Change) *changes {
-	c := &changes{Fleet: fleet, Command: command, Changes: []changeResult{}, Summary: map[string]int{"create": 0, "update": 0, "delete": 0}}
+	c := &changes{Fleet: fleet, Command: command, Changes: []changeResult{}, Summary: map[stack.Action]int{stack.Create: 0, stack.Update: 0, stack.Delete: 0}}
 	for _, x := range plan {
 		c.Changes = append(c.Changes, changeResult{Change: x, Status: "planned"})
 		c.Summary[x.Action]++
@@ -209,7 +209,7 @@ func printPlan(w io.Writer, plan []stack.Change) error {
 		_, err := fmt.Fprintln(w, "No changes: AWS matches the manifest.")
 		return err
 	}
-	counts := map[string]int{}
+	counts := map[stack.Action]int{}
 	for _, c := range plan {
 		counts[c.Action]++
 		fmt.Fprintf(w, "%s %s %s %s\n", actionMarks[c.Action], c.Action, c.Kind, c.Name)
@@ -219,17 +219,17 @@ func printPlan(w io.Writer, plan []stack.Change) error {
 		}
 		tw.Flush()
 	}
-	_, err := fmt.Fprintf(w, "\nPlan: %d to create, %d to update, %d to delete.\n", counts["create"], counts["update"], counts["delete"])
+	_, err := fmt.Fprintf(w, "\nPlan: %d to create, %d to update, %d to delete.\n", counts[stack.Create], counts[stack.Update], counts[stack.Delete])
 	return err
 }
 
-var actionMarks = map[string]string{"create": "+", "update": "~", "delete": "-"}
+var actionMarks = map[stack.Action]string{stack.Create: "+", stack.Update: "~", stack.Delete: "-"}
 
-func describeDiff(action string, d stack.Diff) string {
+func describeDiff(action stack.Action, d stack.Diff) string {
 	switch {
-	case action == "create" && d.Added != nil:
+	case action == stack.Create && d.Added != nil:
 		return "= [" + strings.Join(d.Added, ", ") + "]"
-	case action == "create":
+	case action == stack.Create:
 		return "= " + strconv.Quote(d.To)
 	case d.Added != nil || d.Removed != nil:
 		var parts []string

@@ -96,7 +96,7 @@ func (s *Seed) handle(ctx context.Context, m spotfleet.Message) error {
 			}
 		}
 	}
-	s.notifier.Send(controller.Notification{ID: ev.ID, Fleet: s.cfg.Manifest.Name, Instance: ev.InstanceID, Kind: string(ev.Kind),
+	s.notifier.Send(controller.Notification{ID: ev.ID, Fleet: s.cfg.Manifest.Name, Instance: ev.InstanceID, Kind: ev.Kind,
 		Action: "deregister", Phase: controller.PhaseDeregistered, Time: ev.Time, Deadline: &ev.Deadline})
 	return nil
 }
