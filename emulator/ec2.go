@@ -79,7 +79,8 @@ func (e *Emulator) startIMDS(in *instance) {
 		return
 	}
 	in.imds = l
-	go e.imdsServer().Serve(l)
+	srv := e.imdsServer()
+	e.bg.Go(func() { srv.Serve(l) })
 }
 
 func (e *Emulator) boot(in *instance) {

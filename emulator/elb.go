@@ -246,12 +246,12 @@ func (tg *targetGroup) scheduleHealthChecks() {
 			}
 			t.probing = true
 			u := t.url.String() + hc.Path
-			go func() {
-				ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			e.bg.Go(func() {
+				ctx, cancel := context.WithTimeout(e.bgCtx, timeout)
 				ok := e.opt.Prober.Probe(ctx, u)
 				cancel()
 				e.handOff(func() { tg.probed(t, ok) })
-			}()
+			})
 		}
 		e.after(hc.Interval.D(), tick)
 	}

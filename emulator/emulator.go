@@ -1,12 +1,14 @@
 package emulator
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -99,6 +101,13 @@ type Emulator struct {
 	imdsHTTP     *httpserver.Server
 	closed       bool
 
+	// The emulator's own goroutines (metadata services, health checks, the listeners'
+	// frontends) are its background, which Close ends and waits for.
+	bg         sync.WaitGroup
+	transports []*http.Transport // Client's, whose idle connections Close closes
+	bgCtx      context.Context
+	bgCancel   context.CancelFunc
+
 	version uint64 // counts the changes a snapshot can show (Version)
 
 	signerOnce sync.Once // the metadata services' identity document key, made when first asked
@@ -156,6 +165,7 @@ func New(m *manifest.Manifest, opt Options) (*Emulator, error) {
 		instances: map[string]*instance{}, notices: map[string]*noticeRecord{},
 		ids: idGen{octet: opt.IPOctet, rng: rand.New(rand.NewPCG(opt.Seed, 0x1d5))},
 	}
+	e.bgCtx, e.bgCancel = context.WithCancel(context.Background())
 	e.now = opt.Clock.Now()
 	e.start = e.now
 	e.fargateZones = m.FargateZones()
@@ -244,12 +254,20 @@ func (e *Emulator) Close() error {
 		}
 	}
 	e.mu.Unlock()
+	e.bgCancel()
 	var errs []error
 	for _, p := range procs {
 		p.Kill()
 	}
 	for _, l := range imds {
-		l.Close()
+		if err := l.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, fmt.Errorf("closing a metadata service: %w", err))
+		}
+	}
+	if e.imdsHTTP != nil {
+		if err := e.imdsHTTP.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("closing the metadata services: %w", err))
+		}
 	}
 	for _, l := range e.listeners {
 		l.close()
@@ -257,6 +275,12 @@ func (e *Emulator) Close() error {
 	for _, p := range procs {
 		<-p.Done()
 	}
+	e.mu.Lock()
+	for _, tr := range e.transports {
+		tr.CloseIdleConnections()
+	}
+	e.mu.Unlock()
+	e.bg.Wait()
 	return errors.Join(errs...)
 }
 

@@ -74,8 +74,13 @@ func TestMetadataServicePerInstanceIMDSv2(t *testing.T) {
 		}
 	}
 	req, _ := http.NewRequest(http.MethodPut, a.imdsEndpoint()+"/latest/api/token", nil)
-	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("token without a TTL: %v %v, want 400", err, resp)
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Error(err)
+	} else {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("token without a TTL: %d, want 400", resp.StatusCode)
+		}
 	}
 
 	inspect(e, func() {

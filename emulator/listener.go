@@ -141,7 +141,7 @@ func (l *listener) listen(e *Emulator) error {
 	}
 	front := lbhttp.NewFrontend(l, e.log)
 	l.fronts = append(l.fronts, front)
-	go front.Serve(ln)
+	e.bg.Go(func() { front.Serve(ln) })
 	if l.redirect == 0 {
 		return nil
 	}
@@ -152,7 +152,7 @@ func (l *listener) listen(e *Emulator) error {
 	}
 	redirect := lbhttp.NewFrontend(http.HandlerFunc(l.redirectHTTPS), e.log)
 	l.fronts = append(l.fronts, redirect)
-	go redirect.Serve(rln)
+	e.bg.Go(func() { redirect.Serve(rln) })
 	return nil
 }
 

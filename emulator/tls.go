@@ -86,6 +86,9 @@ func (e *Emulator) Client() *http.Client {
 			return dialer.DialContext(ctx, network, net.JoinHostPort(e.opt.ListenHost, port))
 		},
 	}
+	e.mu.Lock()
+	e.transports = append(e.transports, tr) // closed with the emulator
+	e.mu.Unlock()
 	return &http.Client{Timeout: 10 * time.Second, Transport: tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }

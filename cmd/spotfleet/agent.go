@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -117,7 +118,14 @@ func runAgent(cmd *cobra.Command, o agentOptions, args []string) error {
 		go func() { childDone <- child.Wait() }()
 	}
 	w := &agent.Watcher{IMDS: imds, Interval: o.interval, Rebalance: o.rebalance, Clock: clock.Real{}, Log: log, On: act.Handle}
-	go w.Watch(ctx)
+	// The watcher is the command's: it ends, and is waited for, when the command returns.
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	var watching sync.WaitGroup
+	watching.Go(func() { w.Watch(watchCtx) })
+	defer func() {
+		stopWatch()
+		watching.Wait()
+	}()
 
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)

@@ -470,14 +470,21 @@ func serveAPI(ctx context.Context, g *errgroup.Group, addr string, world upWorld
 	}
 	dash.Routes(mux)
 	g.Go(func() error { dash.Run(ctx); return nil })
-	// It listens on loopback only, and answers only loopback names (DNS rebinding).
+	// It listens on loopback only, and answers only loopback names (DNS rebinding). It is
+	// g's, as the rest of the run: it closes when ctx ends.
 	srv := httpserver.New(httpserver.Hosts(mux, httpserver.Loopback), httpserver.API)
-	go func() {
+	g.Go(func() error {
 		// The API is an aid, not the run: losing it is said, and the fleet goes on.
 		if err := srv.Serve(ln); err != nil {
 			fmt.Fprintf(errOut, "warning: the API at %s stopped: %v\n", ln.Addr(), err)
 		}
-	}()
+		return nil
+	})
+	g.Go(func() error {
+		<-ctx.Done()
+		srv.Close()
+		return nil
+	})
 	return srv, ln.Addr().String(), nil
 }
 

@@ -42,6 +42,7 @@ type Frontend struct {
 	lns    []net.Listener
 	conns  map[*frontConn]struct{}
 	closed bool
+	wg     sync.WaitGroup // a goroutine per connection, which Close waits for
 }
 
 const (
@@ -65,7 +66,7 @@ func NewFrontend(h http.Handler, log *slog.Logger) *Frontend {
 	return &Frontend{handler: h, log: log, idle: frontIdleTimeout, conns: map[*frontConn]struct{}{}}
 }
 
-// serve accepts connections on ln (a TLS listener's for HTTPS) until the Frontend is
+// Serve accepts connections on ln (a TLS listener's for HTTPS) until the Frontend is
 // closed.
 func (f *Frontend) Serve(ln net.Listener) {
 	f.mu.Lock()
@@ -96,7 +97,7 @@ func (f *Frontend) Serve(ln net.Listener) {
 			c.Close()
 			return
 		}
-		go fc.run()
+		f.wg.Go(fc.run)
 	}
 }
 
@@ -117,8 +118,9 @@ func (f *Frontend) forget(fc *frontConn) {
 	f.mu.Unlock()
 }
 
-// close stops accepting and closes every connection; requests in flight see their
-// client leave. It does not wait for the handlers, as net/http's Server.Close does not.
+// Close stops accepting and closes every connection; requests in flight see their client
+// leave (their context ends). It waits for the connections' goroutines to end, and so for
+// the handlers: the emulator's forward path returns once its target or its client goes.
 func (f *Frontend) Close() {
 	f.mu.Lock()
 	f.closed = true
@@ -131,6 +133,7 @@ func (f *Frontend) Close() {
 	for fc := range conns {
 		fc.c.Close()
 	}
+	f.wg.Wait()
 }
 
 // frontConn is one client connection.
