@@ -18,7 +18,7 @@ import (
 // to do: the SDK would otherwise print its credential chain's raw errors, or retry a
 // network that is down for over a minute in silence.
 func CheckAccess(ctx context.Context, cfg awssdk.Config, timeout time.Duration) (string, error) {
-	start := time.Now()
+	start := time.Now() // the network's time, which no injected clock stands for
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if cfg.Credentials == nil {

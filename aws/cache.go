@@ -101,7 +101,7 @@ func (p *Provider) observe(ctx context.Context, now time.Time) (*raw, error) {
 		case err == nil:
 			// The next full read is due a Resync after this one ends: at 10,000
 			// instances a full read takes long, and rounds in between must be cheap.
-			p.cache = newCache(r, time.Now(), p.m.Workload == manifest.WorkloadECS)
+			p.cache = newCache(r, p.Clock.Now(), p.m.Workload == manifest.WorkloadECS)
 			return p.cache.raw(), nil
 		case p.cache == nil || ctx.Err() != nil:
 			p.giveBack(dirty)

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/clock"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
@@ -37,7 +38,9 @@ type Provider struct {
 
 	// Resync is how often Snapshot reads the whole fleet again (default Resync); in
 	// between, it reads what changed.
-	Resync    time.Duration
+	Resync time.Duration
+	// Clock is the time a snapshot is of, and its cache's age; default the real clock.
+	Clock     clock.Clock
 	observing sync.Mutex // one snapshot at a time: they share the cache
 	cache     *cache
 }
@@ -47,13 +50,12 @@ type size struct{ cpu, memory int }
 
 // NewProvider is the provider for a validated manifest's fleet.
 func NewProvider(cfg awssdk.Config, m *manifest.Manifest) *Provider {
-	return &Provider{fleet: newFleet(cfg, m),
+	return &Provider{fleet: newFleet(cfg, m), Clock: clock.Real{},
 		tgARN: map[string]string{}, sizes: map[string]size{}, avoid: map[string][]spotfleet.Pool{},
 		dirty: map[string]bool{}}
 }
 
-// fleet is a manifest with the clients of the services both the provider and the stack
-// call.
+// fleet is a manifest with the clients of the services the provider calls.
 type fleet struct {
 	m   *manifest.Manifest
 	n   Names

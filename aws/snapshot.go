@@ -43,7 +43,7 @@ type raw struct {
 func (p *Provider) Snapshot(ctx context.Context) (spotfleet.Snapshot, error) {
 	p.observing.Lock()
 	defer p.observing.Unlock()
-	now := time.Now()
+	now := p.Clock.Now()
 	r, err := p.observe(ctx, now)
 	if err != nil {
 		return spotfleet.Snapshot{}, err
@@ -196,8 +196,11 @@ func (p *Provider) readTargets(ctx context.Context, r *raw) error {
 		}
 		for _, a := range attrs.Attributes {
 			if awssdk.ToString(a.Key) == DeregistrationDelayKey {
-				s, _ := strconv.Atoi(awssdk.ToString(a.Value))
-				r.delay[awssdk.ToString(tg.TargetGroupArn)] = time.Duration(s) * time.Second
+				// An unreadable delay is left unknown (the controller then assumes ELB's
+				// default), not read as 0.
+				if s, err := strconv.Atoi(awssdk.ToString(a.Value)); err == nil {
+					r.delay[awssdk.ToString(tg.TargetGroupArn)] = time.Duration(s) * time.Second
+				}
 			}
 		}
 	}
@@ -310,7 +313,7 @@ func (p *Provider) joinGroups(r *raw, now time.Time) ([]spotfleet.Group, members
 		for _, in := range g.Instances {
 			id := awssdk.ToString(in.InstanceId)
 			m.group[id] = name
-			m.weight[id], _ = strconv.Atoi(awssdk.ToString(in.WeightedCapacity))
+			m.weight[id] = weightOf(awssdk.ToString(in.WeightedCapacity))
 		}
 	}
 	return out, m
@@ -598,4 +601,14 @@ func activityZone(details string) string {
 		return ""
 	}
 	return d["Availability Zone"]
+}
+
+// weightOf reads an instance's weighted capacity: none (a group without weights) or an
+// unreadable one is 1, as Auto Scaling counts it. (It was read as 0, which counted the
+// instance as no capacity at all.)
+func weightOf(s string) int {
+	if n, err := strconv.Atoi(s); err == nil && n >= 1 {
+		return n
+	}
+	return 1
 }

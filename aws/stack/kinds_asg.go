@@ -447,7 +447,10 @@ func (s *Stack) primaryGroup() string {
 }
 
 func (s *Stack) putGroupPolicy(ctx context.Context, r Resource) error {
-	target, _ := strconv.ParseFloat(r.Fields["target"], 64)
+	target, err := strconv.ParseFloat(r.Fields["target"], 64)
+	if err != nil {
+		return fmt.Errorf("target %q: %w", r.Fields["target"], err)
+	}
 	spec := &asgtypes.PredefinedMetricSpecification{}
 	switch r.Fields["metric"] {
 	case "RequestCountPerTarget":
@@ -466,7 +469,7 @@ func (s *Stack) putGroupPolicy(ctx context.Context, r Resource) error {
 	default:
 		return fmt.Errorf("not supported yet: target tracking on %s for a group", r.Fields["metric"])
 	}
-	_, err := s.asg.PutScalingPolicy(ctx, &autoscaling.PutScalingPolicyInput{AutoScalingGroupName: awssdk.String(s.n.Group(r.Fields["group"])),
+	_, err = s.asg.PutScalingPolicy(ctx, &autoscaling.PutScalingPolicyInput{AutoScalingGroupName: awssdk.String(s.n.Group(r.Fields["group"])),
 		PolicyName: &r.Name, PolicyType: awssdk.String("TargetTrackingScaling"),
 		TargetTrackingConfiguration: &asgtypes.TargetTrackingConfiguration{TargetValue: &target, PredefinedMetricSpecification: spec}})
 	return err

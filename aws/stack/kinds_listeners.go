@@ -324,7 +324,10 @@ func (s *Stack) rules(ctx context.Context) (map[string]found, error) {
 		if err != nil {
 			return nil, err
 		}
-		p, _ := strconv.Atoi(port)
+		p, err := strconv.Atoi(port)
+		if err != nil {
+			return nil, fmt.Errorf("listener port %q: %w", port, err)
+		}
 		for _, r := range out.Rules {
 			if awssdk.ToBool(r.IsDefault) || len(r.Actions) == 0 {
 				continue

@@ -208,7 +208,10 @@ func (s *Stack) authorize(ctx context.Context, id, ingress string) error {
 			if err != nil {
 				return err
 			}
-			port, _ := strconv.Atoi(lbPort)
+			port, err := strconv.Atoi(lbPort)
+			if err != nil {
+				return fmt.Errorf("ingress %q: %w", p, err)
+			}
 			perms = append(perms, ec2types.IpPermission{IpProtocol: awssdk.String("tcp"), FromPort: awssdk.Int32(int32(port)), ToPort: awssdk.Int32(int32(port)),
 				UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: &lb}}})
 			continue
@@ -217,7 +220,10 @@ func (s *Stack) authorize(ctx context.Context, id, ingress string) error {
 		if vpcPort, ok := strings.CutPrefix(p, "vpc:"); ok {
 			from, p = s.env.cidr, vpcPort
 		}
-		port, _ := strconv.Atoi(p)
+		port, err := strconv.Atoi(p)
+		if err != nil {
+			return fmt.Errorf("ingress %q: %w", p, err)
+		}
 		perms = append(perms, ec2types.IpPermission{IpProtocol: awssdk.String("tcp"), FromPort: awssdk.Int32(int32(port)), ToPort: awssdk.Int32(int32(port)),
 			IpRanges: []ec2types.IpRange{{CidrIp: &from}}})
 	}
@@ -470,7 +476,13 @@ func (s *Stack) targetGroupOf(ctx context.Context, arn string) (string, error) {
 	return name + " (deleted)", nil
 }
 
+// atoi32 reads a number of a resource's fields. Those want() formats from the validated
+// manifest, so one that is not a number is a bug of spotfleet's: it stops the apply there
+// rather than send AWS a 0.
 func atoi32(s string) *int32 {
-	n, _ := strconv.Atoi(s)
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		panic(fmt.Sprintf("spotfleet: a resource field %q is not a number: %v", s, err))
+	}
 	return awssdk.Int32(int32(n))
 }

@@ -68,7 +68,11 @@ func (s *Seed) Run(ctx context.Context) error {
 				s.cfg.Log.Warn("seed function failed; the event is retried", "err", err)
 				continue
 			}
-			s.cfg.Queue.DeleteMessage(ctx, m.ReceiptHandle)
+			if err := s.cfg.Queue.DeleteMessage(ctx, m.ReceiptHandle); err != nil {
+				// The message comes back after its visibility timeout and is handled again,
+				// which the function's effects allow (deregistering twice is a no-op).
+				s.cfg.Log.Warn("seed function: the event was handled but not deleted; it comes back", "err", err)
+			}
 		}
 	}
 	return nil
@@ -111,7 +115,9 @@ func (s *Seed) Step(ctx context.Context) {
 		}
 		for _, m := range msgs {
 			if err := s.handle(ctx, m); err == nil {
-				s.cfg.Queue.DeleteMessage(ctx, m.ReceiptHandle)
+				if err := s.cfg.Queue.DeleteMessage(ctx, m.ReceiptHandle); err != nil {
+					s.cfg.Log.Warn("seed function: the event was handled but not deleted; it comes back", "err", err)
+				}
 			}
 		}
 	}
