@@ -36,9 +36,10 @@ func (f *awsFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.profile, "profile", "", "AWS profile (default: AWS_PROFILE)")
 }
 
-// addRegistry is --registry, for the commands that plan the controller's image.
-func (f *awsFlags) addRegistry(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.registry, "registry", "", "push the controller's image to this registry (HOST:PORT, plain HTTP, loopback only: a test registry) instead of the fleet's ECR repository")
+// addRegistry is --registry, for the commands that plan, push or delete the controller's
+// image; usage says what the command does with it.
+func (f *awsFlags) addRegistry(cmd *cobra.Command, usage string) {
+	cmd.Flags().StringVar(&f.registry, "registry", "", usage+" (HOST:PORT, plain HTTP, loopback only: a test registry) instead of the fleet's ECR repository")
 }
 
 // accessTimeout bounds the first call to AWS: with no network, the SDK's retries would
@@ -129,7 +130,7 @@ spotfleet:applied (docs/aws.md).`,
 		},
 	}
 	f.add(cmd)
-	f.addRegistry(cmd)
+	f.addRegistry(cmd, "plan the controller's image in this registry")
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when there are no changes, 2 when there are, 1 on an error (as terraform plan)")
 	outputFlag(cmd, &output, "table", "json", "yaml")
 	return cmd
@@ -303,46 +304,92 @@ loopback test registry instead.`,
   spotfleet apply -f spotfleet.yaml --approve --registry 127.0.0.1:5000   # on moto, with a local registry`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			m, st, _, err := f.load(ctx, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			plan, err := st.Plan(ctx)
-			if err != nil {
-				return err
-			}
-			out, talk := streams(cmd, output)
-			if err := printPlan(talk, plan); err != nil {
-				return err
-			}
-			res := newChanges(m.Name, "apply", plan)
-			if len(plan) > 0 {
-				if err := confirm(cmd, approve, "apply these changes"); err != nil {
-					return err
-				}
-				if err := st.Apply(ctx, plan, res.record(talk)); err != nil {
-					render(out, output, res, nothing)
-					return fmt.Errorf("%w\n(what was done stays; run spotfleet apply again to go on)", err)
-				}
-				if c := m.AWS.Controller; c.Deploy {
-					fmt.Fprintf(talk, "Applied. The controller runs as the ECS service %s (%d tasks on FARGATE), logging to the CloudWatch Logs group /spotfleet/%s/%s.\n",
-						manifest.ControllerService, c.Replicas, m.Name, manifest.ControllerService)
-				} else {
-					fmt.Fprintln(talk, "Applied. Run the controller (aws.controller.deploy is false): spotfleet controller -f", f.file)
-				}
-			}
-			if res.Outputs, err = st.Outputs(ctx); err != nil {
-				return err
-			}
-			return render(out, output, res, func(w io.Writer) error { return printOutputs(w, res.Outputs) })
+			return runChanges(cmd, &f, approve, output, changeFlow{command: "apply", question: "apply these changes",
+				plan: func(ctx context.Context, st *stack.Stack) ([]stack.Change, error) { return st.Plan(ctx) },
+				do: func(ctx context.Context, st *stack.Stack, plan []stack.Change, progress func(stack.Change, error, bool)) error {
+					return st.Apply(ctx, plan, progress)
+				},
+				failed: "(what was done stays; run spotfleet apply again to go on)",
+				done: func(talk io.Writer, m *manifest.Manifest) {
+					if c := m.AWS.Controller; c.Deploy {
+						fmt.Fprintf(talk, "Applied. The controller runs as the ECS service %s (%d tasks on FARGATE), logging to the CloudWatch Logs group /spotfleet/%s/%s.\n",
+							manifest.ControllerService, c.Replicas, m.Name, manifest.ControllerService)
+					} else {
+						fmt.Fprintln(talk, "Applied. Run the controller (aws.controller.deploy is false): spotfleet controller -f", f.file)
+					}
+				},
+				outputs: true})
 		},
 	}
 	f.add(cmd)
-	f.addRegistry(cmd)
+	f.addRegistry(cmd, "push the controller's image to this registry")
 	cmd.Flags().BoolVar(&approve, "approve", false, "apply without asking")
 	outputFlag(cmd, &output, "table", "json", "yaml")
 	return cmd
+}
+
+// changeFlow is what apply and delete each do in the flow they share (runChanges).
+type changeFlow struct {
+	command  string // apply, delete
+	question string // what confirm asks; %s is the fleet's name
+	// plan reads what will change, shown before the question; nil for delete, which reads
+	// as it goes.
+	plan    func(context.Context, *stack.Stack) ([]stack.Change, error)
+	do      func(context.Context, *stack.Stack, []stack.Change, func(stack.Change, error, bool)) error
+	failed  string                                     // said after a failure
+	done    func(talk io.Writer, m *manifest.Manifest) // said after success
+	outputs bool                                       // end with the stack's outputs
+}
+
+// runChanges is the flow of a command that changes AWS: read the manifest and the
+// credentials, show the plan, ask (or take --approve), make the changes with a line per
+// resource, and render what was done, the same way for -o table, json and yaml.
+func runChanges(cmd *cobra.Command, f *awsFlags, approve bool, output string, fl changeFlow) error {
+	ctx := cmd.Context()
+	m, st, _, err := f.load(ctx, cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	out, talk := streams(cmd, output)
+	var plan []stack.Change
+	if fl.plan != nil {
+		if plan, err = fl.plan(ctx, st); err != nil {
+			return err
+		}
+		if err := printPlan(talk, plan); err != nil {
+			return err
+		}
+	}
+	res := newChanges(m.Name, fl.command, plan)
+	if fl.plan == nil || len(plan) > 0 {
+		question := fl.question
+		if strings.Contains(question, "%s") {
+			question = fmt.Sprintf(question, m.Name)
+		}
+		if err := confirm(cmd, approve, question); err != nil {
+			return err
+		}
+		if err := fl.do(ctx, st, plan, res.record(talk)); err != nil {
+			if fl.failed == "" {
+				if rerr := render(out, output, res, nothing); rerr != nil {
+					return errors.Join(err, rerr)
+				}
+				return err
+			}
+			render(out, output, res, nothing)
+			return fmt.Errorf("%w\n%s", err, fl.failed)
+		}
+		if fl.done != nil {
+			fl.done(talk, m)
+		}
+	}
+	if !fl.outputs {
+		return render(out, output, res, nothing)
+	}
+	if res.Outputs, err = st.Outputs(ctx); err != nil {
+		return err
+	}
+	return render(out, output, res, func(w io.Writer) error { return printOutputs(w, res.Outputs) })
 }
 
 func newDeleteCmd() *cobra.Command {
@@ -359,25 +406,15 @@ on a terminal; --approve skips it and is required without one.`,
 		Example: `  spotfleet delete -f spotfleet.yaml`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			m, st, _, err := f.load(ctx, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			if err := confirm(cmd, approve, "delete fleet "+m.Name+" and everything apply made for it"); err != nil {
-				return err
-			}
-			out, talk := streams(cmd, output)
-			res := newChanges(m.Name, "delete", nil)
-			err = st.Delete(ctx, res.record(talk))
-			if rerr := render(out, output, res, nothing); err == nil {
-				err = rerr
-			}
-			return err
+			return runChanges(cmd, &f, approve, output, changeFlow{command: "delete",
+				question: "delete fleet %s and everything apply made for it",
+				do: func(ctx context.Context, st *stack.Stack, _ []stack.Change, progress func(stack.Change, error, bool)) error {
+					return st.Delete(ctx, progress)
+				}})
 		},
 	}
 	f.add(cmd)
-	f.addRegistry(cmd)
+	f.addRegistry(cmd, "delete the controller's image from this registry")
 	cmd.Flags().BoolVar(&approve, "approve", false, "delete without asking")
 	outputFlag(cmd, &output, "table", "json", "yaml")
 	return cmd
