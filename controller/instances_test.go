@@ -55,4 +55,3 @@ func TestInterruptionOfAnInstanceTarget(t *testing.T) {
 		}
 	})
 }
-
