@@ -2,12 +2,10 @@ package emulator
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
 	"github.com/spotfleet/spotfleet"
-	"github.com/spotfleet/spotfleet/internal/spotdata"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
@@ -22,26 +20,39 @@ type accounting struct {
 	deregisteredWallMs     []float64 // per notice with targets: real time until they were all out
 	notDeregistered        int       // notices whose instance ended with a target in service
 
-	ready                   bool // every service reached its desired count once; below-desired counts from here
+	// From when every service first reached its desired count (ready), the time some
+	// service served less than its desired count, each service's own (serving.go), and
+	// the requests it would have failed.
+	ready                   bool
 	readyAt                 time.Duration
 	belowDesired            time.Duration
+	services                []serviceAccount // by manifest service, in e.services' order
 	onDemandSec, spotSec    float64
 	onDemandExcessSec       float64
 	fargateSec              float64 // Fargate (On-Demand) task-seconds
 	fargateSpotSec          float64
 	costUSD, allOnDemandUSD float64
+	onDemandFleetUSD        float64 // the cheapest On-Demand fleet that runs the desired tasks (baseline.go)
 
 	// For the simulation's report: the stretches below desired, the capacity units
-	// missing over time, what an omniscient fleet would have paid, and when notices and
-	// refused launches happened (the first maxMarks of each, for the timeline).
+	// missing over time, and when notices and refused launches happened (the first
+	// maxMarks of each, for the timeline).
 	belowSince           time.Time
 	outages              []time.Duration
 	shortfallUnitSeconds float64
-	omniscientUSD        float64
 	noticeMarks          []time.Duration
 	refusalMarks         []time.Duration
 
 	rates *rates // cached between changes of the world (ratesOf)
+}
+
+// serviceAccount is what one manifest service measured.
+type serviceAccount struct {
+	belowDesired       time.Duration
+	requests, failed   float64 // fluid: requests per second × seconds
+	requestsPerSecond  float64 // the last rate it was offered
+	servedUnitSeconds  float64
+	desiredUnitSeconds float64
 }
 
 // maxMarks bounds the times kept of notices and of refused launches.
@@ -65,49 +76,80 @@ type noticeRecord struct {
 
 func (a *accounting) integrate(e *Emulator, from, to time.Time) {
 	dt := to.Sub(from).Seconds()
-	elapsed := from.Sub(e.start)
+	elapsed, end := from.Sub(e.start), to.Sub(e.start)
 	r := a.ratesOf(e)
 	for _, pc := range r.pools {
 		od := pc.pool.onDemandPrice() * dt / 3600
 		a.allOnDemandUSD += float64(pc.onDemand+pc.spot) * od
-		a.costUSD += float64(pc.onDemand)*od + float64(pc.spot)*pc.pool.spotPrice(elapsed)*dt/3600
+		a.costUSD += float64(pc.onDemand) * od
+		if pc.spot > 0 {
+			a.costUSD += float64(pc.spot) * pc.pool.mk.SpotCost(pc.pool.i, elapsed, end)
+		}
 		a.onDemandSec += float64(pc.onDemand) * dt
 		a.spotSec += float64(pc.spot) * dt
 	}
 	a.costUSD += r.fargateUSD * dt / 3600
 	a.allOnDemandUSD += r.fargateOnDemandUSD * dt / 3600
+	a.onDemandFleetUSD += r.onDemandFleetUSD * dt / 3600
 	a.fargateSec += float64(r.fargate) * dt
 	a.fargateSpotSec += float64(r.fargateSpot) * dt
 	a.onDemandExcessSec += float64(r.excess) * dt
-	a.omniscientUSD += e.omniscientRate(elapsed) * dt / 3600
 	switch {
 	case !a.ready && !r.below && r.wanted: // before the groups are sized, nothing is wanted yet
 		a.ready, a.readyAt = true, elapsed
-	case a.ready && r.below:
+		return
+	case !a.ready:
+		return
+	}
+	if len(a.services) != len(r.services) {
+		a.services = make([]serviceAccount, len(r.services))
+	}
+	for i, sr := range r.services {
+		sa := &a.services[i]
+		if sr.serving < sr.desired {
+			sa.belowDesired += to.Sub(from)
+		}
+		sa.requests += sr.rps * dt
+		sa.failed += sr.rps * sr.failing * dt
+		sa.requestsPerSecond = sr.rps
+		sa.servedUnitSeconds += float64(min(sr.serving, sr.desired)) * dt
+		sa.desiredUnitSeconds += float64(sr.desired) * dt
+	}
+	switch {
+	case r.below:
 		a.belowDesired += to.Sub(from)
 		a.shortfallUnitSeconds += float64(r.short) * dt
 		if a.belowSince.IsZero() {
 			a.belowSince = from
 		}
-	case a.ready && !a.belowSince.IsZero():
+	case !a.belowSince.IsZero():
 		a.outages = append(a.outages, from.Sub(a.belowSince))
 		a.belowSince = time.Time{}
 	}
 }
 
 // rates are what integrate multiplies by time: the live instances per pool and lifecycle,
-// the On-Demand beyond policy, and whether the services are below desired. They change
-// only when the world does, so they are kept until it has: integrate runs at every call
-// into the world, and counting 10,000 instances each time made a burst of notices
-// quadratic (BenchmarkNotices).
+// the On-Demand beyond policy, and what each service serves. They change only when the
+// world does, so they are kept until it has: integrate runs at every call into the world,
+// and counting 10,000 instances each time made a burst of notices quadratic
+// (BenchmarkNotices).
 type rates struct {
 	key           ratesKey
 	pools         []poolCount
 	excess, short int
 	below, wanted bool
+	services      []serviceRate
 	// Fargate tasks billed now, and what they cost per hour (and would on FARGATE).
 	fargate, fargateSpot           int
 	fargateUSD, fargateOnDemandUSD float64
+	onDemandFleetUSD               float64 // per hour
+}
+
+// serviceRate is one manifest service now.
+type serviceRate struct {
+	serving, desired int
+	rps              float64 // requests per second offered
+	failing          float64 // the share of them that fail
 }
 
 // ratesKey is what rates depend on: the world's change count (instances, tasks and targets
@@ -115,7 +157,7 @@ type rates struct {
 // tracking set without it.
 type ratesKey struct {
 	version uint64
-	desired int
+	desired uint64 // a hash of every service's desired count
 }
 
 type poolCount struct {
@@ -126,7 +168,7 @@ type poolCount struct {
 func (a *accounting) ratesOf(e *Emulator) *rates {
 	key := ratesKey{version: e.version}
 	for _, s := range e.services {
-		key.desired += s.desiredUnits()
+		key.desired = key.desired*1_000_003 + uint64(s.desiredUnits())
 	}
 	if a.rates != nil && a.rates.key == key {
 		return a.rates
@@ -162,66 +204,21 @@ func (a *accounting) ratesOf(e *Emulator) *rates {
 			r.fargateUSD += rate
 			r.fargateOnDemandUSD += od
 		}
-		if s.covers == nil {
-			h, d := s.healthyUnits(), s.desiredUnits()
-			r.below = r.below || h < d
-			r.wanted = r.wanted || d > 0
-			r.short += max(0, d-h)
-		}
 	}
-	a.rates = r
-	return r
-}
-
-// omniscientRate is what the groups' manifest capacity costs per hour now if every unit
-// runs where it is cheapest and available: the On-Demand share on the cheapest On-Demand
-// type, the rest on the cheapest Spot pool that has capacity (else On-Demand). A fleet that
-// knew every loss in advance would pay this and never run short: the simulation's lower
-// bound.
-func (e *Emulator) omniscientRate(elapsed time.Duration) float64 {
-	rate := 0.0
-	for _, g := range e.groups {
-		od, spot := math.Inf(1), math.Inf(1)
-		for _, it := range g.cfg.InstanceTypes {
-			w := float64(max(it.Weight, 1))
-			for _, z := range g.cfg.Zones {
-				p := e.market.byKey[spotfleet.Pool{InstanceType: it.Type, Zone: z}]
-				if p == nil {
-					continue
-				}
-				od = min(od, p.onDemandPrice()/w)
-				if p.capacity != 0 {
-					spot = min(spot, p.spotPrice(elapsed)/w)
-				}
-			}
-		}
-		units := max(g.cfg.DesiredCapacity, g.cfg.MinSize)
-		odUnits := wantOnDemand(units, g.cfg.OnDemandBaseCapacity, g.cfg.OnDemandPercentageAboveBaseCapacity)
-		rate += float64(odUnits)*od + float64(units-odUnits)*min(spot, od)
-	}
-	return rate + e.omniscientFargateRate()
-}
-
-// omniscientFargateRate is the Fargate services' part of omniscientRate: their desired
-// tasks on Fargate Spot while a zone has its capacity and the strategy allows it, else on
-// Fargate.
-func (e *Emulator) omniscientFargateRate() float64 {
-	spotFree := false
-	for _, p := range e.market.pools {
-		spotFree = spotFree || (p.InstanceType == manifest.FargateSpot && p.capacity != 0)
-	}
-	rate := 0.0
+	serve := e.servingNow()
 	for _, s := range e.services {
-		if s.covers != nil || !s.cfg.OnFargate() {
+		if s.covers != nil {
 			continue
 		}
-		r := spotdata.FargateOnDemand
-		if spotFree && s.cfg.Uses(manifest.FargateSpot) {
-			r = spotdata.FargateSpot
-		}
-		rate += float64(s.desired) * r.Hourly(s.cfg.CPU, s.cfg.Memory)
+		sr := serve.of(s)
+		r.services = append(r.services, sr)
+		r.below = r.below || sr.serving < sr.desired
+		r.wanted = r.wanted || sr.desired > 0
+		r.short += max(0, sr.desired-sr.serving)
 	}
-	return rate
+	r.onDemandFleetUSD = e.onDemandFleetRate()
+	a.rates = r
+	return r
 }
 
 // healthyUnits counts what serves: healthy tasks (its fallback companion's too), or under

@@ -58,7 +58,7 @@ func (e *Emulator) Interrupt(req InterruptRequest) ([]string, error) {
 		if req.Rebalance {
 			e.recommendRebalance(v.in)
 		} else {
-			e.interruptVictim(v)
+			e.reclaim(v)
 		}
 		ids = append(ids, v.id())
 	}
@@ -179,7 +179,7 @@ func (e *Emulator) SetSpotCapacity(patterns []string, n scenario.Count) ([]strin
 	}
 	var names []string
 	for _, p := range pools {
-		p.capacity = int(n)
+		p.setFree(int(n))
 		names = append(names, p.Pool.String())
 	}
 	what := "unlimited"

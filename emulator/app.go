@@ -12,7 +12,8 @@ type instanceApp struct {
 	svc      *service
 	proc     proc.Process
 	target   *target
-	failures int // starts in a row that failed or crashed within crashWindow
+	failures int  // starts in a row that failed or crashed within crashWindow
+	stopping bool // its instance shuts down: it got SIGTERM
 }
 
 // appRestartDelay is how soon a crashed service is started again on its instance, as an

@@ -47,7 +47,7 @@ func newGroup(e *Emulator, cfg *manifest.CapacityGroup) *group {
 
 // firstSpec is the specification of the group's first instance type.
 func (g *group) firstSpec() spotdata.InstanceType {
-	return g.e.market.byKey[spotfleet.Pool{InstanceType: g.cfg.InstanceTypes[0].Type, Zone: g.cfg.Zones[0]}].spec
+	return g.e.market.byKey[spotfleet.Pool{InstanceType: g.cfg.InstanceTypes[0].Type, Zone: g.cfg.Zones[0]}].Spec
 }
 
 // setDesired changes the desired capacity, clamped to the group's bounds, and acts on it.
@@ -208,12 +208,7 @@ func (g *group) poolOrder(lc spotfleet.Lifecycle, spread *census) []*pool {
 // spotOrder orders one zone's pools by a Spot allocation strategy.
 func spotOrder(strategy manifest.AllocationStrategy, ps []*pool, perPool map[*pool]int, at time.Duration) []*pool {
 	price := func(p *pool) float64 { return p.spotPrice(at) }
-	free := func(p *pool) int {
-		if p.capacity == Unlimited {
-			return int(^uint(0) >> 1)
-		}
-		return p.capacity
-	}
+	free := (*pool).free
 	byPrice := func(a, b *pool) int { return cmp.Compare(price(a), price(b)) }
 	ps = slices.Clone(ps)
 	switch strategy {
@@ -293,9 +288,6 @@ func (g *group) scaleIn(total, od int) {
 
 // retire takes a scaled-in instance out of service: it drains its target, then terminates.
 func (e *Emulator) retire(in *instance) {
-	if in.lifecycle == spotfleet.Spot {
-		in.pool.give()
-	}
 	if in.app != nil && in.app.target != nil && in.app.target.state.Registered() {
 		in.app.target.onUnused = func() { e.terminate(in, "scale-in") }
 		in.app.target.tg.deregister(in.app.target, "scale-in")

@@ -8,14 +8,21 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/emulator/market"
 	"github.com/spotfleet/spotfleet/emulator/proc"
 	"github.com/spotfleet/spotfleet/internal/spotdata"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
+// testPool is a pool of a type, at the Advisor's price, that can give capacity instances.
 func testPool(typ string, capacity int) *pool {
 	spec, _ := spotdata.Lookup(typ)
-	return &pool{Pool: spotfleet.Pool{InstanceType: typ, Zone: "us-east-1a"}, spec: spec, capacity: capacity}
+	key := spotfleet.Pool{InstanceType: typ, Zone: "us-east-1a"}
+	mk, err := market.New(0, []market.Pool{{Pool: key, Spec: spec}}, market.Options{FlatPrices: true})
+	if err != nil {
+		panic(err)
+	}
+	return &pool{Pool: key, Spec: spec, mk: mk, depth: capacity}
 }
 
 func names(ps []*pool) []string {
@@ -26,8 +33,7 @@ func names(ps []*pool) []string {
 	return out
 }
 
-// Spot prices of the pools below (us-east-1 table, zero phase drift at t=0 is applied
-// identically to all): t3a.large 0.0248 < m5.large 0.0326 < m5a.large 0.0344 < m5d.large 0.0463.
+// Spot prices of the pools below (us-east-1 table, flat): t3a.large 0.0248 < m5.large 0.0326 < m5a.large 0.0344 < m5d.large 0.0463.
 func TestSpotAllocationStrategies(t *testing.T) {
 	mk := func(caps ...int) []*pool {
 		types := []string{"m5d.large", "m5.large", "t3a.large", "m5a.large"}
@@ -98,8 +104,10 @@ instances: {name: app, command: [x]}
 // On-Demand.
 func TestICESendsLaunchesElsewhere(t *testing.T) {
 	world(t, iceManifest, func(t *testing.T, e *Emulator, r *proc.Fake) {
+		var refused *pool // the cheapest, which lowest-price tries first
 		inspect(e, func() {
-			e.market.byKey[spotfleet.Pool{InstanceType: "m5.large", Zone: "us-east-1a"}].capacity = 0
+			refused = spotOrder(manifest.LowestPrice, e.market.pools, nil, 0)[0]
+			refused.depth = 0
 			e.groups[0].setDesired(2, "test")
 		})
 		time.Sleep(2 * time.Minute)
@@ -109,7 +117,7 @@ func TestICESendsLaunchesElsewhere(t *testing.T) {
 				t.Fatalf("live instances %d, want 2", len(g.live))
 			}
 			for _, in := range g.live {
-				if in.pool.InstanceType == "m5.large" || in.lifecycle != spotfleet.Spot {
+				if in.pool == refused || in.lifecycle != spotfleet.Spot {
 					t.Errorf("instance in %s (%s): the refused pool or On-Demand", in.pool, in.lifecycle)
 				}
 			}
@@ -117,7 +125,7 @@ func TestICESendsLaunchesElsewhere(t *testing.T) {
 			for _, a := range g.activities {
 				if a.StatusCode == "Failed" {
 					failed++
-					if a.StatusMessage != ICEMessage || !strings.Contains(a.Description, "m5.large/us-east-1a") {
+					if a.StatusMessage != ICEMessage || !strings.Contains(a.Description, refused.String()) {
 						t.Errorf("failed activity: %+v", a)
 					}
 				}
@@ -134,7 +142,7 @@ func TestICESendsLaunchesElsewhere(t *testing.T) {
 		inspect(e, func() {
 			before = e.acct.launchFailures
 			for _, p := range e.market.pools {
-				p.capacity = 0
+				p.depth = 0
 			}
 			e.groups[0].setDesired(4, "test")
 		})

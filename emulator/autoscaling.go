@@ -117,7 +117,7 @@ func (s *service) cpuUtilization(last map[proc.Process]time.Duration) float64 {
 	for _, g := range s.e.groups {
 		for _, in := range g.live {
 			if in.app != nil {
-				add(in.app.proc, float64(in.pool.spec.VCPU))
+				add(in.app.proc, float64(in.pool.Spec.VCPU))
 			}
 		}
 	}

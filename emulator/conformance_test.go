@@ -37,7 +37,7 @@ func TestFargateConformance(t *testing.T) {
 				if _, err := e.SetSpotCapacity([]string{"FARGATE_SPOT/*"}, 0); err != nil {
 					t.Fatal(err)
 				}
-				inspect(e, func() { e.interruptTask(e.services[0].tasks[0]) })
+				inspect(e, func() { e.reclaim(victim{task: e.services[0].tasks[0]}) })
 			}})
 	})
 }

@@ -25,6 +25,7 @@ type instance struct {
 	rebalanceAt           time.Time // rebalance recommendation
 	leaving               bool      // scale-in chose it: it drains, then terminates
 	detached              bool      // no longer in its group, which launched a replacement
+	holds                 bool      // a place in its Spot pool (release)
 
 	imds   net.Listener
 	tokens map[string]time.Time // IMDSv2 session tokens and their expiry
@@ -38,6 +39,15 @@ func (in *instance) alive() bool {
 }
 
 func (in *instance) noticed() bool { return !in.noticeAt.IsZero() }
+
+// release gives the instance's place in its Spot pool back: at its notice (the market took
+// it) or its end, whichever is first.
+func (in *instance) release() {
+	if in.holds {
+		in.holds = false
+		in.pool.used--
+	}
+}
 
 // processes lists what runs on the instance, to be killed with it.
 func (in *instance) processes() []proc.Process {
@@ -58,7 +68,7 @@ func (in *instance) processes() []proc.Process {
 // launch starts an instance in the pool: pending now, running after the boot time.
 func (e *Emulator) launch(g *group, p *pool, lc spotfleet.Lifecycle, weight int) *instance {
 	in := &instance{
-		id: e.ids.next("i"), g: g, pool: p, lifecycle: lc, state: spotfleet.InstancePending,
+		id: e.ids.next("i"), g: g, pool: p, lifecycle: lc, state: spotfleet.InstancePending, holds: lc == spotfleet.Spot,
 		ip: e.ids.instanceIP(), weight: weight, launchedAt: e.now, tokens: map[string]time.Time{},
 	}
 	e.instances[in.id] = in
@@ -105,6 +115,7 @@ func (e *Emulator) interrupt(in *instance) {
 		return
 	}
 	in.noticeAt, in.deadline = e.now, e.now.Add(spotfleet.SpotNotice)
+	in.release()
 	e.acct.notices++
 	e.acct.noticeMarks = mark(e.acct.noticeMarks, e.elapsed())
 	if e.hasRegisteredTargets(in.id) {
@@ -140,6 +151,7 @@ func (e *Emulator) terminate(in *instance, reason string) {
 		return
 	}
 	in.state = spotfleet.InstanceShuttingDown
+	in.release()
 	e.emitStateChange(in)
 	alive := 0
 	for _, p := range in.processes() {

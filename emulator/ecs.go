@@ -50,10 +50,20 @@ type task struct {
 	target   *target
 	zone     string // Fargate: where it was placed
 	pool     *pool  // FARGATE_SPOT: the pool it holds a place of
+	holds    bool   // the place (release)
 
 	createdAt, startedAt, stoppingAt, stoppedAt time.Time
 	stopCode, stoppedReason                     string
 	version                                     int
+}
+
+// release gives a Fargate Spot task's place in its pool back: at its warning (the market
+// took it) or its end.
+func (t *task) release() {
+	if t.holds {
+		t.holds = false
+		t.pool.used--
+	}
 }
 
 func (t *task) healthy() bool {
@@ -67,7 +77,7 @@ func (e *Emulator) registerContainerInstance(in *instance) {
 	ci := &containerInstance{
 		arn: fmt.Sprintf("arn:aws:ecs:%s:%s:container-instance/%s/%s", e.m.Region, AccountID, e.cluster.name, e.ids.uuid()),
 		in:  in, status: spotfleet.ContainerInstanceActive,
-		cpu: in.pool.spec.VCPU * 1024, mem: spotfleet.ECSRegisteredMemory(in.pool.spec.MemoryMiB),
+		cpu: in.pool.Spec.VCPU * 1024, mem: spotfleet.ECSRegisteredMemory(in.pool.Spec.MemoryMiB),
 	}
 	in.ci = ci
 	e.cluster.cis = append(e.cluster.cis, ci)
@@ -477,9 +487,7 @@ func (e *Emulator) finishStop(t *task) {
 	}
 	t.status = spotfleet.TaskStopped
 	t.stoppedAt = e.now
-	if t.pool != nil && !t.warned() {
-		t.pool.give() // an interruption took its place back: the market wanted it
-	}
+	t.release()
 	if t.ip != "" && (t.target == nil || t.target.state == spotfleet.TargetUnused) {
 		e.ids.release(t.ip) // else once its target is unused
 	}

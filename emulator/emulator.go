@@ -9,12 +9,14 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/spotfleet/spotfleet/clock"
 	"github.com/spotfleet/spotfleet/emulator/lbhttp"
+	"github.com/spotfleet/spotfleet/emulator/market"
 	"github.com/spotfleet/spotfleet/emulator/proc"
 	"github.com/spotfleet/spotfleet/emulator/scenario"
 	"github.com/spotfleet/spotfleet/fleetview"
@@ -35,7 +37,7 @@ type Options struct {
 	Runner   Runner       // starts task processes; default: real processes (see proc.Runner for logs and env)
 	Prober   Prober       // health checks; default: real HTTP
 	Log      *slog.Logger // default: discard
-	Seed     uint64       // randomness (advisor model, pool choice ties)
+	Seed     uint64       // randomness: the market's (each pool its own stream of it), pool choice ties
 	BootTime time.Duration
 	// FargateStart is how long a Fargate task takes from placement to RUNNING; default
 	// DefaultFargateStart.
@@ -52,7 +54,8 @@ type Options struct {
 	// IPOctet is the second octet of the 127.x.y.z addresses given to instances and tasks;
 	// default random, so that emulators running side by side do not collide.
 	IPOctet byte
-	Market  MarketOptions
+	// Market is the Spot market: by default scripted (only a scenario's steps change it).
+	Market market.Options
 	// Listen opens the listeners of the load balancers and metadata services; default
 	// net.Listen("tcp", addr). Tests under testing/synctest pass in-memory listeners.
 	Listen func(addr string) (net.Listener, error)
@@ -60,6 +63,10 @@ type Options struct {
 	// checks computed rather than sent, no listener, no metadata service, no target
 	// tracking (it has no load to measure); Runner, Prober and Listen are not used.
 	Simulated bool
+	// Load is the load a scenario sends to the first listener: the service it reaches is
+	// offered its requests per second in the report's fluid measure (serving.go); nil for
+	// none.
+	Load *scenario.LoadSpec
 	// Secrets are the values of the services' secrets (on AWS read from SSM Parameter
 	// Store or Secrets Manager), by variable name; every secret needs one unless Simulated.
 	Secrets map[string]string
@@ -82,8 +89,9 @@ type Emulator struct {
 	rng    *rand.Rand
 	ids    idGen
 
-	market       *market
-	fargateZones []string // where Fargate tasks go (manifest.FargateZones)
+	market       *pools
+	loadOn       *targetGroup // the target group Options.Load reaches
+	fargateZones []string     // where Fargate tasks go (manifest.FargateZones)
 	instances    map[string]*instance
 	instOrder    []*instance
 	groups       []*group
@@ -170,11 +178,11 @@ func New(m *manifest.Manifest, opt Options) (*Emulator, error) {
 	e.start = e.now
 	e.fargateZones = m.FargateZones()
 	e.bus = newQueue(e)
-	mk, err := newMarket(m, opt.Market, rng)
+	ps, err := newPools(m, opt.Market, opt.Seed)
 	if err != nil {
 		return nil, err
 	}
-	e.market = mk
+	e.market = ps
 	for i := range m.Capacity {
 		e.groups = append(e.groups, newGroup(e, &m.Capacity[i]))
 	}
@@ -191,6 +199,9 @@ func New(m *manifest.Manifest, opt Options) (*Emulator, error) {
 	}
 	e.services = append(e.services, e.coverServices()...)
 	e.listeners = newListeners(e.services)
+	if opt.Load != nil && len(e.listeners) > 0 {
+		e.loadOn = e.listeners[0].route(&http.Request{URL: &url.URL{Path: opt.Load.Path}})
+	}
 	if !opt.Simulated {
 		if err := missingSecrets(m, opt.Secrets); err != nil {
 			return nil, err
@@ -225,7 +236,7 @@ func (e *Emulator) Start() error {
 	}
 	e.scheduleManagedScaling()
 	e.scheduleAutoscaling()
-	e.market.schedule(e)
+	e.watchPools()
 	return nil
 }
 

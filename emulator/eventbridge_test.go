@@ -69,7 +69,7 @@ func TestEventsMatchAWSShapes(t *testing.T) {
 			e.recommendRebalance(in)
 			e.interrupt(in)
 			for _, p := range e.market.pools {
-				p.capacity = 0
+				p.depth = 0
 			}
 			e.groups[0].setDesired(3, "test")
 		})

@@ -81,6 +81,7 @@ func (pl *placement) placeFargate(t *task) bool {
 		}
 		pl.perZone[z]++
 		t.zone, t.pool, t.ip = z, p, e.ids.taskIPAddr()
+		t.holds = p != nil
 		e.changed()
 		e.after(max(e.opt.FargateStart-time.Second, 0), func() {
 			if t.status != spotfleet.TaskProvisioning {
@@ -138,6 +139,7 @@ func (e *Emulator) interruptTask(t *task) {
 	}
 	e.acct.notices++
 	e.acct.noticeMarks = mark(e.acct.noticeMarks, e.elapsed())
+	t.release()
 	t.stopCode, t.stoppedReason = spotfleet.StopCodeSpotInterruption, "Your Spot Task was interrupted."
 	if t.target != nil && t.target.state.Registered() {
 		e.notices[t.id] = &noticeRecord{id: t.id, alive: func() bool { return t.status != spotfleet.TaskStopped }, wallAt: time.Now()}
@@ -170,6 +172,22 @@ func (e *Emulator) victimsIn(p *pool) []victim {
 		}
 	}
 	return out
+}
+
+func (v victim) pool() *pool {
+	if v.task != nil {
+		return v.task.pool
+	}
+	return v.in.pool
+}
+
+// reclaim interrupts a victim that a scenario's step or a hand took: the market takes its
+// place with it, so the pool's free capacity stays what it was.
+func (e *Emulator) reclaim(v victim) {
+	e.interruptVictim(v)
+	if p := v.pool(); p.depth != Unlimited {
+		p.depth--
+	}
 }
 
 // interruptVictim gives an instance its notice, or a Fargate Spot task its warning.

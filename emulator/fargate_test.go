@@ -134,7 +134,7 @@ func TestFargateSpotRefusesPlacements(t *testing.T) {
 		drain(t, e.Queue())
 		inspect(e, func() {
 			for _, tk := range slices.Clone(e.services[0].tasks)[:2] {
-				e.interruptTask(tk)
+				e.reclaim(victim{task: tk}) // the market takes their places
 			}
 		})
 		time.Sleep(time.Minute)

@@ -159,7 +159,7 @@ func (e *Emulator) identity(in *instance) ([]byte, string, error) {
 	}
 	return s.Sign(iid.Document{InstanceID: in.id, AccountID: AccountID, Region: e.m.Region,
 		AvailabilityZone: in.pool.Zone, InstanceType: in.pool.InstanceType, PrivateIP: in.ip,
-		Architecture: in.pool.spec.Arch, PendingTime: in.launchedAt.UTC().Truncate(time.Second), Version: "2017-09-30"})
+		Architecture: in.pool.Spec.Arch, PendingTime: in.launchedAt.UTC().Truncate(time.Second), Version: "2017-09-30"})
 }
 
 // signer is the key the metadata service signs identity documents with, made once: the

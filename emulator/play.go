@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/spotfleet/spotfleet/emulator/market"
 	"github.com/spotfleet/spotfleet/emulator/scenario"
 )
 
@@ -26,7 +27,7 @@ func (e *Emulator) step(st scenario.Step) {
 	switch {
 	case st.SpotCapacity != nil:
 		for _, p := range pools {
-			p.capacity = int(st.SpotCapacity.Instances)
+			p.setFree(int(st.SpotCapacity.Instances))
 		}
 		what := "unlimited"
 		if st.SpotCapacity.Instances != scenario.Unlimited {
@@ -40,7 +41,7 @@ func (e *Emulator) step(st scenario.Step) {
 		e.note("market: interrupting %d of %d Spot instances and Fargate Spot tasks in %v", n, len(live), st.Interrupt.Pools)
 		e.acct.burst(n)
 		for _, v := range live[:n] {
-			e.interruptVictim(v)
+			e.reclaim(v)
 		}
 	case st.Rebalance != nil:
 		live := e.spotIn(pools)
@@ -90,10 +91,10 @@ func (e *Emulator) capacityChanged() {
 }
 
 // MarketOf translates a scenario's market block for the emulator.
-func MarketOf(sc *scenario.Scenario) MarketOptions {
-	o := MarketOptions{Intensity: sc.Market.Intensity}
-	if sc.Market.Model == MarketAdvisor {
-		o.Model = MarketAdvisor
+func MarketOf(sc *scenario.Scenario) market.Options {
+	o := market.Options{Intensity: sc.Market.Intensity}
+	if sc.Market.Model == market.Advisor {
+		o.Model = market.Advisor
 	}
 	return o
 }

@@ -212,7 +212,7 @@ func (e *Emulator) DetachInstances(ctx context.Context, group string, ids []stri
 
 // TerminateInstances shuts instances down as EC2 does: the OS stops its processes with
 // SIGTERM, then the instance ends (at the latest after the service's stop timeout); a
-// Spot instance's capacity returns to its pool. Instances already gone are ignored.
+// Spot instance's place returns to its pool as it ends. Instances already gone are ignored.
 func (e *Emulator) TerminateInstances(ctx context.Context, ids []string) error {
 	e.lock()
 	defer e.unlock()
@@ -223,9 +223,6 @@ func (e *Emulator) TerminateInstances(ctx context.Context, ids []string) error {
 	}
 	for _, id := range ids {
 		in := e.instances[id]
-		if in.alive() && in.lifecycle == spotfleet.Spot && !in.noticed() {
-			in.pool.give()
-		}
 		e.shutdown(in)
 	}
 	return ctx.Err()
@@ -239,6 +236,7 @@ func (e *Emulator) shutdown(in *instance) {
 	}
 	if in.app != nil {
 		in.leaving = true // the init system must not restart the service
+		in.app.stopping = true
 	}
 	timeout := time.Duration(0)
 	for _, s := range e.services {

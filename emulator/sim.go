@@ -63,6 +63,7 @@ func (p *simProcess) exit(code int) {
 	if p.e.closed {
 		return
 	}
+	p.e.changed() // what serves changed (serving.go)
 	for _, f := range p.onExit {
 		p.e.after(0, f)
 	}

@@ -18,9 +18,6 @@ type SimStats struct {
 	ShortfallUnitSeconds float64
 	// ServedSeconds is the time from when the fleet first served to now.
 	ServedSeconds float64
-	// OmniscientUSD is the cost of the manifest's capacity at the cheapest available price
-	// at every moment (omniscientRate).
-	OmniscientUSD float64
 	// LargestBurst is the most notices one market event gave.
 	LargestBurst int
 	// NoticeMarks and RefusalMarks are when notices came and launches were refused (the
@@ -33,7 +30,7 @@ func (e *Emulator) SimStats() SimStats {
 	e.lock()
 	defer e.unlock()
 	a := e.acct
-	st := SimStats{ShortfallUnitSeconds: a.shortfallUnitSeconds, OmniscientUSD: a.omniscientUSD,
+	st := SimStats{ShortfallUnitSeconds: a.shortfallUnitSeconds,
 		LargestBurst: a.largestBurst, Outages: slices.Clone(a.outages),
 		NoticeMarks: slices.Clone(a.noticeMarks), RefusalMarks: slices.Clone(a.refusalMarks)}
 	if a.ready {
@@ -48,7 +45,7 @@ func (e *Emulator) SimStats() SimStats {
 // Sample is the fleet at one moment, for a timeline.
 type Sample struct {
 	At               time.Duration
-	Desired, Healthy int // tasks (or capacity units) of the manifest's services
+	Desired, Serving int // tasks (or capacity units) of the manifest's services (serving.go)
 	Spot, OnDemand   int // live instances
 	CoverTasks       int // tasks of the fallback's companion services
 	UnavailablePools int
@@ -59,10 +56,12 @@ func (e *Emulator) Sample() Sample {
 	e.lock()
 	defer e.unlock()
 	s := Sample{At: e.elapsed()}
+	serve := e.servingNow()
 	for _, sv := range e.services {
 		if sv.covers == nil {
-			s.Desired += sv.desiredUnits()
-			s.Healthy += sv.healthyUnits()
+			r := serve.of(sv)
+			s.Desired += r.desired
+			s.Serving += r.serving
 		} else {
 			s.CoverTasks += len(sv.tasks)
 		}
@@ -77,7 +76,7 @@ func (e *Emulator) Sample() Sample {
 		}
 	}
 	for _, p := range e.market.pools {
-		if p.capacity == 0 {
+		if p.depth == 0 {
 			s.UnavailablePools++
 		}
 	}
@@ -91,7 +90,7 @@ func (e *Emulator) PoolsAvailable() []bool {
 	defer e.unlock()
 	out := make([]bool, len(e.market.pools))
 	for i, p := range e.market.pools {
-		out[i] = p.capacity != 0
+		out[i] = p.depth != 0
 	}
 	return out
 }

@@ -11,6 +11,8 @@ type Report struct {
 	Interruptions   InterruptStats `json:"interruptions"`
 	Capacity        CapacityStats  `json:"capacity"`
 	Cost            CostStats      `json:"cost"`
+	// Services measures each manifest service as its users feel it.
+	Services []ServiceStats `json:"services"`
 	// Actions are the interruptions and capacity changes made by hand during the run.
 	Actions []Action `json:"actions,omitempty"`
 }
@@ -52,8 +54,11 @@ type Percentiles struct {
 // CapacityStats integrates capacity over the run. Below-desired time counts from the moment
 // every service first had its desired count serving (ReadySeconds).
 type CapacityStats struct {
-	ReadySeconds            float64 `json:"readySeconds"`
+	ReadySeconds float64 `json:"readySeconds"`
+	// SecondsBelowDesired is the time, from ready, that some service served less than its
+	// desired count; AvailabilityPercent is the rest, as a share of the time from ready.
 	SecondsBelowDesired     float64 `json:"secondsBelowDesired"`
+	AvailabilityPercent     float64 `json:"availabilityPercent"`
 	OnDemandInstanceSeconds float64 `json:"onDemandInstanceSeconds"`
 	SpotInstanceSeconds     float64 `json:"spotInstanceSeconds"`
 	// OnDemandExcessInstanceSeconds is On-Demand beyond the policy's base and the cover a
@@ -71,11 +76,38 @@ type CapacityStats struct {
 	TasksFailedToStart int `json:"tasksFailedToStart"`
 }
 
-// CostStats prices the run against running every instance On-Demand.
+// CostStats prices the run against two baselines: the same instances all On-Demand
+// (AllOnDemandUSD, a repricing), and the cheapest On-Demand fleet of the manifest's types
+// that runs the desired tasks (OnDemandFleetUSD, what a team without Spot would pay).
 type CostStats struct {
-	USD            float64 `json:"usd"`
-	AllOnDemandUSD float64 `json:"allOnDemandUsd"`
-	SavingsPercent float64 `json:"savingsPercent"`
+	USD              float64 `json:"usd"`
+	AllOnDemandUSD   float64 `json:"allOnDemandUsd"`
+	SavingsPercent   float64 `json:"savingsPercent"`
+	OnDemandFleetUSD float64 `json:"onDemandFleetUsd"`
+	// SavedAgainstOnDemandFleetPercent is 1 − USD / OnDemandFleetUSD: negative when the
+	// fleet cost more than the On-Demand one.
+	SavedAgainstOnDemandFleetPercent float64 `json:"savedAgainstOnDemandFleetPercent"`
+}
+
+// ServiceStats is one manifest service from when the fleet was ready. A unit (a task, or
+// an instance's capacity under workload instances) serves while its target is routable
+// and its process answers (running, not stopping).
+type ServiceStats struct {
+	Name string `json:"name"`
+	// AvailabilityPercent is the share of time it served at least its desired count.
+	AvailabilityPercent float64 `json:"availabilityPercent"`
+	SecondsBelowDesired float64 `json:"secondsBelowDesired"`
+	// ServedPercent is the served unit-seconds over the desired ones (at most desired
+	// counted at each moment).
+	ServedPercent float64 `json:"servedPercent"`
+	// RequestsFailedPercent is the share of its requests that would fail: sent to a
+	// routable target whose process is gone or stopping, or finding no routable target,
+	// at RequestsPerSecond (a fluid, not requests sent).
+	RequestsFailedPercent float64 `json:"requestsFailedPercent"`
+	RequestsPerSecond     float64 `json:"requestsPerSecond"`
+	// Requests and RequestsFailed are the fluid's totals.
+	Requests       float64 `json:"requests"`
+	RequestsFailed float64 `json:"requestsFailed"`
 }
 
 // RequestStats is the load's part of the report.

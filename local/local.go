@@ -42,11 +42,15 @@ func ParseKind(s string) (Kind, error) {
 
 // EmulatorOptions are what every local run of a manifest gives its emulator: the ECS
 // agent drains an instance on its notice (what the ECS-optimized AMI does with
-// ECS_ENABLE_SPOT_INSTANCE_DRAINING=true), and the scenario's boot times (sc may be nil).
+// ECS_ENABLE_SPOT_INSTANCE_DRAINING=true), and the scenario's boot times and load (sc may
+// be nil).
 func EmulatorOptions(m *manifest.Manifest, sc *scenario.Scenario) emulator.Options {
 	o := emulator.Options{AgentDrainsOnNotice: m.Workload == manifest.WorkloadECS}
 	if sc != nil && sc.BootTime > 0 {
 		o.BootTime, o.FargateStart = sc.BootTime.D(), sc.FargateStartTime.D()
+	}
+	if sc != nil {
+		o.Load = sc.Load
 	}
 	return o
 }

@@ -42,18 +42,18 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	return reportTemplate.Execute(w, page)
 }
 
-// timeline charts a result's first run by day: desired and healthy tasks, instances by
+// timeline charts a result's first run by day: desired and serving tasks, instances by
 // lifecycle and fallback tasks, with its notices and refused launches marked.
 func timeline(x Result) ([]byte, error) {
-	var hours, desired, healthy, spot, od, cover []float64
+	var hours, desired, serving, spot, od, cover []float64
 	for _, p := range x.Timeline {
 		hours = append(hours, p.Hours)
-		desired, healthy = append(desired, float64(p.Desired)), append(healthy, float64(p.Healthy))
+		desired, serving = append(desired, float64(p.Desired)), append(serving, float64(p.Serving))
 		spot, od, cover = append(spot, float64(p.Spot)), append(od, float64(p.OnDm)), append(cover, float64(p.Cover))
 	}
 	t := days(hours)
 	return chart.Timeline(fmt.Sprintf("%s · %s, run 1", x.Manifest, x.Controller), "day", "tasks (units) and instances",
-		[]chart.Series{{Name: "desired", X: t, Y: desired}, {Name: "healthy", X: t, Y: healthy},
+		[]chart.Series{{Name: "desired", X: t, Y: desired}, {Name: "serving", X: t, Y: serving},
 			{Name: "Spot instances", X: t, Y: spot}, {Name: "On-Demand instances", X: t, Y: od}, {Name: "fallback tasks", X: t, Y: cover}},
 		[]chart.Marks{{Name: "interruption notices", X: days(x.NoticeHours)}, {Name: "refused launches", X: days(x.RefusalHours)}})
 }

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/spotfleet/spotfleet/clock"
 	"github.com/spotfleet/spotfleet/controller"
 	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/emulator/market"
 	"github.com/spotfleet/spotfleet/emulator/scenario"
 	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/internal/spotdata"
@@ -42,10 +44,16 @@ type Options struct {
 	Duration    time.Duration // of each run, emulated
 	Runs        int           // per manifest × controller; run i has seed Seed+i
 	Seed        uint64
-	// Market is the market model (emulator.MarketAdvisor, MarketStress, MarketTrace, or
-	// MarketScripted with Scenario's steps); Traces feed the trace model.
-	Market   string
-	Traces   []spotdata.Trace
+	// Market is the market model (market.Advisor, Stress, Trace, or Scripted with
+	// Scenario's steps); Traces feed the trace model (default: the embedded ones);
+	// Intensity multiplies how often pools lose capacity (0 is 1).
+	Market    string
+	Traces    []spotdata.Trace
+	Intensity float64
+	// Baseline names the rows every row is compared with, run by run: a controller (each
+	// manifest against itself under it) or a manifest's name (each controller against
+	// itself on it); "" for no comparison.
+	Baseline string
 	Scenario *scenario.Scenario // steps and boot time; may be nil
 	// Parallel is how many runs go at once; default the number of cores.
 	Parallel int
@@ -78,6 +86,10 @@ const controllerTick = time.Second
 func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.Runs < 1 || o.Duration <= 0 || len(o.Manifests) == 0 || len(o.Controllers) == 0 {
 		return nil, fmt.Errorf("simulate: need manifests, controllers, a duration and runs")
+	}
+	if o.Baseline != "" && !slices.ContainsFunc(o.Controllers, func(k local.Kind) bool { return string(k) == o.Baseline }) &&
+		!slices.ContainsFunc(o.Manifests, func(in Input) bool { return in.Name == o.Baseline }) {
+		return nil, fmt.Errorf("simulate: baseline %q is none of the controllers or manifests simulated", o.Baseline)
 	}
 	if o.SampleEvery <= 0 {
 		o.SampleEvery = max(o.Duration/2000, time.Minute)
@@ -153,11 +165,22 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 		return nil, err
 	}
-	rep := &Report{Market: marketName(o.Market), Days: o.Duration.Hours() / 24, Runs: o.Runs, Seed: o.Seed}
+	rep := &Report{Market: marketName(o.Market), Intensity: intensity(o.Intensity), Days: o.Duration.Hours() / 24, Runs: o.Runs, Seed: o.Seed, Baseline: o.Baseline}
 	for mi, in := range o.Manifests {
 		for ci, ctl := range o.Controllers {
 			k := (mi*len(o.Controllers) + ci) * o.Runs
 			rep.Results = append(rep.Results, aggregate(in.Name, string(ctl), runs[k:k+o.Runs]))
+		}
+	}
+	if o.Baseline != "" {
+		for i := range rep.Results {
+			x := &rep.Results[i]
+			for j := range rep.Results {
+				b := &rep.Results[j]
+				if i != j && ((b.Controller == o.Baseline && b.Manifest == x.Manifest) || (b.Manifest == o.Baseline && b.Controller == x.Controller)) {
+					x.compare(b)
+				}
+			}
 		}
 	}
 	rep.WallSeconds = time.Since(start).Seconds()
@@ -165,10 +188,17 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 }
 
 func marketName(m string) string {
-	if m == emulator.MarketScripted {
+	if m == market.Scripted {
 		return "scripted"
 	}
 	return m
+}
+
+func intensity(x float64) float64 {
+	if x == 0 {
+		return 1
+	}
+	return x
 }
 
 // runResult is what one run measured.
@@ -187,7 +217,7 @@ func runOne(ctx context.Context, m *manifest.Manifest, kind local.Kind, o Option
 	clk := clock.NewVirtual(epoch)
 	eo := local.EmulatorOptions(m, o.Scenario)
 	eo.Clock, eo.Simulated, eo.Seed = clk, true, seed
-	eo.Market = emulator.MarketOptions{Model: o.Market, Traces: o.Traces, Intensity: 1}
+	eo.Market = market.Options{Model: o.Market, Traces: o.Traces, Intensity: o.Intensity, Horizon: o.Duration + time.Hour}
 	e, err := emulator.New(m, eo)
 	if err != nil {
 		return runResult{}, err

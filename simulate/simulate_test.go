@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/emulator/market"
 	"github.com/spotfleet/spotfleet/internal/spotdata"
 	"github.com/spotfleet/spotfleet/local"
 	"github.com/spotfleet/spotfleet/manifest"
@@ -36,7 +36,7 @@ var wall = regexp.MustCompile(`"wallSeconds": [0-9.e+-]+`)
 // give the same JSON, byte for byte, but for the wall times.
 func TestSameOptionsSameReport(t *testing.T) {
 	o := Options{Manifests: []Input{load(t, "../examples/s3-ecs-service-autoscaled.yaml")},
-		Controllers: []local.Kind{local.Spotfleet, local.None}, Duration: 2 * 24 * time.Hour, Runs: 2, Seed: 3, Market: emulator.MarketStress}
+		Controllers: []local.Kind{local.Spotfleet, local.None}, Duration: 2 * 24 * time.Hour, Runs: 2, Seed: 3, Market: market.Stress}
 	var out [2][]byte
 	for i := range out {
 		rep, err := Run(context.Background(), o)
@@ -59,7 +59,7 @@ func TestSameOptionsSameReport(t *testing.T) {
 // stress market, one run on one core (goal: at most 5 s).
 func BenchmarkMonthS3(b *testing.B) {
 	o := Options{Manifests: []Input{load(b, "../examples/s3-ecs-service-autoscaled.yaml")},
-		Controllers: []local.Kind{local.Spotfleet}, Duration: 30 * 24 * time.Hour, Runs: 1, Seed: 1, Market: emulator.MarketStress, Parallel: 1}
+		Controllers: []local.Kind{local.Spotfleet}, Duration: 30 * 24 * time.Hour, Runs: 1, Seed: 1, Market: market.Stress, Parallel: 1}
 	for b.Loop() {
 		if _, err := Run(context.Background(), o); err != nil {
 			b.Fatal(err)
@@ -98,7 +98,7 @@ services:
 func BenchmarkMonthLargeFleet(b *testing.B) {
 	m := largeManifest(b, 1000)
 	o := Options{Manifests: []Input{{Name: "large", Manifest: m}},
-		Controllers: []local.Kind{local.Spotfleet}, Duration: benchDays() * 24 * time.Hour, Runs: 1, Seed: 1, Market: emulator.MarketStress, Parallel: 1}
+		Controllers: []local.Kind{local.Spotfleet}, Duration: benchDays() * 24 * time.Hour, Runs: 1, Seed: 1, Market: market.Stress, Parallel: 1}
 	for b.Loop() {
 		if _, err := Run(context.Background(), o); err != nil {
 			b.Fatal(err)
@@ -129,7 +129,7 @@ func BenchmarkGrowth(b *testing.B) {
 	for _, days := range []int{1, 7, 30, 90} {
 		b.Run(fmt.Sprintf("s3/days=%d", days), func(b *testing.B) {
 			o := Options{Manifests: []Input{s3}, Controllers: []local.Kind{local.Spotfleet}, Duration: time.Duration(days) * 24 * time.Hour,
-				Runs: 1, Seed: 1, Market: emulator.MarketStress, Parallel: 1}
+				Runs: 1, Seed: 1, Market: market.Stress, Parallel: 1}
 			for b.Loop() {
 				if _, err := Run(context.Background(), o); err != nil {
 					b.Fatal(err)
@@ -140,7 +140,7 @@ func BenchmarkGrowth(b *testing.B) {
 	for _, tasks := range []int{100, 300, 1000} {
 		b.Run(fmt.Sprintf("fleet/days=7/tasks=%d", tasks), func(b *testing.B) {
 			o := Options{Manifests: []Input{{Name: "large", Manifest: largeManifest(b, tasks)}}, Controllers: []local.Kind{local.Spotfleet},
-				Duration: 7 * 24 * time.Hour, Runs: 1, Seed: 1, Market: emulator.MarketStress, Parallel: 1}
+				Duration: 7 * 24 * time.Hour, Runs: 1, Seed: 1, Market: market.Stress, Parallel: 1}
 			for b.Loop() {
 				if _, err := Run(context.Background(), o); err != nil {
 					b.Fatal(err)
@@ -158,10 +158,10 @@ func TestEveryExampleUnderEveryController(t *testing.T) {
 	for _, f := range files {
 		inputs = append(inputs, load(t, f))
 	}
-	traces := []spotdata.Trace{{Name: "t", Gap: time.Hour, Up: []bool{true, true, true, false, true, false, false, true}}}
-	for _, market := range []string{emulator.MarketStress, emulator.MarketAdvisor, emulator.MarketTrace} {
+	traces := []spotdata.Trace{{Name: "t", Gap: time.Hour, Nodes: 1, Count: []int{1, 1, 1, 0, 1, 0, 0, 1}}}
+	for _, model := range []string{market.Stress, market.Advisor, market.Trace} {
 		rep, err := Run(context.Background(), Options{Manifests: inputs, Controllers: []local.Kind{local.Spotfleet, local.Seed, local.None},
-			Duration: 2 * 24 * time.Hour, Runs: 2, Seed: 5, Market: market, Traces: traces})
+			Duration: 2 * 24 * time.Hour, Runs: 2, Seed: 5, Market: model, Traces: traces, Baseline: string(local.None)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -169,10 +169,14 @@ func TestEveryExampleUnderEveryController(t *testing.T) {
 			t.Fatalf("%d results, want %d", len(rep.Results), 3*len(inputs))
 		}
 		for _, x := range rep.Results {
-			a := x.AvailabilityPercent.Mean
-			if a <= 0 || a > 100 || x.CostUSD.Mean <= 0 || x.CostUSD.Mean > x.AllOnDemandUSD.Mean+1e-9 || x.OmniscientUSD.Mean > x.AllOnDemandUSD.Mean {
-				t.Errorf("%s market, %s under %s: availability %.3f%%, cost %.2f, all On-Demand %.2f, omniscient %.2f",
-					market, x.Manifest, x.Controller, a, x.CostUSD.Mean, x.AllOnDemandUSD.Mean, x.OmniscientUSD.Mean)
+			a, f := x.AvailabilityPercent, x.RequestsFailedPercent
+			if a.Mean <= 0 || a.CI95[1] > 100 || a.Max > 100 || f.CI95[0] < 0 || f.Max > 100 || x.CostUSD.Mean <= 0 ||
+				x.CostUSD.Mean > x.AllOnDemandUSD.Mean+1e-9 || x.OnDemandFleetUSD.Mean <= 0 {
+				t.Errorf("%s market, %s under %s: availability %+v, failed %+v, cost %.2f, all On-Demand %.2f, On-Demand fleet %.2f",
+					model, x.Manifest, x.Controller, a, f, x.CostUSD.Mean, x.AllOnDemandUSD.Mean, x.OnDemandFleetUSD.Mean)
+			}
+			if len(x.Services) == 0 || (x.Controller != string(local.None)) != (x.VsBaseline != nil) {
+				t.Errorf("%s under %s: %d services, comparison %+v", x.Manifest, x.Controller, len(x.Services), x.VsBaseline)
 			}
 		}
 	}
@@ -182,7 +186,7 @@ func TestEveryExampleUnderEveryController(t *testing.T) {
 // availability chart, and a timeline per manifest × controller, as inline SVG.
 func TestHTMLReportHasBothCharts(t *testing.T) {
 	rep, err := Run(context.Background(), Options{Manifests: []Input{load(t, "../examples/s1-spot-with-ondemand-backup.yaml")},
-		Controllers: []local.Kind{local.Spotfleet, local.None}, Duration: 3 * 24 * time.Hour, Runs: 2, Seed: 1, Market: emulator.MarketStress})
+		Controllers: []local.Kind{local.Spotfleet, local.None}, Duration: 3 * 24 * time.Hour, Runs: 2, Seed: 1, Market: market.Stress})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +210,7 @@ func TestHTMLReportHasBothCharts(t *testing.T) {
 // spotfleet covers on FARGATE, paying for it.
 func TestFargateSpotUnderStress(t *testing.T) {
 	rep, err := Run(context.Background(), Options{Manifests: []Input{load(t, "../examples/s3-fargate-spot.yaml")},
-		Controllers: []local.Kind{local.Spotfleet, local.None}, Duration: 30 * 24 * time.Hour, Runs: 3, Seed: 1, Market: emulator.MarketStress})
+		Controllers: []local.Kind{local.Spotfleet, local.None}, Duration: 30 * 24 * time.Hour, Runs: 3, Seed: 1, Market: market.Stress})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,8 +227,8 @@ func TestFargateSpotUnderStress(t *testing.T) {
 		t.Errorf("spotfleet %.3f%% available with %.1f%% on FARGATE, none %.3f%% with %.1f%%; want spotfleet higher, paying FARGATE for it",
 			sf.AvailabilityPercent.Mean, sf.OnDemandSharePercent.Mean, none.AvailabilityPercent.Mean, none.OnDemandSharePercent.Mean)
 	}
-	if sf.OmniscientUSD.Mean <= 0 || sf.OmniscientUSD.Mean >= sf.AllOnDemandUSD.Mean {
-		t.Errorf("omniscient %.2f against %.2f all on FARGATE; want Fargate Spot's prices counted", sf.OmniscientUSD.Mean, sf.AllOnDemandUSD.Mean)
+	if sf.OnDemandFleetUSD.Mean <= 0 || none.CostUSD.Mean >= none.OnDemandFleetUSD.Mean {
+		t.Errorf("ECS alone cost %.2f against %.2f for the desired tasks on FARGATE; want Fargate Spot cheaper", none.CostUSD.Mean, none.OnDemandFleetUSD.Mean)
 	}
 }
 
@@ -236,7 +240,7 @@ func TestProgressWithinARun(t *testing.T) {
 	var mu sync.Mutex
 	var seen []Progress
 	_, err := Run(context.Background(), Options{Manifests: []Input{{Name: "large", Manifest: largeManifest(t, 300)}},
-		Controllers: []local.Kind{local.Spotfleet}, Duration: 7 * 24 * time.Hour, Runs: 1, Seed: 1, Market: emulator.MarketStress,
+		Controllers: []local.Kind{local.Spotfleet}, Duration: 7 * 24 * time.Hour, Runs: 1, Seed: 1, Market: market.Stress,
 		Progress: func(p Progress) { mu.Lock(); seen = append(seen, p); mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/emulator/market"
 	"github.com/spotfleet/spotfleet/emulator/scenario"
 	"github.com/spotfleet/spotfleet/internal/spotdata"
 	"github.com/spotfleet/spotfleet/local"
@@ -23,39 +23,50 @@ import (
 
 type simulateOptions struct {
 	files, controllers       []string
-	days                     float64
+	days, intensity          float64
 	runs                     int
 	seed                     uint64
 	market, traces, scenario string
+	baseline                 string
 	output, html             string
 }
 
 func newSimulateCmd() *cobra.Command {
 	var o simulateOptions
 	cmd := &cobra.Command{
-		Use:   "simulate -f FILE [-f FILE2 ...] [--days 30] [--runs 20] [--market stress|advisor|trace]",
+		Use:   "simulate -f FILE [-f FILE2 ...] [--days 30] [--runs 20] [--market advisor|stress|trace] [--intensity 1] [--baseline none]",
 		Short: "Simulate weeks of Spot for a fleet: its cost, how available it stays, strategy against strategy",
-		Long: `Runs each manifest under each controller for --days of emulated time, --runs times (run i
-with seed --seed + i), and reports per manifest × controller the mean and 95% interval of
-what the fleet cost (and what all On-Demand would have cost), the share of time every
-service had its desired count serving, the outages, the interruptions, and the fallback's
-reaction and return. No process is started and no port is opened: the emulator runs with
-simulated processes on a virtual clock that jumps from one event to the next, with the
-same controller code as up and controller. The same flags give the same report.
+		Long: `Runs each manifest under each controller for --days of emulated time, --runs times, and
+reports per manifest × controller what the fleet cost (against the cheapest On-Demand fleet
+that runs the same desired tasks), the share of time every service served its desired
+count, the share of requests that failed, the outages, the interruptions, and the
+fallback's reaction and return: the mean, its 95% interval, the 5th percentile and the
+worst run. Run i has seed --seed + i and shows every manifest and controller the same
+market, so each row is compared with --baseline run by run (a paired interval). A unit
+serves while its target is routable and its process answers; requests are a fluid spread
+over the routable targets (a scenario's load, else 10 per second per desired task).
 
-Markets (printed in the report):
-  stress   (default) pools lose their Spot capacity for hours at a time, as the SkyPilot
-           traces measured it, scaled by each type's Spot Advisor band: pessimistic.
-  advisor  each type's Spot Advisor band read as a monthly share of instances interrupted,
-           launches never refused: optimistic.
-  trace    the availability traces in --traces DIR replayed, one per pool.
+No process is started and no port is opened: the emulator runs with simulated processes
+on a virtual clock that jumps from one event to the next, with the same controller code as
+up and controller. The same flags give the same report.
+
+Markets (printed in the report); --intensity multiplies how often pools lose capacity:
+  advisor  (default) each pool loses its Spot capacity as often as its type's Spot Advisor
+           band says an instance is interrupted, for as long as the SkyPilot traces of its
+           kind measured (CPU: r5.16xlarge; GPU: p2/p3), zones of a region and types of a
+           family sharing some losses; pools hold a finite depth that dips.
+  stress   the same, with every pool as scarce as the traced pools of its kind were
+           (2022-2023, band >20% types): two to three orders of magnitude harsher.
+  trace    the traces replayed (--traces DIR, default the embedded SkyPilot ones), the
+           zones of one region from one offset.
   scripted only the steps of --scenario.
 Controllers: spotfleet (this controller), seed (the reference designs' functions: S2's on
 interruptions, S1's with a fallback block), none (ECS and Auto Scaling alone).
-docs/simulation.md explains the model and how it compares with the traces.`,
+docs/simulation.md explains the model, how it compares with traces it was not fitted on,
+and what it gets wrong.`,
 		Example: `  spotfleet simulate -f examples/s3-ecs-service-autoscaled.yaml
   spotfleet simulate -f fleet-4-types.yaml -f fleet-10-types.yaml --days 30 --runs 20 --html report.html
-  spotfleet simulate -f spotfleet.yaml --market trace --traces ../shared/data/spot/traces/skypilot/availability/1-node -o json`,
+  spotfleet simulate -f spotfleet.yaml --market stress --intensity 0.25 --baseline seed -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runSimulate(cmd, o) },
 	}
@@ -67,11 +78,13 @@ docs/simulation.md explains the model and how it compares with the traces.`,
 	f.Float64Var(&o.days, "days", 30, "emulated days of each run")
 	f.IntVar(&o.runs, "runs", 20, "runs per manifest and controller (they differ by seed)")
 	f.Uint64Var(&o.seed, "seed", 1, "the seed of the first run")
-	choiceFlag(cmd, &o.market, "market", "", "the Spot market: stress, advisor, trace or scripted",
-		emulator.MarketStress, emulator.MarketAdvisor, emulator.MarketTrace, "scripted")
-	f.StringVar(&o.traces, "traces", "", "a directory of availability traces (SkyPilot's JSON), for --market trace")
+	choiceFlag(cmd, &o.market, "market", "", "the Spot market: advisor, stress, trace or scripted",
+		market.Advisor, market.Stress, market.Trace, "scripted")
+	f.Float64Var(&o.intensity, "intensity", 1, "multiplies how often pools lose their Spot capacity (0.25 mild, 4 harsh)")
+	f.StringVar(&o.baseline, "baseline", string(local.None), "compare every row with this controller, or with the manifest of this name (file name without .yaml), run by run; \"\" for none")
+	f.StringVar(&o.traces, "traces", "", "a directory of traces (SkyPilot's JSON) for --market trace; default the embedded SkyPilot AWS traces")
 	cmd.MarkFlagDirname("traces")
-	f.StringVar(&o.scenario, "scenario", "", "a scenario file whose steps (and boot time) play on top of the market")
+	f.StringVar(&o.scenario, "scenario", "", "a scenario file whose steps (and boot time, and load) play on top of the market")
 	completeFiles(cmd, "scenario")
 	outputFlag(cmd, &o.output, "table", "json", "yaml")
 	f.StringVar(&o.html, "html", "", "also write a self-contained HTML report with charts to this file")
@@ -86,6 +99,9 @@ func runSimulate(cmd *cobra.Command, o simulateOptions) error {
 	if o.runs < 1 || o.runs > 10000 {
 		return fmt.Errorf("--runs %d: use 1 to 10000", o.runs)
 	}
+	if !(o.intensity > 0 && o.intensity <= 1000) {
+		return fmt.Errorf("--intensity %g: use more than 0 and at most 1000", o.intensity)
+	}
 	var kinds []local.Kind
 	for _, c := range o.controllers {
 		k, err := local.ParseKind(c)
@@ -95,24 +111,30 @@ func runSimulate(cmd *cobra.Command, o simulateOptions) error {
 		kinds = append(kinds, k)
 	}
 	opt := simulate.Options{Controllers: kinds, Duration: time.Duration(o.days * 24 * float64(time.Hour)),
-		Runs: o.runs, Seed: o.seed}
+		Runs: o.runs, Seed: o.seed, Intensity: o.intensity, Baseline: o.baseline}
+	if !cmd.Flags().Changed("baseline") && !slices.Contains(kinds, local.None) {
+		opt.Baseline = "" // the default baseline was not asked for
+	}
 	switch o.market {
-	case emulator.MarketStress, emulator.MarketAdvisor:
+	case market.Advisor, market.Stress:
 		opt.Market = o.market
-	case emulator.MarketTrace:
-		if o.traces == "" {
-			return fmt.Errorf("--market trace needs --traces DIR: a directory of SkyPilot availability traces (JSON), such as shared/data/spot/traces/skypilot/availability/1-node")
+	case market.Trace:
+		opt.Market = o.market
+		if o.traces != "" {
+			traces, err := spotdata.LoadTraces(o.traces)
+			if err != nil {
+				return fmt.Errorf("--traces: %w", err)
+			}
+			opt.Traces = traces
 		}
-		traces, err := spotdata.LoadTraces(o.traces)
-		if err != nil {
-			return fmt.Errorf("--traces: %w", err)
-		}
-		opt.Market, opt.Traces = o.market, traces
 	case "scripted": // the emulator's default market: its scenario's steps alone
 		if o.scenario == "" {
 			return fmt.Errorf("--market scripted needs --scenario FILE: its steps are the market")
 		}
-		opt.Market = emulator.MarketScripted
+		opt.Market = market.Scripted
+	}
+	if o.traces != "" && o.market != market.Trace {
+		return fmt.Errorf("--traces is for --market trace (the other markets are fitted on the embedded traces)")
 	}
 	for _, file := range o.files {
 		m, err := loadManifest(file, errOut)
@@ -136,9 +158,6 @@ func runSimulate(cmd *cobra.Command, o simulateOptions) error {
 			return exitError{"invalid scenario"}
 		}
 		opt.Scenario = sc
-		if sc.Load != nil {
-			fmt.Fprintln(errOut, "note: a simulation sends no requests; the scenario's load is not used")
-		}
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -94,3 +94,22 @@ func Names() []string {
 	slices.Sort(names)
 	return names
 }
+
+// Family is the instance family of a type: m5 of m5.large, p3 of p3.16xlarge.
+func Family(name string) string {
+	f, _, _ := strings.Cut(name, ".")
+	return f
+}
+
+// Accelerated says whether a type is of an accelerated family (GPU, Inferentia, Trainium,
+// FPGA, video transcoding): their Spot capacity is measured by the GPU traces, the others'
+// by the CPU ones.
+func Accelerated(name string) bool {
+	f := Family(name)
+	for _, p := range []string{"p", "g", "inf", "trn", "dl", "f", "vt"} {
+		if rest, ok := strings.CutPrefix(f, p); ok && rest != "" && rest[0] >= '0' && rest[0] <= '9' {
+			return true
+		}
+	}
+	return false
+}

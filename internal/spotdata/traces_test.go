@@ -2,77 +2,141 @@ package spotdata
 
 import (
 	"flag"
-	"fmt"
 	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 )
 
-var update = flag.Bool("update", false, "rewrite runlengths.csv from the traces in shared/data/spot")
+var update = flag.Bool("update", false, "rewrite traces.csv and the price copies from shared/data/spot")
 
-// sharedTraces is where the traces are in the workspace; absent on a bare checkout.
-const sharedTraces = "../../../shared/data/spot/traces/skypilot/availability/1-node"
+// shared is where the data is in the workspace; absent on a bare checkout.
+const shared = "../../../shared/data/spot"
 
-// TestRunLengthsMatchTheTraces: runlengths.csv holds exactly the run lengths of the SkyPilot
-// 1-node AWS availability traces (checked where shared/data/spot is present).
-func TestRunLengthsMatchTheTraces(t *testing.T) {
-	traces, err := LoadTraces(sharedTraces)
+// TestEmbeddedTracesMatchTheFiles: traces.csv holds exactly the SkyPilot AWS traces (checked
+// where shared/data/spot is present), and the price tables are copies of theirs.
+func TestEmbeddedTracesMatchTheFiles(t *testing.T) {
+	traces, err := LoadTraces(shared + "/traces/skypilot")
 	if err != nil {
-		t.Skipf("the traces are not here (%v): checking only that the table parses", err)
+		t.Skipf("the traces are not here (%v): checking only that the tables parse", err)
 	}
 	var b strings.Builder
-	b.WriteString("kind,seconds\n")
+	b.WriteString("name,gap_seconds,nodes,runs\n")
+	n := 0
 	for _, tr := range traces {
-		up, down := tr.Runs()
-		for _, d := range up {
-			fmt.Fprintf(&b, "up,%d\n", int(d/time.Second))
+		if !tr.AWS() {
+			continue
 		}
-		for _, d := range down {
-			fmt.Fprintf(&b, "down,%d\n", int(d/time.Second))
-		}
+		n++
+		b.WriteString(encodeTrace(tr) + "\n")
 	}
+	copies := map[string]string{"spot-prices-us-east-1-2022-05-31.tsv": zonePriceTable, "spot-price-history-c5a.2xlarge-us-east-1.csv": historyTable}
 	if *update {
-		if err := os.WriteFile("runlengths.csv", []byte(b.String()), 0o644); err != nil {
+		if err := os.WriteFile("traces.csv", []byte(b.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		for name := range copies {
+			data, err := os.ReadFile(shared + "/" + name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(name, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return
 	}
-	if b.String() != runTable && !*update {
-		t.Fatal("runlengths.csv is not what the traces give: go test ./internal/spotdata -run TestRunLengthsMatchTheTraces -update")
+	if b.String() != traceTable {
+		t.Fatal("traces.csv is not what the traces give: go test ./internal/spotdata -run TestEmbeddedTracesMatchTheFiles -update")
 	}
-	if len(traces) != 17 {
-		t.Errorf("%d traces, want the 17 files of the two AWS days", len(traces))
+	for name, embedded := range copies {
+		if data, err := os.ReadFile(shared + "/" + name); err != nil || string(data) != embedded {
+			t.Errorf("%s is not a copy of shared/data/spot's (%v): -update", name, err)
+		}
+	}
+	if n != 30 {
+		t.Errorf("%d AWS traces, want the 30 files", n)
 	}
 }
 
-func TestRunLengthsParse(t *testing.T) {
-	r := Runs()
-	if len(r.Up) < 1000 || len(r.Down) < 1000 {
-		t.Fatalf("%d up and %d down runs, want the traces' thousands", len(r.Up), len(r.Down))
+// TestEmbeddedTraces: the embedded traces decode to what the summary of the files says
+// (shared/data/spot/traces/skypilot/summary_1node.txt).
+func TestEmbeddedTraces(t *testing.T) {
+	by := map[string]Trace{}
+	for _, tr := range Embedded() {
+		by[tr.Name] = tr
 	}
-	mean := func(ds []time.Duration) time.Duration {
-		var s time.Duration
-		for _, d := range ds {
-			s += d
-		}
-		return s / time.Duration(len(ds))
+	tr, ok := by["preemption/1-node/aws-04-19-2023/us-east-1c_intel_64.json"]
+	if !ok {
+		t.Fatalf("no r5.16xlarge trace among %d", len(by))
 	}
-	// shared/data/spot/traces/skypilot/summary_1node.txt: mean up runs of 0.7-10.4 h, down
-	// runs of 0.5-12.2 h per file.
-	if u, d := mean(r.Up), mean(r.Down); u < time.Hour || u > 6*time.Hour || d < 30*time.Minute || d > 4*time.Hour {
-		t.Errorf("mean up %s, down %s: out of the traces' range", u, d)
+	// summary_1node.txt: gap 34 s, 152 h, available 0.639, 129 stretches with capacity.
+	if tr.Gap != 34*time.Second || tr.Nodes != 1 || tr.InstanceType() != "r5.16xlarge" || tr.Zone() != "us-east-1c" || tr.Region() != "us-east-1" {
+		t.Errorf("%s: gap %s, %d nodes, %s in %s (%s)", tr.Name, tr.Gap, tr.Nodes, tr.InstanceType(), tr.Zone(), tr.Region())
+	}
+	if a := tr.Availability(); a < 0.634 || a > 0.644 {
+		t.Errorf("availability %.3f, want 0.639", a)
+	}
+	if h := tr.Duration().Hours(); h < 151 || h > 153 {
+		t.Errorf("%.1f h, want 152", h)
+	}
+	deep := by["availability/16-node/aws-08-27-2023/us-west-2a_v100_1.json"]
+	if deep.Nodes != 16 || slices.Max(deep.Count) != 16 || deep.Set() != "availability/16-node/aws-08-27-2023" {
+		t.Errorf("16-node trace: %d nodes, at most %d, set %q", deep.Nodes, slices.Max(deep.Count), deep.Set())
 	}
 }
 
 func TestRunsOfATrace(t *testing.T) {
-	tr := Trace{Gap: time.Minute, Up: []bool{true, true, false, false, false, true, false, true, true}}
+	tr := Trace{Gap: time.Minute, Nodes: 1, Count: []int{1, 1, 0, 0, 0, 1, 0, 1, 1}}
 	up, down := tr.Runs()
 	// The first (up 2) and last (up 2) stretches are cut by the ends.
-	if fmt.Sprint(up) != "[1m0s]" || fmt.Sprint(down) != "[3m0s 1m0s]" {
+	if len(up) != 1 || up[0] != time.Minute || len(down) != 2 || down[0] != 3*time.Minute || down[1] != time.Minute {
 		t.Errorf("up %v down %v", up, down)
 	}
-	if _, err := LoadTraces(filepath.Join(t.TempDir(), "none")); err == nil {
+	if tr.Losses() != 2 {
+		t.Errorf("%d losses, want 2", tr.Losses())
+	}
+	if _, err := LoadTraces(t.TempDir() + "/none"); err == nil {
 		t.Error("no error for a directory without traces")
+	}
+	back, err := decodeTrace(encodeTrace(Trace{Name: "x/us-east-1a_v100_1.json", Gap: time.Minute, Nodes: 1, Count: tr.Count}))
+	if err != nil || !slices.Equal(back.Count, tr.Count) || back.Gap != time.Minute {
+		t.Errorf("round trip: %+v, %v", back, err)
+	}
+}
+
+// TestPrices: the zone prices and the drift fitted on the c5a.2xlarge history are what the
+// files say.
+func TestPrices(t *testing.T) {
+	// shared/data/spot/README.md: m5.large $0.0416-0.0424 a zone.
+	m5 := ZonePrices()["m5.large"]
+	if len(m5) < 2 || slices.Min(mapValues(m5)) < 0.0415 || slices.Max(mapValues(m5)) > 0.0425 {
+		t.Errorf("m5.large by zone: %v", m5)
+	}
+	s := ZoneSpread()
+	if p5, p95 := s[len(s)/20], s[len(s)*19/20]; len(s) < 1000 || p5 < 0.7 || p95 > 1.3 || s[0] < 0.4 || s[len(s)-1] > 2.5 {
+		t.Errorf("%d spreads from %.3f to %.3f, p5 %.3f, p95 %.3f", len(s), s[0], s[len(s)-1], p5, p95)
+	}
+	d := PriceDrift()
+	// About 3.5 changes a day in each zone, prices within 12-21% over seven weeks.
+	if d.ChangesPerDay < 3 || d.ChangesPerDay > 4 || d.Rho < 0.95 || d.Rho >= 1 || d.SD < 0.02 || d.SD > 0.06 {
+		t.Errorf("drift %+v", d)
+	}
+}
+
+func mapValues(m map[string]float64) []float64 {
+	var out []float64
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
+
+func TestAccelerated(t *testing.T) {
+	for name, want := range map[string]bool{"p3.2xlarge": true, "g4dn.xlarge": true, "inf2.xlarge": true, "m5.large": false, "r5.16xlarge": false, "c6gn.large": false, "FARGATE_SPOT": false} {
+		if Accelerated(name) != want {
+			t.Errorf("Accelerated(%s) = %v", name, !want)
+		}
 	}
 }
