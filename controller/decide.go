@@ -179,10 +179,19 @@ func (m moves) interruption(v *view, pol policy, want map[string]time.Duration) 
 	}
 }
 
-// rebalanceDrain moves a rebalance recommendation under "drain": out at once.
+// rebalanceDrain moves a rebalance recommendation under "drain": the instance drains at
+// once and leaves its group, which launches its replacement. On ECS, draining alone moves
+// the tasks, as ECS replaces them (each old one stops once a new one is healthy, under
+// minimumHealthyPercent): taking the targets out first stopped them all at once, and left
+// the service short until the new ones were healthy, for a recommendation that may never
+// turn into an interruption. Under workload instances nothing moves: the targets leave.
 func (m moves) rebalanceDrain() {
-	m.takeOut()
 	m.detach()
+	if m.in.ContainerInstance != "" {
+		m.drain()
+	} else {
+		m.takeOut()
+	}
 	if m.stopped {
 		m.terminate()
 	}
@@ -269,15 +278,30 @@ func leavingOf(notices []*notice) map[string]bool {
 }
 
 // takeOutAt is the latest moment an interrupted instance's targets can leave the load
-// balancer and still drain for their target group's deregistration delay, then stop within
-// their stop timeout, a margin before the deadline.
+// balancer while no replacement serves, so that the requests in flight still finish and
+// the tasks stop within their stop timeout, a margin before the deadline. A request in
+// flight needs at most the target group's deregistration delay (the bound its owner set);
+// after deregistration it has the drain, then the stop timeout, which a service that stops
+// gracefully spends finishing what it serves. So the drain before SIGTERM is the part of the
+// delay the stop timeout does not cover, and at least a second for the load balancer to
+// stop routing new requests.
+//
+// Leaving with the whole deregistration delay before the stop timeout took a service whose
+// tasks all sat on the instance out of the load balancer 96 seconds before the instance
+// ended (S4: a 45 s delay, a 45 s stop timeout), with nothing to route to until the
+// replacement was healthy, while ECS alone served on until the end.
 func takeOutAt(n *notice, v *view, pol policy) time.Time {
 	var drain time.Duration
 	for _, t := range v.targetsOn[n.instance] {
-		drain = max(drain, pol.baseDelay[t.TargetGroup])
+		delay := pol.baseDelay[t.TargetGroup]
+		drain = max(drain, min(delay, max(delay-n.stop, lbStopsRouting)))
 	}
 	return n.deadline.Add(-n.stop - pol.margin - drain)
 }
+
+// lbStopsRouting is how long a load balancer takes to stop sending new requests to a
+// deregistered target, at most (the emulator's does at once; ALB documents no figure).
+const lbStopsRouting = time.Second
 
 // drainBudget is how long an interrupted instance's targets may drain: what is left of the
 // notice once the tasks have their full stop timeout and a margin. It is fixed when the
