@@ -216,7 +216,11 @@ func (a *accounting) ratesOf(e *Emulator) *rates {
 		r.wanted = r.wanted || sr.desired > 0
 		r.short += max(0, sr.desired-sr.serving)
 	}
-	r.onDemandFleetUSD = e.onDemandFleetRate()
+	if a.rates == nil || a.rates.key.desired != key.desired {
+		r.onDemandFleetUSD = e.onDemandFleetRate() // packs every task: only when desired counts change
+	} else {
+		r.onDemandFleetUSD = a.rates.onDemandFleetUSD
+	}
 	a.rates = r
 	return r
 }

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"cmp"
 	"math"
 	"slices"
 
@@ -83,40 +84,35 @@ func (e *Emulator) instanceTypes() []string {
 // taskShape is n tasks of one size.
 type taskShape struct{ cpu, mem, n int }
 
-// pack is how many instances of cpu units and mem MiB run the tasks; 0 if one task does
-// not fit on one.
+// pack is how many instances of cpu units and mem MiB run the tasks, first fit by
+// decreasing size (the larger of a task's shares of CPU and memory), placing as many of a
+// service's identical tasks on an instance as fit at once; 0 if a task fits no instance.
 func pack(tasks []taskShape, cpu, mem int) int {
-	n := 0
-	var rest []taskShape
+	tasks = slices.Clone(tasks)
+	size := func(t taskShape) float64 { return max(float64(t.cpu)/float64(cpu), float64(t.mem)/float64(mem)) }
+	slices.SortStableFunc(tasks, func(a, b taskShape) int { return cmp.Compare(size(b), size(a)) })
+	type bin struct{ cpu, mem int }
+	var bins []bin
 	for _, t := range tasks {
 		per := min(cpu/max(t.cpu, 1), mem/max(t.mem, 1))
 		if per == 0 {
 			return 0
 		}
-		n += t.n / per
-		if t.n%per > 0 {
-			rest = append(rest, taskShape{t.cpu, t.mem, t.n % per})
+		left := t.n
+		for i := range bins {
+			if left == 0 {
+				break
+			}
+			k := min(left, bins[i].cpu/max(t.cpu, 1), bins[i].mem/max(t.mem, 1))
+			bins[i].cpu -= k * t.cpu
+			bins[i].mem -= k * t.mem
+			left -= k
+		}
+		for left > 0 {
+			k := min(left, per)
+			bins = append(bins, bin{cpu - k*t.cpu, mem - k*t.mem})
+			left -= k
 		}
 	}
-	// First fit, largest first, for what is left of each.
-	slices.SortFunc(rest, func(a, b taskShape) int { return (b.cpu*mem + b.mem*cpu) - (a.cpu*mem + a.mem*cpu) })
-	type bin struct{ cpu, mem int }
-	var bins []bin
-	for _, t := range rest {
-		for range t.n {
-			placed := false
-			for i := range bins {
-				if bins[i].cpu >= t.cpu && bins[i].mem >= t.mem {
-					bins[i].cpu -= t.cpu
-					bins[i].mem -= t.mem
-					placed = true
-					break
-				}
-			}
-			if !placed {
-				bins = append(bins, bin{cpu - t.cpu, mem - t.mem})
-			}
-		}
-	}
-	return n + len(bins)
+	return len(bins)
 }

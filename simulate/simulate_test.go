@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -67,30 +69,33 @@ func BenchmarkMonthS3(b *testing.B) {
 	}
 }
 
-// largeFleet is 1,000 tasks on about 100 instances: a quarter On-Demand, the rest on six
-// Spot types in three zones, with a fallback.
+// largeFleet is a fleet of a tenth as many instances as tasks: a quarter On-Demand, the
+// rest on six Spot types in three zones, with a fallback; its services (each at most ECS's
+// 5,000 tasks) follow.
 const largeFleet = `name: large
 capacity:
   - name: on-demand
     instanceTypes: [m5.xlarge, m6i.xlarge]
     zones: [us-east-1a, us-east-1b, us-east-1c]
-    maxSize: 200
+    maxSize: %[1]d
     onDemandPercentageAboveBaseCapacity: 100
   - name: spot
     instanceTypes: [m5.xlarge, m5a.xlarge, m5d.xlarge, m6i.xlarge, m6a.xlarge, m7i.xlarge]
     zones: [us-east-1a, us-east-1b, us-east-1c]
-    maxSize: 200
+    maxSize: %[1]d
 fallback: {from: spot, to: on-demand}
 services:
-  - name: web
+`
+
+const largeService = `  - name: web%[1]d
     command: [web]
-    desiredCount: %d
+    desiredCount: %[2]d
     cpu: 384
     memory: 768
     capacityProviderStrategy:
       - {capacityProvider: on-demand, weight: 1}
       - {capacityProvider: spot, weight: 3}
-    loadBalancer: {listenerPort: 8080, deregistrationDelay: 10s}
+    loadBalancer: {listenerPort: %[3]d, deregistrationDelay: 10s}
 `
 
 // BenchmarkMonthLargeFleet is 30 days of 1,000 tasks on about 100 instances under the
@@ -98,12 +103,20 @@ services:
 func BenchmarkMonthLargeFleet(b *testing.B) {
 	m := largeManifest(b, 1000)
 	o := Options{Manifests: []Input{{Name: "large", Manifest: m}},
-		Controllers: []local.Kind{local.Spotfleet}, Duration: benchDays() * 24 * time.Hour, Runs: 1, Seed: 1, Market: market.Stress, Parallel: 1}
+		Controllers: []local.Kind{local.Spotfleet}, Duration: benchDays() * 24 * time.Hour, Runs: 1, Seed: 1, Market: benchMarket(), Parallel: 1}
 	for b.Loop() {
 		if _, err := Run(context.Background(), o); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// benchMarket is SIM_MARKET, the default market (advisor) when unset.
+func benchMarket() string {
+	if m := os.Getenv("SIM_MARKET"); m != "" {
+		return m
+	}
+	return market.Advisor
 }
 
 // benchDays is SIM_DAYS (for profiling a shorter run), 30 by default.
@@ -115,39 +128,69 @@ func benchDays() time.Duration {
 }
 
 func largeManifest(tb testing.TB, tasks int) *manifest.Manifest {
-	m, diags := manifest.Parse("large.yaml", []byte(fmt.Sprintf(largeFleet, tasks)))
+	// Room for every task on either group, with a fifth to spare (ten tasks an instance).
+	y := fmt.Sprintf(largeFleet, max(200, tasks/10*6/5))
+	for i := 0; tasks > 0; i++ {
+		n := min(tasks, 5000)
+		y += fmt.Sprintf(largeService, i+1, n, 8080+i)
+		tasks -= n
+	}
+	m, diags := manifest.Parse("large.yaml", []byte(y))
 	if err := diags.Err(); err != nil {
 		tb.Fatal(err)
 	}
 	return m
 }
 
-// BenchmarkGrowth shows how a simulation's time grows with its length (the S3 example) and
-// with the fleet (7 days of 100, 300 and 1,000 tasks, a task per 0.1 instance), one core.
+// BenchmarkGrowth shows how a simulation's time grows with the fleet: 30 days (SIM_DAYS) of
+// 100 to 10,000 tasks (a task per 0.1 instance) on the default market (SIM_MARKET), one
+// core, and prints the exponent of a power law fitted to the times (1 is linear).
 func BenchmarkGrowth(b *testing.B) {
-	s3 := load(b, "../examples/s3-ecs-service-autoscaled.yaml")
-	for _, days := range []int{1, 7, 30, 90} {
-		b.Run(fmt.Sprintf("s3/days=%d", days), func(b *testing.B) {
-			o := Options{Manifests: []Input{s3}, Controllers: []local.Kind{local.Spotfleet}, Duration: time.Duration(days) * 24 * time.Hour,
-				Runs: 1, Seed: 1, Market: market.Stress, Parallel: 1}
-			for b.Loop() {
-				if _, err := Run(context.Background(), o); err != nil {
-					b.Fatal(err)
-				}
+	sizes := []int{100, 300, 1000, 3000, 10000}
+	if s := os.Getenv("SIM_TASKS"); s != "" { // a subset, for profiling
+		sizes = nil
+		for _, f := range strings.Split(s, ",") {
+			n, err := strconv.Atoi(f)
+			if err != nil {
+				b.Fatal(err)
 			}
-		})
+			sizes = append(sizes, n)
+		}
 	}
-	for _, tasks := range []int{100, 300, 1000} {
-		b.Run(fmt.Sprintf("fleet/days=7/tasks=%d", tasks), func(b *testing.B) {
+	var xs, ys []float64
+	for _, tasks := range sizes {
+		b.Run(fmt.Sprintf("tasks=%d", tasks), func(b *testing.B) {
 			o := Options{Manifests: []Input{{Name: "large", Manifest: largeManifest(b, tasks)}}, Controllers: []local.Kind{local.Spotfleet},
-				Duration: 7 * 24 * time.Hour, Runs: 1, Seed: 1, Market: market.Stress, Parallel: 1}
+				Duration: benchDays() * 24 * time.Hour, Runs: 1, Seed: 1, Market: benchMarket(), Parallel: 1}
+			start := time.Now()
+			n := 0
 			for b.Loop() {
 				if _, err := Run(context.Background(), o); err != nil {
 					b.Fatal(err)
 				}
+				n++
 			}
+			xs, ys = append(xs, math.Log(float64(tasks))), append(ys, math.Log(time.Since(start).Seconds()/float64(n)))
 		})
 	}
+	if len(xs) > 1 {
+		fmt.Printf("BenchmarkGrowth: time grows as tasks^%.2f (%d sizes, %s market, %v days)\n", slope(xs, ys), len(xs), benchMarket(), benchDays().Hours())
+	}
+}
+
+// slope is the least-squares slope of ys on xs.
+func slope(xs, ys []float64) float64 {
+	var mx, my float64
+	for i := range xs {
+		mx, my = mx+xs[i], my+ys[i]
+	}
+	mx, my = mx/float64(len(xs)), my/float64(len(xs))
+	var sxy, sxx float64
+	for i := range xs {
+		sxy += (xs[i] - mx) * (ys[i] - my)
+		sxx += (xs[i] - mx) * (xs[i] - mx)
+	}
+	return sxy / sxx
 }
 
 // TestEveryExampleUnderEveryController: each example runs under each controller on each

@@ -59,11 +59,7 @@ func zoneID(zone string) string {
 func zoneFactor(seed uint64, p Pool) float64 {
 	if zones := spotdata.ZonePrices()[p.InstanceType]; len(zones) >= 2 {
 		if price, ok := zones[zoneID(p.Zone)]; ok {
-			mean := 0.0
-			for _, v := range zones {
-				mean += v
-			}
-			return price / (mean / float64(len(zones)))
+			return price / spotdata.MeanPrice(zones)
 		}
 	}
 	spread := spotdata.ZoneSpread()

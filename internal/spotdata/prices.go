@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"encoding/csv"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -55,11 +56,7 @@ var ZoneSpread = sync.OnceValue(func() []float64 {
 		if len(zones) < 2 {
 			continue
 		}
-		mean := 0.0
-		for _, p := range zones {
-			mean += p
-		}
-		mean /= float64(len(zones))
+		mean := MeanPrice(zones)
 		for _, p := range zones {
 			out = append(out, p/mean)
 		}
@@ -67,6 +64,16 @@ var ZoneSpread = sync.OnceValue(func() []float64 {
 	slices.Sort(out)
 	return out
 })
+
+// MeanPrice is the mean of a type's zone prices, summed in the zones' order, so that it is
+// the same number every time.
+func MeanPrice(zones map[string]float64) float64 {
+	sum := 0.0
+	for _, z := range slices.Sorted(maps.Keys(zones)) {
+		sum += zones[z]
+	}
+	return sum / float64(len(zones))
+}
 
 //go:embed spot-price-history-c5a.2xlarge-us-east-1.csv
 var historyTable string
