@@ -259,10 +259,16 @@ func stressRates(p *Params, itype, zone string, intensity float64, seed uint64) 
 	return r
 }
 
+// baseRates draws the pool's factors: its region's (one for the zones of a family in a
+// region), its own, and its region's on down lengths.
 func baseRates(p *Params, itype, zone string, seed uint64) poolRates {
 	kind := kindOf(itype)
-	return poolRates{kind: kind, itype: itype, zone: zone, region: regionOf(zone), family: spotdata.Family(itype),
-		heterogen: lognormal(stream(seed, "rate", itype, zone), p.Kinds[kind].RateSpread)}
+	k := p.Kinds[kind]
+	region, family := regionOf(zone), spotdata.Family(itype)
+	r := stream(seed, "region-rate", region, family)
+	return poolRates{kind: kind, itype: itype, zone: zone, region: region, family: family,
+		regional: lognormal(r, k.RegionSpread), downs: lognormal(r, k.DownSpread),
+		local: lognormal(stream(seed, "rate", itype, zone), k.ZoneSpread)}
 }
 
 func regionOf(zone string) string { return strings.TrimRight(zone, "abcdefghijklmnopqrstuvwxyz") }

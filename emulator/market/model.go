@@ -43,7 +43,10 @@ type poolRates struct {
 	zone      string
 	itype     string
 	family    string
-	heterogen float64 // the pool's own factor on its own losses
+	// regional multiplies every loss rate of the pool's family in its region (shared by
+	// its zones), local its own losses and dips; downs multiplies its stretches without
+	// capacity.
+	regional, local, downs float64
 }
 
 // drawDuration draws one of the sorted lengths at random: their empirical distribution.
@@ -62,20 +65,20 @@ func generate(seed uint64, p *Params, pr poolRates, horizon time.Duration) []seg
 	}
 	var downs []interval
 	// The pool's own losses.
-	if own := (1 - zoneShare - familyShare) * pr.lossRate * pr.heterogen; own > 0 {
+	if own := (1 - zoneShare - familyShare) * pr.lossRate * pr.regional * pr.local; own > 0 {
 		r := stream(seed, "own", pr.itype, pr.zone)
 		meanUp := time.Duration(float64(time.Hour) / own)
 		t := time.Duration(r.Float64() * float64(upStretch(r, k, meanUp))) // a random phase
 		for t < horizon {
-			d := drawDuration(r, k.Downs)
+			d := time.Duration(float64(drawDuration(r, k.Downs)) * pr.downs)
 			downs = append(downs, interval{t, t + d})
 			t += d + upStretch(r, k, meanUp)
 		}
 	}
 	// The shocks of the type in the region: every zone of the region reads the same ones.
 	if zoneShare > 0 && p.ZoneJoin > 0 {
-		rate := zoneShare * pr.lossRate / p.ZoneJoin
-		for i, s := range shocks(stream(seed, "region", pr.region, pr.itype), rate, k.Downs, horizon) {
+		rate := zoneShare * pr.lossRate * pr.regional / p.ZoneJoin
+		for i, s := range shocks(stream(seed, "region", pr.region, pr.itype), rate, k.Downs, pr.downs, horizon) {
 			if uniform(seed, uint64(i), "region-join", pr.region, pr.itype, pr.zone) < p.ZoneJoin {
 				downs = append(downs, s)
 			}
@@ -84,9 +87,9 @@ func generate(seed uint64, p *Params, pr poolRates, horizon time.Duration) []seg
 	// The shocks of the family in the zone, thinned for types that lose capacity less often
 	// than the family's most fragile.
 	if familyShare > 0 && p.FamilyJoin > 0 && pr.maxRate > 0 {
-		rate := familyShare * pr.maxRate / p.FamilyJoin
+		rate := familyShare * pr.maxRate * pr.regional / p.FamilyJoin
 		join := p.FamilyJoin * pr.lossRate / pr.maxRate
-		for i, s := range shocks(stream(seed, "family", pr.zone, pr.family), rate, k.Downs, horizon) {
+		for i, s := range shocks(stream(seed, "family", pr.zone, pr.family), rate, k.Downs, pr.downs, horizon) {
 			if uniform(seed, uint64(i), "family-join", pr.zone, pr.family, pr.itype) < join {
 				downs = append(downs, s)
 			}
@@ -95,7 +98,7 @@ func generate(seed uint64, p *Params, pr poolRates, horizon time.Duration) []seg
 	// Dips: some of the depth goes for a while, as often against losses as the 16-node
 	// traces show.
 	var dips []segment // pairs: start with its level, end with level 1
-	if dipRate := pr.lossRate * pr.heterogen * p.DipsPerLoss; dipRate > 0 && len(p.DipLevels) > 0 {
+	if dipRate := pr.lossRate * pr.regional * pr.local * p.DipsPerLoss; dipRate > 0 && len(p.DipLevels) > 0 {
 		r := stream(seed, "dip", pr.itype, pr.zone)
 		t := exponential(r, dipRate)
 		for t < horizon {
@@ -117,11 +120,11 @@ func exponential(r *rand.Rand, perHour float64) time.Duration {
 	return time.Duration(r.ExpFloat64() / perHour * float64(time.Hour))
 }
 
-// shocks are a Poisson process of losses, each with its length.
-func shocks(r *rand.Rand, perHour float64, downs []time.Duration, horizon time.Duration) []interval {
+// shocks are a Poisson process of losses, each with its length (times scale).
+func shocks(r *rand.Rand, perHour float64, downs []time.Duration, scale float64, horizon time.Duration) []interval {
 	var out []interval
 	for t := exponential(r, perHour); t < horizon; t += exponential(r, perHour) {
-		out = append(out, interval{t, t + drawDuration(r, downs)})
+		out = append(out, interval{t, t + time.Duration(float64(drawDuration(r, downs))*scale)})
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package market
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -21,15 +22,21 @@ const (
 type KindParams struct {
 	// LossesPerHour is losses per hour with capacity, over all the files together.
 	LossesPerHour float64
-	// RateSpread is the standard deviation of the logarithm of the files' own rates: how
-	// much zones (and days) differ.
-	RateSpread float64
+	// RegionSpread and ZoneSpread split how much the files' rates differ (the standard
+	// deviation of their logarithm): between the regions (and days, and families) measured
+	// at once, and between the zones of one. A region's scarcity is shared by its zones.
+	RegionSpread, ZoneSpread float64
+	// DownSpread is how much the mean stretch without capacity differs between regions
+	// (the standard deviation of its logarithm): a scarce region also stays scarce longer.
+	DownSpread float64
 	// UpShape are the stretches with capacity, each over its file's mean, sorted: the
 	// shape of a stretch, whatever its mean.
 	UpShape []float64
 	// Downs are the stretches without capacity, sorted.
 	Downs []time.Duration
 	Files []string
+
+	regions int // sets of zones measured at once
 }
 
 // Params are the market's fitted parameters.
@@ -75,16 +82,17 @@ func Fit(traces []spotdata.Trace) (*Params, error) {
 		}
 		p.Kinds[kind] = fitKind(single[kind])
 	}
-	// A kind measured in one file has no spread of its own: it takes the other's.
+	// A kind measured in one region has no spread between regions of its own: it takes the
+	// other's (the CPU traces are three zones of one region on one day).
 	for kind, k := range p.Kinds {
-		if len(k.Files) < 2 {
+		if k.regions < 2 {
 			other := p.Kinds[map[string]string{CPU: GPU, GPU: CPU}[kind]]
-			k.RateSpread = other.RateSpread
+			k.RegionSpread, k.DownSpread = other.RegionSpread, other.DownSpread
 			p.Kinds[kind] = k
 		}
 	}
 	fitDips(p, traces)
-	fitCorrelation(p, traces)
+	FitShared(p, traces)
 	return p, nil
 }
 
@@ -92,7 +100,7 @@ func Fit(traces []spotdata.Trace) (*Params, error) {
 func fitKind(ts []spotdata.Trace) KindParams {
 	var k KindParams
 	var losses, hours float64
-	var logs []float64
+	rates, downs := map[string][]float64{}, map[string][]float64{} // logarithms, by region measured at once
 	for _, t := range ts {
 		k.Files = append(k.Files, t.Name)
 		up, down := t.Runs()
@@ -110,12 +118,22 @@ func fitKind(ts []spotdata.Trace) KindParams {
 		l, h := float64(t.Losses()), t.Availability()*t.Duration().Hours()
 		losses += l
 		hours += h
+		region := t.Set() + " " + t.Region() + " " + spotdata.Family(t.InstanceType())
 		if l > 0 {
-			logs = append(logs, math.Log(l/h))
+			rates[region] = append(rates[region], math.Log(l/h))
+		}
+		if len(down) > 0 {
+			var mean time.Duration
+			for _, d := range down {
+				mean += d
+			}
+			downs[region] = append(downs[region], math.Log((mean / time.Duration(len(down))).Hours()))
 		}
 	}
 	k.LossesPerHour = losses / hours
-	k.RateSpread = sd(logs)
+	k.regions = len(rates)
+	k.RegionSpread, k.ZoneSpread = between(rates), within(rates)
+	k.DownSpread = between(downs)
 	slices.Sort(k.UpShape)
 	slices.Sort(k.Downs)
 	if len(k.UpShape) == 0 {
@@ -125,6 +143,42 @@ func fitKind(ts []spotdata.Trace) KindParams {
 		k.Downs = []time.Duration{time.Hour}
 	}
 	return k
+}
+
+// between is the standard deviation of the groups' means; within that of the values
+// around their group's mean, pooled.
+func between(groups map[string][]float64) float64 {
+	var means []float64
+	for _, xs := range groups {
+		means = append(means, mean(xs))
+	}
+	slices.Sort(means) // the same sum in every run
+	return sd(means)
+}
+
+func within(groups map[string][]float64) float64 {
+	var ss float64
+	n := 0
+	for _, key := range slices.Sorted(maps.Keys(groups)) {
+		xs := groups[key]
+		m := mean(xs)
+		for _, x := range xs {
+			ss += (x - m) * (x - m)
+		}
+		n += len(xs) - 1
+	}
+	if n < 1 {
+		return 0
+	}
+	return math.Sqrt(ss / float64(n))
+}
+
+func mean(xs []float64) float64 {
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
 }
 
 func sd(xs []float64) float64 {
@@ -177,13 +231,13 @@ func fitDips(p *Params, traces []spotdata.Trace) {
 	slices.Sort(p.DipLengths)
 }
 
-// group is traces measured at the same time: the zones of one type in one region (a set
+// Group is traces measured at the same time: the zones of one type in one region (a set
 // and a type), or the types of one family in one zone.
-type group []spotdata.Trace
+type Group []spotdata.Trace
 
 // groupsBy groups the 1-node AWS traces by a key, keeping groups of two or more.
-func groupsBy(traces []spotdata.Trace, key func(spotdata.Trace) string) []group {
-	by := map[string]group{}
+func groupsBy(traces []spotdata.Trace, key func(spotdata.Trace) string) []Group {
+	by := map[string]Group{}
 	for _, t := range traces {
 		if t.AWS() && t.Nodes == 1 && t.InstanceType() != "" {
 			by[key(t)] = append(by[key(t)], t)
@@ -196,7 +250,7 @@ func groupsBy(traces []spotdata.Trace, key func(spotdata.Trace) string) []group 
 		}
 	}
 	sort.Strings(keys)
-	var out []group
+	var out []Group
 	for _, k := range keys {
 		out = append(out, by[k])
 	}
@@ -204,12 +258,12 @@ func groupsBy(traces []spotdata.Trace, key func(spotdata.Trace) string) []group 
 }
 
 // ZoneGroups are the sets of zones of one type measured at once.
-func ZoneGroups(traces []spotdata.Trace) []group {
+func ZoneGroups(traces []spotdata.Trace) []Group {
 	return groupsBy(traces, func(t spotdata.Trace) string { return t.Set() + " " + t.Region() + " " + t.InstanceType() })
 }
 
 // FamilyGroups are the sets of types of one family measured at once in one zone.
-func FamilyGroups(traces []spotdata.Trace) []group {
+func FamilyGroups(traces []spotdata.Trace) []Group {
 	return groupsBy(traces, func(t spotdata.Trace) string {
 		return t.Set() + " " + t.Zone() + " " + spotdata.Family(t.InstanceType())
 	})
@@ -217,7 +271,7 @@ func FamilyGroups(traces []spotdata.Trace) []group {
 
 // Correlation is the mean correlation of the states (capacity or none) of every two traces
 // of each group, sampled together.
-func Correlation(groups []group) float64 {
+func Correlation(groups []Group) float64 {
 	var sum float64
 	n := 0
 	for _, g := range groups {
@@ -260,11 +314,12 @@ func phi(a, b spotdata.Trace) (float64, bool) {
 	return (pab - pa*pb) / den, true
 }
 
-// fitCorrelation fits the shared shocks: the zones' share and join probability to the
-// traces' correlation of zones and their chance that every zone of a set is without
-// capacity at once, on a grid; the family's share (every type joins, thinned by its rate)
-// to the correlation of the types of one family in one zone.
-func fitCorrelation(p *Params, traces []spotdata.Trace) {
+// FitShared fits the shared shocks on the traces: the zones' share and join probability
+// to the traces' correlation of zones and their chance that every zone of a set is
+// without capacity at once, on a grid; the family's share (every type joins, thinned by
+// its rate) to the correlation of the types of one family in one zone. Fit calls it;
+// bench/marketcheck calls it alone to hold out a set of zones whose kind has no other.
+func FitShared(p *Params, traces []spotdata.Trace) {
 	zones := coarse(ZoneGroups(traces))
 	wantZone, wantAll := Correlation(zones), allDown(zones)
 	best := math.Inf(1)
@@ -301,8 +356,8 @@ const fitReps = 5
 const fitGap = 10 * time.Minute
 
 // coarse resamples the groups' traces at fitGap at least.
-func coarse(groups []group) []group {
-	out := make([]group, len(groups))
+func coarse(groups []Group) []Group {
+	out := make([]Group, len(groups))
 	for i, g := range groups {
 		for _, t := range g {
 			step := max(1, int(fitGap/t.Gap))
@@ -320,7 +375,7 @@ func sq(x float64) float64 { return x * x }
 
 // allDown is the share of samples at which every trace of a group is without capacity,
 // averaged over the groups.
-func allDown(groups []group) float64 {
+func allDown(groups []Group) float64 {
 	if len(groups) == 0 {
 		return 0
 	}
@@ -347,11 +402,11 @@ func allDown(groups []group) float64 {
 
 // synthetic generates, for each group of traces, the stress market's traces of the same
 // pools over the same time (reps times, one after the other), sampled as they were.
-func synthetic(p *Params, groups []group, reps int) []group {
-	var out []group
+func synthetic(p *Params, groups []Group, reps int) []Group {
+	var out []Group
 	for rep := range reps {
 		for _, g := range groups {
-			var sg group
+			var sg Group
 			for _, t := range g {
 				pr := stressRates(p, t.InstanceType(), t.Zone(), 1, uint64(rep))
 				segs := generate(uint64(rep), p, pr, t.Duration())
