@@ -36,13 +36,13 @@ type interval struct{ from, to time.Duration }
 
 // poolRates are what the generation needs of one pool besides its name.
 type poolRates struct {
-	kind      string
-	lossRate  float64 // losses per hour with capacity, all sources together
-	maxRate   float64 // the largest lossRate of the pool's family in this market (for the family's shocks)
-	region    string
-	zone      string
-	itype     string
-	family    string
+	kind     string
+	lossRate float64 // losses per hour with capacity, all sources together
+	maxRate  float64 // the largest lossRate of the pool's family in this market (for the family's shocks)
+	region   string
+	zone     string
+	itype    string
+	family   string
 	// regional multiplies every loss rate of the pool's family in its region (shared by
 	// its zones), local its own losses and dips; downs multiplies its stretches without
 	// capacity.
