@@ -157,6 +157,9 @@ func BenchmarkGrowth(b *testing.B) {
 			sizes = append(sizes, n)
 		}
 	}
+	if _, err := market.Default(); err != nil { // fitted once a process: not a size's cost
+		b.Fatal(err)
+	}
 	var xs, ys []float64
 	for _, tasks := range sizes {
 		b.Run(fmt.Sprintf("tasks=%d", tasks), func(b *testing.B) {
@@ -174,7 +177,7 @@ func BenchmarkGrowth(b *testing.B) {
 		})
 	}
 	if len(xs) > 1 {
-		fmt.Printf("BenchmarkGrowth: time grows as tasks^%.2f (%d sizes, %s market, %v days)\n", slope(xs, ys), len(xs), benchMarket(), benchDays().Hours())
+		fmt.Printf("BenchmarkGrowth: time grows as tasks^%.2f (%d sizes, %s market, %d days)\n", slope(xs, ys), len(xs), benchMarket(), int64(benchDays()))
 	}
 }
 
