@@ -141,6 +141,16 @@ func TestLogsFollowATask(t *testing.T) {
 	if code, body := do(t, "GET", srv.URL+"/v1/logs?target=nosuch", "", "", ""); code != 404 || !strings.Contains(body, `no service, task or instance "nosuch"`) {
 		t.Errorf("unknown target: %d %q", code, body)
 	}
+	// The short task ID status prints, and an instance's ID under workload ecs: its tasks.
+	if code, body := do(t, "GET", srv.URL+"/v1/logs?target="+procs[0].Task[:8], "", "", ""); code != 200 || body != want {
+		t.Errorf("logs of %s: %d %q, want %q", procs[0].Task[:8], code, body, want)
+	}
+	if code, body := do(t, "GET", srv.URL+"/v1/logs?target="+procs[0].Instance, "", "", ""); code != 200 || !strings.Contains(body, want) {
+		t.Errorf("logs of instance %s: %d %q, want its task's %q", procs[0].Instance, code, body, want)
+	}
+	if code, _ := do(t, "GET", srv.URL+"/v1/logs?target="+procs[0].Task[:5], "", "", ""); code != 404 {
+		t.Errorf("a 5-character prefix: %d, want 404 (too short to name a task)", code)
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -73,10 +73,11 @@ func (s *Server) serveLogs(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// matching are the processes of a service, or the one of a task or instance.
+// matching are the processes of a service, of an instance (the tasks it ran, or its
+// service), or of a task: its ID, or its first eight characters or more, as status prints it.
 func (s *Server) matching(target string) []emulator.ProcessRecord {
 	return slices.DeleteFunc(s.world.Processes(), func(p emulator.ProcessRecord) bool {
-		return p.Service != target && p.Task != target && !(p.Task == "" && p.Instance == target)
+		return p.Service != target && p.Instance != target && !emulator.TaskIDMatches(p.Task, target)
 	})
 }
 

@@ -3,6 +3,7 @@ package emulator
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,8 +41,13 @@ func (e notFound) Is(target error) bool { return target == ErrNotFound }
 // Interrupt gives the instances the request names their notice (or recommendation), and
 // returns their IDs. Nothing happens when the request is refused.
 func (e *Emulator) Interrupt(req InterruptRequest) ([]string, error) {
-	if req.Count < 0 || req.Fraction < 0 || req.Fraction > 1 || (req.Count > 0 && req.Fraction > 0) {
-		return nil, fmt.Errorf("give a count (1 or more) or a fraction (0 to 1), not both")
+	switch {
+	case req.Count < 0:
+		return nil, fmt.Errorf("count %d: give 1 or more", req.Count)
+	case req.Fraction < 0 || req.Fraction > 1 || math.IsNaN(req.Fraction):
+		return nil, fmt.Errorf("fraction %g: give a share from 0 to 1 (0.5 is half of them)", req.Fraction)
+	case req.Count > 0 && req.Fraction > 0:
+		return nil, fmt.Errorf("give a count or a fraction, not both")
 	}
 	e.lock()
 	defer e.unlock()
@@ -140,11 +146,12 @@ func (e *Emulator) interruptTargets(req InterruptRequest) ([]victim, string, err
 	return []victim{{in: in}}, what, nil
 }
 
-// fargateTask is the Fargate task of that ID that is not STOPPED; nil for none.
+// fargateTask is the Fargate task of that ID (or short ID) that is not STOPPED; nil for
+// none.
 func (e *Emulator) fargateTask(id string) *task {
 	for _, s := range e.services {
 		for _, t := range s.tasks {
-			if t.id == id && t.fargate() {
+			if TaskIDMatches(t.id, id) && t.fargate() {
 				return t
 			}
 		}
@@ -152,13 +159,13 @@ func (e *Emulator) fargateTask(id string) *task {
 	return nil
 }
 
-// instanceOfTask is the live instance a task runs on; nil for none.
+// instanceOfTask is the live instance a task (by ID or short ID) runs on; nil for none.
 func (e *Emulator) instanceOfTask(id string) *instance {
 	for _, in := range e.instOrder {
 		if in.ci == nil || !in.alive() {
 			continue
 		}
-		if slices.ContainsFunc(in.ci.tasks, func(t *task) bool { return t.id == id }) {
+		if slices.ContainsFunc(in.ci.tasks, func(t *task) bool { return TaskIDMatches(t.id, id) }) {
 			return in
 		}
 	}

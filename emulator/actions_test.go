@@ -46,6 +46,8 @@ func TestActionsByHand(t *testing.T) {
 			{InterruptRequest{Target: "nonsense"}, true, `"nonsense" is not a running instance or task, nor pools`},
 			{InterruptRequest{Target: od[0]}, false, "is On-Demand: only Spot instances get interruption notices"},
 			{InterruptRequest{Target: "m5.large/*", Count: 1, Fraction: 0.5}, false, "not both"},
+			{InterruptRequest{Target: "m5.large/*", Fraction: 1.5}, false, "fraction 1.5: give a share from 0 to 1"},
+			{InterruptRequest{Target: "m5.large/*", Count: -2}, false, "count -2: give 1 or more"},
 			{InterruptRequest{Target: ""}, false, "name an instance ID"},
 		} {
 			_, err := e.Interrupt(bad.req)
@@ -72,9 +74,9 @@ func TestActionsByHand(t *testing.T) {
 				task = tk.ID
 			}
 		}
-		if task != "" {
-			if ids, err := e.Interrupt(InterruptRequest{Target: task, Rebalance: true}); err != nil || len(ids) != 1 {
-				t.Errorf("rebalance for task %s: %v %v", task, ids, err)
+		if task != "" { // by the short ID status prints
+			if ids, err := e.Interrupt(InterruptRequest{Target: task[:8], Rebalance: true}); err != nil || len(ids) != 1 {
+				t.Errorf("rebalance for task %s: %v %v", task[:8], ids, err)
 			}
 		}
 		if ids, err := e.Interrupt(InterruptRequest{Target: "*/us-east-1a", Fraction: 1}); err != nil || len(ids) != 2 {

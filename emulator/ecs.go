@@ -513,7 +513,16 @@ func (e *Emulator) targetHealthChanged(t *target) {
 	}
 }
 
-func short(id string) string { return id[:min(8, len(id))] }
+func short(id string) string { return id[:min(shortTaskID, len(id))] }
+
+// TaskIDMatches says whether a task ID is named by s: the ID itself, or its first
+// shortTaskID characters or more, as status prints it.
+func TaskIDMatches(id, s string) bool {
+	return id != "" && (id == s || (len(s) >= shortTaskID && strings.HasPrefix(id, s)))
+}
+
+// shortTaskID is how many characters of a task's ID status prints.
+const shortTaskID = 8
 
 // managedScalingPeriod is how often ECS managed scaling evaluates CapacityProviderReservation
 // (a one-minute CloudWatch metric); scale-in waits for managedScaleInPeriods low readings,
