@@ -3,6 +3,7 @@ package aws
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 )
 
@@ -46,7 +48,7 @@ func LoadConfig(ctx context.Context, region string, o Options) (awssdk.Config, e
 			})
 		}),
 	}
-	opts = append(opts, config.WithAPIOptions([]func(*middleware.Stack) error{newPacer().add}))
+	opts = append(opts, config.WithAPIOptions([]func(*middleware.Stack) error{newPacer().add}), config.WithLogger(sdkLogger{}))
 	if o.Profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(o.Profile))
 	}
@@ -61,4 +63,13 @@ func LoadConfig(ctx context.Context, region string, o Options) (awssdk.Config, e
 		cfg.Region = region
 	}
 	return cfg, nil
+}
+
+// sdkLogger sends the SDK's own messages to the log at debug level: its warnings (such as
+// "falling back to IMDSv1" while it looks for credentials) are for someone debugging the
+// credentials chain, and printed on a user's terminal they read as spotfleet's errors.
+type sdkLogger struct{}
+
+func (sdkLogger) Logf(c logging.Classification, format string, v ...any) {
+	slog.Debug("aws sdk: "+fmt.Sprintf(format, v...), "classification", string(c))
 }

@@ -173,6 +173,8 @@ func TestValidationRules(t *testing.T) {
 			[]string{`m.yaml:3:1: a tab indents this line; YAML indents with spaces only (replace the tab with spaces)`}},
 		{"key indented under a value", "name: web\n region: us-east-1\n",
 			[]string{`m.yaml:2:2: "region" is indented more than "name" on line 1, which already has a value (indent it 0 spaces, as "name", to set both)`}},
+		{"a key dedented between its siblings", base + "services:\n  - name: w\n    command: [x]\n    cpu: 256\n   port: 8080\n    memory: 512\n",
+			[]string{`m.yaml:12:4: key "port" is indented 3 spaces, less than "cpu" above it and "memory" below it (indent it 4 spaces, as "cpu")`}},
 		{"key indented between levels", base + "    minSize: 1\n  maxSize: 3\nservices: [{name: w, command: [x]}]\n",
 			[]string{`m.yaml:9:3: key "maxSize" is indented 2 spaces, which matches no mapping above it (indent it 4 spaces to go with "minSize" (line 8), or 0 spaces to go with "capacity" (line 2))`}},
 		{"a service name that is a path", base + "services: [{name: ../../../tmp/pwn, command: [x]}]\n",

@@ -94,6 +94,9 @@ const maxTraceFile = 64 << 20
 
 // LoadTraces reads every *.json trace file under dir (SkyPilot's format), sorted by path.
 func LoadTraces(dir string) ([]Trace, error) {
+	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+		return nil, fmt.Errorf("%s is not a directory: give one that holds SkyPilot trace files (*.json), or leave --traces out for the embedded ones", dir)
+	}
 	var paths []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {

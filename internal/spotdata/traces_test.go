@@ -97,8 +97,11 @@ func TestRunsOfATrace(t *testing.T) {
 	if tr.Losses() != 2 {
 		t.Errorf("%d losses, want 2", tr.Losses())
 	}
-	if _, err := LoadTraces(t.TempDir() + "/none"); err == nil {
-		t.Error("no error for a directory without traces")
+	if _, err := LoadTraces(t.TempDir() + "/none"); err == nil || !strings.Contains(err.Error(), "is not a directory") {
+		t.Errorf("a directory that does not exist: %v", err)
+	}
+	if _, err := LoadTraces(t.TempDir()); err == nil || !strings.Contains(err.Error(), "no *.json trace") {
+		t.Errorf("a directory without traces: %v", err)
 	}
 	back, err := decodeTrace(encodeTrace(Trace{Name: "x/us-east-1a_v100_1.json", Gap: time.Minute, Nodes: 1, Count: tr.Count}))
 	if err != nil || !slices.Equal(back.Count, tr.Count) || back.Gap != time.Minute {
@@ -139,4 +142,36 @@ func TestAccelerated(t *testing.T) {
 			t.Errorf("Accelerated(%s) = %v", name, !want)
 		}
 	}
+}
+
+// FuzzLoadTrace: a trace file is read or refused with an error, never a panic, and what is
+// read holds counts within what its samples say.
+func FuzzLoadTrace(f *testing.F) {
+	f.Add([]byte(`{"metadata": {"gap_seconds": 60}, "data": [1, 0, 1]}`))
+	f.Add([]byte(`{"metadata": {"gap_seconds": 300}, "data": [16, 3, 0, 16]}`))
+	f.Add([]byte(`{"metadata": {"gap_seconds": -1}, "data": [1]}`))
+	f.Add([]byte(`{"data": [1e300, -5]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(dir+"/us-east-1a_v100_1.json", data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		traces, err := LoadTraces(dir)
+		if err != nil {
+			return
+		}
+		for _, tr := range traces {
+			if tr.Gap <= 0 || tr.Len() < 2 || tr.Nodes < 1 {
+				t.Fatalf("accepted %+v", tr)
+			}
+			for _, c := range tr.Count {
+				if c < 0 || c > tr.Nodes {
+					t.Fatalf("count %d of %d nodes", c, tr.Nodes)
+				}
+			}
+			if back, err := decodeTrace(encodeTrace(tr)); err != nil || !slices.Equal(back.Count, tr.Count) {
+				t.Fatalf("round trip: %v", err)
+			}
+		}
+	})
 }

@@ -38,6 +38,17 @@ func explainSyntax(d Diagnostic, data []byte) Diagnostic {
 	// A key indented under "key: value" is reported on the line of that value.
 	if next := nextContent(lines, at); next > at && indentOf(lines[next]) > indentOf(lines[at]) && hasValue(lines[at]) {
 		key, col := keyOf(lines[at])
+		// The keys above and below line up and this one does not: it is the one out of
+		// place (a dedented "port" between "cpu" and "memory").
+		if prev := prevContent(lines, at); prev < at && indentOf(lines[prev]) == indentOf(lines[next]) && hasValue(lines[prev]) {
+			above, want := keyOf(lines[prev])
+			if want == indentOf(lines[next]) {
+				d.Col = col + 1
+				d.Msg = fmt.Sprintf("key %q is indented %d spaces, less than %q above it and %q below it", key, col, above, keyName(lines[next]))
+				d.Hint = fmt.Sprintf("indent it %d spaces, as %q", want, above)
+				return d
+			}
+		}
 		d.Line, d.Col = next+1, indentOf(lines[next])+1
 		d.Msg = fmt.Sprintf("%q is indented more than %q on line %d, which already has a value", keyName(lines[next]), key, at+1)
 		d.Hint = fmt.Sprintf("indent it %d spaces, as %q, to set both", col, key)
@@ -79,6 +90,15 @@ func enclosing(lines [][]byte, at int) []level {
 		bound = min(bound, indentOf(lines[j]))
 	}
 	return out
+}
+
+func prevContent(lines [][]byte, at int) int {
+	for j := at - 1; j >= 0; j-- {
+		if !isBlank(lines[j]) {
+			return j
+		}
+	}
+	return at
 }
 
 func nextContent(lines [][]byte, at int) int {
