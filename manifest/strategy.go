@@ -1,9 +1,11 @@
 package manifest
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // NextProvider is the capacity provider ECS gives a service's next task, given how many of
@@ -35,12 +37,46 @@ func NextProvider(strategy []CapacityProviderStrategy, counts map[string]int) st
 
 // Split is how many of n tasks the strategy puts on each provider.
 func Split(strategy []CapacityProviderStrategy, n int) map[string]int {
+	if len(strategy) == 0 || n <= 0 {
+		counts := map[string]int{}
+		if n > 0 {
+			counts[""] = n // as NextProvider answers without a strategy
+		}
+		return counts
+	}
+	key := splitKey{&strategy[0], len(strategy), n}
+	splits.Lock()
+	defer splits.Unlock()
+	if c, ok := splits.m[key]; ok {
+		return maps.Clone(c)
+	}
 	counts := map[string]int{}
 	for range n {
 		counts[NextProvider(strategy, counts)]++
 	}
-	return counts
+	if splits.m == nil || len(splits.m) >= maxSplits {
+		splits.m = map[splitKey]map[string]int{}
+	}
+	splits.m[key] = counts
+	return maps.Clone(counts)
 }
+
+// splits remembers Split's answers: it places n tasks one by one, and the controller asks
+// it for every service in every round (a tenth of a round at 5,000 tasks). A manifest's
+// strategies do not change, so the first element's address names one.
+var splits struct {
+	sync.Mutex
+	m map[splitKey]map[string]int
+}
+
+type splitKey struct {
+	first *CapacityProviderStrategy
+	len   int
+	n     int
+}
+
+// maxSplits bounds what splits remembers.
+const maxSplits = 4096
 
 // ControllerService is the ECS service apply runs the controller as, in the fleet's cluster:
 // no service of the manifest may take its name.
