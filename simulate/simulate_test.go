@@ -253,7 +253,7 @@ func TestHTMLReportHasBothCharts(t *testing.T) {
 	if n := strings.Count(page, "<svg"); n != 3 {
 		t.Errorf("%d charts, want 3 (one scatter, two timelines)", n)
 	}
-	for _, want := range []string{"Cost against availability", "spotfleet, run 1", "none, run 1", "interruption notices", "MANIFEST", "stress"} {
+	for _, want := range []string{"Cost against availability", "spotfleet, run 1", "none, run 1", "interruption notices", `<table id="results">`, "stress"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the page lacks %q", want)
 		}

@@ -33,7 +33,14 @@ var palette = []color.Color{
 // Color is the i-th colour of the charts.
 func Color(i int) color.Color { return palette[i%len(palette)] }
 
-// Scatter draws the points with their intervals as error bars, each labelled.
+// CSS is the i-th colour of the charts as CSS writes it, for a legend beside the chart.
+func CSS(i int) string {
+	r, g, b, _ := Color(i).RGBA()
+	return fmt.Sprintf("#%02x%02x%02x", r>>8, g>>8, b>>8)
+}
+
+// Scatter draws the points with their intervals as error bars, the i-th in Color(i). Its
+// legend is the caller's to draw beside it (CSS): inside, it covered the points.
 func Scatter(title, xLabel, yLabel string, pts []Point) ([]byte, error) {
 	p := plot.New()
 	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, xLabel, yLabel
@@ -56,9 +63,7 @@ func Scatter(title, xLabel, yLabel string, pts []Point) ([]byte, error) {
 		}
 		xe.Color, ye.Color = Color(i), Color(i)
 		p.Add(s, xe, ye)
-		p.Legend.Add(pt.Label, s)
 	}
-	p.Legend.Top, p.Legend.Left = true, true
 	pad(p, pts)
 	return svg(p, 9*vg.Inch, 5.5*vg.Inch)
 }
@@ -95,8 +100,10 @@ type Marks struct {
 	X    []float64
 }
 
-// Timeline draws the series as step lines, and each kind of mark as a row of ticks below
-// the lowest line.
+// Timeline draws the series as step lines (the i-th in Color(i); the first dashed and on
+// top, so that a line equal to it shows beside it), and each kind of mark as a row of ticks
+// below the lowest line (in Color(len(series)+i)). Its legend is the caller's to draw
+// beside it: inside, it covered the data.
 func Timeline(title, xLabel, yLabel string, series []Series, marks []Marks) ([]byte, error) {
 	p := plot.New()
 	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, xLabel, yLabel
@@ -107,6 +114,7 @@ func Timeline(title, xLabel, yLabel string, series []Series, marks []Marks) ([]b
 			top = max(top, y)
 		}
 	}
+	var first *plotter.Line
 	for i, s := range series {
 		xy := make(plotter.XYs, len(s.X))
 		for j := range s.X {
@@ -118,8 +126,15 @@ func Timeline(title, xLabel, yLabel string, series []Series, marks []Marks) ([]b
 		}
 		l.StepStyle = plotter.PreStep
 		l.Color, l.Width = Color(i), vg.Points(1.2)
+		if i == 0 {
+			l.Width, l.Dashes = vg.Points(2), []vg.Length{vg.Points(5), vg.Points(3)}
+			first = l
+			continue
+		}
 		p.Add(l)
-		p.Legend.Add(s.Name, l)
+	}
+	if first != nil {
+		p.Add(first)
 	}
 	for i, m := range marks {
 		if len(m.X) == 0 {
@@ -137,9 +152,7 @@ func Timeline(title, xLabel, yLabel string, series []Series, marks []Marks) ([]b
 		}
 		s.GlyphStyle = draw.GlyphStyle{Color: Color(len(series) + i), Radius: vg.Points(2.5), Shape: draw.PyramidGlyph{}}
 		p.Add(s)
-		p.Legend.Add(fmt.Sprintf("%s (%d)", m.Name, len(m.X)), s)
 	}
-	p.Legend.Top = true
 	p.Y.Min = -top * 0.04 * float64(len(marks)+1)
 	p.Y.Max = top * 1.15
 	return svg(p, 11*vg.Inch, 4*vg.Inch)
