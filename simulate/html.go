@@ -133,7 +133,7 @@ func (p htmlPage) Wall() string {
 }
 
 var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"f": func(format string, v ...any) string { return fmt.Sprintf(format, v...) },
+	"f":   func(format string, v ...any) string { return fmt.Sprintf(format, v...) },
 	"dur": dur, "optional": optional,
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
