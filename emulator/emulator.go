@@ -102,6 +102,7 @@ type Emulator struct {
 	bus          *Queue
 	acct         accounting
 	recent       []string           // recent happenings for the live view
+	noted        uint64             // happenings noted so far (Happenings)
 	actions      []fleetview.Action // taken by hand (actions.go), for the report
 	procs        []ProcessRecord
 	ended        map[string][]string      // by service, the processes that ended, oldest first (logEnded)
@@ -351,9 +352,28 @@ func (e *Emulator) note(format string, args ...any) {
 	e.log.Info(msg, "t", e.now.Sub(e.start).Round(time.Second).String())
 	line := fmt.Sprintf("%7s  %s", fmtElapsed(e.now.Sub(e.start)), msg)
 	e.recent = append(e.recent, line)
+	e.noted++
 	if len(e.recent) > 200 {
 		e.recent = e.recent[len(e.recent)-100:]
 	}
+}
+
+// Happenings are the lines noted after the first since (the count an earlier call
+// returned), and the count now. Of a burst of more lines than it keeps, the oldest are
+// gone: the first line then says how many.
+func (e *Emulator) Happenings(since uint64) ([]string, uint64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if since >= e.noted {
+		return nil, e.noted
+	}
+	n := e.noted - since
+	var out []string
+	if kept := uint64(len(e.recent)); n > kept {
+		out = append(out, fmt.Sprintf("(%d earlier lines not kept)", n-kept))
+		n = kept
+	}
+	return append(out, e.recent[uint64(len(e.recent))-n:]...), e.noted
 }
 
 func fmtElapsed(d time.Duration) string {

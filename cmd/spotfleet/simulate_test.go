@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -23,8 +24,18 @@ func TestSimulateAgreesWithUp(t *testing.T) {
 	for _, ctl := range []string{"none", "spotfleet"} {
 		t.Run(ctl, func(t *testing.T) {
 			report := filepath.Join(dir, ctl+".json")
-			if out, err := exec.Command(bin, "up", "-f", m, "--scenario", sc, "--speed", "20", "--for", "5m", "--api", "", "--controller", ctl, "--report", report).CombinedOutput(); err != nil {
-				t.Fatalf("up: %v\n%s", err, out)
+			upOut, err := exec.Command(bin, "up", "-f", m, "--scenario", sc, "--speed", "20", "--for", "5m", "--api", "", "--controller", ctl, "--report", report).CombinedOutput()
+			if err != nil {
+				t.Fatalf("up: %v\n%s", err, upOut)
+			}
+			// Without a terminal, up says when the notice came and what was done about it.
+			for _, want := range []string{"market: interrupting", "gets the Spot interruption notice", "% available", "cheapest On-Demand fleet"} {
+				if !strings.Contains(string(upOut), want) {
+					t.Errorf("up's output without a terminal lacks %q:\n%s", want, upOut)
+				}
+			}
+			if ctl == "spotfleet" && !strings.Contains(string(upOut), "detached from group") {
+				t.Errorf("up's output does not say what the controller did:\n%s", upOut)
 			}
 			var up struct {
 				Requests struct{ Total, Failed float64 }

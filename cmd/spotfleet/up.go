@@ -317,11 +317,11 @@ func writeUpReport(out, errOut io.Writer, rep upReport, path string, m *manifest
 	if c := rep.Capacity; c.FargateSpotTaskSeconds+c.FargateTaskSeconds > 0 {
 		capacity += fmt.Sprintf("; %.0f Fargate Spot and %.0f Fargate task-seconds", c.FargateSpotTaskSeconds, c.FargateTaskSeconds)
 	}
-	fmt.Fprintf(out, "after %s emulated: %d requests sent, %d failed (p99 %.1f ms); load balancer %d requests, %d elb 5xx, %d target 5xx; %d notices, %d tasks stopped while registered; %.0fs below desired; %s; cost $%.4f vs $%.4f all On-Demand (%.1f%% saved)\n",
+	fmt.Fprintf(out, "after %s emulated: %d requests sent, %d failed (p99 %.1f ms); load balancer %d requests, %d elb 5xx, %d target 5xx; %d notices, %d tasks stopped while registered; %.0fs below desired (%.3f%% available); %s; cost $%.4f vs $%.4f for the cheapest On-Demand fleet of the same tasks (%.1f%% saved; $%.4f for these instances all On-Demand)\n",
 		time.Duration(rep.EmulatedSeconds*float64(time.Second)).Round(time.Second), rep.Requests.Total, rep.Requests.Failed, rep.Requests.P99Ms,
 		rep.LoadBalancer.Requests, rep.LoadBalancer.ELB5xx, rep.LoadBalancer.Target5xx,
-		rep.Interruptions.Notices, rep.Interruptions.TasksStoppedWhileRegistered, rep.Capacity.SecondsBelowDesired,
-		capacity, rep.Cost.USD, rep.Cost.AllOnDemandUSD, rep.Cost.SavingsPercent)
+		rep.Interruptions.Notices, rep.Interruptions.TasksStoppedWhileRegistered, rep.Capacity.SecondsBelowDesired, rep.Capacity.AvailabilityPercent,
+		capacity, rep.Cost.USD, rep.Cost.OnDemandFleetUSD, rep.Cost.SavedAgainstOnDemandFleetPercent, rep.Cost.AllOnDemandUSD)
 	if st := rep.ControllerStats; st != nil && m.Fallback != nil {
 		fmt.Fprintln(out, fallbackLine(st.Fallback))
 	}
@@ -330,7 +330,8 @@ func writeUpReport(out, errOut io.Writer, rep upReport, path string, m *manifest
 
 // liveView shows the state until ctx ends or the emulated duration has passed: on a
 // terminal redrawn in place every second under the header, fitted to the terminal's
-// height; otherwise a log line every 5 seconds.
+// height; otherwise (CI, a log file) every 5 seconds the happenings of note since the last
+// (notices, capacity, what the controller and by-hand actions did) and a summary line.
 func liveView(ctx context.Context, w io.Writer, e *emulator.Emulator, load *loadgen.Load, duration time.Duration, header []string) {
 	tty := isTerminal(w)
 	every := 5 * time.Second
@@ -340,6 +341,7 @@ func liveView(ctx context.Context, w io.Writer, e *emulator.Emulator, load *load
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	last := time.Time{}
+	var seen uint64
 	for {
 		select {
 		case <-ctx.Done():
@@ -355,6 +357,13 @@ func liveView(ctx context.Context, w io.Writer, e *emulator.Emulator, load *load
 		last = time.Now()
 		st := e.Status(load)
 		if !tty {
+			var lines []string
+			lines, seen = e.Happenings(seen)
+			for _, l := range lines {
+				if ofNote(l) {
+					fmt.Fprintln(w, l)
+				}
+			}
 			fmt.Fprintln(w, st.Summary())
 			continue
 		}
@@ -370,6 +379,18 @@ func liveView(ctx context.Context, w io.Writer, e *emulator.Emulator, load *load
 		}
 		st.WriteView(w, max(height-len(header)-1, 10))
 	}
+}
+
+// ofNote says whether a happening belongs in a log without a terminal: what the market,
+// the controller and a hand did, not every task and target that came up.
+func ofNote(line string) bool {
+	for _, s := range []string{"interruption", "rebalance", "market:", "Spot capacity", "by hand", "refused", "no Spot pool",
+		"DeregisterTargets", "detached", "TerminateInstances", "UpdateContainerInstancesState", "desired count", "earlier lines"} {
+		if strings.Contains(line, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // loadURL is where the built-in load goes: the scenario's path (and query) on the listener
