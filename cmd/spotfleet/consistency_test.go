@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"strings"
@@ -9,6 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/fleetview"
 )
 
 // commands lists every command of the CLI, subcommands included.
@@ -120,6 +125,56 @@ func TestCompletion(t *testing.T) {
 			if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(w) + `$`).MatchString(out) {
 				t.Errorf("%v: %q not offered:\n%s", c.args, w, out)
 			}
+		}
+		if strings.Contains(out, "spotfleet,spotfleet") {
+			t.Errorf("%v: offers a controller already chosen:\n%s", c.args, out)
+		}
+	}
+}
+
+// TestCompletionOfTargets: interrupt, capacity and logs complete their target from the
+// running up's status (served here over HTTP): Spot instances, short task IDs and pools
+// for interrupt; pools for capacity; services, tasks and every instance for logs. With no
+// up answering, nothing is offered (and no file names).
+func TestCompletionOfTargets(t *testing.T) {
+	st := fleetview.Status{
+		Instances: []fleetview.InstanceStatus{
+			{ID: "i-0aaa", Pool: "m5.large/us-east-1a", Lifecycle: spotfleet.Spot, State: spotfleet.InstanceRunning},
+			{ID: "i-0bbb", Pool: "m6i.large/us-east-1b", Lifecycle: spotfleet.OnDemand, State: spotfleet.InstanceRunning},
+			{ID: "i-0ccc", Pool: "m5.large/us-east-1b", Lifecycle: spotfleet.Spot, State: spotfleet.InstanceTerminated},
+		},
+		Tasks:    []fleetview.TaskStatus{{ID: "8b0c91e0-1111-2222", Service: "web", Status: spotfleet.TaskRunning, Instance: "i-0aaa"}},
+		Services: []fleetview.ServiceStatus{{Name: "web"}},
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { json.NewEncoder(w).Encode(st) }))
+	defer srv.Close()
+	api := strings.TrimPrefix(srv.URL, "http://")
+	for _, c := range []struct {
+		args       []string
+		want, none []string
+	}{
+		{[]string{"__complete", "interrupt", "--api", api, ""}, []string{"i-0aaa", "8b0c91e0", "m5.large/us-east-1a", "m5.large/*"}, []string{"i-0bbb", "i-0ccc", "web"}},
+		{[]string{"__complete", "interrupt", "--api", api, "m5"}, []string{"m5.large/us-east-1a", "m5.large/*"}, []string{"i-0aaa", "8b0c91e0"}},
+		{[]string{"__complete", "capacity", "--api", api, ""}, []string{"m5.large/us-east-1a", "m6i.large/*"}, []string{"i-0aaa"}},
+		{[]string{"__complete", "logs", "--api", api, ""}, []string{"web", "8b0c91e0", "i-0aaa", "i-0bbb"}, []string{"i-0ccc", "m5.large/*"}},
+		{[]string{"__complete", "logs", "--api", "127.0.0.1:1", ""}, nil, []string{"web"}},
+	} {
+		out, _, err := run(t, c.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range c.want {
+			if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(w) + `$`).MatchString(out) {
+				t.Errorf("%v: %q not offered:\n%s", c.args, w, out)
+			}
+		}
+		for _, w := range c.none {
+			if regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(w) + `$`).MatchString(out) {
+				t.Errorf("%v: %q offered:\n%s", c.args, w, out)
+			}
+		}
+		if !strings.Contains(out, ":4") { // ShellCompDirectiveNoFileComp
+			t.Errorf("%v: file names may be offered:\n%s", c.args, out)
 		}
 	}
 }

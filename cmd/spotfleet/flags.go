@@ -85,9 +85,12 @@ func completeValues(cmd *cobra.Command, flag string, values ...string) {
 		if i := strings.LastIndex(typed, ","); i >= 0 {
 			prefix = typed[:i+1]
 		}
+		chosen := strings.Split(strings.TrimSuffix(prefix, ","), ",")
 		var out []string
 		for _, v := range values {
-			out = append(out, prefix+v)
+			if !slices.Contains(chosen, v) { // "spotfleet," does not offer spotfleet again
+				out = append(out, prefix+v)
+			}
 		}
 		d := cobra.ShellCompDirectiveNoFileComp
 		if prefix != "" {

@@ -55,6 +55,7 @@ the report. Only the emulator takes it: on AWS use AWS FIS.`,
 		},
 	}
 	apiFlag(cmd, &api, "the --api address of the running spotfleet up")
+	completeTargets(cmd, &api, targetInstances|targetTasks|targetPools)
 	cmd.Flags().IntVar(&req.Count, "count", 0, "with pools: how many of their Spot instances (default 1)")
 	cmd.Flags().Float64Var(&req.Fraction, "fraction", 0, "with pools: the share of their Spot instances, rounded up (0 to 1)")
 	cmd.Flags().BoolVar(&req.Rebalance, "rebalance", false, "send a rebalance recommendation instead of an interruption notice")
@@ -95,6 +96,7 @@ matches none of the fleet's pools is refused, and nothing changes.`,
 		},
 	}
 	apiFlag(cmd, &api, "the --api address of the running spotfleet up")
+	completeTargets(cmd, &api, targetPools)
 	return cmd
 }
 
@@ -140,6 +142,7 @@ Ctrl-C. The output is what up keeps in its log directory (2 x 10 MiB per task).`
 		},
 	}
 	apiFlag(cmd, &api, "the --api address of the running spotfleet up")
+	completeTargets(cmd, &api, targetServices|targetTasks|targetAllInstances)
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new output until Ctrl-C")
 	return cmd
 }
