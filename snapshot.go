@@ -5,6 +5,9 @@ import "time"
 // Snapshot is what a provider shows of the fleet at one moment: everything the controller
 // decides on. It is a copy; holding it holds no lock.
 type Snapshot struct {
+	// Version numbers the snapshot for a delta that follows it (SnapshotDelta.Since); 0
+	// when the backend does not number them.
+	Version      uint64
 	Time         time.Time
 	Groups       []Group
 	Instances    []Instance

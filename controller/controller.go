@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -53,6 +54,10 @@ type Config struct {
 	// Identity verifies the instance identity documents of agent reports; nil refuses
 	// every report.
 	Identity *iid.Verifier
+	// VerifyDeltas (tests of a sequential world, such as a simulation's: the fleet must not
+	// move between two calls) holds the picture kept by deltas against a full snapshot after
+	// every delta, and panics on a difference.
+	VerifyDeltas bool
 	// Sequential makes each round's calls one after the other, in a fixed order, for a
 	// simulation that must give the same result on every run (Step).
 	Sequential bool
@@ -92,9 +97,10 @@ type Controller struct {
 
 	lease leadership
 
-	mu    sync.Mutex // guards stats and last, read from other goroutines
+	mu    sync.Mutex // guards stats and pic, read from other goroutines
 	stats Stats
-	last  spotfleet.Snapshot // of the last round, for the read-only dashboard
+	pic   *picture // the fleet as the last round saw it (picture.go); its own lock
+	picMu sync.RWMutex
 	lat   map[Phase][]time.Duration
 
 	// The periodic summary in the log: when the last was, and what happened since.
@@ -333,7 +339,7 @@ func (c *Controller) round(ctx context.Context, batch []input) {
 	if w, ok := c.p.(Watcher); ok {
 		w.Changed(named(batch, c.notices))
 	}
-	snap, err := c.p.Snapshot(ctx)
+	v, err := c.observe(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			c.metrics.calls.WithLabelValues("Snapshot", "error").Inc()
@@ -343,17 +349,13 @@ func (c *Controller) round(ctx context.Context, batch []input) {
 		return
 	}
 	c.metrics.calls.WithLabelValues("Snapshot", "ok").Inc()
-	c.mu.Lock()
-	c.last = snap
-	c.mu.Unlock()
-	v := newView(&snap)
 	now := c.clk.Now()
-	for _, g := range snap.Groups {
+	for _, g := range v.snap.Groups {
 		for _, f := range g.Failures {
 			c.launchFailed(g.Name, f, v, now)
 		}
 	}
-	for _, sv := range snap.Services {
+	for _, sv := range v.snap.Services {
 		for _, f := range sv.Refusals {
 			c.launchFailed(manifest.FargateSpot, f, v, now)
 		}
@@ -362,7 +364,7 @@ func (c *Controller) round(ctx context.Context, batch []input) {
 	for _, in := range batch {
 		drop = append(drop, c.intake(in, v, now)...)
 	}
-	c.pol.maxReplacing = max(1, aliveInstances(&snap)*c.m.Interruptions.RebalanceMaxPercent/100)
+	c.pol.maxReplacing = max(1, v.pic.alive*c.m.Interruptions.RebalanceMaxPercent/100)
 
 	list := slices.SortedFunc(maps.Values(c.notices), func(a, b *notice) int {
 		return cmp.Or(a.receivedAt.Compare(b.receivedAt), cmp.Compare(a.instance, b.instance))
@@ -489,14 +491,52 @@ func (c *Controller) settle(ctx context.Context, drop []string, now time.Time) {
 	g.wait()
 }
 
-func aliveInstances(s *spotfleet.Snapshot) int {
-	n := 0
-	for _, in := range s.Instances {
-		if in.Alive() {
-			n++
+// observe brings the controller's picture of the fleet up to date: by a delta when the
+// provider gives one that follows the picture, else by a full snapshot.
+func (c *Controller) observe(ctx context.Context) (*view, error) {
+	if dp, ok := c.p.(Deltas); ok && c.pic != nil && c.pic.version != 0 {
+		d, ok, err := dp.SnapshotDelta(ctx, c.pic.version)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			c.picMu.Lock()
+			c.pic.apply(&d)
+			c.picMu.Unlock()
+			if c.cfg.VerifyDeltas {
+				if err := c.verify(ctx); err != nil {
+					return nil, err
+				}
+			}
+			return c.pic.view(), nil
 		}
 	}
-	return n
+	snap, err := c.p.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pic := loadPicture(&snap)
+	c.picMu.Lock()
+	c.pic = pic
+	c.picMu.Unlock()
+	return pic.view(), nil
+}
+
+// verify holds the picture kept by deltas against a full snapshot taken at the same moment
+// (tests: Config.verifyDeltas), and goes on from that snapshot.
+func (c *Controller) verify(ctx context.Context) error {
+	snap, err := c.p.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	fresh := loadPicture(&snap)
+	kept, full := c.pic.snapshot(), fresh.snapshot()
+	kept.Version, full.Version = 0, 0
+	if !reflect.DeepEqual(kept, full) || !sameCounts(c.pic, fresh) {
+		panic(fmt.Sprintf("controller: the picture kept by deltas differs from a snapshot at %s: %s", snap.Time, firstDifference(kept, full)))
+	}
+	c.pic.version = snap.Version
+	return nil
 }
 
 // summarize logs, at most once every summaryEvery, one line of what the controller is
@@ -525,9 +565,12 @@ func (c *Controller) summarize(now time.Time) {
 
 // LastSnapshot is the fleet as the last round saw it (the zero Snapshot before the first).
 func (c *Controller) LastSnapshot() spotfleet.Snapshot {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.last
+	c.picMu.RLock()
+	defer c.picMu.RUnlock()
+	if c.pic == nil {
+		return spotfleet.Snapshot{}
+	}
+	return c.pic.snapshot()
 }
 
 // inFlight describes the oldest notices for Stats, at most maxInFlightShown of them: the

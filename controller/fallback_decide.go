@@ -182,21 +182,22 @@ func decideFallback(v *view, leaving map[string]bool, covers map[string]cover, t
 // measureGroup measures the from group in capacity units (workload instances).
 func measureGroup(v *view, leaving map[string]bool, pol *fallbackPolicy) shortfall {
 	desired := v.group[pol.from].Desired
-	launched, healthy, cover := 0, 0, 0
-	for i := range v.snap.Instances {
-		in := &v.snap.Instances[i]
-		if !in.Alive() || leaving[in.ID] {
+	from, to := v.pic.byGroup[pol.from], v.pic.byGroup[pol.to]
+	launched, healthy, cover := from.aliveWeight, from.healthyWeight, to.healthyWeight
+	for id, out := range leaving {
+		in := v.instance[id]
+		if !out || in == nil || !in.Alive() {
 			continue
 		}
 		switch in.Group {
 		case pol.from:
-			launched += in.Weight
+			launched -= in.Weight
 			if in.Healthy {
-				healthy += in.Weight
+				healthy -= in.Weight
 			}
 		case pol.to:
 			if in.Healthy {
-				cover += in.Weight
+				cover -= in.Weight
 			}
 		}
 	}
@@ -214,32 +215,43 @@ func measureServices(v *view, leaving map[string]bool, pol *fallbackPolicy) (map
 			companion[sv.Covers] = sv
 		}
 	}
+	// The fleet's counts of every task and instance, then less what is on the instances
+	// leaving: a round's work is the services and the leaving, not the tasks.
 	healthy, pending, serving, live := map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
-	for i := range v.snap.Tasks {
-		t := &v.snap.Tasks[i]
-		sv := v.service[t.Service]
-		out := leaving[host(t)]
-		if sv != nil && sv.Covers == "" && t.Provider == pol.from && !out {
-			live[t.Service]++
-		}
+	for k, c := range v.pic.byTask {
+		sv := v.service[k.service]
 		switch {
 		case sv == nil:
 		case sv.Covers != "":
-			if t.Healthy && !out {
-				serving[sv.Covers]++
-			}
-		case t.Provider != pol.from:
-		case t.Status == spotfleet.TaskProvisioning:
-			pending[t.Service]++
-		case t.Healthy && !out:
-			healthy[t.Service]++
+			serving[sv.Covers] += c.healthy
+		case k.provider == pol.from:
+			live[k.service] += c.all
+			pending[k.service] += c.provisioning
+			healthy[k.service] += c.healthy
 		}
 	}
-	booting := 0
-	for i := range v.snap.Instances {
-		in := &v.snap.Instances[i]
-		if in.Group == pol.from && in.Alive() && !in.Healthy && !leaving[in.ID] {
-			booting++
+	booting := v.pic.byGroup[pol.from].booting
+	for id, out := range leaving {
+		if !out {
+			continue
+		}
+		for _, t := range v.tasksOn[id] {
+			sv := v.service[t.Service]
+			switch {
+			case sv == nil:
+			case sv.Covers != "":
+				if t.Healthy {
+					serving[sv.Covers]--
+				}
+			case t.Provider == pol.from:
+				live[t.Service]--
+				if t.Healthy && t.Status != spotfleet.TaskProvisioning {
+					healthy[t.Service]--
+				}
+			}
+		}
+		if in := v.instance[id]; in != nil && in.Group == pol.from && in.Alive() && !in.Healthy {
+			booting--
 		}
 	}
 	from := v.group[pol.from]
@@ -268,17 +280,16 @@ func measureServices(v *view, leaving map[string]bool, pol *fallbackPolicy) (map
 // there.
 func toDemand(v *view, to *spotfleet.Group, pol *fallbackPolicy) (float64, bool) {
 	demand, busy := 0.0, false
-	for i := range v.snap.Tasks {
-		t := &v.snap.Tasks[i]
-		sv := v.service[t.Service]
-		if sv == nil || t.Provider != pol.to {
-			continue
-		}
-		if sv.Covers != "" {
+	for i := range v.snap.Services {
+		sv := &v.snap.Services[i]
+		n := v.pic.byTask[taskClass{sv.Name, pol.to}].all
+		switch {
+		case n == 0:
+		case sv.Covers != "":
 			busy = true
-			continue
+		default:
+			demand += float64(n) * taskShare(sv, to)
 		}
-		demand += taskShare(sv, to)
 	}
 	return demand, busy
 }

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -101,7 +102,10 @@ func ecsWorld(tasks []spotfleet.Task, toDesired, companionDesired int) *spotflee
 			{Name: "web", Desired: 4, CPU: 1024, Memory: 1024},
 			{Name: "web-fallback", Desired: companionDesired, CPU: 1024, Memory: 1024, Covers: "web"},
 		},
-		Tasks: tasks,
+		Tasks: slices.Clone(tasks),
+	}
+	for i := range s.Tasks { // a snapshot's tasks have IDs, one each
+		s.Tasks[i].ID = fmt.Sprint("t-", i)
 	}
 	for i := range toDesired {
 		s.Instances = append(s.Instances, spotfleet.Instance{ID: fmt.Sprintf("od-%d", i), Group: "on-demand",

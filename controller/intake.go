@@ -287,13 +287,13 @@ func replacementRoom(v *view, n *notice, maxPercent map[string]int) []string {
 			continue
 		}
 		live, here := 0, 0
-		for i := range v.snap.Tasks {
-			t := &v.snap.Tasks[i]
-			if t.Service != name {
-				continue
+		for k, c := range v.pic.byTask {
+			if k.service == name {
+				live += c.all
 			}
-			live++
-			if t.Instance == n.instance {
+		}
+		for _, t := range v.tasksOn[n.instance] {
+			if t.Service == name && t.Instance == n.instance {
 				here++
 			}
 		}

@@ -17,6 +17,14 @@ type Observer interface {
 	Snapshot(ctx context.Context) (spotfleet.Snapshot, error)
 }
 
+// Deltas is an Observer that says what changed since a snapshot it numbered
+// (Snapshot.Version): the controller keeps its picture of the fleet between rounds, and a
+// round works in proportion to what changed. ok is false when it cannot follow since (a
+// snapshot then starts over).
+type Deltas interface {
+	SnapshotDelta(ctx context.Context, since uint64) (d spotfleet.SnapshotDelta, ok bool, err error)
+}
+
 // Watcher is an Observer that keeps what it read between snapshots (the AWS provider,
 // whose full read grows with the fleet). Before each snapshot the controller names the
 // instances (and Fargate tasks) that its inputs and its notices in flight are about: they

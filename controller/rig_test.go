@@ -100,6 +100,18 @@ func (r *recorder) Snapshot(ctx context.Context) (spotfleet.Snapshot, error) {
 	return r.Provider.Snapshot(ctx)
 }
 
+// SnapshotDelta passes deltas on (the emulator gives them), failing as Snapshot does.
+func (r *recorder) SnapshotDelta(ctx context.Context, since uint64) (spotfleet.SnapshotDelta, bool, error) {
+	d, ok := r.Provider.(Deltas)
+	if !ok {
+		return spotfleet.SnapshotDelta{}, false, nil
+	}
+	if err := r.note("Snapshot"); err != nil {
+		return spotfleet.SnapshotDelta{}, false, err
+	}
+	return d.SnapshotDelta(ctx, since)
+}
+
 func (r *recorder) DeregisterTargets(ctx context.Context, tg string, refs []spotfleet.TargetRef) error {
 	var ids []string
 	for _, ref := range refs {

@@ -8,10 +8,13 @@ import (
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
-// view indexes a snapshot for the decisions.
+// view is the fleet as one round's decisions read it. Its instances, tasks and targets
+// are the picture's (picture.go), kept between rounds; snap holds only the few (groups,
+// services, target groups), so that nothing walks every task by accident.
 type view struct {
 	snap        *spotfleet.Snapshot
 	now         time.Time
+	pic         *picture
 	instance    map[string]*spotfleet.Instance
 	byContainer map[string]*spotfleet.Instance
 	tasksOn     map[string][]*spotfleet.Task
@@ -25,44 +28,17 @@ type view struct {
 	serving     map[string]int              // group → capacity units of its healthy instances
 }
 
-func newView(s *spotfleet.Snapshot) *view {
-	n := len(s.Instances)
-	v := &view{snap: s, now: s.Time,
-		instance: make(map[string]*spotfleet.Instance, n), byContainer: make(map[string]*spotfleet.Instance, n),
+// newView is the view of a full snapshot.
+func newView(s *spotfleet.Snapshot) *view { return loadPicture(s).view() }
+
+// view is the fleet as a round reads it: its indexes as they are, and the few parts
+// indexed again (a round's cost in groups and services, not instances).
+func (f *picture) view() *view {
+	s := &f.small
+	v := &view{snap: s, now: s.Time, pic: f, instance: f.instances, byContainer: f.byContainer, tasksOn: f.tasksOn, targetsOn: f.targetsOn,
 		service: make(map[string]*spotfleet.Service, len(s.Services)), byTG: map[string]*spotfleet.Service{},
 		delay: map[string]time.Duration{}, group: make(map[string]*spotfleet.Group, len(s.Groups)),
-		byNative: map[string]*spotfleet.Group{},
-		healthy:  map[string]int{}, serving: map[string]int{}}
-	for i := range s.Instances {
-		in := &s.Instances[i]
-		v.instance[in.ID] = in
-		if in.ContainerInstance != "" {
-			v.byContainer[in.ContainerInstance] = in
-		}
-		if servesIn(in) {
-			v.serving[in.Group] += in.Weight
-		}
-	}
-	v.tasksOn = byInstance(s.Tasks, func(t *spotfleet.Task) string {
-		if t.Status == spotfleet.TaskStopped {
-			return ""
-		}
-		return host(t)
-	})
-	for i := range s.Tasks {
-		if t := &s.Tasks[i]; t.Healthy {
-			v.healthy[t.Service]++
-		}
-	}
-	v.targetsOn = byInstance(s.Targets, func(t *spotfleet.Target) string {
-		switch {
-		case t.State == spotfleet.TargetUnused:
-			return ""
-		case t.Instance == "":
-			return t.Task // Fargate
-		}
-		return t.Instance
-	})
+		byNative: map[string]*spotfleet.Group{}, healthy: f.healthy, serving: f.serving}
 	for i := range s.Services {
 		sv := &s.Services[i]
 		v.service[sv.Name] = sv
@@ -90,29 +66,6 @@ func host(t *spotfleet.Task) string {
 		return t.ID
 	}
 	return t.Instance
-}
-
-// byInstance groups items by the instance key gives ("" leaves one out), in one backing
-// array: a view is built every round, over thousands of tasks.
-func byInstance[T any](items []T, key func(*T) string) map[string][]*T {
-	counts := map[string]int{}
-	for i := range items {
-		if k := key(&items[i]); k != "" {
-			counts[k]++
-		}
-	}
-	all := make([]*T, 0, len(items))
-	out := make(map[string][]*T, len(counts))
-	for k, c := range counts {
-		out[k] = all[len(all) : len(all) : len(all)+c]
-		all = all[:len(all)+c]
-	}
-	for i := range items {
-		if k := key(&items[i]); k != "" {
-			out[k] = append(out[k], &items[i])
-		}
-	}
-	return out
 }
 
 // registeredOn lists the targets on an instance that the load balancer may still route to.

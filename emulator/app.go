@@ -51,6 +51,7 @@ func (e *Emulator) startInstanceApp(in *instance) {
 		return
 	}
 	in.app.proc = proc
+	e.touchInstance(in)
 	startedAt := e.now
 	e.after(crashWindow, func() {
 		if in.app.proc == proc && alive(proc) {
@@ -79,6 +80,7 @@ func (e *Emulator) startInstanceApp(in *instance) {
 	})
 	if svc.tg != nil && in.app.target == nil {
 		in.app.target = svc.tg.register(in.ip, in.id, nil)
+		e.touchInstance(in)
 	}
 }
 

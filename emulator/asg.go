@@ -295,6 +295,7 @@ func (e *Emulator) retire(in *instance) {
 	}
 	if in.ci != nil {
 		in.ci.status = spotfleet.ContainerInstanceDraining
+		e.touchInstance(in)
 	}
 	e.terminate(in, "scale-in")
 }

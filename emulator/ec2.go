@@ -32,6 +32,9 @@ type instance struct {
 
 	ci  *containerInstance // workload ecs
 	app *instanceApp       // workload instances: the service on this instance
+
+	shown, touched, forgotten bool // in the last snapshot or delta given, as snap; changed since; gone (delta.go)
+	snap                      spotfleet.Instance
 }
 
 func (in *instance) alive() bool {
@@ -198,6 +201,7 @@ func (e *Emulator) spotInstancesIn(p spotfleet.Pool) []*instance {
 // forget drops a terminated instance from the world, so that long runs stay small; the
 // status shows it as terminated until then.
 func (e *Emulator) forget(in *instance) {
+	e.delta.instanceGone(in)
 	e.ids.release(in.ip)
 	delete(e.instances, in.id)
 	e.instOrder = slices.DeleteFunc(e.instOrder, func(x *instance) bool { return x == in })

@@ -55,6 +55,9 @@ type task struct {
 	createdAt, startedAt, stoppingAt, stoppedAt time.Time
 	stopCode, stoppedReason                     string
 	version                                     int
+
+	shown, touched, gone bool // in the last snapshot or delta given, as snap; changed since; stopped (delta.go)
+	snap                 spotfleet.Task
 }
 
 // release gives a Fargate Spot task's place in its pool back: at its warning (the market
@@ -80,6 +83,7 @@ func (e *Emulator) registerContainerInstance(in *instance) {
 		cpu: in.pool.Spec.VCPU * 1024, mem: spotfleet.ECSRegisteredMemory(in.pool.Spec.MemoryMiB),
 	}
 	in.ci = ci
+	e.touchInstance(in)
 	e.cluster.cis = append(e.cluster.cis, ci)
 	e.kickServices()
 }
@@ -91,6 +95,7 @@ func (e *Emulator) drainContainerInstance(ci *containerInstance, reason string) 
 		return
 	}
 	ci.status = spotfleet.ContainerInstanceDraining
+	e.touchInstance(ci.in)
 	e.changed()
 	e.note("container instance on %s DRAINING: %s", ci.in.id, reason)
 	e.kickServices()
@@ -274,6 +279,7 @@ func (s *service) startTask(counts map[string]int, pl *placement) *task {
 	}
 	counts[t.provider]++
 	s.tasks = append(s.tasks, t)
+	e.touchTask(t)
 	pl.place(t)
 	return t
 }
@@ -502,6 +508,7 @@ func (e *Emulator) finishStop(t *task) {
 		}
 	}
 	t.svc.tasks = slices.DeleteFunc(t.svc.tasks, func(x *task) bool { return x == t })
+	e.delta.taskGone(t)
 	e.emitTaskStateChange(t)
 	e.note("task %s of %s STOPPED: %s", short(t.id), t.svc.cfg.Name, t.stoppedReason)
 	e.kickServices()

@@ -19,6 +19,7 @@ import (
 type target struct {
 	tg         *targetGroup
 	id         string // ip:port
+	ip         string // its address, as ELB names a task's target
 	url        *url.URL
 	transport  *lbhttp.Transport // the load balancer's connections to the target
 	instanceID string
@@ -26,12 +27,14 @@ type target struct {
 	slot       int   // its index in tg.targets, so that leaving costs no search
 
 	// Under the world lock.
-	state               spotfleet.TargetState
-	registeredAt        time.Time
-	deregisteredAt      time.Time
-	successes, failures int
-	probing             bool
-	onUnused            func()
+	state                spotfleet.TargetState
+	registeredAt         time.Time
+	deregisteredAt       time.Time
+	successes, failures  int
+	probing              bool
+	onUnused             func()
+	shown, touched, gone bool // in the last snapshot or delta given, as snap; changed since; out of use (delta.go)
+	snap                 spotfleet.Target
 
 	// Read by the proxy without the world lock.
 	draining atomic.Bool
@@ -146,7 +149,7 @@ func (tg *targetGroup) publishRoutable() {
 // register adds a target in state initial; health checks make it healthy.
 func (tg *targetGroup) register(ip string, instanceID string, tk *task) *target {
 	id := net.JoinHostPort(ip, strconv.Itoa(tg.port))
-	t := &target{tg: tg, id: id, url: &url.URL{Scheme: "http", Host: id}, instanceID: instanceID, task: tk,
+	t := &target{tg: tg, id: id, ip: ip, url: &url.URL{Scheme: "http", Host: id}, instanceID: instanceID, task: tk,
 		state: spotfleet.TargetInitial, registeredAt: tg.e.now}
 	t.transport = lbhttp.NewTransport(id)
 	t.slot = len(tg.targets)
@@ -155,6 +158,7 @@ func (tg *targetGroup) register(ip string, instanceID string, tk *task) *target 
 		tg.byInstance = map[string][]*target{}
 	}
 	tg.byInstance[instanceID] = append(tg.byInstance[instanceID], t)
+	tg.e.touchTarget(t)
 	tg.simWatch(t)
 	return t
 }
@@ -173,6 +177,7 @@ func (tg *targetGroup) deregisterAll(ts []*target, reason string) {
 	e := tg.e
 	e.changed()
 	for _, t := range ts {
+		e.touchTarget(t)
 		t.state = spotfleet.TargetDraining
 		t.deregisteredAt = e.now
 		t.draining.Store(true)
@@ -201,6 +206,7 @@ func (tg *targetGroup) unused(t *target) {
 		return
 	}
 	t.state = spotfleet.TargetUnused
+	tg.e.touchTarget(t)
 	t.transport.CloseIdleConnections()
 	tg.e.changed()
 	// The last target takes its place: a burst of thousands leaving, each searched for
@@ -210,6 +216,7 @@ func (tg *targetGroup) unused(t *target) {
 	tg.targets[t.slot], last.slot = last, t.slot
 	tg.targets[len(tg.targets)-1] = nil
 	tg.targets = tg.targets[:len(tg.targets)-1]
+	tg.e.delta.targetGone(t)
 	if left := slices.DeleteFunc(tg.byInstance[t.instanceID], func(x *target) bool { return x == t }); len(left) > 0 {
 		tg.byInstance[t.instanceID] = left
 	} else {
@@ -279,6 +286,7 @@ func (tg *targetGroup) probed(t *target, ok bool) {
 		}
 	}
 	if t.state != before {
+		tg.e.touchTarget(t)
 		tg.e.changed()
 		tg.routableChanged()
 		tg.e.note("target %s (%s) %s -> %s", t.id, t.instanceID, before, t.state)

@@ -118,6 +118,7 @@ type Emulator struct {
 	bgCancel   context.CancelFunc
 
 	version uint64 // counts the changes a snapshot can show (Version)
+	delta   deltaState
 
 	signerOnce sync.Once // the metadata services' identity document key, made when first asked
 	iidSigner  *iid.Signer

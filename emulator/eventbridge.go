@@ -40,6 +40,7 @@ func (e *Emulator) instanceArn(in *instance) string {
 }
 
 func (e *Emulator) emitStateChange(in *instance) {
+	e.touchInstance(in)
 	e.emit(spotfleet.DetailStateChange, spotfleet.SourceEC2, []string{e.instanceArn(in)},
 		spotfleet.StateChangeDetail{InstanceID: in.id, State: in.state})
 }
@@ -72,6 +73,7 @@ func (e *Emulator) emitLaunchFailed(g *group, a activity, p *pool) {
 // interruption (stopCode SpotInterruption), not the thousands of others a fleet makes.
 func (e *Emulator) emitTaskStateChange(t *task) {
 	t.version++
+	e.touchTask(t)
 	e.changed()
 	if t.stopCode == spotfleet.StopCodeSpotInterruption {
 		e.bus.send(e.taskEvent(t))

@@ -82,6 +82,7 @@ func (pl *placement) placeFargate(t *task) bool {
 		pl.perZone[z]++
 		t.zone, t.pool, t.ip = z, p, e.ids.taskIPAddr()
 		t.holds = p != nil
+		e.touchTask(t)
 		e.changed()
 		e.after(max(e.opt.FargateStart-time.Second, 0), func() {
 			if t.status != spotfleet.TaskProvisioning {

@@ -3,13 +3,11 @@ package emulator
 import (
 	"context"
 	"fmt"
-	"net"
 	"slices"
 	"syscall"
 	"time"
 
 	"github.com/spotfleet/spotfleet"
-	"github.com/spotfleet/spotfleet/fleetview"
 )
 
 // This file is the emulator as a provider: the calls the controller makes, named and
@@ -21,8 +19,8 @@ import (
 func (e *Emulator) Snapshot(ctx context.Context) (spotfleet.Snapshot, error) {
 	e.lock()
 	defer e.unlock()
-	snap := spotfleet.Snapshot{Time: e.now, Instances: make([]spotfleet.Instance, 0, len(e.instOrder)),
-		Services: make([]spotfleet.Service, 0, len(e.services)), TargetGroups: make([]spotfleet.TargetGroup, 0, len(e.tgs))}
+	snap := spotfleet.Snapshot{Time: e.now, Groups: e.groupEntries(), Services: e.serviceEntries(), TargetGroups: e.targetGroupEntries(),
+		Instances: make([]spotfleet.Instance, 0, len(e.instOrder))}
 	tasks, targets := 0, 0
 	for _, s := range e.services {
 		tasks += len(s.tasks)
@@ -31,75 +29,23 @@ func (e *Emulator) Snapshot(ctx context.Context) (spotfleet.Snapshot, error) {
 		targets += len(tg.targets)
 	}
 	snap.Tasks, snap.Targets = make([]spotfleet.Task, 0, tasks), make([]spotfleet.Target, 0, targets)
-	for _, g := range e.groups {
-		sg := spotfleet.Group{Name: g.cfg.Name, Desired: g.desired, MinSize: g.cfg.MinSize, MaxSize: g.cfg.MaxSize}
-		if e.cluster != nil {
-			spec := g.firstSpec()
-			sg.InstanceCPU, sg.InstanceMemory = spec.VCPU*1024, spotfleet.ECSRegisteredMemory(spec.MemoryMiB)
-		}
-		for _, a := range g.activities {
-			if a.StatusCode == fleetview.ActivityFailed && e.now.Sub(a.End) <= spotfleet.FailuresShown {
-				sg.Failures = append(sg.Failures, spotfleet.LaunchFailure{ActivityID: a.ID, Time: a.End, Zone: a.zone, Message: a.StatusMessage})
-			}
-		}
-		for _, z := range g.cfg.Zones {
-			for _, it := range g.cfg.InstanceTypes {
-				sg.Pools = append(sg.Pools, spotfleet.Pool{InstanceType: it.Type, Zone: z})
-			}
-		}
-		for p := range g.avoid {
-			sg.Avoided = append(sg.Avoided, p)
-		}
-		snap.Groups = append(snap.Groups, sg)
-	}
 	for _, in := range e.instOrder { // terminated ones too, as EC2 shows them for a while
-		si := spotfleet.Instance{ID: in.id, Pool: in.pool.Pool, Lifecycle: in.lifecycle, State: in.state,
-			Weight: in.weight, LaunchedAt: in.launchedAt}
-		if !in.detached {
-			si.Group = in.g.cfg.Name
-		}
-		if in.ci != nil {
-			si.ContainerInstance, si.ContainerStatus = in.ci.arn, in.ci.status
-			si.CPU, si.Memory = in.ci.cpu, in.ci.mem
-			si.Healthy = in.state == spotfleet.InstanceRunning && in.ci.status == spotfleet.ContainerInstanceActive
-		}
-		if a := in.app; a != nil {
-			si.Healthy = in.state == spotfleet.InstanceRunning && a.proc != nil &&
-				(a.target == nil || a.target.state == spotfleet.TargetHealthy)
-		}
-		snap.Instances = append(snap.Instances, si)
+		in.shown, in.snap = true, in.entry()
+		snap.Instances = append(snap.Instances, in.snap)
 	}
 	for _, s := range e.services {
-		ss := spotfleet.Service{Name: s.cfg.Name, Desired: s.desired, StopTimeout: s.cfg.StopTimeout.D(),
-			CPU: s.cfg.CPU, Memory: s.cfg.Memory}
-		if s.covers != nil {
-			ss.Covers = s.covers.cfg.Name
-		}
-		if s.tg != nil {
-			ss.TargetGroup = s.tg.name
-		}
-		for _, r := range s.refusals {
-			if e.now.Sub(r.at) <= spotfleet.FailuresShown {
-				ss.Refusals = append(ss.Refusals, spotfleet.LaunchFailure{ActivityID: r.id, Time: r.at, Message: r.provider + ": " + capacityUnavailable})
-			}
-		}
-		snap.Services = append(snap.Services, ss)
 		for _, t := range s.tasks {
-			st := spotfleet.Task{ID: t.id, Service: s.cfg.Name, Provider: t.provider, Status: t.status, Healthy: t.healthy(),
-				Instance: t.hostInstance(), Zone: t.zoneOf()}
-			snap.Tasks = append(snap.Tasks, st)
+			t.shown, t.snap = true, t.entry()
+			snap.Tasks = append(snap.Tasks, t.snap)
 		}
 	}
 	for _, tg := range e.tgs {
-		snap.TargetGroups = append(snap.TargetGroups, spotfleet.TargetGroup{Name: tg.name, DeregistrationDelay: tg.delay})
 		for _, t := range tg.targets {
-			st := spotfleet.Target{TargetGroup: tg.name, ID: t.refID(), Port: tg.port, Instance: t.instanceID, State: t.state}
-			if t.task != nil {
-				st.Instance, st.Task = t.task.hostInstance(), t.task.id
-			}
-			snap.Targets = append(snap.Targets, st)
+			t.shown, t.snap = true, t.entry()
+			snap.Targets = append(snap.Targets, t.snap)
 		}
 	}
+	snap.Version = e.delta.next() // every entry is as shown: no touch is owed
 	return snap, ctx.Err()
 }
 
@@ -108,8 +54,7 @@ func (t *target) refID() string {
 	if t.task == nil {
 		return t.instanceID
 	}
-	host, _, _ := net.SplitHostPort(t.id)
-	return host
+	return t.ip
 }
 
 // DeregisterTargets starts draining the targets. Targets that are not registered are
@@ -204,6 +149,7 @@ func (e *Emulator) DetachInstances(ctx context.Context, group string, ids []stri
 	}
 	for _, in := range detach {
 		in.detached = true
+		e.touchInstance(in)
 		e.note("%s detached from group %s: it launches a replacement now", in.id, group)
 	}
 	g.remove(detach...)

@@ -186,3 +186,28 @@ func TestSpotfleetIsAtLeastAsAvailable(t *testing.T) {
 		}
 	}
 }
+
+// TestDeltasKeepThePicture: the controller keeps its picture of the fleet from round to
+// round by the emulator's deltas; after every delta of three days of every example, the
+// review's fleet and 300 tasks on the stress market, the picture is what a full snapshot
+// says, index and counts alike (the controller panics otherwise).
+func TestDeltasKeepThePicture(t *testing.T) {
+	defer func(v bool) { verifyDeltas = v }(verifyDeltas)
+	verifyDeltas = true
+	files, _ := filepath.Glob("../examples/*.yaml")
+	files = append(files, "testdata/review.yaml")
+	inputs := []Input{{Name: "large", Manifest: largeManifest(t, 300)}}
+	for _, f := range files {
+		inputs = append(inputs, load(t, f))
+	}
+	rep, err := Run(context.Background(), Options{Manifests: inputs, Controllers: []local.Kind{local.Spotfleet},
+		Duration: 3 * 24 * time.Hour, Runs: 1, Seed: 2, Market: market.Stress, Intensity: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range rep.Results {
+		if x.Interruptions.Mean == 0 && x.Manifest != "../examples/s3-fargate-spot.yaml" {
+			t.Logf("%s: no interruption in three days", x.Manifest)
+		}
+	}
+}

@@ -78,6 +78,10 @@ var progressEvery = time.Second
 // epoch is when every simulation starts: a fixed time keeps runs the same byte for byte.
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
+// verifyDeltas makes the controller hold its picture kept by deltas against a full
+// snapshot every round (TestDeltasKeepThePicture).
+var verifyDeltas = false
+
 // controllerTick is the controller's tick, as Run has it by default: a simulation steps the
 // controller at most this often for changes, and at the moments NextWake says.
 const controllerTick = time.Second
@@ -232,7 +236,7 @@ func runOne(ctx context.Context, m *manifest.Manifest, kind local.Kind, o Option
 		}
 	}
 	cfg := local.Config(m, e, clk, slog.New(slog.DiscardHandler))
-	cfg.Sequential, cfg.Tick = true, controllerTick
+	cfg.Sequential, cfg.Tick, cfg.VerifyDeltas = true, controllerTick, verifyDeltas
 	st, err := local.New(kind, cfg)
 	if err != nil {
 		return runResult{}, err
