@@ -148,6 +148,26 @@ func TestControllerService(t *testing.T) {
 				t.Fatalf("a second plan: %+v (%d builds)", again, builds)
 			}
 
+			// More replicas: the plan says 2 → 3 (and the controller's task definition carries
+			// the new manifest), apply sets it, and the next plan has nothing.
+			m.AWS.Controller.Replicas = 3
+			more := plan(t, stack("t1"))
+			if !slices.ContainsFunc(more, func(c Change) bool {
+				return c.Kind == "ecs-service" && c.Name == manifest.ControllerService && slices.ContainsFunc(c.Diffs, func(d Diff) bool {
+					return d.Field == "desiredCount" && d.From == "2" && d.To == "3"
+				})
+			}) {
+				t.Fatalf("the plan for 3 replicas: %+v", more)
+			}
+			applyPlan(t, stack("t1"), more)
+			svcs, _ = ec.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: &m.Name, Services: []string{manifest.ControllerService}})
+			if n := svcs.Services[0].DesiredCount; n != 3 {
+				t.Errorf("after apply the controller service wants %d tasks, want 3", n)
+			}
+			if again := plan(t, stack("t1")); len(again) > 0 {
+				t.Errorf("a plan after the replicas applied: %+v", again)
+			}
+
 			// A new build: pushed, a new revision, and the service moved to it.
 			next := plan(t, stack("t2"))
 			applyPlan(t, stack("t2"), next)

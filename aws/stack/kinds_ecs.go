@@ -563,11 +563,23 @@ func (s *Stack) serviceFields(sv manifest.Service) map[string]string {
 	if sv.OnFargate() {
 		f["platformVersion"] = fargatePlatform
 	}
+	if s.fixedCount(sv) {
+		f["desiredCount"] = strconv.Itoa(sv.DesiredCount)
+	}
 	return f
 }
 
-// The desired count is set when a service is created, not compared afterwards: target
-// tracking and the controller's fallback change it at run time.
+// fixedCount says whether the manifest alone sets a service's desired count (the
+// controller's replicas, a service without target tracking), so that plan compares it and
+// apply changes it. A companion service's is the controller's to set, and target
+// tracking's between minCount and maxCount: plan leaves those alone.
+func (s *Stack) fixedCount(sv manifest.Service) bool {
+	return sv.Autoscaling == nil && s.m.Covers(sv.Name) == ""
+}
+
+// The desired count is set when a service is created, and compared afterwards only where
+// the manifest alone sets it (fixedCount): target tracking and the controller's fallback
+// change the others at run time.
 var serviceKind = kind{
 	name: "ecs-service",
 	want: func(s *Stack) []Resource {
@@ -604,7 +616,7 @@ var serviceKind = kind{
 				td, _, _ = strings.Cut(td, ":")
 				// A field AWS does not return is left out, for the record to answer for
 				// (moto returns no strategy, deployment configuration or grace period).
-				f := map[string]string{"taskDefinition": td, "targetGroup": ""}
+				f := map[string]string{"taskDefinition": td, "targetGroup": "", "desiredCount": strconv.Itoa(int(sv.DesiredCount))}
 				if len(sv.CapacityProviderStrategy) > 0 {
 					f["strategy"] = readStrategy(sv.CapacityProviderStrategy)
 				}
@@ -680,6 +692,9 @@ var serviceKind = kind{
 			DeploymentConfiguration:  &ecstypes.DeploymentConfiguration{MinimumHealthyPercent: atoi32(r.Fields["minimumHealthyPercent"]), MaximumPercent: atoi32(r.Fields["maximumPercent"])}}
 		if pv := r.Fields["platformVersion"]; pv != "" {
 			in.PlatformVersion = &pv
+		}
+		if n, ok := r.Fields["desiredCount"]; ok {
+			in.DesiredCount = atoi32(n)
 		}
 		if tg := r.Fields["targetGroup"]; tg != "" {
 			in.HealthCheckGracePeriodSeconds = atoi32(r.Fields["healthCheckGracePeriod"])
