@@ -159,6 +159,14 @@ func TestControllerService(t *testing.T) {
 			}) {
 				t.Fatalf("the plan for 3 replicas: %+v", more)
 			}
+			// The manifest the controller carries is compared by its hash, and shown as text.
+			if !slices.ContainsFunc(more, func(c Change) bool {
+				return c.Kind == "task-definition" && slices.ContainsFunc(c.Diffs, func(d Diff) bool {
+					return d.Field == "environment" && strings.Contains(d.ToText, "replicas: 3") && d.FromText != "" && !strings.Contains(d.FromText, "replicas: 3")
+				})
+			}) {
+				t.Errorf("the plan does not show the manifest's text: %+v", more)
+			}
 			applyPlan(t, stack("t1"), more)
 			svcs, _ = ec.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: &m.Name, Services: []string{manifest.ControllerService}})
 			if n := svcs.Services[0].DesiredCount; n != 3 {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -354,11 +355,51 @@ func docHash(doc string) string {
 			doc = string(b)
 		}
 	}
-	return textHash(doc)
+	h := textHash(doc)
+	if b, err := json.MarshalIndent(v, "", "  "); err == nil {
+		texts.Store(h, string(b)) // shown a line a key
+	}
+	return h
 }
 
-// textHash identifies a text (plan compares hashes of long fields such as user data).
+// textHash identifies a text (plan compares hashes of long fields such as user data), and
+// remembers it for the plan to show (textsOf).
 func textHash(text string) string {
-	h := sha256.Sum256([]byte(text))
-	return hex.EncodeToString(h[:6])
+	sum := sha256.Sum256([]byte(text))
+	h := hex.EncodeToString(sum[:6])
+	texts.Store(h, text)
+	return h
+}
+
+// texts is the text behind each hash a plan of this process compared: a plan and its
+// apply read a few texts (user data, patterns, policies, manifests).
+var texts sync.Map
+
+// textsOf is what a diff's hashes stand for, when both are known: the field's own, or
+// the two values of a list element that holds a hash (the controller's manifest in its
+// environment, KEY=sha256:HASH).
+func textsOf(d Diff) (from, to string) {
+	lookup := func(h string) string {
+		if t, ok := texts.Load(h); ok {
+			return t.(string)
+		}
+		return ""
+	}
+	if from, to = lookup(d.From), lookup(d.To); from != "" && to != "" {
+		return from, to
+	}
+	for _, a := range d.Added {
+		k, h, ok := strings.Cut(a, "=sha256:")
+		if !ok {
+			continue
+		}
+		for _, r := range d.Removed {
+			if k2, h2, ok := strings.Cut(r, "=sha256:"); ok && k2 == k {
+				if from, to = lookup(h2), lookup(h); from != "" && to != "" {
+					return from, to
+				}
+			}
+		}
+	}
+	return "", ""
 }

@@ -94,6 +94,11 @@ type Diff struct {
 	FromUnknown bool     `json:"fromUnknown,omitempty"`
 	Added       []string `json:"added,omitempty"`
 	Removed     []string `json:"removed,omitempty"`
+	// FromText and ToText are what a field compared by its hash holds (user data, an event
+	// pattern, a policy, the controller's manifest), when both are known: a plan shows how
+	// they differ, line by line, not two hashes.
+	FromText string `json:"fromText,omitempty"`
+	ToText   string `json:"toText,omitempty"`
 }
 
 // Action is what apply does to a resource.
@@ -172,6 +177,9 @@ func (s *Stack) Plan(ctx context.Context) ([]Change, error) {
 				continue
 			}
 			if d := diff(r.Fields, cur); len(d) > 0 {
+				for i := range d {
+					d[i].FromText, d[i].ToText = textsOf(d[i])
+				}
 				out = append(out, Change{Action: Update, Kind: k.name, Name: r.Name, Diffs: d})
 			}
 		}

@@ -215,13 +215,87 @@ func printPlan(w io.Writer, plan []stack.Change) error {
 		counts[c.Action]++
 		fmt.Fprintf(w, "%s %s %s %s\n", actionMarks[c.Action], c.Action, c.Kind, c.Name)
 		tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
+		var texts []stack.Diff
 		for _, d := range c.Diffs {
+			if d.FromText != "" && d.ToText != "" {
+				texts = append(texts, d)
+				continue
+			}
 			fmt.Fprintf(tw, "    %s\t%s\n", d.Field, describeDiff(c.Action, d))
 		}
 		tw.Flush()
+		for _, d := range texts {
+			fmt.Fprintf(w, "    %s:\n", d.Field)
+			for _, l := range lineDiff(d.FromText, d.ToText) {
+				fmt.Fprintf(w, "      %s\n", l)
+			}
+		}
 	}
 	_, err := fmt.Fprintf(w, "\nPlan: %d to create, %d to update, %d to delete.\n", counts[stack.Create], counts[stack.Update], counts[stack.Delete])
 	return err
+}
+
+// maxDiffLines bounds the texts a plan compares line by line (a manifest is at most 64 KiB).
+const maxDiffLines = 3000
+
+// lineDiff is how two texts differ, a line each: "- " for a line only in from, "+ " for one
+// only in to, "  " for a line around a change (one of context), "..." between changes.
+func lineDiff(from, to string) []string {
+	a, b := strings.Split(strings.TrimSuffix(from, "\n"), "\n"), strings.Split(strings.TrimSuffix(to, "\n"), "\n")
+	if len(a) > maxDiffLines || len(b) > maxDiffLines {
+		return []string{fmt.Sprintf("(%d lines → %d lines: too long to compare here)", len(a), len(b))}
+	}
+	// The longest common subsequence, by the classic table, from the end.
+	lcs := make([][]int32, len(a)+1)
+	for i := range lcs {
+		lcs[i] = make([]int32, len(b)+1)
+	}
+	for i := len(a) - 1; i >= 0; i-- {
+		for j := len(b) - 1; j >= 0; j-- {
+			if a[i] == b[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	type line struct {
+		mark string
+		text string
+	}
+	var all []line
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case i < len(a) && j < len(b) && a[i] == b[j]:
+			all = append(all, line{"  ", a[i]})
+			i, j = i+1, j+1
+		case j < len(b) && (i == len(a) || lcs[i][j+1] > lcs[i+1][j]):
+			all = append(all, line{"+ ", b[j]})
+			j++
+		default:
+			all = append(all, line{"- ", a[i]})
+			i++
+		}
+	}
+	var out []string
+	gap := false
+	for k, l := range all {
+		near := l.mark != "  "
+		for _, m := range []int{k - 1, k + 1} {
+			near = near || (m >= 0 && m < len(all) && all[m].mark != "  ")
+		}
+		if !near {
+			gap = true
+			continue
+		}
+		if gap && len(out) > 0 {
+			out = append(out, "...")
+		}
+		gap = false
+		out = append(out, l.mark+l.text)
+	}
+	return out
 }
 
 var actionMarks = map[stack.Action]string{stack.Create: "+", stack.Update: "~", stack.Delete: "-"}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spotfleet/spotfleet/aws/stack"
+
 	"github.com/spf13/cobra"
 
 	"github.com/spotfleet/spotfleet/manifest"
@@ -131,4 +133,23 @@ func TestEveryCommandExplainsItself(t *testing.T) {
 		}
 	}
 	walk(newRootCmd())
+}
+
+// TestPlanShowsTextsLineByLine: a field plan compares by its hash (the controller's
+// manifest, user data) is shown as the lines that change, with one line of context, not
+// as two hashes.
+func TestPlanShowsTextsLineByLine(t *testing.T) {
+	from := "name: web\naws:\n  controller:\n    replicas: 2\n    image: x\nservices: []\n"
+	to := "name: web\naws:\n  controller:\n    replicas: 3\n    image: x\nservices: []\n"
+	var b strings.Builder
+	err := printPlan(&b, []stack.Change{{Action: stack.Update, Kind: "task-definition", Name: "web-spotfleet-controller", Diffs: []stack.Diff{
+		{Field: "environment", From: "SPOTFLEET_MANIFEST=sha256:aaa", To: "SPOTFLEET_MANIFEST=sha256:bbb", Added: []string{"SPOTFLEET_MANIFEST=sha256:bbb"},
+			Removed: []string{"SPOTFLEET_MANIFEST=sha256:aaa"}, FromText: from, ToText: to}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "~ update task-definition web-spotfleet-controller\n    environment:\n          controller:\n      -     replicas: 2\n      +     replicas: 3\n            image: x\n"
+	if !strings.Contains(b.String(), want) || strings.Contains(b.String(), "sha256") {
+		t.Errorf("plan:\n%s\nwant:\n%s", b.String(), want)
+	}
 }
