@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -85,7 +86,7 @@ func TestAWSCommands(t *testing.T) {
 	}
 	out, err = runAWS(t, "plan", "-f", edited, "--detailed-exitcode")
 	if !errors.Is(err, exitStatus{code: 2}) || !strings.Contains(out, "~ update auto-scaling-group s2-web-spot\n    overrides + c5.large:1\n") ||
-		!strings.Contains(out, "~ update task-definition s2-web-spotfleet-controller\n    environment + SPOTFLEET_MANIFEST=sha256:") ||
+		!strings.Contains(out, "~ update task-definition s2-web-spotfleet-controller\n    environment:\n") || !strings.Contains(out, "      +   - c5.large\n") ||
 		!strings.Contains(out, "Plan: 0 to create, 2 to update, 0 to delete.") {
 		t.Fatalf("plan after an edit: %v\n%s", err, out)
 	}
@@ -122,8 +123,14 @@ func TestAWSCommands(t *testing.T) {
 		t.Errorf("iam-policy --account 12345: %v", err)
 	}
 
-	if out, err = runAWS(t, "delete", "-f", file, "--approve"); err != nil {
+	if out, err = runAWS(t, "delete", "-f", file, "--approve"); err != nil || !regexp.MustCompile(`Deleted [0-9]+ resources of fleet`).MatchString(out) {
 		t.Fatalf("delete: %v\n%s", err, out)
+	}
+	if out, err = runAWS(t, "outputs", "-f", file); err == nil || !strings.Contains(out+err.Error(), "is on AWS (never applied, or deleted): spotfleet apply") {
+		t.Errorf("outputs after delete: %v\n%s", err, out)
+	}
+	if out, err = runAWS(t, "delete", "-f", file, "--approve"); err != nil || !strings.Contains(out, "nothing to delete") {
+		t.Errorf("a second delete says nothing was there: %v\n%s", err, out)
 	}
 	if out, err = runAWS(t, "plan", "-f", file); err != nil || !strings.Contains(out, "Plan: 20 to create, 0 to update, 0 to delete.") {
 		t.Fatalf("plan after delete: %v\n%s", err, out)

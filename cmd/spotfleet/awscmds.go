@@ -384,7 +384,7 @@ loopback test registry instead.`,
 					return st.Apply(ctx, plan, progress)
 				},
 				failed: "(what was done stays; run spotfleet apply again to go on)",
-				done: func(talk io.Writer, m *manifest.Manifest) {
+				done: func(talk io.Writer, m *manifest.Manifest, _ *changes) {
 					if c := m.AWS.Controller; c.Deploy {
 						fmt.Fprintf(talk, "Applied. The controller runs as the ECS service %s (%d tasks on FARGATE), logging to the CloudWatch Logs group /spotfleet/%s/%s.\n",
 							manifest.ControllerService, c.Replicas, m.Name, manifest.ControllerService)
@@ -411,7 +411,7 @@ type changeFlow struct {
 	plan    func(context.Context, *stack.Stack) ([]stack.Change, error)
 	do      func(context.Context, *stack.Stack, []stack.Change, func(stack.Change, error, bool)) error
 	failed  string                                     // said after a failure
-	done    func(talk io.Writer, m *manifest.Manifest) // said after success
+	done    func(talk io.Writer, m *manifest.Manifest, res *changes) // said after success
 	outputs bool                                       // end with the stack's outputs
 }
 
@@ -454,7 +454,7 @@ func runChanges(cmd *cobra.Command, f *awsFlags, approve bool, output string, fl
 			return fmt.Errorf("%w\n%s", err, fl.failed)
 		}
 		if fl.done != nil {
-			fl.done(talk, m)
+			fl.done(talk, m, res)
 		}
 	}
 	if !fl.outputs {
@@ -484,6 +484,13 @@ on a terminal; --approve skips it and is required without one.`,
 				question: "delete fleet %s and everything apply made for it",
 				do: func(ctx context.Context, st *stack.Stack, _ []stack.Change, progress func(stack.Change, error, bool)) error {
 					return st.Delete(ctx, progress)
+				},
+				done: func(talk io.Writer, m *manifest.Manifest, res *changes) {
+					if n := res.Summary[stack.Delete]; n > 0 {
+						fmt.Fprintf(talk, "\nDeleted %d resources of fleet %s: nothing of it is left on AWS.\n", n, m.Name)
+					} else {
+						fmt.Fprintf(talk, "Nothing of fleet %s is on AWS (never applied, or already deleted): nothing to delete.\n", m.Name)
+					}
 				}})
 		},
 	}
@@ -507,13 +514,16 @@ apply, or after a partial one) is left out. Changes nothing.`,
   curl "$(spotfleet outputs -f spotfleet.yaml -o json | jq -r '.services[0].url')"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, st, _, err := f.load(cmd.Context(), cmd.ErrOrStderr())
+			m, st, _, err := f.load(cmd.Context(), cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
 			o, err := st.Outputs(cmd.Context())
 			if err != nil {
 				return err
+			}
+			if o.LoadBalancer == "" && o.Queue == "" && o.Cluster == "" && o.Controller == "" {
+				return fmt.Errorf("nothing of fleet %s is on AWS (never applied, or deleted): spotfleet apply -f %s makes it", m.Name, f.file)
 			}
 			return render(cmd.OutOrStdout(), output, o, func(w io.Writer) error { return printOutputs(w, o) })
 		},
