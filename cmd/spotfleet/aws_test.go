@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -131,6 +133,29 @@ func TestAWSCommands(t *testing.T) {
 	}
 	if out, err = runAWS(t, "delete", "-f", file, "--approve"); err != nil || !strings.Contains(out, "nothing to delete") {
 		t.Errorf("a second delete says nothing was there: %v\n%s", err, out)
+	}
+
+	// A failure part-way (a registry that answers reads but refuses every push) says how far
+	// apply went, what failed, and the ways on, each of which exists.
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/v2/":
+			w.WriteHeader(http.StatusOK)
+		case r.Method == http.MethodGet || r.Method == http.MethodHead:
+			http.Error(w, `{"errors":[{"code":"MANIFEST_UNKNOWN"}]}`, http.StatusNotFound)
+		default:
+			http.Error(w, `{"errors":[{"code":"DENIED","message":"pushes refused"}]}`, http.StatusForbidden)
+		}
+	}))
+	defer refusing.Close()
+	stdout, stderr, err := run(t, "apply", "-f", file, "--approve", "--registry", strings.TrimPrefix(refusing.URL, "http://")) // not the test's registry
+	out = stdout + stderr
+	if err == nil || !regexp.MustCompile(`apply made [0-9]+ of the [0-9]+ changes, then controller-image \S+ failed`).MatchString(err.Error()) ||
+		!strings.Contains(err.Error(), "spotfleet delete -f "+file+" --approve") {
+		t.Errorf("a failed apply: %v\n%s", err, out)
+	}
+	if out, err = runAWS(t, "delete", "-f", file, "--approve"); err != nil {
+		t.Errorf("delete after a failed apply: %v\n%s", err, out)
 	}
 	if out, err = runAWS(t, "plan", "-f", file); err != nil || !strings.Contains(out, "Plan: 20 to create, 0 to update, 0 to delete.") {
 		t.Fatalf("plan after delete: %v\n%s", err, out)

@@ -383,7 +383,20 @@ loopback test registry instead.`,
 				do: func(ctx context.Context, st *stack.Stack, plan []stack.Change, progress func(stack.Change, error, bool)) error {
 					return st.Apply(ctx, plan, progress)
 				},
-				failed: "(what was done stays; run spotfleet apply again to go on)",
+				failed: func(res *changes) string {
+					done, failed := 0, ""
+					for _, c := range res.Changes {
+						switch c.Status {
+						case "done":
+							done++
+						case "failed":
+							failed = c.Kind + " " + c.Name
+						}
+					}
+					return fmt.Sprintf("apply made %d of the %d changes, then %s failed (above). What was made stays: run spotfleet apply again to go on from there. "+
+						"If %s fails again the same way, the error is that resource's and not a passing one: fix what it says, or start over with "+
+						"spotfleet delete -f %s --approve (it removes only what carries the fleet's tag) and apply again", done, len(res.Changes), failed, failed, f.file)
+				},
 				done: func(talk io.Writer, m *manifest.Manifest, _ *changes) {
 					if c := m.AWS.Controller; c.Deploy {
 						fmt.Fprintf(talk, "Applied. The controller runs as the ECS service %s (%d tasks on FARGATE), logging to the CloudWatch Logs group /spotfleet/%s/%s.\n",
@@ -410,9 +423,9 @@ type changeFlow struct {
 	// as it goes.
 	plan    func(context.Context, *stack.Stack) ([]stack.Change, error)
 	do      func(context.Context, *stack.Stack, []stack.Change, func(stack.Change, error, bool)) error
-	failed  string                                     // said after a failure
+	failed  func(res *changes) string                                // said after a failure
 	done    func(talk io.Writer, m *manifest.Manifest, res *changes) // said after success
-	outputs bool                                       // end with the stack's outputs
+	outputs bool                                                     // end with the stack's outputs
 }
 
 // runChanges is the flow of a command that changes AWS: read the manifest and the
@@ -444,14 +457,14 @@ func runChanges(cmd *cobra.Command, f *awsFlags, approve bool, output string, fl
 			return err
 		}
 		if err := fl.do(ctx, st, plan, res.record(talk)); err != nil {
-			if fl.failed == "" {
+			if fl.failed == nil {
 				if rerr := render(out, output, res, nothing); rerr != nil {
 					return errors.Join(err, rerr)
 				}
 				return err
 			}
 			render(out, output, res, nothing)
-			return fmt.Errorf("%w\n%s", err, fl.failed)
+			return fmt.Errorf("%w\n%s", err, fl.failed(res))
 		}
 		if fl.done != nil {
 			fl.done(talk, m, res)
