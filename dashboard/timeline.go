@@ -36,12 +36,19 @@ type Counts struct {
 	Healthy []int `json:"healthy"`
 }
 
-// Mark is something that happened at a moment.
+// Mark is something that happened at a moment, or (Until) over a stretch: refused launches
+// that go on every retry are one mark, not a line every 10 seconds.
 type Mark struct {
-	T    float64 `json:"t"`
-	Kind string  `json:"kind"` // interruption, rebalance, launch-failure, cover, uncover, action
-	Text string  `json:"text"`
+	T     float64 `json:"t"`
+	Until float64 `json:"until,omitempty"`
+	Kind  string  `json:"kind"` // interruption, rebalance, launch-failure, cover, uncover, action
+	Text  string  `json:"text"`
+	N     int     `json:"n,omitempty"`
 }
+
+// mergeWithin is how close marks of a kind that comes in runs (refused launches, rebalance
+// recommendations) must be to make one.
+const mergeWithin = 60.0 // seconds
 
 func newTimeline() *Timeline {
 	return &Timeline{Services: map[string]*Counts{}, covering: map[string]bool{}}
@@ -95,9 +102,24 @@ func (tl *Timeline) mark(st fleetview.Status) {
 		prev = tl.last.Report
 	}
 	add := func(kind string, n int, what string) {
-		if n > 0 {
-			tl.Marks = append(tl.Marks, Mark{T: t, Kind: kind, Text: fmt.Sprintf("%d %s", n, what)})
+		if n <= 0 {
+			return
 		}
+		if kind == "launch-failure" || kind == "rebalance" {
+			for i := len(tl.Marks) - 1; i >= 0; i-- {
+				m := &tl.Marks[i]
+				if m.Kind != kind {
+					continue
+				}
+				if t-max(m.T, m.Until) <= mergeWithin {
+					m.Until, m.N = t, m.N+n
+					m.Text = fmt.Sprintf("%d %s over %s", m.N, what, span(m.Until-m.T))
+					return
+				}
+				break
+			}
+		}
+		tl.Marks = append(tl.Marks, Mark{T: t, Kind: kind, Text: fmt.Sprintf("%d %s", n, what), N: n})
 	}
 	add("interruption", r.Interruptions.Notices-prev.Interruptions.Notices, "interruption notice(s)")
 	add("rebalance", r.Interruptions.RebalanceRecommendations-prev.Interruptions.RebalanceRecommendations, "rebalance recommendation(s)")
@@ -122,6 +144,14 @@ func (tl *Timeline) mark(st fleetview.Status) {
 	tl.last = &st
 }
 
+// span says a stretch of seconds the way the marks do.
+func span(s float64) string {
+	if s < 120 {
+		return fmt.Sprintf("%.0f s", s)
+	}
+	return fmt.Sprintf("%.0f min", s/60)
+}
+
 // MarshalJSON writes the columns as they are at the moment.
 func (tl *Timeline) MarshalJSON() ([]byte, error) {
 	tl.mu.Lock()
@@ -142,5 +172,5 @@ func (tl *Timeline) trim() {
 		c.Desired, c.Healthy = slices.Clone(c.Desired[i:]), slices.Clone(c.Healthy[i:])
 	}
 	tl.Spot, tl.OnDemand, tl.Cost = slices.Clone(tl.Spot[i:]), slices.Clone(tl.OnDemand[i:]), slices.Clone(tl.Cost[i:])
-	tl.Marks = slices.DeleteFunc(tl.Marks, func(m Mark) bool { return m.T < from })
+	tl.Marks = slices.DeleteFunc(tl.Marks, func(m Mark) bool { return max(m.T, m.Until) < from })
 }

@@ -103,6 +103,8 @@ type Emulator struct {
 	acct         accounting
 	recent       []string           // recent happenings for the live view
 	noted        uint64             // happenings noted so far (Happenings)
+	lastNote     string             // the last happening's text, and how often it came again since
+	repeats      int
 	actions      []fleetview.Action // taken by hand (actions.go), for the report
 	procs        []ProcessRecord
 	ended        map[string][]string      // by service, the processes that ended, oldest first (logEnded)
@@ -352,6 +354,14 @@ func (e *Emulator) note(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	e.log.Info(msg, "t", e.now.Sub(e.start).Round(time.Second).String())
 	line := fmt.Sprintf("%7s  %s", fmtElapsed(e.now.Sub(e.start)), msg)
+	if msg == e.lastNote && len(e.recent) > 0 {
+		// A retry every 10 s of a shortage filled the last events with one line: it is
+		// one line, with the count and the time of the latest.
+		e.repeats++
+		e.recent[len(e.recent)-1] = fmt.Sprintf("%s (×%d)", line, e.repeats+1)
+		return
+	}
+	e.lastNote, e.repeats = msg, 0
 	e.recent = append(e.recent, line)
 	e.noted++
 	if len(e.recent) > 200 {

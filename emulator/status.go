@@ -31,6 +31,13 @@ func (e *Emulator) Status(load LoadStats) fleetview.Status {
 		}
 		st.Groups = append(st.Groups, gs)
 	}
+	for _, p := range e.market.pools {
+		free := p.free()
+		if p.depth == Unlimited {
+			free = Unlimited
+		}
+		st.Pools = append(st.Pools, fleetview.PoolStatus{Pool: p.Pool.String(), Free: free})
+	}
 	for _, s := range e.services {
 		ss := fleetview.ServiceStatus{Name: s.cfg.Name, Desired: s.desiredUnits(), Healthy: s.ownHealthyUnits()}
 		if s.throttled() {

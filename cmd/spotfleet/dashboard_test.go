@@ -106,6 +106,78 @@ func TestDashboardInABrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s", shot)
+
+	// A Spot shortage: every pool's capacity taken away. The map still shows every Spot
+	// pool (to give it back), the refusals of the retries are one mark, and the last events
+	// hold no line twice.
+	if b, err := exec.Command(bin, "capacity", "--api", api, "*", "0").CombinedOutput(); err != nil {
+		t.Fatalf("spotfleet capacity: %v\n%s", err, b)
+	}
+	time.Sleep(6 * time.Second) // a minute at speed 10: six retries of each group
+	pools := len(status().Pools)
+	shown, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#map .pool.empty-capacity").length`))
+	if err != nil || pools == 0 || shown < pools {
+		t.Errorf("under the shortage the map shows %d pools without capacity (%v), the fleet has %d Spot pools", shown, err, pools)
+	}
+	refusals, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#marks li.launch-failure").length`))
+	if err != nil || refusals > 2 {
+		t.Errorf("%d refused-launch marks listed (%v); want the run as one (one a group at most)", refusals, err)
+	}
+	events, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#events li")].map((li) => li.textContent.replace(/^\s*\S+\s+/, "").replace(/ \(×\d+\)$/, ""))`))
+	seen := map[string]bool{}
+	for i, e := range events {
+		if i > 0 && seen[e] && events[i-1] == e {
+			t.Errorf("the last events repeat %q", e)
+		}
+		seen[e] = true
+	}
+	if err != nil || len(events) == 0 {
+		t.Errorf("last events: %v %q", err, events)
+	}
+
+	// At 420 pixels: nothing scrolls sideways but the map, the charts are one a row, none
+	// over another, none wider than the screen.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(420, 900)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2500 * time.Millisecond) // a poll or two: the charts take their boxes' width
+	type box struct{ Left, Top, Right, Bottom float64 }
+	figs, err := chromedp.Run(ctx, chromedp.Evaluate[[]box](`[...document.querySelectorAll(".charts figure, #chart-phases")].map((f) => { const r = f.getBoundingClientRect(); return {Left: r.left, Top: r.top, Right: r.right, Bottom: r.bottom}; })`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wide, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+	if err != nil || wide > 420 {
+		over, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("body *")].filter((e) => e.getBoundingClientRect().right > 421 && !e.closest("#map")).slice(0, 8).map((e) => e.tagName + "#" + e.id + "." + e.className + " " + Math.round(e.getBoundingClientRect().right))`))
+		t.Errorf("at 420 px the page is %d px wide (%v): %q", wide, err, over)
+	}
+	for i, a := range figs {
+		if a.Right > 421 || a.Left < 0 {
+			t.Errorf("chart %d at 420 px spans %.0f-%.0f px", i, a.Left, a.Right)
+		}
+		for _, b := range figs[i+1:] {
+			if a.Left < b.Right && b.Left < a.Right && a.Top < b.Bottom && b.Top < a.Bottom {
+				t.Errorf("charts overlap at 420 px: %+v and %+v", a, b)
+			}
+		}
+	}
+	canvases, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`[...document.querySelectorAll("canvas")].map((c) => Math.round(c.getBoundingClientRect().right))`))
+	for _, r := range canvases {
+		if r > 421 {
+			t.Errorf("a chart's canvas ends at %d px, past the 420 px screen (%v)", r, err)
+		}
+	}
+	png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shot = filepath.Join(t.TempDir(), "dashboard-420.png")
+	if os.Getenv("SPOTFLEET_SCREENSHOT") == "1" {
+		shot = "../../docs/dashboard-420.png"
+	}
+	if err := os.WriteFile(shot, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if errs := consoleErrors(); len(errs) > 0 {
 		t.Errorf("console errors: %q", errs)
 	}

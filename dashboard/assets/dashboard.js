@@ -78,6 +78,10 @@ function renderMap(st) {
     lifecycle: t.capacityProvider === "FARGATE_SPOT" ? "spot" : "on-demand",
     state: t.status === "RUNNING" ? "running" : t.status === "STOPPING" ? "shutting-down" : "pending",
   }));
+  // Every Spot pool, with instances or not: a pool a shortage emptied is where its
+  // capacity is given back.
+  const free = new Map((st.pools || []).map((p) => [p.pool, p.free]));
+  for (const p of free.keys()) byPool.set(p, []);
   for (const i of [...(st.instances || []), ...fargate]) {
     if (!byPool.has(i.pool)) byPool.set(i.pool, []);
     byPool.get(i.pool).push(i);
@@ -106,11 +110,15 @@ function renderMap(st) {
       const pool = type + "/" + zone;
       const insts = byPool.get(pool) || [];
       const head = el("header", {}, el("span", { class: "name" }, pool));
+      if (free.has(pool)) {
+        const f = free.get(pool);
+        head.append(el("span", { class: "free", title: "Spot instances it can still give" }, f < 0 ? "free ∞" : "free " + f));
+      }
       if (!readOnly && type !== "FARGATE") {
         head.append(el("button", { title: "no free Spot capacity in this pool", onclick: () => act("/v1/capacity", { pools: [pool], instances: 0 }) }, "no Spot"),
           el("button", { title: "unlimited free Spot capacity", onclick: () => act("/v1/capacity", { pools: [pool], instances: -1 }) }, "restore"));
       }
-      const cell = el("div", { class: "pool", "data-pool": pool }, head);
+      const cell = el("div", { class: "pool" + (free.get(pool) === 0 ? " empty-capacity" : ""), "data-pool": pool }, head);
       for (const i of insts) {
         const cls = ["inst", i.lifecycle, i.state];
         if (i.terminatesIn) cls.push("noticed");
@@ -155,6 +163,15 @@ function marksPlugin() {
         ctx.save();
         for (const m of lastTimeline.marks || []) {
           const x = u.valToPos(m.t, "x", true);
+          if (m.until > m.t) { // a run of marks: a band from the first to the last
+            const x2 = Math.min(u.valToPos(m.until, "x", true), u.bbox.left + u.bbox.width);
+            const x1 = Math.max(x, u.bbox.left);
+            if (x2 > x1) {
+              ctx.fillStyle = (markColors[m.kind] || "#888888") + "40";
+              ctx.fillRect(x1, u.bbox.top, Math.max(x2 - x1, devicePixelRatio), u.bbox.height);
+            }
+            continue;
+          }
           if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
           ctx.strokeStyle = markColors[m.kind] || "#888";
           ctx.lineWidth = 1.5 * devicePixelRatio;
@@ -172,7 +189,8 @@ function marksPlugin() {
 function chart(id, series, data, opts) {
   const box = $(id);
   const key = series.map((s) => s.label).join("|");
-  const width = Math.max(240, box.clientWidth || 300);
+  // As wide as its box, whatever the screen (at 420 px the charts stack, one a row).
+  const width = Math.max(200, box.clientWidth || 300);
   if (!charts[id] || charts[id].key !== key) {
     if (charts[id]) charts[id].plot.destroy();
     const axis = { stroke: "#8a96a3", grid: { stroke: "#2a333d" }, ticks: { stroke: "#2a333d" } };
