@@ -101,9 +101,9 @@ type Emulator struct {
 	listeners    []*listener
 	bus          *Queue
 	acct         accounting
-	recent       []string           // recent happenings for the live view
-	noted        uint64             // happenings noted so far (Happenings)
-	lastNote     string             // the last happening's text, and how often it came again since
+	recent       []string // recent happenings for the live view
+	noted        uint64   // happenings noted so far (Happenings)
+	lastNote     string   // the last happening's text, and how often it came again since
 	repeats      int
 	actions      []fleetview.Action // taken by hand (actions.go), for the report
 	procs        []ProcessRecord

@@ -29,11 +29,11 @@ type Status struct {
 	Targets         []TargetStatus    `json:"targets"`
 	// Pools are the fleet's Spot pools, with or without instances, and the Spot capacity
 	// each can still give (-1: no bound): the map shows a pool a shortage emptied.
-	Pools []PoolStatus `json:"pools,omitempty"`
-	CostPerHour     float64           `json:"costPerHourUsd"`
-	AllOnDemandHour float64           `json:"allOnDemandPerHourUsd"`
-	Report          Report            `json:"report"`
-	Recent          []string          `json:"recent"`
+	Pools           []PoolStatus `json:"pools,omitempty"`
+	CostPerHour     float64      `json:"costPerHourUsd"`
+	AllOnDemandHour float64      `json:"allOnDemandPerHourUsd"`
+	Report          Report       `json:"report"`
+	Recent          []string     `json:"recent"`
 }
 
 // PoolStatus is a Spot pool (TYPE/ZONE) and how many more instances it can give.
