@@ -77,7 +77,7 @@ type noticeRecord struct {
 func (a *accounting) integrate(e *Emulator, from, to time.Time) {
 	dt := to.Sub(from).Seconds()
 	elapsed, end := from.Sub(e.start), to.Sub(e.start)
-	r := a.ratesOf(e)
+	r := a.ratesOf(e, from)
 	for _, pc := range r.pools {
 		od := pc.pool.onDemandPrice() * dt / 3600
 		a.allOnDemandUSD += float64(pc.onDemand+pc.spot) * od
@@ -135,6 +135,7 @@ func (a *accounting) integrate(e *Emulator, from, to time.Time) {
 // (BenchmarkNotices).
 type rates struct {
 	key           ratesKey
+	at            time.Time // the world's time they were counted at
 	pools         []poolCount
 	excess, short int
 	below, wanted bool
@@ -146,6 +147,14 @@ type rates struct {
 }
 
 // serviceRate is one manifest service now.
+// ratesQuantum is how long, in the world's time, rates are kept after they were counted
+// though the world changed. Counting is a walk of the fleet; a burst of 10,000 notices at
+// real speed changes the world at every call into it, microseconds apart, and counting at
+// each made the burst quadratic again (BenchmarkNotices: 0.9-1.2 s). The report's
+// integrals then lag a change by at most this much; a simulation, whose events are
+// seconds apart, is not affected.
+const ratesQuantum = 100 * time.Millisecond
+
 type serviceRate struct {
 	serving, desired int
 	rps              float64 // requests per second offered
@@ -165,15 +174,15 @@ type poolCount struct {
 	onDemand, spot int
 }
 
-func (a *accounting) ratesOf(e *Emulator) *rates {
+func (a *accounting) ratesOf(e *Emulator, now time.Time) *rates {
 	key := ratesKey{version: e.version}
 	for _, s := range e.services {
 		key.desired = key.desired*1_000_003 + uint64(s.desiredUnits())
 	}
-	if a.rates != nil && a.rates.key == key {
+	if a.rates != nil && (a.rates.key == key || now.Sub(a.rates.at) < ratesQuantum) {
 		return a.rates
 	}
-	r := &rates{key: key}
+	r := &rates{key: key, at: now}
 	at := map[*pool]int{}
 	for _, in := range e.instOrder {
 		if !in.alive() {

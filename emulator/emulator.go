@@ -107,6 +107,7 @@ type Emulator struct {
 	repeats      int
 	actions      []fleetview.Action // taken by hand (actions.go), for the report
 	procs        []ProcessRecord
+	forgotten    map[string]bool          // names in procs whose logs are gone (forget)
 	ended        map[string][]string      // by service, the processes that ended, oldest first (logEnded)
 	notices      map[string]*noticeRecord // open, by instance: notices whose targets are not all out yet
 	imdsHTTP     *httpserver.Server

@@ -171,6 +171,9 @@ func (e *Emulator) started(spec proc.Spec, service, task, instance string) {
 	if e.opt.Simulated {
 		return
 	}
+	if e.forgotten[spec.Name] { // a restart under the same name: only the old records go
+		e.compactProcesses()
+	}
 	e.procs = append(e.procs, ProcessRecord{Service: service, Task: task, Instance: instance, Name: spec.Name,
 		StartedAt: round(e.elapsed().Seconds(), 1)})
 }
@@ -196,7 +199,7 @@ func (e *Emulator) logEnded(service, name string) {
 	if len(ended) > keptLogs {
 		old := ended[0]
 		ended = ended[1:]
-		e.procs = slices.DeleteFunc(e.procs, func(p ProcessRecord) bool { return p.Name == old })
+		e.forgetProcess(old)
 		if f, ok := e.opt.Runner.(logForgetter); ok {
 			f.Forget(old)
 		}
@@ -204,11 +207,30 @@ func (e *Emulator) logEnded(service, name string) {
 	e.ended[service] = ended
 }
 
-// Processes lists the service processes started so far, in order.
+// forgetProcess takes a process out of Processes. The list is compacted once half of it is
+// forgotten: deleting each at once made every end a walk of every process started, and a
+// burst of 10,000 ends quadratic (BenchmarkNotices). Callers hold the lock.
+func (e *Emulator) forgetProcess(name string) {
+	if e.forgotten == nil {
+		e.forgotten = map[string]bool{}
+	}
+	e.forgotten[name] = true
+	if len(e.forgotten) > len(e.procs)/2 {
+		e.compactProcesses()
+	}
+}
+
+func (e *Emulator) compactProcesses() {
+	e.procs = slices.DeleteFunc(e.procs, func(p ProcessRecord) bool { return e.forgotten[p.Name] })
+	clear(e.forgotten)
+}
+
+// Processes lists the service processes started so far, in order, but those whose logs
+// were removed.
 func (e *Emulator) Processes() []ProcessRecord {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return slices.Clone(e.procs)
+	return slices.DeleteFunc(slices.Clone(e.procs), func(p ProcessRecord) bool { return e.forgotten[p.Name] })
 }
 
 // changed counts a change of what a snapshot shows. Callers hold the lock.
