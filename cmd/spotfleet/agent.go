@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spotfleet/spotfleet/agent"
 	"github.com/spotfleet/spotfleet/clock"
+	"github.com/spotfleet/spotfleet/emulator/proc"
 )
 
 type agentOptions struct {
@@ -110,7 +111,7 @@ func runAgent(cmd *cobra.Command, o agentOptions, args []string) error {
 		}
 		child = exec.Command(args[0], args[1:]...)
 		child.Stdin, child.Stdout, child.Stderr = os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()
-		child.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the agent
+		child.SysProcAttr = proc.DiesWithParent() // never outlive the agent (on Linux)
 		if err := child.Start(); err != nil {
 			return fmt.Errorf("starting %s: %w", args[0], err)
 		}

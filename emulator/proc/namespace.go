@@ -49,7 +49,7 @@ func newSpawner(pid int) (*spawner, error) {
 		// template thread, not from a locked one, so none inherits it.) A child's
 		// parent-death signal follows this thread, which lives as long as the runner.
 		runtime.LockOSThread()
-		err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWPID)
+		err := enterPIDNamespace(int(ns.Fd()))
 		ns.Close()
 		ready <- err
 		if err != nil {

@@ -91,7 +91,7 @@ func (r *Runner) start(cmd *exec.Cmd) error {
 		// No parent-death signal there: the child, whose parent is outside its namespace,
 		// sees a parent of 0 and would take it for dead (Go's forkExec then kills it). The
 		// namespace's end does that job.
-		cmd.SysProcAttr.Pdeathsig = 0
+		noDeathSignal(cmd.SysProcAttr)
 		return r.spawner.start(cmd)
 	}
 	return cmd.Start()
@@ -142,7 +142,7 @@ func (r *Runner) Start(spec Spec) (Process, error) {
 		if dir, fd, err := r.cgroups.open(spec.Name); err == nil {
 			defer fd.Close()
 			cgroup = dir
-			cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(fd.Fd())
+			intoCgroup(cmd.SysProcAttr, int(fd.Fd()))
 		}
 	}
 	var log *cappedLog
@@ -218,12 +218,6 @@ func rebuild(c *exec.Cmd) *exec.Cmd {
 	n.Env, n.Stdout, n.Stderr, n.WaitDelay = c.Env, c.Stdout, c.Stderr, c.WaitDelay
 	n.SysProcAttr = ownGroup()
 	return n
-}
-
-// ownGroup starts a process in a process group of its own (signalled as one), killed if
-// spotfleet dies.
-func ownGroup() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 }
 
 // MaxTaskLog is how much output of one process is kept: the log file is renamed to

@@ -56,10 +56,11 @@ func Supervise(exe, logDir, run string, env []string, warn io.Writer) (*Reaper, 
 func StartReaper(exe string, namespace bool) (*Reaper, error) {
 	cmd := exec.Command(exe, "reaper")
 	// Its own process group: a Ctrl-C meant for up must not kill it first.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if namespace {
-		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWPID
+	attr, err := reaperAttr(namespace)
+	if err != nil {
+		return nil, err
 	}
+	cmd.SysProcAttr = attr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err

@@ -9,8 +9,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"syscall"
 	"time"
+
+	"github.com/spotfleet/spotfleet/emulator/proc"
 )
 
 // Server is a running moto_server.
@@ -34,7 +35,7 @@ func Start() (*Server, string) {
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	// A test binary killed (a timeout, Ctrl-C) takes its moto along: the server would
 	// otherwise outlive it, holding a port and memory.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = proc.DiesWithParent()
 	cmd.Env = append(os.Environ(), "MOTO_IAM_LOAD_MANAGED_POLICIES=true") // the roles attach AWS managed policies
 	if err := cmd.Start(); err != nil {
 		return nil, "cannot start moto: " + err.Error()
