@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"context"
 	"debug/buildinfo"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -25,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -95,15 +95,12 @@ func Build(ctx context.Context, o Options) (v1.ImageIndex, error) {
 // one when there is no source and it fits.
 func binary(ctx context.Context, o Options, p v1.Platform) ([]byte, error) {
 	if o.Source == "" {
+		if err := runningFits(p); err != nil {
+			return nil, err
+		}
 		self, err := os.Executable()
 		if err != nil {
 			return nil, err
-		}
-		if p.OS != runtime.GOOS || p.Architecture != runtime.GOARCH || runtime.GOOS != "linux" {
-			return nil, fmt.Errorf("no source to build %s/%s from: give the spotfleet source directory (--source), or run this on linux/%s", p.OS, p.Architecture, p.Architecture)
-		}
-		if !static(self) {
-			return nil, errors.New("the running spotfleet is not a static build (CGO_ENABLED=1): give the source directory (--source) to build one")
 		}
 		return os.ReadFile(self)
 	}
@@ -208,6 +205,16 @@ func assemble(bin, certs []byte, p v1.Platform, o Options) (v1.Image, error) {
 // Push writes the index to ref. A plain-HTTP registry is used only on a loopback address
 // (the tests' in-memory registry); anything else is HTTPS with the keychain's credentials
 // or the given ones.
+// WriteLayout writes the image index as an OCI image layout in dir (a new or empty
+// directory): a release keeps it as an artifact, and any OCI tool pushes it later.
+func WriteLayout(idx v1.ImageIndex, dir string) error {
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return fmt.Errorf("%s is not empty: give a new directory for the image layout", dir)
+	}
+	_, err := layout.Write(dir, idx)
+	return err
+}
+
 func Push(ctx context.Context, idx v1.ImageIndex, ref string, auth authn.Authenticator) (name.Reference, error) {
 	var opts []name.Option
 	if Loopback(ref) {

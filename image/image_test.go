@@ -2,8 +2,10 @@ package image_test
 
 import (
 	"context"
+	"debug/buildinfo"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -68,5 +70,33 @@ func TestPushRefusesPlainHTTPOffLoopback(t *testing.T) {
 		if got := image.Loopback(ref); got != want {
 			t.Errorf("Loopback(%q) = %v, want %v", ref, got, want)
 		}
+	}
+}
+
+// TestCheckSaysWhatToDo: without a source, an image for another platform, or from a binary
+// built with cgo on, is refused before anything is built, with the ways on: --source, a
+// static install, or an image of one's own.
+func TestCheckSaysWhatToDo(t *testing.T) {
+	other := v1.Platform{OS: "linux", Architecture: "arm64"}
+	if runtime.GOARCH == "arm64" {
+		other.Architecture = "amd64"
+	}
+	err := image.Check(image.Options{Platforms: []v1.Platform{other}})
+	if err == nil || !strings.Contains(err.Error(), "--source DIR") || !strings.Contains(err.Error(), "aws.controller.image") {
+		t.Errorf("Check for %s/%s without a source: %v, want the ways on", other.OS, other.Architecture, err)
+	}
+	self := v1.Platform{OS: runtime.GOOS, Architecture: runtime.GOARCH}
+	exe, _ := os.Executable()
+	info, _ := buildinfo.ReadFile(exe)
+	if runtime.GOOS == "linux" && info != nil && strings.Contains(info.String(), "CGO_ENABLED=1") {
+		if err := image.Check(image.Options{Platforms: []v1.Platform{self}}); err == nil || !strings.Contains(err.Error(), "CGO_ENABLED=0") {
+			t.Errorf("Check of this test binary (cgo on) without a source: %v, want the static install named", err)
+		}
+	}
+	if err := image.Check(image.Options{Source: "..", Platforms: []v1.Platform{other}}); err != nil {
+		t.Errorf("Check with a source: %v", err)
+	}
+	if got := image.FindSource(context.Background(), t.TempDir(), ""); got == "" {
+		t.Error("FindSource outside the module does not find the source this test was built from")
 	}
 }

@@ -34,10 +34,12 @@ const (
 )
 
 // ControllerImage is how apply gets the controller's image when the manifest names none:
-// Tag names a build (the same tag, the same image), Build makes it.
+// Tag names a build (the same tag, the same image), Build makes it, and Check (may be nil)
+// says before anything changes why Build could not.
 type ControllerImage struct {
 	Tag   string
 	Build func(ctx context.Context) (v1.ImageIndex, error)
+	Check func() error
 }
 
 func (s *Stack) deploysController() bool { return s.m.AWS.Controller.Deploy }

@@ -192,12 +192,29 @@ func (s *Stack) Plan(ctx context.Context) ([]Change, error) {
 	return out, nil
 }
 
+// Preflight checks what can be known of a plan's changes before any is made, so that an
+// apply does not stop part-way on it: that the controller's image can be built (a plain go
+// build of spotfleet has cgo on, and its binary cannot go into the image as it is).
+func (s *Stack) Preflight(changes []Change) error {
+	for _, c := range changes {
+		if c.Kind == controllerImageKind.name && c.Action != Delete && s.Image != nil && s.Image.Check != nil {
+			if err := s.Image.Check(); err != nil {
+				return fmt.Errorf("the controller's image cannot be made: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
 // Apply makes the changes of a plan: creations and updates in dependency order first, then
 // the deletions of what the manifest no longer has, backwards. A failure at any step leaves
 // at least what existed before (the review's apply deleted first, and a failed role update
 // left a fleet without its Spot group), and the next apply goes on from there. progress is
 // told about each resource before and after.
 func (s *Stack) Apply(ctx context.Context, changes []Change, progress func(c Change, err error, done bool)) error {
+	if err := s.Preflight(changes); err != nil {
+		return err
+	}
 	if err := s.discover(ctx); err != nil {
 		return err
 	}

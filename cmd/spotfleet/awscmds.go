@@ -26,6 +26,7 @@ import (
 type awsFlags struct {
 	file, region, profile string
 	registry              string // where apply pushes the controller's image instead of ECR
+	source                string // the spotfleet source the controller's image is built from
 	// fromEnv: the manifest may come in ManifestEnv (the controller's ECS task has no file).
 	fromEnv bool
 }
@@ -40,6 +41,11 @@ func (f *awsFlags) add(cmd *cobra.Command) {
 // image; usage says what the command does with it.
 func (f *awsFlags) addRegistry(cmd *cobra.Command, usage string) {
 	cmd.Flags().StringVar(&f.registry, "registry", "", usage+" (HOST:PORT, plain HTTP, loopback only: a test registry) instead of the fleet's ECR repository")
+}
+
+// addSource is --source, for the commands that build the controller's image.
+func (f *awsFlags) addSource(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.source, "source", "", "the spotfleet source directory to build the controller's image from (default: the module around the working directory, else the one this binary was built from, else its release's in the Go module cache)")
 }
 
 // accessTimeout bounds the first call to AWS: with no network, the SDK's retries would
@@ -76,7 +82,7 @@ func (f *awsFlags) load(ctx context.Context, errOut io.Writer) (*manifest.Manife
 	st := stack.NewStack(cfg, m)
 	st.Registry = f.registry
 	if c := m.AWS.Controller; c.Deploy && c.Image == "" {
-		st.Image = controllerImage(errOut)
+		st.Image = controllerImage(ctx, errOut, f.source)
 	}
 	st.Reading = func(kind string, i, n int) {
 		what := fmt.Sprintf("reading %ss from AWS (%d of %d)", kind, i+1, n)
@@ -123,6 +129,9 @@ spotfleet:applied (docs/aws.md).`,
 			if err := render(cmd.OutOrStdout(), output, res, func(w io.Writer) error { return printPlan(w, plan) }); err != nil {
 				return err
 			}
+			if err := st.Preflight(plan); err != nil {
+				return fmt.Errorf("apply would stop: %w", err)
+			}
 			if detailed && len(plan) > 0 {
 				return exitStatus{code: 2}
 			}
@@ -131,6 +140,7 @@ spotfleet:applied (docs/aws.md).`,
 	}
 	f.add(cmd)
 	f.addRegistry(cmd, "plan the controller's image in this registry")
+	f.addSource(cmd)
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when there are no changes, 2 when there are, 1 on an error (as terraform plan)")
 	outputFlag(cmd, &output, "table", "json", "yaml")
 	return cmd
@@ -379,7 +389,13 @@ loopback test registry instead.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runChanges(cmd, &f, approve, output, changeFlow{command: "apply", question: "apply these changes",
-				plan: func(ctx context.Context, st *stack.Stack) ([]stack.Change, error) { return st.Plan(ctx) },
+				plan: func(ctx context.Context, st *stack.Stack) ([]stack.Change, error) {
+					plan, err := st.Plan(ctx)
+					if err == nil {
+						err = st.Preflight(plan) // before the question: nothing changed yet
+					}
+					return plan, err
+				},
 				do: func(ctx context.Context, st *stack.Stack, plan []stack.Change, progress func(stack.Change, error, bool)) error {
 					return st.Apply(ctx, plan, progress)
 				},
@@ -410,6 +426,7 @@ loopback test registry instead.`,
 	}
 	f.add(cmd)
 	f.addRegistry(cmd, "push the controller's image to this registry")
+	f.addSource(cmd)
 	cmd.Flags().BoolVar(&approve, "approve", false, "apply without asking")
 	outputFlag(cmd, &output, "table", "json", "yaml")
 	return cmd

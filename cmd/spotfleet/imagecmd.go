@@ -1,14 +1,13 @@
 package main
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -22,10 +21,10 @@ import (
 )
 
 func newImageCmd() *cobra.Command {
-	var to, source, profile string
+	var to, source, profile, layoutDir, ver string
 	var platforms []string
 	cmd := &cobra.Command{
-		Use:   "image --to REF [--source DIR] [--platform OS/ARCH ...]",
+		Use:   "image --to REF | --layout DIR [--source DIR] [--platform OS/ARCH ...]",
 		Short: "Build the controller's container image without Docker, and push it",
 		Long: `Builds the spotfleet controller's container image and pushes it to REF: for each platform a
 static build of ./cmd/spotfleet from the source directory (go build, CGO off), the build
@@ -39,19 +38,21 @@ alone. REF is any registry: ECR (ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME:TAG, 
 the AWS credentials through GetAuthorizationToken, into the repository apply creates:
 spotfleet outputs prints it), another one
 with the credentials of ~/.docker/config.json, or plain HTTP on a loopback address only (a
-local test registry). A Dockerfile beside the source does the same with Docker.`,
+local test registry). --layout DIR writes the image as an OCI image layout instead (what a
+release keeps: .goreleaser.yaml). A Dockerfile beside the source does the same with Docker.`,
 		Example: `  spotfleet image --to 123456789012.dkr.ecr.us-east-1.amazonaws.com/web-controller:v1.2.3
-  spotfleet image --to 127.0.0.1:5000/web-controller:dev --platform linux/amd64`,
+  spotfleet image --to 127.0.0.1:5000/web-controller:dev --platform linux/amd64
+  spotfleet image --layout dist/image --version v1.2.3`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if to == "" {
-				return fmt.Errorf("--to is required: the image reference to push to, such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/web-controller:v1")
+			if (to == "") == (layoutDir == "") {
+				return fmt.Errorf("give --to, the image reference to push to (such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/web-controller:v1), or --layout, a directory to write the image to")
 			}
 			ctx := cmd.Context()
-			o := image.Options{Version: versionString(), Source: source,
+			o := image.Options{Version: cmp.Or(ver, versionString()), Source: source,
 				Log: func(format string, args ...any) { fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", args...) }}
 			if o.Source == "" {
-				o.Source = moduleRoot()
+				o.Source = findSource(ctx)
 			}
 			for _, p := range platforms {
 				goos, arch, ok := strings.Cut(p, "/")
@@ -59,6 +60,21 @@ local test registry). A Dockerfile beside the source does the same with Docker.`
 					return fmt.Errorf("--platform %q: use linux/amd64 or linux/arm64", p)
 				}
 				o.Platforms = append(o.Platforms, v1.Platform{OS: goos, Architecture: arch})
+			}
+			if layoutDir != "" {
+				idx, err := image.Build(ctx, o)
+				if err == nil {
+					err = image.WriteLayout(idx, layoutDir)
+				}
+				if err != nil {
+					return err
+				}
+				d, err := idx.Digest()
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (index %s)\n", layoutDir, d)
+				return nil
 			}
 			auth, err := registryAuth(ctx, to, profile)
 			if err != nil {
@@ -81,7 +97,9 @@ local test registry). A Dockerfile beside the source does the same with Docker.`
 		},
 	}
 	cmd.Flags().StringVar(&to, "to", "", "the image reference to push to (REGISTRY/REPOSITORY:TAG)")
-	cmd.Flags().StringVar(&source, "source", "", "the spotfleet source directory to build from (default: the module around the working directory)")
+	cmd.Flags().StringVar(&layoutDir, "layout", "", "write the image as an OCI image layout in this new directory instead of pushing it")
+	cmd.Flags().StringVar(&ver, "version", "", "the version the image's label and its binary say (default: this spotfleet's)")
+	cmd.Flags().StringVar(&source, "source", "", "the spotfleet source directory to build from (default: the module around the working directory, else the one this binary was built from, else its release's in the Go module cache)")
 	cmd.Flags().StringArrayVar(&platforms, "platform", nil, "a platform to build, linux/amd64 or linux/arm64; repeatable (default: both)")
 	cmd.Flags().StringVar(&profile, "profile", "", "AWS profile for ECR (default: AWS_PROFILE)")
 	return cmd
@@ -105,33 +123,26 @@ func registryAuth(ctx context.Context, ref, profile string) (authn.Authenticator
 	return &authn.Basic{Username: user, Password: password}, nil
 }
 
-// moduleRoot is the directory of the spotfleet module around the working directory, or ""
-// when there is none.
-func moduleRoot() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && bytes.HasPrefix(b, []byte("module github.com/spotfleet/spotfleet\n")) {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
+// findSource is the spotfleet source to build images from when no --source is given: the
+// module around the working directory, the one this binary was built from, or a released
+// version's in the module cache (image.FindSource); "" when there is none.
+func findSource(ctx context.Context) string {
+	wd, _ := os.Getwd()
+	return image.FindSource(ctx, wd, versionString())
 }
 
 // controllerImage is what apply pushes when the manifest names no controller image: this
 // spotfleet for linux/amd64 (the controller runs on FARGATE X86_64), built from its source
-// when it is at hand, else the running binary as it is.
-func controllerImage(log io.Writer) *stack.ControllerImage {
-	o := image.Options{Version: versionString(), Source: moduleRoot(), Platforms: []v1.Platform{{OS: "linux", Architecture: "amd64"}},
+// (source, else findSource's) when there is one, else the running binary as it is when it
+// is a static linux/amd64 build. Check says before any change whether that can work.
+func controllerImage(ctx context.Context, log io.Writer, source string) *stack.ControllerImage {
+	if source == "" {
+		source = findSource(ctx)
+	}
+	o := image.Options{Version: versionString(), Source: source, Platforms: []v1.Platform{{OS: "linux", Architecture: "amd64"}},
 		Log: func(format string, args ...any) { fmt.Fprintf(log, format+"\n", args...) }}
-	return &stack.ControllerImage{Tag: buildTag(), Build: func(ctx context.Context) (v1.ImageIndex, error) { return image.Build(ctx, o) }}
+	return &stack.ControllerImage{Tag: buildTag(), Build: func(ctx context.Context) (v1.ImageIndex, error) { return image.Build(ctx, o) },
+		Check: func() error { return image.Check(o) }}
 }
 
 // buildTag names this spotfleet's image: its version, or for a development build "dev-"
