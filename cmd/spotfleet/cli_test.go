@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"debug/buildinfo"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -114,6 +116,19 @@ func TestSchemaAndVersion(t *testing.T) {
 	out, _, err = run(t, "version")
 	if err != nil || !strings.HasPrefix(out, "spotfleet ") {
 		t.Fatalf("version: %v %q", err, out)
+	}
+	// A release's stamps, and whether the binary is static, as the build info says.
+	defer func(v, c, d string) { version, commit, date = v, c, d }(version, commit, date)
+	version, commit, date = "v1.2.3", "0123abc", "2026-12-08T00:00:00Z"
+	out, _, err = run(t, "version", "-o", "json")
+	var v versionInfo
+	if err != nil || json.Unmarshal([]byte(out), &v) != nil || v.Version != "v1.2.3" || v.Commit != "0123abc" ||
+		v.BuiltAt != date || v.Go != runtime.Version() {
+		t.Fatalf("version -o json: %v\n%s", err, out)
+	}
+	exe, _ := os.Executable()
+	if info, err := buildinfo.ReadFile(exe); err == nil && v.Static != strings.Contains(info.String(), "CGO_ENABLED=0") {
+		t.Errorf("version says static %v of a binary built with\n%s", v.Static, info)
 	}
 }
 

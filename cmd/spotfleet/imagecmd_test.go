@@ -1,10 +1,12 @@
 package main
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/spotfleet/spotfleet/internal/testing/imagetest"
@@ -34,11 +36,30 @@ func TestImageCommand(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{[]string{"image"}, "--to is required"},
+		{[]string{"image"}, "give --to"},
+		{[]string{"image", "--to", ref, "--layout", t.TempDir()}, "give --to"},
 		{[]string{"image", "--to", ref, "--platform", "windows/amd64"}, "use linux/amd64 or linux/arm64"},
 	} {
 		if _, _, err := run(t, bad.args...); err == nil || !strings.Contains(err.Error(), bad.msg) {
 			t.Errorf("%v: %v, want %q", bad.args, err, bad.msg)
 		}
+	}
+
+	// --layout writes the same image as an OCI layout, whose index names its platform.
+	dir := filepath.Join(t.TempDir(), "image")
+	out, _, err = run(t, "image", "--layout", dir, "--platform", "linux/amd64", "--version", "v9.9.9")
+	if err != nil || !strings.Contains(out, "wrote "+dir) {
+		t.Fatalf("image --layout: %v\n%s", err, out)
+	}
+	idx, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := idx.IndexManifest()
+	if err != nil || len(m.Manifests) != 1 || m.Manifests[0].Platform.Architecture != "amd64" {
+		t.Fatalf("the layout's index: %v %+v", err, m)
+	}
+	if _, _, err := run(t, "image", "--layout", dir, "--platform", "linux/amd64"); err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Errorf("image --layout into a directory with an image: %v, want a refusal", err)
 	}
 }
