@@ -97,6 +97,7 @@ func (tg *targetGroup) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tg.elbError(http.StatusServiceUnavailable)
+	w.Header().Set("Server", lbhttp.ELBServer)
 	http.Error(w, "503 Service Temporarily Unavailable", http.StatusServiceUnavailable)
 }
 

@@ -118,6 +118,17 @@ type RequestStats struct {
 	P99Ms  float64 `json:"p99Ms"`
 	// NotSent counts requests that were due but not sent: the machine could not keep up.
 	NotSent int64 `json:"notSent,omitempty"`
+	// Failures describes the first failed requests, one by one (at most 20).
+	Failures []RequestFailure `json:"failures,omitempty"`
+}
+
+// RequestFailure is one failed request: when it was sent (emulated seconds from the load's
+// start), how long it took, and what failed (the client's error, or the status and the
+// server that answered it: the load balancer's own, or a task's).
+type RequestFailure struct {
+	AtSeconds float64 `json:"atSeconds"`
+	Ms        float64 `json:"ms"`
+	Error     string  `json:"error"`
 }
 
 // Stats summarizes the load so far.

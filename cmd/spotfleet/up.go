@@ -325,6 +325,12 @@ func writeUpReport(out, errOut io.Writer, rep upReport, path string, m *manifest
 	if st := rep.ControllerStats; st != nil && m.Fallback != nil {
 		fmt.Fprintln(out, fallbackLine(st.Fallback))
 	}
+	for i, f := range rep.Requests.Failures {
+		if i == 0 {
+			fmt.Fprintf(out, "failed requests (the first %d, in the report):\n", len(rep.Requests.Failures))
+		}
+		fmt.Fprintf(out, "  at %.1fs, after %.1f ms: %s\n", f.AtSeconds, f.Ms, f.Error)
+	}
 	return nil
 }
 

@@ -31,6 +31,10 @@ type Counts interface {
 // 0.76-0.78 without).
 // Forward is the request's trip through t, whose target listens behind a listener on
 // listenerPort.
+// ELBServer is the Server header of what the load balancer answers itself, as an ALB's:
+// a client can tell the load balancer's 502 from a task's.
+const ELBServer = "awselb/2.0"
+
 func Forward(t *Transport, w http.ResponseWriter, r *http.Request, listenerPort int, counts Counts) {
 	relay := func(info *http.Response) { // a 103 Early Hints, say
 		h := w.Header()
@@ -57,6 +61,7 @@ func Forward(t *Transport, w http.ResponseWriter, r *http.Request, listenerPort 
 			code = http.StatusGatewayTimeout
 		}
 		counts.ELBError(code)
+		w.Header().Set("Server", ELBServer)
 		w.WriteHeader(code)
 		return
 	}

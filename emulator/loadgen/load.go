@@ -30,7 +30,14 @@ type Load struct {
 	inflight              atomic.Int64
 	mu                    sync.Mutex
 	latencies             []float64 // ms
+	failures              []fleetview.RequestFailure
+	start                 time.Time // of the run, on its clock
+	clk                   clock.Clock
 }
+
+// maxFailures bounds the failed requests the report describes one by one: a rare failure
+// (one in 100,000 under a Fargate Spot shortage, issue 31) must say what it was.
+const maxFailures = 20
 
 // maxSamples bounds the latencies kept; beyond it every other sample is dropped.
 const maxSamples = 2_000_000
@@ -55,6 +62,9 @@ func (l *Load) Run(ctx context.Context, clk clock.Clock, url string, rps float64
 	// that is the load's granularity, not the machine falling behind.
 	perTick := int64(math.Ceil(rps * every.Seconds() / clk.Wall(time.Second).Seconds()))
 	start := clk.Now()
+	l.mu.Lock()
+	l.start, l.clk = start, clk
+	l.mu.Unlock()
 	// The end is when ctx ends, not when this loop, busy or descheduled on a loaded
 	// machine, notices it: at --speed 100 a tenth of a second late is 500 requests more due.
 	var end atomic.Pointer[time.Time]
@@ -104,18 +114,35 @@ func (l *Load) Behind() int64 {
 func (l *Load) one(client *http.Client, url string) {
 	start := time.Now()
 	resp, err := client.Get(url)
-	ok := err == nil
-	if err == nil {
-		io.Copy(io.Discard, resp.Body)
+	var what string
+	switch {
+	case err != nil:
+		what = err.Error()
+	default:
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+			what = "reading the answer: " + err.Error()
+		}
 		resp.Body.Close()
-		ok = resp.StatusCode < 400
+		if resp.StatusCode >= 400 {
+			what = resp.Status
+			if h := resp.Header.Get("Server"); h != "" {
+				what += " from " + h
+			}
+		}
 	}
 	l.total.Add(1)
-	if !ok {
+	if what != "" {
 		l.failed.Add(1)
 	}
 	ms := float64(time.Since(start).Microseconds()) / 1000
 	l.mu.Lock()
+	if what != "" && len(l.failures) < maxFailures {
+		f := fleetview.RequestFailure{Error: what, Ms: ms}
+		if l.clk != nil {
+			f.AtSeconds = math.Round(l.clk.Now().Sub(l.start).Seconds()*10) / 10
+		}
+		l.failures = append(l.failures, f)
+	}
 	if len(l.latencies) < maxSamples || l.total.Load()%2 == 0 {
 		l.latencies = append(l.latencies, ms)
 	}
@@ -128,7 +155,9 @@ func (l *Load) Stats() fleetview.RequestStats {
 	}
 	l.mu.Lock()
 	lat := slices.Clone(l.latencies)
+	failures := slices.Clone(l.failures)
 	l.mu.Unlock()
 	slices.Sort(lat)
-	return fleetview.RequestStats{Total: l.total.Load(), Failed: l.failed.Load(), P50Ms: stats.Quantile(lat, 0.5), P99Ms: stats.Quantile(lat, 0.99), NotSent: l.behind.Load()}
+	return fleetview.RequestStats{Total: l.total.Load(), Failed: l.failed.Load(), P50Ms: stats.Quantile(lat, 0.5), P99Ms: stats.Quantile(lat, 0.99),
+		NotSent: l.behind.Load(), Failures: failures}
 }

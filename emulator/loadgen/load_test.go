@@ -52,3 +52,38 @@ func TestLoadCountsWhatItCannotSend(t *testing.T) {
 		}
 	})
 }
+
+// TestFailuresSayWhatFailed: a failed request is described in the stats (when, how long,
+// what: the status and who answered it, or the client's error), the first maxFailures of
+// them, so that one failure in 100,000 can be read back (issue 31, item 11).
+func TestFailuresSayWhatFailed(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1)%2 == 0 {
+			w.Header().Set("Server", "awselb/2.0")
+			w.WriteHeader(http.StatusBadGateway)
+		}
+	}))
+	defer srv.Close()
+	clk := clock.NewScaled(10)
+	ctx, cancel := context.WithTimeout(context.Background(), clk.Wall(10*time.Second))
+	defer cancel()
+	var l Load
+	l.Run(ctx, clk, srv.URL, 20)
+	st := l.Stats()
+	if st.Failed < maxFailures || len(st.Failures) != maxFailures {
+		t.Fatalf("%d failed, %d described; want every other request failed and the first %d described", st.Failed, len(st.Failures), maxFailures)
+	}
+	f := st.Failures[0]
+	if f.Error != "502 Bad Gateway from awselb/2.0" || f.AtSeconds < 0 || f.AtSeconds > 10 || f.Ms <= 0 {
+		t.Errorf("the first failure reads %+v", f)
+	}
+	srv.Close()
+	var gone Load
+	ctx, cancel = context.WithTimeout(context.Background(), clk.Wall(time.Second))
+	defer cancel()
+	gone.Run(ctx, clk, srv.URL, 20)
+	if st := gone.Stats(); len(st.Failures) == 0 || st.Failures[0].Error == "" {
+		t.Errorf("requests to a closed server: %+v", st)
+	}
+}
