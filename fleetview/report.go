@@ -122,7 +122,7 @@ type RequestStats struct {
 	Failures []RequestFailure `json:"failures,omitempty"`
 }
 
-// RequestFailure is one failed request: when it was sent (emulated seconds from the load's
+// RequestFailure is one failed request: when it ended (emulated seconds from the run's
 // start), how long it took, and what failed (the client's error, or the status and the
 // server that answered it: the load balancer's own, or a task's).
 type RequestFailure struct {

@@ -204,6 +204,7 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 			// the boot of the first instances.
 			if waitReady(runCtx, e) {
 				fmt.Fprintf(out, "fleet ready after %s emulated: built-in load of %g requests per emulated second on %s started\n", e.Elapsed().Round(time.Second), sc.Load.RPS, url)
+				load.Origin = clk.Now().Add(-e.Elapsed())
 				load.Run(runCtx, clk, url, sc.Load.RPS)
 			}
 			return nil
@@ -329,7 +330,8 @@ func writeUpReport(out, errOut io.Writer, rep upReport, path string, m *manifest
 		if i == 0 {
 			fmt.Fprintf(out, "failed requests (the first %d, in the report):\n", len(rep.Requests.Failures))
 		}
-		fmt.Fprintf(out, "  at %.1fs, after %.1f ms: %s\n", f.AtSeconds, f.Ms, f.Error)
+		at := time.Duration(f.AtSeconds * float64(time.Second))
+		fmt.Fprintf(out, "  %d:%04.1f  after %.1f ms: %s\n", int(at.Minutes()), math.Mod(f.AtSeconds, 60), f.Ms, f.Error)
 	}
 	return nil
 }

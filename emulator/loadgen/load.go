@@ -3,6 +3,7 @@
 package loadgen
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"math"
@@ -25,6 +26,9 @@ type Load struct {
 	// Client sends the requests; default a plain one. The emulator's (Emulator.Client)
 	// trusts its HTTPS listeners and reaches host-routed services.
 	Client *http.Client
+	// Origin is what a failure's time counts from (up: the run's start, so that it reads
+	// as the other lines do); default the load's own start.
+	Origin time.Time
 
 	total, failed, behind atomic.Int64
 	inflight              atomic.Int64
@@ -63,7 +67,7 @@ func (l *Load) Run(ctx context.Context, clk clock.Clock, url string, rps float64
 	perTick := int64(math.Ceil(rps * every.Seconds() / clk.Wall(time.Second).Seconds()))
 	start := clk.Now()
 	l.mu.Lock()
-	l.start, l.clk = start, clk
+	l.start, l.clk = cmp.Or(l.Origin, start), clk
 	l.mu.Unlock()
 	// The end is when ctx ends, not when this loop, busy or descheduled on a loaded
 	// machine, notices it: at --speed 100 a tenth of a second late is 500 requests more due.
