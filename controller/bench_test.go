@@ -9,6 +9,7 @@ import (
 	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/clock"
 	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/emulator/lbhttp"
 	"github.com/spotfleet/spotfleet/emulator/proc"
 	"github.com/spotfleet/spotfleet/emulator/scenario"
 	"github.com/spotfleet/spotfleet/internal/strictyaml"
@@ -54,7 +55,7 @@ instances:
 		b.StopTimer()
 		runner := &proc.Fake{}
 		clk := clock.NewScaled(setupSpeed)
-		e, err := emulator.New(m, emulator.Options{Runner: runner, Prober: runner, Listen: emulator.MemListen, BootTime: 100 * time.Millisecond, Clock: clk})
+		e, err := emulator.New(m, emulator.Options{Runner: runner, Prober: runner, Listen: lbhttp.MemListen, BootTime: 100 * time.Millisecond, Clock: clk})
 		if err != nil {
 			b.Fatal(err)
 		}

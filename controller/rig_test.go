@@ -14,6 +14,7 @@ import (
 
 	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/emulator/lbhttp"
 	"github.com/spotfleet/spotfleet/emulator/proc"
 	"github.com/spotfleet/spotfleet/emulator/scenario"
 	"github.com/spotfleet/spotfleet/fleetview"
@@ -192,7 +193,7 @@ func withRigAt(t *testing.T, yaml string, warmup time.Duration, f func(t *testin
 	}
 	synctest.Test(t, func(t *testing.T) {
 		runner := &proc.Fake{}
-		e, err := emulator.New(m, emulator.Options{Runner: runner, Prober: runner, Listen: emulator.MemListen,
+		e, err := emulator.New(m, emulator.Options{Runner: runner, Prober: runner, Listen: lbhttp.MemListen,
 			Seed: 7, BootTime: time.Minute, AgentDrainsOnNotice: m.Workload == manifest.WorkloadECS})
 		if err != nil {
 			t.Fatal(err)

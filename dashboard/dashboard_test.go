@@ -16,6 +16,7 @@ import (
 
 	"github.com/spotfleet/spotfleet/controller"
 	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/emulator/lbhttp"
 	"github.com/spotfleet/spotfleet/emulator/proc"
 	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/manifest"
@@ -33,7 +34,7 @@ services: [{name: web, command: [x], desiredCount: 2}]
 	if err := diags.Err(); err != nil {
 		t.Fatal(err)
 	}
-	e, err := emulator.New(m, emulator.Options{Runner: &proc.Fake{}, Prober: &proc.Fake{}, Listen: emulator.MemListen, BootTime: 10 * time.Millisecond})
+	e, err := emulator.New(m, emulator.Options{Runner: &proc.Fake{}, Prober: &proc.Fake{}, Listen: lbhttp.MemListen, BootTime: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

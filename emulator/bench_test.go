@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spotfleet/spotfleet/emulator/lbhttp"
 	"github.com/spotfleet/spotfleet/emulator/proc"
 	"github.com/spotfleet/spotfleet/manifest"
 )
@@ -61,7 +62,7 @@ func BenchmarkWorld100Instances300Tasks(b *testing.B) {
 	for b.Loop() {
 		clk := &manualClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 		r := &proc.Fake{}
-		e, err := New(m, Options{Clock: clk, Runner: r, Prober: r, Listen: MemListen})
+		e, err := New(m, Options{Clock: clk, Runner: r, Prober: r, Listen: lbhttp.MemListen})
 		if err != nil {
 			b.Fatal(err)
 		}

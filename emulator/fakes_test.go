@@ -6,6 +6,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/spotfleet/spotfleet/emulator/lbhttp"
 	"github.com/spotfleet/spotfleet/emulator/proc"
 	"github.com/spotfleet/spotfleet/manifest"
 )
@@ -25,7 +26,7 @@ func worldWith(t *testing.T, yaml string, r *proc.Fake, f func(t *testing.T, e *
 		t.Fatal(err)
 	}
 	synctest.Test(t, func(t *testing.T) {
-		e, err := New(m, Options{Runner: r, Prober: r, Listen: MemListen, Seed: 7, BootTime: 60 * time.Second, AgentDrainsOnNotice: true})
+		e, err := New(m, Options{Runner: r, Prober: r, Listen: lbhttp.MemListen, Seed: 7, BootTime: 60 * time.Second, AgentDrainsOnNotice: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,7 +72,7 @@ instances:
 	}
 	synctest.Test(t, func(t *testing.T) {
 		r := &proc.Fake{}
-		e, err := New(m, Options{Runner: r, Prober: r, Listen: MemListen, BootTime: 60 * time.Second})
+		e, err := New(m, Options{Runner: r, Prober: r, Listen: lbhttp.MemListen, BootTime: 60 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/controller"
 	"github.com/spotfleet/spotfleet/emulator"
+	"github.com/spotfleet/spotfleet/emulator/lbhttp"
 	"github.com/spotfleet/spotfleet/emulator/proc"
 	"github.com/spotfleet/spotfleet/emulator/scenario"
 	"github.com/spotfleet/spotfleet/internal/strictyaml"
@@ -58,7 +59,7 @@ func TestSeedDeregistersInstanceTargetsOnly(t *testing.T) {
 			}
 			synctest.Test(t, func(t *testing.T) {
 				runner := &proc.Fake{}
-				e, err := emulator.New(m, emulator.Options{Runner: runner, Prober: runner, Listen: emulator.MemListen,
+				e, err := emulator.New(m, emulator.Options{Runner: runner, Prober: runner, Listen: lbhttp.MemListen,
 					Seed: 7, BootTime: time.Minute, AgentDrainsOnNotice: m.Workload == manifest.WorkloadECS})
 				if err != nil {
 					t.Fatal(err)
