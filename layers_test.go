@@ -20,7 +20,8 @@ var layers = []struct {
 	{1, []string{""}}, // the root package: domain types and events
 	{2, []string{"manifest"}},
 	{3, []string{"fleetview", "image"}},
-	{4, []string{"agent", "emulator/scenario", "emulator/proc", "emulator/lbhttp", "emulator/loadgen", "emulator/market"}},
+	{4, []string{"agent", "emulator/scenario", "emulator/proc", "emulator/lbhttp", "emulator/loadgen", "emulator/market",
+		"emulator/imds"}},
 	{5, []string{"emulator", "controller", "aws"}},
 	{6, []string{"controller/seeds", "aws/stack", "dashboard"}},
 	{7, []string{"local"}},

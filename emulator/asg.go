@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/emulator/imds"
 	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/internal/spotdata"
 	"github.com/spotfleet/spotfleet/manifest"
@@ -131,7 +132,7 @@ func (g *group) launchOne(lc spotfleet.Lifecycle, from int, spread *census) *ins
 	for _, p := range g.poolOrder(lc, spread) {
 		act := activity{Activity: fleetview.Activity{ID: e.ids.uuid(), Start: e.now, End: e.now,
 			Cause: fmt.Sprintf("At %s an instance was started in response to a difference between desired and actual capacity, increasing the capacity from %d to %d.",
-				e.now.UTC().Format(imdsTimeFormat), from, g.desired)}}
+				e.now.UTC().Format(imds.TimeFormat), from, g.desired)}}
 		if lc == spotfleet.Spot && !p.take() {
 			act.Description = fmt.Sprintf("Launching a new EC2 instance (%s).  Status Reason: %s", p, ICEMessage)
 			act.StatusCode, act.StatusMessage, act.zone = fleetview.ActivityFailed, ICEMessage, p.Zone
@@ -281,7 +282,7 @@ func (g *group) scaleIn(total, od int) {
 		in.leaving = true
 		g.record(activity{Activity: fleetview.Activity{ID: g.e.ids.uuid(), Start: g.e.now, End: g.e.now, StatusCode: fleetview.ActivitySuccessful,
 			Description: "Terminating EC2 instance: " + in.id,
-			Cause:       fmt.Sprintf("At %s a user request update of AutoScalingGroup constraints to min: %d, max: %d, desired: %d changing the desired capacity.", g.e.now.UTC().Format(imdsTimeFormat), g.cfg.MinSize, g.cfg.MaxSize, g.desired)}})
+			Cause:       fmt.Sprintf("At %s a user request update of AutoScalingGroup constraints to min: %d, max: %d, desired: %d changing the desired capacity.", g.e.now.UTC().Format(imds.TimeFormat), g.cfg.MinSize, g.cfg.MaxSize, g.desired)}})
 		g.e.retire(in)
 	}
 }
