@@ -10,6 +10,7 @@ import (
 	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/emulator/market"
 	"github.com/spotfleet/spotfleet/emulator/proc"
+	"github.com/spotfleet/spotfleet/emulator/sqs"
 	"github.com/spotfleet/spotfleet/internal/spotdata"
 	"github.com/spotfleet/spotfleet/manifest"
 )
@@ -161,7 +162,7 @@ func TestICESendsLaunchesElsewhere(t *testing.T) {
 
 func countEvents(e *Emulator, detailType string) int {
 	n := 0
-	for _, m := range e.Queue().receive(maxQueued, time.Hour) {
+	for _, m := range e.Queue().Receive(sqs.MaxQueued, time.Hour) {
 		if strings.Contains(string(m.Body), `"detail-type":"`+detailType+`"`) {
 			n++
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/spotfleet/spotfleet/emulator/market"
 	"github.com/spotfleet/spotfleet/emulator/proc"
 	"github.com/spotfleet/spotfleet/emulator/scenario"
+	"github.com/spotfleet/spotfleet/emulator/sqs"
 	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/internal/httpserver"
 	"github.com/spotfleet/spotfleet/internal/iid"
@@ -99,7 +100,7 @@ type Emulator struct {
 	services     []*service
 	tgs          []*targetGroup
 	listeners    []*listener
-	bus          *Queue
+	bus          *sqs.Queue
 	acct         accounting
 	recent       []string // recent happenings for the live view
 	noted        uint64   // happenings noted so far (Happenings)
@@ -182,7 +183,7 @@ func New(m *manifest.Manifest, opt Options) (*Emulator, error) {
 	e.now = opt.Clock.Now()
 	e.start = e.now
 	e.fargateZones = m.FargateZones()
-	e.bus = newQueue(e)
+	e.bus = sqs.New(queueWorld{e})
 	ps, err := newPools(m, opt.Market, opt.Seed)
 	if err != nil {
 		return nil, err

@@ -14,7 +14,7 @@ const AccountID = "123456789012"
 // emit wraps a detail in an EventBridge envelope and delivers it to the queue.
 func (e *Emulator) emit(detailType, source string, resources []string, detail any) {
 	e.changed()
-	e.bus.send(e.envelope(detailType, source, resources, detail))
+	e.bus.SendLocked(e.envelope(detailType, source, resources, detail))
 }
 
 // envelope renders an EventBridge event.
@@ -76,7 +76,7 @@ func (e *Emulator) emitTaskStateChange(t *task) {
 	e.touchTask(t)
 	e.changed()
 	if t.stopCode == spotfleet.StopCodeSpotInterruption {
-		e.bus.send(e.taskEvent(t))
+		e.bus.SendLocked(e.taskEvent(t))
 	}
 }
 

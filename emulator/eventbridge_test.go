@@ -13,6 +13,7 @@ import (
 
 	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/emulator/proc"
+	"github.com/spotfleet/spotfleet/emulator/sqs"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -84,7 +85,7 @@ func TestEventsMatchAWSShapes(t *testing.T) {
 				}
 			}
 		})
-		for _, m := range e.Queue().receive(maxQueued, time.Hour) {
+		for _, m := range e.Queue().Receive(sqs.MaxQueued, time.Hour) {
 			var env spotfleet.Envelope
 			if err := json.Unmarshal(m.Body, &env); err != nil {
 				t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/emulator/proc"
 	"github.com/spotfleet/spotfleet/emulator/scenario"
+	"github.com/spotfleet/spotfleet/emulator/sqs"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
@@ -204,7 +205,7 @@ func TestFargateTaskEventShape(t *testing.T) {
 }
 
 // drain receives and deletes every visible message of the queue, and returns their bodies.
-func drain(t *testing.T, q *Queue) [][]byte {
+func drain(t *testing.T, q *sqs.Queue) [][]byte {
 	msgs, err := q.ReceiveMessages(t.Context(), 1<<20, 0, time.Hour)
 	if err != nil {
 		t.Fatal(err)
