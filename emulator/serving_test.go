@@ -78,20 +78,8 @@ func TestNoRoutableTargetFailsEveryRequest(t *testing.T) {
 }
 
 // TestOnDemandFleetBaseline: the baseline packs the desired tasks onto the cheapest
-// On-Demand type of the manifest: 4 tasks of 512 CPU units and 1 GiB fit one m5.large
-// (2 vCPU, 7.5 GiB registered) twice, so two m5.large.
+// On-Demand type of the manifest (emulator/baseline's TestPack tests the packing).
 func TestOnDemandFleetBaseline(t *testing.T) {
-	if n := pack([]taskShape{{cpu: 512, mem: 1024, n: 4}}, 2048, 7700); n != 1 {
-		t.Errorf("4 × (512, 1024) on (2048, 7700): %d instances, want 1", n)
-	}
-	if n := pack([]taskShape{{cpu: 1024, mem: 1024, n: 3}, {cpu: 512, mem: 4096, n: 3}}, 2048, 7700); n != 3 {
-		// The 4 GiB tasks go first, one an instance (two do not fit 7.5 GiB); a 1 GiB task
-		// joins each.
-		t.Errorf("mixed tasks: %d instances, want 3", n)
-	}
-	if n := pack([]taskShape{{cpu: 4096, mem: 1024, n: 1}}, 2048, 7700); n != 0 {
-		t.Errorf("a task larger than the instance: %d, want 0 (does not fit)", n)
-	}
 	world(t, drainManifest, func(t *testing.T, e *Emulator, r *proc.Fake) {
 		time.Sleep(time.Hour)
 		rep := e.Report(nil)
