@@ -6,64 +6,9 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/emulator/account"
 	"github.com/spotfleet/spotfleet/manifest"
 )
-
-// accounting integrates what the report measures between every two moments of change.
-type accounting struct {
-	notices, rebalances    int
-	deadlineMissed         int // notices whose instance died with processes still running
-	stoppedWhileRegistered int // tasks signalled or killed while the load balancer could still route to them
-	launchFailures         int
-	failedStarts           int       // tasks that stopped before they ran (PENDING to STOPPED)
-	largestBurst           int       // the most notices one market event gave
-	deregisteredWallMs     []float64 // per notice with targets: real time until they were all out
-	notDeregistered        int       // notices whose instance ended with a target in service
-
-	// From when every service first reached its desired count (ready), the time some
-	// service served less than its desired count, each service's own (serving.go), and
-	// the requests it would have failed.
-	ready                   bool
-	readyAt                 time.Duration
-	belowDesired            time.Duration
-	services                []serviceAccount // by manifest service, in e.services' order
-	onDemandSec, spotSec    float64
-	onDemandExcessSec       float64
-	fargateSec              float64 // Fargate (On-Demand) task-seconds
-	fargateSpotSec          float64
-	costUSD, allOnDemandUSD float64
-	onDemandFleetUSD        float64 // the cheapest On-Demand fleet that runs the desired tasks (baseline.go)
-
-	// For the simulation's report: the stretches below desired, the capacity units
-	// missing over time, and when notices and refused launches happened (the first
-	// maxMarks of each, for the timeline).
-	belowSince           time.Time
-	outages              []time.Duration
-	shortfallUnitSeconds float64
-	noticeMarks          []time.Duration
-	refusalMarks         []time.Duration
-
-	rates *rates // cached between changes of the world (ratesOf)
-}
-
-// serviceAccount is what one manifest service measured.
-type serviceAccount struct {
-	belowDesired       time.Duration
-	requests, failed   float64 // fluid: requests per second × seconds
-	requestsPerSecond  float64 // the last rate it was offered
-	servedUnitSeconds  float64
-	desiredUnitSeconds float64
-}
-
-// maxMarks bounds the times kept of notices and of refused launches.
-const maxMarks = 10_000
-
-func mark(marks []time.Duration, at time.Duration) []time.Duration {
-	if len(marks) < maxMarks {
-		marks = append(marks, at)
-	}
-	return marks
-}
 
 // noticeRecord follows one interruption notice of an instance (or a Fargate Spot task)
 // with targets until they are all out of the load balancer, or it ends first. id is what
@@ -74,79 +19,15 @@ type noticeRecord struct {
 	wallAt time.Time
 }
 
-func (a *accounting) integrate(e *Emulator, from, to time.Time) {
-	dt := to.Sub(from).Seconds()
-	elapsed, end := from.Sub(e.start), to.Sub(e.start)
-	r := a.ratesOf(e, from)
-	for _, pc := range r.pools {
-		od := pc.pool.onDemandPrice() * dt / 3600
-		a.allOnDemandUSD += float64(pc.onDemand+pc.spot) * od
-		a.costUSD += float64(pc.onDemand) * od
-		if pc.spot > 0 {
-			a.costUSD += float64(pc.spot) * pc.pool.mk.SpotCost(pc.pool.i, elapsed, end)
-		}
-		a.onDemandSec += float64(pc.onDemand) * dt
-		a.spotSec += float64(pc.spot) * dt
-	}
-	a.costUSD += r.fargateUSD * dt / 3600
-	a.allOnDemandUSD += r.fargateOnDemandUSD * dt / 3600
-	a.onDemandFleetUSD += r.onDemandFleetUSD * dt / 3600
-	a.fargateSec += float64(r.fargate) * dt
-	a.fargateSpotSec += float64(r.fargateSpot) * dt
-	a.onDemandExcessSec += float64(r.excess) * dt
-	switch {
-	case !a.ready && !r.below && r.wanted: // before the groups are sized, nothing is wanted yet
-		a.ready, a.readyAt = true, elapsed
-		return
-	case !a.ready:
-		return
-	}
-	if len(a.services) != len(r.services) {
-		a.services = make([]serviceAccount, len(r.services))
-	}
-	for i, sr := range r.services {
-		sa := &a.services[i]
-		if sr.serving < sr.desired {
-			sa.belowDesired += to.Sub(from)
-		}
-		sa.requests += sr.rps * dt
-		sa.failed += sr.rps * sr.failing * dt
-		sa.requestsPerSecond = sr.rps
-		sa.servedUnitSeconds += float64(min(sr.serving, sr.desired)) * dt
-		sa.desiredUnitSeconds += float64(sr.desired) * dt
-	}
-	switch {
-	case r.below:
-		a.belowDesired += to.Sub(from)
-		a.shortfallUnitSeconds += float64(r.short) * dt
-		if a.belowSince.IsZero() {
-			a.belowSince = from
-		}
-	case !a.belowSince.IsZero():
-		a.outages = append(a.outages, from.Sub(a.belowSince))
-		a.belowSince = time.Time{}
-	}
+// ratesCache keeps the world's rates (account.Rates) until it changes: they are integrated
+// at every call into the world, and counting 10,000 instances each time made a burst of
+// notices quadratic (BenchmarkNotices).
+type ratesCache struct {
+	rates *account.Rates
+	key   ratesKey
+	at    time.Time // the world's time they were counted at
 }
 
-// rates are what integrate multiplies by time: the live instances per pool and lifecycle,
-// the On-Demand beyond policy, and what each service serves. They change only when the
-// world does, so they are kept until it has: integrate runs at every call into the world,
-// and counting 10,000 instances each time made a burst of notices quadratic
-// (BenchmarkNotices).
-type rates struct {
-	key           ratesKey
-	at            time.Time // the world's time they were counted at
-	pools         []poolCount
-	excess, short int
-	below, wanted bool
-	services      []serviceRate
-	// Fargate tasks billed now, and what they cost per hour (and would on FARGATE).
-	fargate, fargateSpot           int
-	fargateUSD, fargateOnDemandUSD float64
-	onDemandFleetUSD               float64 // per hour
-}
-
-// serviceRate is one manifest service now.
 // ratesQuantum is how long, in the world's time, rates are kept after they were counted
 // though the world changed. Counting is a walk of the fleet; a burst of 10,000 notices at
 // real speed changes the world at every call into it, microseconds apart, and counting at
@@ -154,12 +35,6 @@ type rates struct {
 // integrals then lag a change by at most this much; a simulation, whose events are
 // seconds apart, is not affected.
 const ratesQuantum = 100 * time.Millisecond
-
-type serviceRate struct {
-	serving, desired int
-	rps              float64 // requests per second offered
-	failing          float64 // the share of them that fail
-}
 
 // ratesKey is what rates depend on: the world's change count (instances, tasks and targets
 // changing state bump it), and the desired counts, which the provider and target
@@ -169,20 +44,18 @@ type ratesKey struct {
 	desired uint64 // a hash of every service's desired count
 }
 
-type poolCount struct {
-	pool           *pool
-	onDemand, spot int
-}
-
-func (a *accounting) ratesOf(e *Emulator, now time.Time) *rates {
+// ratesOf is the world's rates now, counted again only when the world changed (and
+// ratesQuantum has passed). Callers hold the lock.
+func (e *Emulator) ratesOf(now time.Time) *account.Rates {
+	c := &e.rates
 	key := ratesKey{version: e.version}
 	for _, s := range e.services {
 		key.desired = key.desired*1_000_003 + uint64(s.desiredUnits())
 	}
-	if a.rates != nil && (a.rates.key == key || now.Sub(a.rates.at) < ratesQuantum) {
-		return a.rates
+	if c.rates != nil && (c.key == key || now.Sub(c.at) < ratesQuantum) {
+		return c.rates
 	}
-	r := &rates{key: key, at: now}
+	r := &account.Rates{}
 	at := map[*pool]int{}
 	for _, in := range e.instOrder {
 		if !in.alive() {
@@ -190,28 +63,28 @@ func (a *accounting) ratesOf(e *Emulator, now time.Time) *rates {
 		}
 		i, ok := at[in.pool]
 		if !ok {
-			i, at[in.pool] = len(r.pools), len(r.pools)
-			r.pools = append(r.pools, poolCount{pool: in.pool})
+			i, at[in.pool] = len(r.Pools), len(r.Pools)
+			r.Pools = append(r.Pools, account.PoolCount{Pool: in.pool})
 		}
 		if in.lifecycle == spotfleet.OnDemand {
-			r.pools[i].onDemand++
+			r.Pools[i].OnDemand++
 		} else {
-			r.pools[i].spot++
+			r.Pools[i].Spot++
 		}
 	}
-	r.excess = e.onDemandExcess()
+	r.Excess = e.onDemandExcess()
 	for _, s := range e.services {
 		for _, t := range s.tasks {
 			rate, od := t.fargateRate()
 			switch {
 			case rate == 0:
 			case t.pool != nil:
-				r.fargateSpot++
+				r.FargateSpot++
 			default:
-				r.fargate++
+				r.Fargate++
 			}
-			r.fargateUSD += rate
-			r.fargateOnDemandUSD += od
+			r.FargateUSD += rate
+			r.FargateOnDemandUSD += od
 		}
 	}
 	serve := e.servingNow()
@@ -220,17 +93,17 @@ func (a *accounting) ratesOf(e *Emulator, now time.Time) *rates {
 			continue
 		}
 		sr := serve.of(s)
-		r.services = append(r.services, sr)
-		r.below = r.below || sr.serving < sr.desired
-		r.wanted = r.wanted || sr.desired > 0
-		r.short += max(0, sr.desired-sr.serving)
+		r.Services = append(r.Services, sr)
+		r.Below = r.Below || sr.Serving < sr.Desired
+		r.Wanted = r.Wanted || sr.Desired > 0
+		r.Short += max(0, sr.Desired-sr.Serving)
 	}
-	if a.rates == nil || a.rates.key.desired != key.desired {
-		r.onDemandFleetUSD = e.onDemandFleetRate() // packs every task: only when desired counts change
+	if c.rates == nil || c.key.desired != key.desired {
+		r.OnDemandFleetUSD = e.onDemandFleetRate() // packs every task: only when desired counts change
 	} else {
-		r.onDemandFleetUSD = a.rates.onDemandFleetUSD
+		r.OnDemandFleetUSD = c.rates.OnDemandFleetUSD
 	}
-	a.rates = r
+	*c = ratesCache{rates: r, key: key, at: now}
 	return r
 }
 
@@ -356,9 +229,7 @@ func (e *Emulator) targetDeregistered(t *target) {
 	if r == nil || !r.alive() || e.hasRegisteredTargets(r.id) {
 		return
 	}
-	if len(e.acct.deregisteredWallMs) < maxDeregisteredKept {
-		e.acct.deregisteredWallMs = append(e.acct.deregisteredWallMs, float64(time.Since(r.wallAt).Microseconds())/1000)
-	}
+	e.acct.Deregistered(float64(time.Since(r.wallAt).Microseconds()) / 1000)
 	delete(e.notices, t.instanceID)
 }
 
@@ -366,13 +237,10 @@ func (e *Emulator) targetDeregistered(t *target) {
 // target still in service.
 func (e *Emulator) instanceEnded(id string) {
 	if r := e.notices[id]; r != nil {
-		e.acct.notDeregistered++
+		e.acct.NotDeregistered++
 		delete(e.notices, id)
 	}
 }
-
-// maxDeregisteredKept bounds the notice → deregistered latencies kept for the report.
-const maxDeregisteredKept = 100_000
 
 func (e *Emulator) hasRegisteredTargets(id string) bool {
 	for _, tg := range e.tgs {
@@ -394,6 +262,3 @@ func plural(n int, one, many string) string {
 	}
 	return fmt.Sprintf(many, n)
 }
-
-// burst records a market event that gave n notices.
-func (a *accounting) burst(n int) { a.largestBurst = max(a.largestBurst, n) }

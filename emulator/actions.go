@@ -69,7 +69,7 @@ func (e *Emulator) Interrupt(req InterruptRequest) ([]string, error) {
 		ids = append(ids, v.id())
 	}
 	if !req.Rebalance {
-		e.acct.burst(len(ids))
+		e.acct.Burst(len(ids))
 	}
 	if !strings.Contains(what, ids[0]) { // pools: say which instances they gave
 		what += ": " + strings.Join(ids, ", ")

@@ -92,7 +92,7 @@ func (e *Emulator) appLost(in *instance) {
 		return
 	}
 	if t.state.Registered() {
-		e.acct.stoppedWhileRegistered++
+		e.acct.StoppedWhileRegistered++
 	}
 	e.after(e.opt.ECSNoticesTerminationAfter, func() { t.tg.deregister(t, "instance terminated") })
 }

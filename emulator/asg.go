@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/emulator/account"
 	"github.com/spotfleet/spotfleet/emulator/imds"
 	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/internal/spotdata"
@@ -137,8 +138,8 @@ func (g *group) launchOne(lc spotfleet.Lifecycle, from int, spread *census) *ins
 			act.Description = fmt.Sprintf("Launching a new EC2 instance (%s).  Status Reason: %s", p, ICEMessage)
 			act.StatusCode, act.StatusMessage, act.zone = fleetview.ActivityFailed, ICEMessage, p.Zone
 			g.record(act)
-			e.acct.launchFailures++
-			e.acct.refusalMarks = mark(e.acct.refusalMarks, e.elapsed())
+			e.acct.LaunchFailures++
+			e.acct.RefusalMarks = account.Mark(e.acct.RefusalMarks, e.elapsed())
 			e.emitLaunchFailed(g, act, p)
 			continue
 		}
@@ -220,7 +221,7 @@ func spotOrder(strategy manifest.AllocationStrategy, ps []*pool, perPool map[*po
 		slices.SortStableFunc(ps, func(a, b *pool) int { return cmp.Compare(perPool[a], perPool[b]) })
 	case manifest.Diversified:
 		// Evenly over every pool, never one priced at or above On-Demand.
-		ps = slices.DeleteFunc(ps, func(p *pool) bool { return price(p) >= p.onDemandPrice() })
+		ps = slices.DeleteFunc(ps, func(p *pool) bool { return price(p) >= p.OnDemandPrice() })
 		slices.SortStableFunc(ps, func(a, b *pool) int {
 			return cmp.Or(cmp.Compare(perPool[a], perPool[b]), byPrice(a, b))
 		})

@@ -141,7 +141,7 @@ func TestICESendsLaunchesElsewhere(t *testing.T) {
 		// Now every pool is out: the group keeps trying Spot and launches nothing else.
 		var before int
 		inspect(e, func() {
-			before = e.acct.launchFailures
+			before = e.acct.LaunchFailures
 			for _, p := range e.market.pools {
 				p.depth = 0
 			}
@@ -153,7 +153,7 @@ func TestICESendsLaunchesElsewhere(t *testing.T) {
 				t.Errorf("with no Spot capacity the group has %d instances, want still 2", got)
 			}
 			// Every 10s, lowest-price tries its 2 cheapest pools.
-			if got := e.acct.launchFailures - before; got < 6*spotInstancePools {
+			if got := e.acct.LaunchFailures - before; got < 6*spotInstancePools {
 				t.Errorf("%d launch failures in a minute: the group should retry every %s", got, launchRetry)
 			}
 		})

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/emulator/account"
 	"github.com/spotfleet/spotfleet/emulator/proc"
 	"github.com/spotfleet/spotfleet/manifest"
 )
@@ -119,8 +120,8 @@ func (e *Emulator) interrupt(in *instance) {
 	}
 	in.noticeAt, in.deadline = e.now, e.now.Add(spotfleet.SpotNotice)
 	in.release()
-	e.acct.notices++
-	e.acct.noticeMarks = mark(e.acct.noticeMarks, e.elapsed())
+	e.acct.Notices++
+	e.acct.NoticeMarks = account.Mark(e.acct.NoticeMarks, e.elapsed())
 	if e.hasRegisteredTargets(in.id) {
 		e.notices[in.id] = &noticeRecord{id: in.id, alive: in.alive, wallAt: time.Now()}
 	}
@@ -143,7 +144,7 @@ func (e *Emulator) recommendRebalance(in *instance) {
 		return
 	}
 	in.rebalanceAt = e.now
-	e.acct.rebalances++
+	e.acct.Rebalances++
 	e.emitRebalance(in)
 	e.note("%s %s gets a rebalance recommendation", in.id, in.pool)
 }
@@ -166,7 +167,7 @@ func (e *Emulator) terminate(in *instance, reason string) {
 		}
 	}
 	if in.noticed() && alive > 0 {
-		e.acct.deadlineMissed++
+		e.acct.DeadlineMissed++
 	}
 	e.note("%s %s terminated (%s)%s", in.id, in.pool, reason, plural(alive, ", killing %d running process", ", killing %d running processes"))
 	e.instanceEnded(in.id)

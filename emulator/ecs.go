@@ -107,7 +107,7 @@ func (e *Emulator) drainContainerInstance(ci *containerInstance, reason string) 
 func (e *Emulator) instanceLost(ci *containerInstance) {
 	for _, t := range ci.tasks {
 		if t.target != nil && t.target.state.Registered() {
-			e.acct.stoppedWhileRegistered++
+			e.acct.StoppedWhileRegistered++
 		}
 	}
 	e.after(e.opt.ECSNoticesTerminationAfter, func() {
@@ -158,7 +158,7 @@ const crashWindow = time.Minute
 
 // startFailed counts a task that stopped before it ran, and throttles the next launches.
 func (s *service) startFailed() {
-	s.e.acct.failedStarts++
+	s.e.acct.FailedStarts++
 	if s.throttled() {
 		return // a task of the same launch round: the delay doubles once per round
 	}
@@ -443,7 +443,7 @@ func (e *Emulator) sigterm(t *task) {
 	t.status = spotfleet.TaskStopping
 	t.stoppingAt = e.now
 	if t.target != nil && t.target.state.Registered() && !t.warned() {
-		e.acct.stoppedWhileRegistered++
+		e.acct.StoppedWhileRegistered++
 	}
 	e.emitTaskStateChange(t)
 	t.proc.Signal(syscall.SIGTERM)
@@ -464,7 +464,7 @@ func (e *Emulator) procExited(t *task) {
 		// process ended while the load balancer could still route to it. ECS marks it
 		// STOPPED, and only then deregisters it, a while after its container ends.
 		if t.target != nil && t.target.state.Registered() {
-			e.acct.stoppedWhileRegistered++
+			e.acct.StoppedWhileRegistered++
 		}
 		e.after(e.opt.ECSNoticesTerminationAfter, func() { e.finishStop(t) })
 		return

@@ -80,8 +80,8 @@ func TestDrainingInstanceTasksReplacedWithinMaximumPercent(t *testing.T) {
 			if h := e.services[0].healthyUnits(); h != 4 {
 				t.Errorf("healthy tasks %d after the drain, want 4", h)
 			}
-			if e.acct.stoppedWhileRegistered != 0 {
-				t.Errorf("%d tasks got SIGTERM while registered", e.acct.stoppedWhileRegistered)
+			if e.acct.StoppedWhileRegistered != 0 {
+				t.Errorf("%d tasks got SIGTERM while registered", e.acct.StoppedWhileRegistered)
 			}
 		})
 	})
@@ -121,9 +121,9 @@ services:
 				})
 				time.Sleep(3 * time.Minute)
 				inspect(e, func() {
-					got := e.acct.stoppedWhileRegistered > 0
+					got := e.acct.StoppedWhileRegistered > 0
 					if got != tc.wantRegistered {
-						t.Errorf("tasks stopped while registered: %d (want some: %v)", e.acct.stoppedWhileRegistered, tc.wantRegistered)
+						t.Errorf("tasks stopped while registered: %d (want some: %v)", e.acct.StoppedWhileRegistered, tc.wantRegistered)
 					}
 				})
 			})

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet/clock"
+	"github.com/spotfleet/spotfleet/emulator/account"
 	"github.com/spotfleet/spotfleet/emulator/lbhttp"
 	"github.com/spotfleet/spotfleet/emulator/market"
 	"github.com/spotfleet/spotfleet/emulator/proc"
@@ -101,10 +102,11 @@ type Emulator struct {
 	tgs          []*targetGroup
 	listeners    []*listener
 	bus          *sqs.Queue
-	acct         accounting
-	recent       []string // recent happenings for the live view
-	noted        uint64   // happenings noted so far (Happenings)
-	lastNote     string   // the last happening's text, and how often it came again since
+	acct         account.Account
+	rates        ratesCache // what acct integrates, until the world changes
+	recent       []string   // recent happenings for the live view
+	noted        uint64     // happenings noted so far (Happenings)
+	lastNote     string     // the last happening's text, and how often it came again since
 	repeats      int
 	actions      []fleetview.Action // taken by hand (actions.go), for the report
 	procs        []ProcessRecord

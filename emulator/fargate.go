@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/emulator/account"
 	"github.com/spotfleet/spotfleet/internal/spotdata"
 	"github.com/spotfleet/spotfleet/manifest"
 )
@@ -108,8 +109,8 @@ func (s *service) placementFailed(provider string) {
 	id := e.ids.uuid()
 	s.refusals = append(s.refusals, refusal{id: id, at: e.now, provider: provider})
 	s.refusals = slices.DeleteFunc(s.refusals, func(r refusal) bool { return e.now.Sub(r.at) > spotfleet.FailuresShown })
-	e.acct.launchFailures++
-	e.acct.refusalMarks = mark(e.acct.refusalMarks, e.elapsed())
+	e.acct.LaunchFailures++
+	e.acct.RefusalMarks = account.Mark(e.acct.RefusalMarks, e.elapsed())
 	e.note("(service %s) was unable to place a task on %s. Reason: %s", s.cfg.Name, provider, capacityUnavailable)
 	e.emit(spotfleet.DetailECSServiceAction, spotfleet.SourceECS, []string{e.serviceArn(s)}, spotfleet.ServiceActionDetail{
 		EventType: "ERROR", EventName: spotfleet.EventPlacementFailure, ClusterArn: e.clusterArn(),
@@ -138,8 +139,8 @@ func (e *Emulator) interruptTask(t *task) {
 	if t.pool == nil || t.stopCode != "" || (t.status != spotfleet.TaskPending && t.status != spotfleet.TaskRunning) {
 		return
 	}
-	e.acct.notices++
-	e.acct.noticeMarks = mark(e.acct.noticeMarks, e.elapsed())
+	e.acct.Notices++
+	e.acct.NoticeMarks = account.Mark(e.acct.NoticeMarks, e.elapsed())
 	t.release()
 	t.stopCode, t.stoppedReason = spotfleet.StopCodeSpotInterruption, "Your Spot Task was interrupted."
 	if t.target != nil && t.target.state.Registered() {

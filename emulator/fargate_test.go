@@ -116,8 +116,8 @@ func TestFargateSpotInterruption(t *testing.T) {
 					t.Errorf("task %s: %s, target %s; want STOPPED and deregistered", tk.id, tk.status, tk.target.state)
 				}
 			}
-			if e.acct.stoppedWhileRegistered != 2 {
-				t.Errorf("%d tasks stopped while registered; want 2 (their processes ended with the target in service)", e.acct.stoppedWhileRegistered)
+			if e.acct.StoppedWhileRegistered != 2 {
+				t.Errorf("%d tasks stopped while registered; want 2 (their processes ended with the target in service)", e.acct.StoppedWhileRegistered)
 			}
 		})
 	})

@@ -39,7 +39,7 @@ func (e *Emulator) step(st scenario.Step) {
 		live := e.victimsOf(pools)
 		n := share(st.Interrupt.Count, st.Interrupt.Fraction, len(live))
 		e.note("market: interrupting %d of %d Spot instances and Fargate Spot tasks in %v", n, len(live), st.Interrupt.Pools)
-		e.acct.burst(n)
+		e.acct.Burst(n)
 		for _, v := range live[:n] {
 			e.reclaim(v)
 		}

@@ -58,7 +58,11 @@ func newPools(m *manifest.Manifest, o market.Options, seed uint64) (*pools, erro
 
 func (p *pool) spotPrice(elapsed time.Duration) float64 { return p.mk.SpotPrice(p.i, elapsed) }
 
-func (p *pool) onDemandPrice() float64 { return p.Spec.OnDemandUSD }
+func (p *pool) OnDemandPrice() float64 { return p.Spec.OnDemandUSD }
+
+// SpotCost is what one Spot instance of the pool costs between two moments of the run, at
+// the market's price (account.Pool).
+func (p *pool) SpotCost(from, to time.Duration) float64 { return p.mk.SpotCost(p.i, from, to) }
 
 // free is how many more instances the pool can give.
 func (p *pool) free() int {
@@ -181,7 +185,7 @@ func (e *Emulator) burst(p *pool, n int, k uint64) {
 	r := p.mk.Stream(p.i, k^1<<63)
 	r.Shuffle(len(victims), func(i, j int) { victims[i], victims[j] = victims[j], victims[i] })
 	victims = victims[:min(n, len(victims))]
-	e.acct.burst(len(victims))
+	e.acct.Burst(len(victims))
 	for _, v := range victims {
 		d := time.Duration(r.Int64N(int64(burstWindow)))
 		if r.Float64() >= burstShare {

@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/emulator/account"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
@@ -79,13 +80,13 @@ func (a *instanceApp) answers() bool { return !a.stopping && alive(a.proc) }
 
 // of is one manifest service now: its serving and desired units, its load, and the share
 // of it that fails.
-func (v servingView) of(s *service) serviceRate {
+func (v servingView) of(s *service) account.ServiceRate {
 	e := v.e
-	r := serviceRate{desired: s.desiredUnits()}
+	r := account.ServiceRate{Desired: s.desiredUnits()}
 	if e.m.Workload == manifest.WorkloadInstances {
 		for _, in := range e.instOrder {
 			if in.alive() && in.app != nil && in.app.answers() && v.routes(in.app.target, in.leaving, s.tg != nil) {
-				r.serving += in.weight
+				r.Serving += in.weight
 			}
 		}
 	} else {
@@ -95,24 +96,24 @@ func (v servingView) of(s *service) serviceRate {
 			}
 			for _, t := range x.tasks {
 				if t.answers() && v.routes(t.target, false, s.tg != nil) {
-					r.serving++
+					r.Serving++
 				}
 			}
 		}
 	}
-	r.rps = defaultRPSPerTask * float64(r.desired)
+	r.RPS = defaultRPSPerTask * float64(r.Desired)
 	if e.loadOn != nil && e.loadOn == s.tg {
-		r.rps = e.opt.Load.RPS
+		r.RPS = e.opt.Load.RPS
 	}
 	switch {
 	case s.tg != nil:
 		g := v.groups[s.tg]
-		r.failing = 1
+		r.Failing = 1
 		if g.routable > 0 {
-			r.failing = float64(g.routable-g.answering) / float64(g.routable)
+			r.Failing = float64(g.routable-g.answering) / float64(g.routable)
 		}
-	case r.desired > 0:
-		r.failing = float64(max(0, r.desired-r.serving)) / float64(r.desired)
+	case r.Desired > 0:
+		r.Failing = float64(max(0, r.Desired-r.Serving)) / float64(r.Desired)
 	}
 	return r
 }

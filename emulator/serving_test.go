@@ -20,8 +20,8 @@ func TestADeadTaskDoesNotServe(t *testing.T) {
 		inspect(e, func() {
 			s := e.services[0]
 			r := e.servingNow().of(s)
-			if r.serving != 4 || r.failing != 0 {
-				t.Fatalf("before: %d serving, %.2f failing; want 4 and none", r.serving, r.failing)
+			if r.Serving != 4 || r.Failing != 0 {
+				t.Fatalf("before: %d serving, %.2f failing; want 4 and none", r.Serving, r.Failing)
 			}
 			victim = s.tasks[0]
 			victim.proc.Kill() // the process is gone; ECS and the health checks have not seen it yet
@@ -31,8 +31,8 @@ func TestADeadTaskDoesNotServe(t *testing.T) {
 				t.Fatalf("the dead task's target is %s already; the test needs it still healthy", victim.target.state)
 			}
 			r := e.servingNow().of(e.services[0])
-			if r.serving != 3 || math.Abs(r.failing-0.25) > 1e-9 {
-				t.Errorf("with one of 4 healthy targets dead: %d serving, %.2f of requests failing; want 3 and a quarter", r.serving, r.failing)
+			if r.Serving != 3 || math.Abs(r.Failing-0.25) > 1e-9 {
+				t.Errorf("with one of 4 healthy targets dead: %d serving, %.2f of requests failing; want 3 and a quarter", r.Serving, r.Failing)
 			}
 		})
 		time.Sleep(10 * time.Minute) // ECS replaces it
@@ -70,8 +70,8 @@ func TestNoRoutableTargetFailsEveryRequest(t *testing.T) {
 			}
 			s.tg.deregisterAll(ts, "test")
 			r := e.servingNow().of(s)
-			if r.serving != 0 || r.failing != 1 {
-				t.Errorf("all deregistered: %d serving, %.2f failing; want none and all", r.serving, r.failing)
+			if r.Serving != 0 || r.Failing != 1 {
+				t.Errorf("all deregistered: %d serving, %.2f failing; want none and all", r.Serving, r.Failing)
 			}
 		})
 	})

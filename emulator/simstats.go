@@ -30,14 +30,14 @@ func (e *Emulator) SimStats() SimStats {
 	e.lock()
 	defer e.unlock()
 	a := e.acct
-	st := SimStats{ShortfallUnitSeconds: a.shortfallUnitSeconds,
-		LargestBurst: a.largestBurst, Outages: slices.Clone(a.outages),
-		NoticeMarks: slices.Clone(a.noticeMarks), RefusalMarks: slices.Clone(a.refusalMarks)}
-	if a.ready {
-		st.ServedSeconds = (e.elapsed() - a.readyAt).Seconds()
+	st := SimStats{ShortfallUnitSeconds: a.ShortfallUnitSeconds,
+		LargestBurst: a.LargestBurst, Outages: slices.Clone(a.Outages),
+		NoticeMarks: slices.Clone(a.NoticeMarks), RefusalMarks: slices.Clone(a.RefusalMarks)}
+	if a.Ready {
+		st.ServedSeconds = (e.elapsed() - a.ReadyAt).Seconds()
 	}
-	if !a.belowSince.IsZero() {
-		st.Outages = append(st.Outages, e.now.Sub(a.belowSince))
+	if !a.BelowSince.IsZero() {
+		st.Outages = append(st.Outages, e.now.Sub(a.BelowSince))
 	}
 	return st
 }
@@ -60,8 +60,8 @@ func (e *Emulator) Sample() Sample {
 	for _, sv := range e.services {
 		if sv.covers == nil {
 			r := serve.of(sv)
-			s.Desired += r.desired
-			s.Serving += r.serving
+			s.Desired += r.Desired
+			s.Serving += r.Serving
 		} else {
 			s.CoverTasks += len(sv.tasks)
 		}

@@ -67,10 +67,10 @@ func (e *Emulator) Status(load LoadStats) fleetview.Status {
 		if in.alive() {
 			rate := in.pool.spotPrice(e.elapsed())
 			if in.lifecycle == spotfleet.OnDemand {
-				rate = in.pool.onDemandPrice()
+				rate = in.pool.OnDemandPrice()
 			}
 			st.CostPerHour += rate
-			st.AllOnDemandHour += in.pool.onDemandPrice()
+			st.AllOnDemandHour += in.pool.OnDemandPrice()
 		}
 	}
 	for _, s := range e.services {

@@ -139,7 +139,7 @@ func (e *Emulator) setNow(t time.Time) {
 	if !t.After(e.now) {
 		return
 	}
-	e.acct.integrate(e, e.now, t)
+	e.acct.Integrate(e.ratesOf(e.now), e.start, e.now, t)
 	e.now = t
 }
 
