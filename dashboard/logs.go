@@ -77,7 +77,7 @@ func (s *Server) serveLogs(w http.ResponseWriter, r *http.Request) {
 // service), or of a task: its ID, or its first eight characters or more, as status prints it.
 func (s *Server) matching(target string) []emulator.ProcessRecord {
 	return slices.DeleteFunc(s.world.Processes(), func(p emulator.ProcessRecord) bool {
-		return p.Service != target && p.Instance != target && !emulator.TaskIDMatches(p.Task, target)
+		return p.Service != target && p.Instance != target && !fleetview.TaskIDMatches(p.Task, target)
 	})
 }
 

@@ -151,7 +151,7 @@ func (e *Emulator) interruptTargets(req InterruptRequest) ([]victim, string, err
 func (e *Emulator) fargateTask(id string) *task {
 	for _, s := range e.services {
 		for _, t := range s.tasks {
-			if TaskIDMatches(t.id, id) && t.fargate() {
+			if fleetview.TaskIDMatches(t.id, id) && t.fargate() {
 				return t
 			}
 		}
@@ -165,7 +165,7 @@ func (e *Emulator) instanceOfTask(id string) *instance {
 		if in.ci == nil || !in.alive() {
 			continue
 		}
-		if slices.ContainsFunc(in.ci.tasks, func(t *task) bool { return TaskIDMatches(t.id, id) }) {
+		if slices.ContainsFunc(in.ci.tasks, func(t *task) bool { return fleetview.TaskIDMatches(t.id, id) }) {
 			return in
 		}
 	}

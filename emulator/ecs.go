@@ -12,6 +12,7 @@ import (
 
 	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/emulator/proc"
+	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
@@ -357,7 +358,7 @@ func (e *Emulator) startTaskProcess(t *task) {
 	if err != nil {
 		// As ECS: the task goes from PENDING to STOPPED with the container's error, a
 		// moment later (not within the placement that is still going on).
-		e.note("task %s of %s failed to start: %v", short(t.id), cfg.Name, err)
+		e.note("task %s of %s failed to start: %v", fleetview.ShortID(t.id), cfg.Name, err)
 		e.logEnded(cfg.Name, spec.Name)
 		t.stopCode, t.stoppedReason = "TaskFailedToStart", "CannotStartContainerError: "+err.Error()
 		e.after(0, func() { e.finishStop(t) })
@@ -391,7 +392,7 @@ func (e *Emulator) startTaskProcess(t *task) {
 		if in != nil {
 			where = in.id
 		}
-		e.note("task %s of %s RUNNING on %s (%s)", short(t.id), cfg.Name, where, t.provider)
+		e.note("task %s of %s RUNNING on %s (%s)", fleetview.ShortID(t.id), cfg.Name, where, t.provider)
 	})
 }
 
@@ -429,7 +430,7 @@ func (e *Emulator) stopTask(t *task, code, reason string) {
 	if tg := t.target; tg != nil && t.target.state != spotfleet.TargetUnused {
 		t.target.onUnused = func() { e.sigterm(t) }
 		if t.target.state.Registered() {
-			t.target.tg.deregister(t.target, fmt.Sprintf("task %s stopping: %s", short(t.id), reason))
+			t.target.tg.deregister(t.target, fmt.Sprintf("task %s stopping: %s", fleetview.ShortID(t.id), reason))
 		}
 		return
 	}
@@ -510,7 +511,7 @@ func (e *Emulator) finishStop(t *task) {
 	t.svc.tasks = slices.DeleteFunc(t.svc.tasks, func(x *task) bool { return x == t })
 	e.delta.taskGone(t)
 	e.emitTaskStateChange(t)
-	e.note("task %s of %s STOPPED: %s", short(t.id), t.svc.cfg.Name, t.stoppedReason)
+	e.note("task %s of %s STOPPED: %s", fleetview.ShortID(t.id), t.svc.cfg.Name, t.stoppedReason)
 	e.kickServices()
 }
 
@@ -519,17 +520,6 @@ func (e *Emulator) targetHealthChanged(t *target) {
 		t.task.svc.kick()
 	}
 }
-
-func short(id string) string { return id[:min(shortTaskID, len(id))] }
-
-// TaskIDMatches says whether a task ID is named by s: the ID itself, or its first
-// shortTaskID characters or more, as status prints it.
-func TaskIDMatches(id, s string) bool {
-	return id != "" && (id == s || (len(s) >= shortTaskID && strings.HasPrefix(id, s)))
-}
-
-// shortTaskID is how many characters of a task's ID status prints.
-const shortTaskID = 8
 
 // managedScalingPeriod is how often ECS managed scaling evaluates CapacityProviderReservation
 // (a one-minute CloudWatch metric); scale-in waits for managedScaleInPeriods low readings,

@@ -181,7 +181,7 @@ func TestTasksThatCannotStartAreThrottled(t *testing.T) {
 					if !s.throttled() && s.failedStarts < 5 {
 						t.Errorf("after 12 minutes of failed starts the service is not throttled (%d failures)", s.failedStarts)
 					}
-					reasons = append(reasons, e.recent...)
+					reasons = append(reasons, e.journal.Last(200)...)
 				})
 				// 4 tasks, launches at most at 10s, 20s, 40s, ... apart: a handful per task in
 				// 10 minutes, not thousands.

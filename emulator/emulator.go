@@ -103,11 +103,8 @@ type Emulator struct {
 	listeners    []*listener
 	bus          *sqs.Queue
 	acct         account.Account
-	rates        ratesCache // what acct integrates, until the world changes
-	recent       []string   // recent happenings for the live view
-	noted        uint64     // happenings noted so far (Happenings)
-	lastNote     string     // the last happening's text, and how often it came again since
-	repeats      int
+	rates        ratesCache         // what acct integrates, until the world changes
+	journal      fleetview.Journal  // recent happenings for the live view
 	actions      []fleetview.Action // taken by hand (actions.go), for the report
 	procs        []ProcessRecord
 	forgotten    map[string]bool          // names in procs whose logs are gone (forget)
@@ -357,43 +354,15 @@ func (e *Emulator) note(format string, args ...any) {
 	}
 	msg := fmt.Sprintf(format, args...)
 	e.log.Info(msg, "t", e.now.Sub(e.start).Round(time.Second).String())
-	line := fmt.Sprintf("%7s  %s", fmtElapsed(e.now.Sub(e.start)), msg)
-	if msg == e.lastNote && len(e.recent) > 0 {
-		// A retry every 10 s of a shortage filled the last events with one line: it is
-		// one line, with the count and the time of the latest.
-		e.repeats++
-		e.recent[len(e.recent)-1] = fmt.Sprintf("%s (×%d)", line, e.repeats+1)
-		return
-	}
-	e.lastNote, e.repeats = msg, 0
-	e.recent = append(e.recent, line)
-	e.noted++
-	if len(e.recent) > 200 {
-		e.recent = e.recent[len(e.recent)-100:]
-	}
+	e.journal.Note(e.now.Sub(e.start), msg)
 }
 
 // Happenings are the lines noted after the first since (the count an earlier call
-// returned), and the count now. Of a burst of more lines than it keeps, the oldest are
-// gone: the first line then says how many.
+// returned), and the count now (fleetview.Journal).
 func (e *Emulator) Happenings(since uint64) ([]string, uint64) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if since >= e.noted {
-		return nil, e.noted
-	}
-	n := e.noted - since
-	var out []string
-	if kept := uint64(len(e.recent)); n > kept {
-		out = append(out, fmt.Sprintf("(%d earlier lines not kept)", n-kept))
-		n = kept
-	}
-	return append(out, e.recent[uint64(len(e.recent))-n:]...), e.noted
-}
-
-func fmtElapsed(d time.Duration) string {
-	d = d.Round(time.Second)
-	return fmt.Sprintf("%d:%02d", int(d.Minutes()), int(d.Seconds())%60)
+	return e.journal.Since(since)
 }
 
 // idGen names resources the way AWS does and hands out loopback addresses. Names come from

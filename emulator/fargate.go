@@ -8,6 +8,7 @@ import (
 
 	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/emulator/account"
+	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/internal/spotdata"
 	"github.com/spotfleet/spotfleet/manifest"
 )
@@ -146,7 +147,7 @@ func (e *Emulator) interruptTask(t *task) {
 	if t.target != nil && t.target.state.Registered() {
 		e.notices[t.id] = &noticeRecord{id: t.id, alive: func() bool { return t.status != spotfleet.TaskStopped }, wallAt: time.Now()}
 	}
-	e.note("task %s of %s (%s) gets the Fargate Spot interruption warning and SIGTERM", short(t.id), t.svc.cfg.Name, t.pool)
+	e.note("task %s of %s (%s) gets the Fargate Spot interruption warning and SIGTERM", fleetview.ShortID(t.id), t.svc.cfg.Name, t.pool)
 	if t.proc == nil {
 		e.finishStop(t)
 		return

@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/spotfleet/spotfleet"
@@ -15,65 +14,18 @@ import (
 // simulator moves from one timer to the next). Everything else (the market, EC2, Auto
 // Scaling, ECS, target states, the queue and the accounting) is the code `up` runs.
 
-// simGraceful is how long a simulated service takes to finish its in-flight requests and
-// exit after SIGTERM (a service that handles SIGTERM; the stop timeout bounds it).
-const simGraceful = time.Second
+// simTimeline is the world as its simulated processes see it (proc.Sim).
+type simTimeline struct{ e *Emulator }
 
-// simProcess is a process that exists only in the world's timeline: it runs until it is
-// signalled, and its exit is a timer of the world, not a goroutine, so that a simulation
-// is the same on every run.
-type simProcess struct {
-	e      *Emulator
-	done   chan struct{}
-	exited bool
-	code   int
-	onExit []func()
-	term   bool
-}
-
-func (e *Emulator) startSim() *simProcess { return &simProcess{e: e, done: make(chan struct{})} }
-
-// Signal is called under the world lock: SIGKILL ends the process now, any other signal
-// (SIGTERM) after the service's graceful exit.
-func (p *simProcess) Signal(sig syscall.Signal) error {
-	if p.exited {
-		return nil
-	}
-	if sig == syscall.SIGKILL {
-		p.exit(-1)
-		return nil
-	}
-	if !p.term {
-		p.term = true
-		p.e.after(simGraceful, func() { p.exit(128 + int(syscall.SIGTERM)) })
-	}
-	return nil
-}
-
-func (p *simProcess) Kill()                 { p.Signal(syscall.SIGKILL) }
-func (p *simProcess) Done() <-chan struct{} { return p.done }
-func (p *simProcess) ExitCode() int         { return p.code }
-
-func (p *simProcess) exit(code int) {
-	if p.exited {
-		return
-	}
-	p.exited, p.code = true, code
-	close(p.done)
-	if p.e.closed {
-		return
-	}
-	p.e.changed() // what serves changed (serving.go)
-	for _, f := range p.onExit {
-		p.e.after(0, f)
-	}
-}
+func (t simTimeline) After(d time.Duration, f func()) { t.e.after(d, f) }
+func (t simTimeline) Exited()                         { t.e.changed() } // what serves changed (serving.go)
+func (t simTimeline) Closed() bool                    { return t.e.closed }
 
 // whenExited runs f under the world lock once the process has ended: a timer of the world
 // for a simulated process, a goroutine that waits for a real one. Callers hold the lock.
 func (e *Emulator) whenExited(p proc.Process, f func()) {
-	if sp, ok := p.(*simProcess); ok {
-		sp.onExit = append(sp.onExit, f)
+	if sp, ok := p.(*proc.Sim); ok {
+		sp.OnExit(f)
 		return
 	}
 	go func() {
@@ -150,7 +102,7 @@ func (e *Emulator) Advance() {
 // startProcess starts a service's process: a simulated one in simulated mode.
 func (e *Emulator) startProcess(spec proc.Spec) (proc.Process, error) {
 	if e.opt.Simulated {
-		return e.startSim(), nil
+		return proc.NewSim(simTimeline{e}), nil
 	}
 	return e.opt.Runner.Start(spec)
 }

@@ -98,6 +98,6 @@ func (e *Emulator) Status(load LoadStats) fleetview.Status {
 			st.Targets = append(st.Targets, fleetview.TargetStatus{Group: tg.name, ID: t.id, Instance: t.instanceID, State: t.state, InFlight: t.inflight.Load(), Requests: t.requests.Load()})
 		}
 	}
-	st.Recent = slices.Clone(e.recent[max(0, len(e.recent)-8):])
+	st.Recent = e.journal.Last(8)
 	return st
 }

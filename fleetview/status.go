@@ -120,7 +120,7 @@ func (st Status) WriteText(w io.Writer) { st.WriteView(w, 0) }
 func (st Status) WriteView(w io.Writer, height int) {
 	r := st.Report
 	var b strings.Builder
-	fmt.Fprintf(&b, "fleet %s (%s)  emulated %s\n", st.Fleet, st.Workload, fmtElapsed(time.Duration(st.EmulatedSeconds*float64(time.Second))))
+	fmt.Fprintf(&b, "fleet %s (%s)  emulated %s\n", st.Fleet, st.Workload, Elapsed(time.Duration(st.EmulatedSeconds*float64(time.Second))))
 	savings := 0.0
 	if st.AllOnDemandHour > 0 {
 		savings = 100 * (1 - st.CostPerHour/st.AllOnDemandHour)
@@ -163,7 +163,7 @@ func (st Status) WriteView(w io.Writer, height int) {
 		if on == "" {
 			on = t.Zone // Fargate
 		}
-		tasks = append(tasks, fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", short(t.ID), t.Service, t.Status, on, t.Provider, t.Address))
+		tasks = append(tasks, fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", ShortID(t.ID), t.Service, t.Status, on, t.Provider, t.Address))
 	}
 	for _, t := range st.Targets {
 		targets = append(targets, fmt.Sprintf("%s\t%s\t%s\t%d\t%d", t.ID, t.Instance, t.State, t.InFlight, t.Requests))
@@ -275,7 +275,7 @@ func (st Status) Summary() string {
 	}
 	r := st.Report
 	return fmt.Sprintf("t=%s %s targets healthy=%d/%d lb requests=%d 5xx=%d load sent=%d failed=%d notices=%d cost=$%.4f/h",
-		fmtElapsed(time.Duration(st.EmulatedSeconds*float64(time.Second))), capacity, healthy, total,
+		Elapsed(time.Duration(st.EmulatedSeconds*float64(time.Second))), capacity, healthy, total,
 		r.LoadBalancer.Requests, r.LoadBalancer.ELB5xx+r.LoadBalancer.Target5xx, r.Requests.Total, r.Requests.Failed, r.Interruptions.Notices, st.CostPerHour)
 }
 
@@ -301,12 +301,3 @@ func trim(s string, n int) string {
 	}
 	return strings.TrimSpace(s[:n]) + "..."
 }
-
-// fmtElapsed writes a duration as minutes:seconds.
-func fmtElapsed(d time.Duration) string {
-	d = d.Round(time.Second)
-	return fmt.Sprintf("%d:%02d", int(d.Minutes()), int(d.Seconds())%60)
-}
-
-// short is an AWS ID's first eight characters, as a table shows it.
-func short(id string) string { return id[:min(8, len(id))] }
