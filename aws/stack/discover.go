@@ -2,11 +2,14 @@ package stack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/acm"
+	acmtypes "github.com/aws/aws-sdk-go-v2/service/acm/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -37,6 +40,35 @@ func (s *Stack) discover(ctx context.Context) error {
 		}
 	}
 	return s.discoverNetwork(ctx)
+}
+
+// checkCertificates finds each HTTPS listener's certificate in ACM before anything is
+// changed (plan and apply; not delete, which must work with the certificate gone): a
+// wrong ARN would otherwise stop apply at the listener, with the load balancer and the
+// groups made.
+func (s *Stack) checkCertificates(ctx context.Context) error {
+	seen := map[string]bool{}
+	for _, sv := range s.lbServices() {
+		arn := sv.LoadBalancer.CertificateArn
+		if arn == "" || seen[arn] {
+			continue
+		}
+		seen[arn] = true
+		out, err := s.acm.DescribeCertificate(ctx, &acm.DescribeCertificateInput{CertificateArn: &arn})
+		var missing *acmtypes.ResourceNotFoundException
+		switch {
+		case errors.As(err, &missing):
+			return fmt.Errorf("service %s: loadBalancer.certificateArn %s is not a certificate in ACM in %s: request or import it there, or fix the ARN", sv.Name, arn, s.env.region)
+		case err != nil:
+			return fmt.Errorf("service %s: reading certificate %s from ACM: %w", sv.Name, arn, err)
+		}
+		switch st := out.Certificate.Status; st {
+		case acmtypes.CertificateStatusExpired, acmtypes.CertificateStatusRevoked, acmtypes.CertificateStatusFailed,
+			acmtypes.CertificateStatusValidationTimedOut, acmtypes.CertificateStatusInactive:
+			return fmt.Errorf("service %s: certificate %s is %s in ACM: a listener cannot use it; renew or replace it", sv.Name, arn, st)
+		}
+	}
+	return nil
 }
 
 func (s *Stack) discoverNetwork(ctx context.Context) error {

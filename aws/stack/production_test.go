@@ -113,3 +113,28 @@ func TestProductionExampleOnAWS(t *testing.T) {
 }
 
 func itoa(n int32) string { return strconv.Itoa(int(n)) }
+
+// TestPlanFindsTheCertificate: an HTTPS listener whose certificate is not in ACM stops plan
+// and apply before anything is made, saying which service and what to do (the listener
+// would have failed part-way through apply); delete does not need it.
+func TestPlanFindsTheCertificate(t *testing.T) {
+	cfg := moto(t, nil)
+	ctx := context.Background()
+	m := example(t, "production.yaml")
+	for i := range m.Services {
+		if lb := m.Services[i].LoadBalancer; lb != nil && lb.CertificateArn != "" {
+			lb.CertificateArn = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+		}
+	}
+	s := NewStack(cfg, m)
+	_, err := s.Plan(ctx)
+	if err == nil || !strings.Contains(err.Error(), "is not a certificate in ACM") || !strings.Contains(err.Error(), "service web") {
+		t.Fatalf("plan with a certificate that does not exist: %v", err)
+	}
+	if err := s.Apply(ctx, []Change{{Action: Create, Kind: "role", Name: "x"}}, func(Change, error, bool) {}); err == nil {
+		t.Fatal("apply with a certificate that does not exist went ahead")
+	}
+	if err := s.Delete(ctx, func(Change, error, bool) {}); err != nil {
+		t.Errorf("delete of a fleet whose certificate is gone: %v", err)
+	}
+}

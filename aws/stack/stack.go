@@ -11,6 +11,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/aws/aws-sdk-go-v2/service/acm"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
@@ -47,6 +48,7 @@ type Stack struct {
 	eb   *eventbridge.Client
 	iam  *iam.Client
 	ssm  *ssm.Client
+	acm  *acm.Client
 	aas  *applicationautoscaling.Client
 	sts  *sts.Client
 	logs *cloudwatchlogs.Client
@@ -134,7 +136,7 @@ type kind struct {
 func NewStack(cfg awssdk.Config, m *manifest.Manifest) *Stack {
 	return &Stack{m: m, n: aws.Names{Fleet: m.Name}, ec2: ec2.NewFromConfig(cfg), asg: autoscaling.NewFromConfig(cfg),
 		ecs: ecs.NewFromConfig(cfg), elb: elb.NewFromConfig(cfg), sqs: sqs.NewFromConfig(cfg), eb: eventbridge.NewFromConfig(cfg),
-		iam: iam.NewFromConfig(cfg), ssm: ssm.NewFromConfig(cfg), aas: applicationautoscaling.NewFromConfig(cfg),
+		iam: iam.NewFromConfig(cfg), ssm: ssm.NewFromConfig(cfg), acm: acm.NewFromConfig(cfg), aas: applicationautoscaling.NewFromConfig(cfg),
 		sts: sts.NewFromConfig(cfg), logs: cloudwatchlogs.NewFromConfig(cfg), ddb: dynamodb.NewFromConfig(cfg), ecr: ecr.NewFromConfig(cfg),
 		sd: servicediscovery.NewFromConfig(cfg), cfg: cfg, env: env{region: cfg.Region}}
 }
@@ -153,6 +155,9 @@ func (s *Stack) Plan(ctx context.Context) ([]Change, error) {
 		return nil, err
 	}
 	if err := s.discover(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.checkCertificates(ctx); err != nil {
 		return nil, err
 	}
 	var out []Change
@@ -216,6 +221,9 @@ func (s *Stack) Apply(ctx context.Context, changes []Change, progress func(c Cha
 		return err
 	}
 	if err := s.discover(ctx); err != nil {
+		return err
+	}
+	if err := s.checkCertificates(ctx); err != nil {
 		return err
 	}
 	ks := s.kinds()
