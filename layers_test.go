@@ -21,7 +21,7 @@ var layers = []struct {
 	{2, []string{"manifest"}},
 	{3, []string{"fleetview", "image"}},
 	{4, []string{"agent", "emulator/scenario", "emulator/proc", "emulator/lbhttp", "emulator/loadgen", "emulator/market",
-		"emulator/imds", "emulator/sqs", "emulator/baseline", "emulator/account"}},
+		"emulator/imds", "emulator/sqs", "emulator/baseline", "emulator/account", "emulator/touch"}},
 	{5, []string{"emulator", "controller", "aws"}},
 	{6, []string{"controller/seeds", "aws/stack", "dashboard"}},
 	{7, []string{"local"}},

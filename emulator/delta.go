@@ -6,69 +6,50 @@ import (
 	"slices"
 
 	"github.com/spotfleet/spotfleet"
+	"github.com/spotfleet/spotfleet/emulator/touch"
 	"github.com/spotfleet/spotfleet/fleetview"
 )
 
-// A snapshot's instances, tasks and targets are each kept on the object as last shown
-// (shown, snap), and every change that a snapshot can show touches its object (touch*):
+// A snapshot's instances, tasks and targets each carry what was last shown of them
+// (emulator/touch), and every change that a snapshot can show touches its object:
 // SnapshotDelta builds the entries of the touched objects only, and gives those that
 // changed, so that the controller's round, the delta included, costs what changed rather
-// than the fleet's size. Objects that go record their names while they were shown.
-// (TestDeltasKeepThePicture holds every delta against a full snapshot: a change that
-// forgot its touch fails it.)
+// than the fleet's size. (TestDeltasKeepThePicture holds every delta against a full
+// snapshot: a change that forgot its touch fails it.)
 type deltaState struct {
-	version       uint64 // of the last snapshot or delta given
-	goneInstances []string
-	goneTasks     []string
-	goneTargets   []spotfleet.TargetKey
-	instances     []*instance // touched since
-	tasks         []*task
-	targets       []*target
+	version   uint64 // of the last snapshot or delta given; 0: no one asked, nothing to follow
+	instances touch.Set[spotfleet.Instance, *instance]
+	tasks     touch.Set[spotfleet.Task, *task]
+	targets   touch.Set[spotfleet.Target, *target]
 }
 
 // next numbers a snapshot or delta, and forgets what went before it.
 func (d *deltaState) next() uint64 {
 	d.version++
-	d.goneInstances, d.goneTasks, d.goneTargets = d.goneInstances[:0], d.goneTasks[:0], d.goneTargets[:0]
-	for _, in := range d.instances {
-		in.touched = false
-	}
-	for _, t := range d.tasks {
-		t.touched = false
-	}
-	for _, t := range d.targets {
-		t.touched = false
-	}
-	clear(d.instances)
-	clear(d.tasks)
-	clear(d.targets)
-	d.instances, d.tasks, d.targets = d.instances[:0], d.tasks[:0], d.targets[:0]
+	d.instances.Reset()
+	d.tasks.Reset()
+	d.targets.Reset()
 	return d.version
 }
 
 // touchInstance notes a change of what a snapshot shows of an instance. Callers hold the
 // lock.
 func (e *Emulator) touchInstance(in *instance) {
-	if in != nil && !in.touched && e.delta.version > 0 { // no one has asked yet: nothing to follow
-		in.touched = true
-		e.delta.instances = append(e.delta.instances, in)
+	if in != nil {
+		e.delta.instances.Touch(in, e.delta.version > 0)
 	}
 }
 
 func (e *Emulator) touchTask(t *task) {
-	if t != nil && !t.touched && e.delta.version > 0 {
-		t.touched = true
-		e.delta.tasks = append(e.delta.tasks, t)
+	if t != nil {
+		e.delta.tasks.Touch(t, e.delta.version > 0)
 	}
 }
 
 // touchTarget notes a change of a target, and so of its task's health or its instance's
 // (an instance target's).
 func (e *Emulator) touchTarget(t *target) {
-	if !t.touched && e.delta.version > 0 {
-		t.touched = true
-		e.delta.targets = append(e.delta.targets, t)
-	}
+	e.delta.targets.Touch(t, e.delta.version > 0)
 	if t.task != nil {
 		e.touchTask(t.task)
 	} else {
@@ -85,26 +66,20 @@ func (e *Emulator) SnapshotDelta(ctx context.Context, since uint64) (spotfleet.S
 		return spotfleet.SnapshotDelta{}, false, ctx.Err()
 	}
 	d := spotfleet.SnapshotDelta{Since: since, Time: e.now, Groups: e.groupEntries(), Services: e.serviceEntries(), TargetGroups: e.targetGroupEntries()}
-	d.GoneInstances = append(d.GoneInstances, e.delta.goneInstances...)
-	d.GoneTasks = append(d.GoneTasks, e.delta.goneTasks...)
-	d.GoneTargets = append(d.GoneTargets, e.delta.goneTargets...)
-	for _, in := range e.delta.instances {
-		if x := in.entry(); !in.forgotten && (!in.shown || x != in.snap) {
-			in.shown, in.snap = true, x
-			d.Instances = append(d.Instances, x)
-		}
+	var gone []spotfleet.Instance
+	d.Instances, gone = e.delta.instances.Delta()
+	for _, x := range gone {
+		d.GoneInstances = append(d.GoneInstances, x.ID)
 	}
-	for _, t := range e.delta.tasks {
-		if x := t.entry(); !t.gone && (!t.shown || x != t.snap) {
-			t.shown, t.snap = true, x
-			d.Tasks = append(d.Tasks, x)
-		}
+	var goneTasks []spotfleet.Task
+	d.Tasks, goneTasks = e.delta.tasks.Delta()
+	for _, x := range goneTasks {
+		d.GoneTasks = append(d.GoneTasks, x.ID)
 	}
-	for _, t := range e.delta.targets {
-		if x := t.entry(); !t.gone && (!t.shown || x != t.snap) {
-			t.shown, t.snap = true, x
-			d.Targets = append(d.Targets, x)
-		}
+	var goneTargets []spotfleet.Target
+	d.Targets, goneTargets = e.delta.targets.Delta()
+	for _, x := range goneTargets {
+		d.GoneTargets = append(d.GoneTargets, x.Key())
 	}
 	d.Version = e.delta.next()
 	return d, true, ctx.Err()
@@ -167,8 +142,8 @@ func (e *Emulator) targetGroupEntries() []spotfleet.TargetGroup {
 	return out
 }
 
-// entry is the instance as a snapshot shows it.
-func (in *instance) entry() spotfleet.Instance {
+// Entry is the instance as a snapshot shows it.
+func (in *instance) Entry() spotfleet.Instance {
 	si := spotfleet.Instance{ID: in.id, Pool: in.pool.Pool, Lifecycle: in.lifecycle, State: in.state, Weight: in.weight, LaunchedAt: in.launchedAt}
 	if !in.detached {
 		si.Group = in.g.cfg.Name
@@ -184,14 +159,14 @@ func (in *instance) entry() spotfleet.Instance {
 	return si
 }
 
-// entry is the task as a snapshot shows it.
-func (t *task) entry() spotfleet.Task {
+// Entry is the task as a snapshot shows it.
+func (t *task) Entry() spotfleet.Task {
 	return spotfleet.Task{ID: t.id, Service: t.svc.cfg.Name, Provider: t.provider, Status: t.status, Healthy: t.healthy(),
 		Instance: t.hostInstance(), Zone: t.zoneOf()}
 }
 
-// entry is the target as a snapshot shows it.
-func (t *target) entry() spotfleet.Target {
+// Entry is the target as a snapshot shows it.
+func (t *target) Entry() spotfleet.Target {
 	st := spotfleet.Target{TargetGroup: t.tg.name, ID: t.refID(), Port: t.tg.port, Instance: t.instanceID, State: t.state}
 	if t.task != nil {
 		st.Instance, st.Task = t.task.hostInstance(), t.task.id
@@ -199,25 +174,7 @@ func (t *target) entry() spotfleet.Target {
 	return st
 }
 
-// gone notes that an object left the fleet, with its name if it was shown. Callers hold
-// the lock.
-func (d *deltaState) instanceGone(in *instance) {
-	in.forgotten = true
-	if in.shown {
-		d.goneInstances = append(d.goneInstances, in.id)
-	}
-}
-
-func (d *deltaState) taskGone(t *task) {
-	t.gone = true
-	if t.shown {
-		d.goneTasks = append(d.goneTasks, t.id)
-	}
-}
-
-func (d *deltaState) targetGone(t *target) {
-	t.gone = true
-	if t.shown {
-		d.goneTargets = append(d.goneTargets, t.snap.Key())
-	}
-}
+// Mark and Entry make each object a touch.Object.
+func (in *instance) Mark() *touch.Mark[spotfleet.Instance] { return &in.seen }
+func (t *task) Mark() *touch.Mark[spotfleet.Task]          { return &t.seen }
+func (t *target) Mark() *touch.Mark[spotfleet.Target]      { return &t.seen }

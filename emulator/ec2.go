@@ -8,6 +8,7 @@ import (
 	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/emulator/account"
 	"github.com/spotfleet/spotfleet/emulator/proc"
+	"github.com/spotfleet/spotfleet/emulator/touch"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
@@ -34,8 +35,7 @@ type instance struct {
 	ci  *containerInstance // workload ecs
 	app *instanceApp       // workload instances: the service on this instance
 
-	shown, touched, forgotten bool // in the last snapshot or delta given, as snap; changed since; gone (delta.go)
-	snap                      spotfleet.Instance
+	seen touch.Mark[spotfleet.Instance] // what the last snapshot or delta showed (delta.go)
 }
 
 func (in *instance) alive() bool {
@@ -202,7 +202,7 @@ func (e *Emulator) spotInstancesIn(p spotfleet.Pool) []*instance {
 // forget drops a terminated instance from the world, so that long runs stay small; the
 // status shows it as terminated until then.
 func (e *Emulator) forget(in *instance) {
-	e.delta.instanceGone(in)
+	e.delta.instances.Gone(in)
 	e.ids.release(in.ip)
 	delete(e.instances, in.id)
 	e.instOrder = slices.DeleteFunc(e.instOrder, func(x *instance) bool { return x == in })

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/emulator/proc"
+	"github.com/spotfleet/spotfleet/emulator/touch"
 	"github.com/spotfleet/spotfleet/fleetview"
 	"github.com/spotfleet/spotfleet/manifest"
 )
@@ -57,8 +58,7 @@ type task struct {
 	stopCode, stoppedReason                     string
 	version                                     int
 
-	shown, touched, gone bool // in the last snapshot or delta given, as snap; changed since; stopped (delta.go)
-	snap                 spotfleet.Task
+	seen touch.Mark[spotfleet.Task] // what the last snapshot or delta showed (delta.go)
 }
 
 // release gives a Fargate Spot task's place in its pool back: at its warning (the market
@@ -509,7 +509,7 @@ func (e *Emulator) finishStop(t *task) {
 		}
 	}
 	t.svc.tasks = slices.DeleteFunc(t.svc.tasks, func(x *task) bool { return x == t })
-	e.delta.taskGone(t)
+	e.delta.tasks.Gone(t)
 	e.emitTaskStateChange(t)
 	e.note("task %s of %s STOPPED: %s", fleetview.ShortID(t.id), t.svc.cfg.Name, t.stoppedReason)
 	e.kickServices()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spotfleet/spotfleet"
 	"github.com/spotfleet/spotfleet/emulator/lbhttp"
+	"github.com/spotfleet/spotfleet/emulator/touch"
 	"github.com/spotfleet/spotfleet/manifest"
 )
 
@@ -27,14 +28,13 @@ type target struct {
 	slot       int   // its index in tg.targets, so that leaving costs no search
 
 	// Under the world lock.
-	state                spotfleet.TargetState
-	registeredAt         time.Time
-	deregisteredAt       time.Time
-	successes, failures  int
-	probing              bool
-	onUnused             func()
-	shown, touched, gone bool // in the last snapshot or delta given, as snap; changed since; out of use (delta.go)
-	snap                 spotfleet.Target
+	state               spotfleet.TargetState
+	registeredAt        time.Time
+	deregisteredAt      time.Time
+	successes, failures int
+	probing             bool
+	onUnused            func()
+	seen                touch.Mark[spotfleet.Target] // what the last snapshot or delta showed (delta.go)
 
 	// Read by the proxy without the world lock.
 	draining atomic.Bool
@@ -217,7 +217,7 @@ func (tg *targetGroup) unused(t *target) {
 	tg.targets[t.slot], last.slot = last, t.slot
 	tg.targets[len(tg.targets)-1] = nil
 	tg.targets = tg.targets[:len(tg.targets)-1]
-	tg.e.delta.targetGone(t)
+	tg.e.delta.targets.Gone(t)
 	if left := slices.DeleteFunc(tg.byInstance[t.instanceID], func(x *target) bool { return x == t }); len(left) > 0 {
 		tg.byInstance[t.instanceID] = left
 	} else {

@@ -30,19 +30,19 @@ func (e *Emulator) Snapshot(ctx context.Context) (spotfleet.Snapshot, error) {
 	}
 	snap.Tasks, snap.Targets = make([]spotfleet.Task, 0, tasks), make([]spotfleet.Target, 0, targets)
 	for _, in := range e.instOrder { // terminated ones too, as EC2 shows them for a while
-		in.shown, in.snap = true, in.entry()
-		snap.Instances = append(snap.Instances, in.snap)
+		in.seen.Show(in.Entry())
+		snap.Instances = append(snap.Instances, in.seen.Last)
 	}
 	for _, s := range e.services {
 		for _, t := range s.tasks {
-			t.shown, t.snap = true, t.entry()
-			snap.Tasks = append(snap.Tasks, t.snap)
+			t.seen.Show(t.Entry())
+			snap.Tasks = append(snap.Tasks, t.seen.Last)
 		}
 	}
 	for _, tg := range e.tgs {
 		for _, t := range tg.targets {
-			t.shown, t.snap = true, t.entry()
-			snap.Targets = append(snap.Targets, t.snap)
+			t.seen.Show(t.Entry())
+			snap.Targets = append(snap.Targets, t.seen.Last)
 		}
 	}
 	snap.Version = e.delta.next() // every entry is as shown: no touch is owed
