@@ -72,6 +72,7 @@ func (t *task) zoneOf() string {
 // short in every zone): ECS then creates no task at all.
 func (pl *placement) placeFargate(t *task) bool {
 	e := pl.s.e
+	pl.counted()
 	zones := slices.Clone(e.fargateZones)
 	slices.SortStableFunc(zones, func(a, b string) int { return cmp.Compare(pl.perZone[a], pl.perZone[b]) })
 	for _, z := range zones {

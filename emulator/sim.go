@@ -39,6 +39,9 @@ func alive(p proc.Process) bool {
 	if p == nil {
 		return false
 	}
+	if sp, ok := p.(*proc.Sim); ok {
+		return sp.Running()
+	}
 	select {
 	case <-p.Done():
 		return false

@@ -54,6 +54,10 @@ func (p *Sim) Kill() { p.Signal(syscall.SIGKILL) }
 // Done is closed when the process has ended.
 func (p *Sim) Done() <-chan struct{} { return p.done }
 
+// Running says whether the process has not ended yet, without a channel operation (a
+// simulation asks it of every task at every change).
+func (p *Sim) Running() bool { return !p.exited }
+
 // ExitCode is the process's exit status once it has ended.
 func (p *Sim) ExitCode() int { return p.code }
 
