@@ -32,9 +32,10 @@ host's CA certificates, a non-root user (65532) and ENTRYPOINT ["spotfleet", "co
 with OCI labels giving the version; no Docker, no base image to download (go-containerregistry
 assembles the layers). The same source gives the same digest.
 
---source defaults to the spotfleet module around the working directory; without one, the
-running binary goes in as it is, when it is a static linux build, for its own platform
-alone. REF is any registry: ECR (ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME:TAG, logged in with
+--source defaults to the spotfleet module around the working directory, else the one this
+binary was built from (if it is still there), else its release's source in the Go module
+cache; without any, the running binary goes in as it is, when it is a static linux build,
+for its own platform alone. REF is any registry: ECR (ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME:TAG, logged in with
 the AWS credentials through GetAuthorizationToken, into the repository apply creates:
 spotfleet outputs prints it), another one
 with the credentials of ~/.docker/config.json, or plain HTTP on a loopback address only (a
