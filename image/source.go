@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -35,6 +36,8 @@ func FindSource(ctx context.Context, dir, version string) string {
 	if version == "" || !strings.HasPrefix(version, "v") {
 		return ""
 	}
+	ctx, cancel := context.WithTimeout(ctx, downloadTimeout)
+	defer cancel()
 	out, err := exec.CommandContext(ctx, "go", "mod", "download", "-json", Module+"@"+version).Output()
 	if err != nil {
 		return ""
@@ -45,6 +48,10 @@ func FindSource(ctx context.Context, dir, version string) string {
 	}
 	return dl.Dir
 }
+
+// downloadTimeout bounds fetching a release's source: without a network the go command
+// would otherwise keep plan waiting.
+const downloadTimeout = 2 * time.Minute
 
 // moduleAround is the spotfleet module that holds dir, or "".
 func moduleAround(dir string) string {
