@@ -251,38 +251,23 @@ func (f *picture) snapshot() spotfleet.Snapshot {
 	return s
 }
 
+// nonzero is m without its zero values.
+func nonzero[K, V comparable](m map[K]V) map[K]V {
+	var zero V
+	out := map[K]V{}
+	for k, v := range m {
+		if v != zero {
+			out[k] = v
+		}
+	}
+	return out
+}
+
 // sameCounts says whether two pictures count alike (a picture kept by deltas against one
 // loaded afresh); counts at zero are the same as none.
 func sameCounts(a, b *picture) bool {
-	nonzero := func(m map[string]int) map[string]int {
-		out := map[string]int{}
-		for k, v := range m {
-			if v != 0 {
-				out[k] = v
-			}
-		}
-		return out
-	}
-	tasks := func(m map[taskClass]taskCount) map[taskClass]taskCount {
-		out := map[taskClass]taskCount{}
-		for k, v := range m {
-			if v != (taskCount{}) {
-				out[k] = v
-			}
-		}
-		return out
-	}
-	groups := func(m map[string]groupCounts) map[string]groupCounts {
-		out := map[string]groupCounts{}
-		for k, v := range m {
-			if v != (groupCounts{}) {
-				out[k] = v
-			}
-		}
-		return out
-	}
 	return a.alive == b.alive && maps.Equal(nonzero(a.healthy), nonzero(b.healthy)) && maps.Equal(nonzero(a.serving), nonzero(b.serving)) &&
-		maps.Equal(tasks(a.byTask), tasks(b.byTask)) && maps.Equal(groups(a.byGroup), groups(b.byGroup)) &&
+		maps.Equal(nonzero(a.byTask), nonzero(b.byTask)) && maps.Equal(nonzero(a.byGroup), nonzero(b.byGroup)) &&
 		len(a.byContainer) == len(b.byContainer) && sameIndex(a.tasksOn, b.tasksOn) && sameIndex(a.targetsOn, b.targetsOn)
 }
 
